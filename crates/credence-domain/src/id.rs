@@ -1,0 +1,149 @@
+//! Opaque identifiers. Credence stores no names or document numbers: every
+//! party is known by an id that the operator or furnisher assigns, and these
+//! types make sure such an id is short, printable and unambiguous.
+
+use compact_str::CompactString;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+
+/// Longest id accepted anywhere. Long enough for UUIDs and prefixed keys,
+/// short enough that nobody mistakes an id field for a free-text field.
+pub const MAX_ID_LEN: usize = 128;
+
+/// Why a string is not a valid id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The id is the empty string.
+    #[error("must not be empty")]
+    Empty,
+    /// The id is longer than [`MAX_ID_LEN`] bytes.
+    #[error("is {len} bytes long; at most {MAX_ID_LEN} are allowed")]
+    TooLong {
+        /// Length of the rejected id in bytes.
+        len: usize,
+    },
+    /// The id contains a character outside the allowed set.
+    #[error(
+        "contains {found:?}; ids may use only letters, digits and . _ - : / @ (no spaces: ids are opaque keys, not names)"
+    )]
+    BadCharacter {
+        /// The first offending character.
+        found: char,
+    },
+}
+
+fn check_id(raw: &str) -> Result<(), IdError> {
+    if raw.is_empty() {
+        return Err(IdError::Empty);
+    }
+    if raw.len() > MAX_ID_LEN {
+        return Err(IdError::TooLong { len: raw.len() });
+    }
+    if let Some(found) = raw
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '/' | '@')))
+    {
+        return Err(IdError::BadCharacter { found });
+    }
+    Ok(())
+}
+
+macro_rules! opaque_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(CompactString);
+
+        impl $name {
+            /// Validates and wraps `raw`.
+            pub fn new(raw: &str) -> Result<Self, IdError> {
+                check_id(raw)?;
+                Ok(Self(CompactString::new(raw)))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = IdError;
+            fn from_str(raw: &str) -> Result<Self, IdError> {
+                Self::new(raw)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::new(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+opaque_id!(
+    /// A subject (person or organisation) as the operator knows it. Never a
+    /// name, national id or phone number: an opaque key.
+    SubjectId
+);
+opaque_id!(
+    /// A data furnisher: a lender, utility, landlord, rental company or court
+    /// records feed.
+    FurnisherId
+);
+opaque_id!(
+    /// A furnisher's own id for one event; with the furnisher it forms the
+    /// idempotency key.
+    EventId
+);
+opaque_id!(
+    /// A furnisher's id for one account or contract of a subject.
+    AccountId
+);
+opaque_id!(
+    /// A furnisher's id for one bill or one court judgment, used to tie a
+    /// payment to its bill or a satisfaction to its judgment.
+    RefId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_opaque_keys() {
+        for ok in ["s-1", "0f8e3c2a-uuid", "acme:loan/42", "a@b"] {
+            assert!(SubjectId::new(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_names_and_junk() {
+        assert_eq!(SubjectId::new(""), Err(IdError::Empty));
+        assert_eq!(
+            SubjectId::new("Jane Doe"),
+            Err(IdError::BadCharacter { found: ' ' })
+        );
+        assert!(matches!(
+            SubjectId::new(&"x".repeat(129)),
+            Err(IdError::TooLong { len: 129 })
+        ));
+    }
+
+    #[test]
+    fn deserialising_validates() {
+        let bad: Result<SubjectId, _> = serde_json::from_str("\"a b\"");
+        assert!(bad.is_err());
+        let good: SubjectId = serde_json::from_str("\"ab\"").expect("valid id");
+        assert_eq!(good.as_str(), "ab");
+    }
+}

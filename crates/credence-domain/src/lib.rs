@@ -1,0 +1,31 @@
+//! The Credence domain: who is scored (subjects), who reports (furnishers),
+//! what they report (events in a fixed catalogue plus operator-declared custom
+//! kinds), the data category of every input, and the guardrails that refuse
+//! prohibited categories wherever they try to enter.
+//!
+//! This crate knows no IO, no SQL and no HTTP. Everything here is a value
+//! type or a pure check, so every other crate (store, service, server, CLI)
+//! speaks the same language and applies the same rules.
+
+mod catalogue;
+mod category;
+mod error;
+mod event;
+mod id;
+mod money;
+mod policy;
+mod subject;
+mod time;
+pub mod wire;
+
+pub use catalogue::{Catalogue, CustomKind, EventKind, Resolved};
+pub use category::{Admission, DataCategory, guess_category_from_name};
+pub use error::{FieldError, GuardrailViolation};
+pub use event::{
+    AccountType, Closure, Damage, Event, EventBody, EventKey, IdentityLevel, canonical_order,
+};
+pub use id::{AccountId, EventId, FurnisherId, IdError, RefId, SubjectId};
+pub use money::{Currency, Money};
+pub use policy::Policy;
+pub use subject::{Subject, SubjectKind, SubjectState};
+pub use time::{DAY_SECONDS, days_between, months_between, parse_instant};

@@ -1,0 +1,68 @@
+//! Time helpers. Credence keeps instants as UTC [`jiff::Timestamp`]s with
+//! second precision; the clock is always a parameter, never read here.
+
+use jiff::Timestamp;
+
+/// Seconds in a day.
+pub const DAY_SECONDS: i64 = 86_400;
+
+/// Average Gregorian month in seconds (365.2425 / 12 days). Month-based
+/// features count in these units so they are exact integer arithmetic and do
+/// not depend on a calendar or time zone.
+const MONTH_SECONDS: i64 = 2_629_746;
+
+/// Whole days from `from` to `to` (negative when `to` is earlier).
+pub fn days_between(from: Timestamp, to: Timestamp) -> i64 {
+    (to.as_second() - from.as_second()).div_euclid(DAY_SECONDS)
+}
+
+/// Whole average months from `from` to `to` (negative when `to` is earlier).
+pub fn months_between(from: Timestamp, to: Timestamp) -> i64 {
+    (to.as_second() - from.as_second()).div_euclid(MONTH_SECONDS)
+}
+
+/// Parses an RFC 3339 instant (`2025-03-01T12:00:00Z`, any offset) or a bare
+/// date (`2025-03-01`, read as midnight UTC). Sub-second parts are dropped so
+/// that every backend stores exactly the same value.
+pub fn parse_instant(raw: &str) -> Result<Timestamp, String> {
+    let trimmed = raw.trim();
+    let parsed = if trimmed.len() == 10 {
+        trimmed
+            .parse::<jiff::civil::Date>()
+            .map_err(|e| e.to_string())
+            .and_then(|date| {
+                date.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                    .map(|z| z.timestamp())
+                    .map_err(|e| e.to_string())
+            })
+    } else {
+        trimmed.parse::<Timestamp>().map_err(|e| e.to_string())
+    };
+    let instant = parsed.map_err(|e| {
+        format!("{raw:?} is not a date or time ({e}); use RFC 3339, such as 2025-03-01T09:30:00Z, or a date, such as 2025-03-01")
+    })?;
+    Timestamp::from_second(instant.as_second()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_dates_and_instants() {
+        let date = parse_instant("2025-03-01").expect("date");
+        assert_eq!(date.to_string(), "2025-03-01T00:00:00Z");
+        let offset = parse_instant("2025-03-01T08:00:00.75+08:00").expect("offset");
+        assert_eq!(offset, date);
+        assert!(parse_instant("yesterday").is_err());
+    }
+
+    #[test]
+    fn spans() {
+        let a = parse_instant("2025-01-01").expect("date");
+        let b = parse_instant("2026-01-01").expect("date");
+        assert_eq!(days_between(a, b), 365);
+        assert_eq!(months_between(a, b), 11); // 365 days is just short of 12 average months
+        assert_eq!(days_between(b, a), -365);
+    }
+}

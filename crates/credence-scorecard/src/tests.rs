@@ -1,0 +1,241 @@
+use super::*;
+use credence_domain::{DataCategory, SubjectKind};
+use credence_features::{Dimension, Feature, FeatureVector};
+
+fn tiny_model() -> Scorecard {
+    let json = r#"{
+      "format": "credence.scorecard/v1", "model_id": "tiny", "version": "1",
+      "origin": {"method": "expert", "created": "2026-11-24", "note": "test"},
+      "scaling": {"base_score": 600, "base_odds": 50, "pdo": 40},
+      "base_points": 600,
+      "features": [
+        {"name": "x", "dimension": "history", "category": "payment", "reason_code": "X1",
+         "reason": "x is low", "improve": "raise x",
+         "bins": [{"when": "missing", "points": 0},
+                  {"when": "range", "upper": 1, "points": -50},
+                  {"when": "range", "lower": 1, "upper": 2, "points": 10},
+                  {"when": "range", "lower": 2, "points": 30}]},
+        {"name": "colour", "dimension": "behaviour", "category": "account", "reason_code": "C1",
+         "reason": "colour", "improve": "paint",
+         "bins": [{"when": "missing", "points": -5},
+                  {"when": "categories", "values": ["red", "blue"], "points": 5},
+                  {"when": "other", "points": -20}]}
+      ]
+    }"#;
+    let mut model: Scorecard = serde_json::from_str(json).expect("test model");
+    model.seal();
+    model
+}
+
+fn bind_tiny(model: Scorecard) -> CompiledScorecard {
+    CompiledScorecard::bind(model, |name| match name {
+        "x" => Ok(0),
+        "colour" => Ok(1),
+        other => Err(format!("no column {other}")),
+    })
+    .expect("binds")
+}
+
+#[test]
+fn bins_are_half_open_intervals_and_categories() {
+    let model = bind_tiny(tiny_model());
+    let score =
+        |x: Input<'_>, c: Input<'_>| model.score_with(|slot| if slot == 0 { x } else { c }).score;
+    assert_eq!(score(Input::Number(0.99), Input::Category("red")), 555);
+    assert_eq!(score(Input::Number(1.0), Input::Category("red")), 615);
+    assert_eq!(score(Input::Number(2.0), Input::Category("blue")), 635);
+    assert_eq!(score(Input::Missing, Input::Missing), 595);
+    assert_eq!(score(Input::Number(5.0), Input::Category("green")), 610);
+    assert_eq!(
+        score(Input::Number(f64::NAN), Input::Category("red")),
+        605,
+        "NaN scores as missing"
+    );
+    assert_eq!(
+        score(Input::Category("1.5"), Input::Category("red")),
+        615,
+        "numeric text in a numeric bin"
+    );
+}
+
+#[test]
+fn reasons_rank_by_points_short_of_best() {
+    let model = bind_tiny(tiny_model());
+    let summary = model.score_with(|slot| {
+        if slot == 0 {
+            Input::Number(0.0)
+        } else {
+            Input::Category("green")
+        }
+    });
+    // x is 80 short of its best bin, colour 25: x first.
+    assert_eq!(summary.reasons, [Some(0), Some(1), None, None]);
+    let best = model.score_with(|slot| {
+        if slot == 0 {
+            Input::Number(3.0)
+        } else {
+            Input::Category("red")
+        }
+    });
+    assert_eq!(best.reasons, [None; 4]);
+}
+
+#[test]
+fn scores_clamp_to_the_scale_and_pd_follows_the_scaling() {
+    let mut model = tiny_model();
+    model.base_points = 2000.0;
+    let high = bind_tiny(model.clone()).score_with(|_| Input::Missing);
+    assert_eq!(high.score, MAX_SCORE);
+    model.base_points = -100.0;
+    let low = bind_tiny(model).score_with(|_| Input::Missing);
+    assert_eq!(low.score, MIN_SCORE);
+    let scaling = Scaling::default();
+    assert!((scaling.probability_of_default(600.0) - 1.0 / 51.0).abs() < 1e-12);
+    let doubled = scaling.probability_of_default(640.0);
+    assert!(
+        (doubled - 1.0 / 101.0).abs() < 1e-12,
+        "40 points double the odds"
+    );
+}
+
+#[test]
+fn dimension_scores_span_zero_to_a_hundred() {
+    let model = bind_tiny(tiny_model());
+    let worst = model.score_with(|slot| {
+        if slot == 0 {
+            Input::Number(0.0)
+        } else {
+            Input::Category("green")
+        }
+    });
+    let best = model.score_with(|slot| {
+        if slot == 0 {
+            Input::Number(9.0)
+        } else {
+            Input::Category("red")
+        }
+    });
+    assert_eq!(worst.dimensions[0], Some(0));
+    assert_eq!(best.dimensions[0], Some(100));
+    assert_eq!(worst.dimensions[2], Some(0));
+    assert_eq!(best.dimensions[1], None, "no capacity input in the model");
+}
+
+#[test]
+fn checksums_detect_any_change() {
+    let model = tiny_model();
+    let json = model.to_json();
+    assert!(Scorecard::from_json(&json).is_ok());
+    let tampered = json.replacen("-50.0", "-49.0", 1);
+    assert!(matches!(
+        Scorecard::from_json(&tampered),
+        Err(Error::Checksum { .. })
+    ));
+}
+
+#[test]
+fn protected_and_prohibited_inputs_are_refused_on_load() {
+    for category in [
+        DataCategory::Age,
+        DataCategory::SocialConnections,
+        DataCategory::ReligionOrBelief,
+    ] {
+        let mut model = tiny_model();
+        model.features[0].category = category;
+        model.seal();
+        let err = Scorecard::from_json(&model.to_json()).expect_err("refused");
+        let message = err.to_string();
+        assert!(message.contains(category.name()), "{message}");
+        assert!(message.contains("\"x\""), "{message}");
+    }
+}
+
+#[test]
+fn malformed_bins_are_refused_with_the_reason() {
+    let mut model = tiny_model();
+    model.features[0].bins.remove(2); // leaves a gap between 1 and 2
+    let err = model.validate().expect_err("gap");
+    assert!(err.to_string().contains("contiguous"), "{err}");
+    let mut model = tiny_model();
+    model.features[0].bins.remove(0);
+    assert!(
+        model
+            .validate()
+            .expect_err("no missing bin")
+            .to_string()
+            .contains("missing bin")
+    );
+}
+
+#[test]
+fn default_models_are_sealed_valid_and_bind_to_event_features() {
+    for kind in [SubjectKind::Person, SubjectKind::Organisation] {
+        let model = default_model(kind).expect("default model verifies");
+        assert_eq!(model.subject_kind, Some(kind));
+        assert_eq!(model.origin.method, "expert");
+        let compiled = CompiledScorecard::for_event_features(model).expect("binds");
+        let empty = compiled.score_features(&FeatureVector::default());
+        assert!((MIN_SCORE..=MAX_SCORE).contains(&empty.score));
+    }
+    let person = default_model(SubjectKind::Person).expect("verifies");
+    for dimension in Dimension::ALL {
+        assert!(
+            person.features.iter().any(|f| f.dimension == dimension),
+            "{dimension:?}"
+        );
+    }
+}
+
+#[test]
+fn default_models_are_monotone_in_the_direction_of_risk() {
+    // For every feature, points never rise as the value moves in the risky
+    // direction. This is what makes "an extra on-time payment never lowers
+    // the score" hold at the model level.
+    let worse_when_higher = [
+        Feature::WorstDaysLate24m,
+        Feature::Delinquencies30,
+        Feature::Delinquencies60,
+        Feature::Delinquencies90Plus,
+        Feature::ChargeOffs,
+        Feature::UnsatisfiedJudgments,
+        Feature::Utilisation,
+        Feature::NewAccounts6m,
+        Feature::RentalDamage24m,
+    ];
+    for kind in [SubjectKind::Person, SubjectKind::Organisation] {
+        let model = default_model(kind).expect("verifies");
+        for feature in &model.features {
+            let ranges: Vec<f64> = feature
+                .bins
+                .iter()
+                .filter(|b| matches!(b.rule, BinRule::Range { .. }))
+                .map(|b| b.points)
+                .collect();
+            let f = Feature::from_name(&feature.name).expect("known");
+            let ok = if worse_when_higher.contains(&f) {
+                ranges.windows(2).all(|w| w[0] >= w[1])
+            } else {
+                ranges.windows(2).all(|w| w[0] <= w[1])
+            };
+            assert!(ok, "{kind:?} {}: {ranges:?}", feature.name);
+        }
+        // "No delinquency at all" must be at least as good as the oldest one.
+        let months = model
+            .features
+            .iter()
+            .find(|f| f.name == "months_since_last_delinquency")
+            .expect("present");
+        let missing = months
+            .bins
+            .iter()
+            .find(|b| b.rule == BinRule::Missing)
+            .map(|b| b.points);
+        let best_range = months
+            .bins
+            .iter()
+            .filter(|b| b.rule != BinRule::Missing)
+            .map(|b| b.points)
+            .fold(f64::MIN, f64::max);
+        assert!(missing >= Some(best_range));
+    }
+}
