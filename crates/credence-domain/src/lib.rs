@@ -7,11 +7,12 @@
 //! type or a pure check, so every other crate (store, service, server, CLI)
 //! speaks the same language and applies the same rules.
 
+pub mod build;
 mod catalogue;
 mod category;
 mod error;
 mod event;
-mod id;
+pub(crate) mod id;
 mod money;
 mod policy;
 mod subject;

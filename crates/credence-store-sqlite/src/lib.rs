@@ -1,14 +1,647 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The embedded SQLite backend of [`credence_store::Store`].
+//!
+//! One file, write-ahead logging, `synchronous=FULL`: a write is on disk
+//! before it is acknowledged, so an acknowledged batch survives a crash or a
+//! power cut. One writer connection serialises writes (SQLite's own model);
+//! readers use a small pool and see committed data only.
+//!
+//! A subject's events live in one blob per subject (see `codec`); an
+//! `event_keys` table enforces idempotency on (furnisher, event id).
+
+mod baseline;
+mod codec;
+mod schema;
+
+pub use baseline::bare_insert_baseline;
+
+use credence_domain::{
+    Event, EventBody, Subject, SubjectId, SubjectKind, SubjectState, canonical_order,
+};
+use credence_store::{
+    AppendReport, Counts, Error, EventWriter, Rejection, Result, ScanCursor, Store, StoredScore,
+    SubjectRecord,
+};
+use jiff::Timestamp;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Readers kept open for reuse.
+const READER_POOL: usize = 4;
+
+/// A Credence store in one SQLite file.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn backend(context: &'static str) -> impl Fn(rusqlite::Error) -> Error {
+    move |e| Error::Backend(format!("{context}: {e}"))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut writer = open_connection(path)?;
+        writer
+            .execute_batch("PRAGMA synchronous = FULL;")
+            .map_err(backend("configuring durability"))?;
+        schema::migrate(&mut writer)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with_reader<T>(&self, read: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.readers.lock().ok().and_then(|mut pool| pool.pop());
+        let connection = match pooled {
+            Some(c) => c,
+            None => open_connection(&self.path)?,
+        };
+        let result = read(&connection);
+        if let Ok(mut pool) = self.readers.lock()
+            && pool.len() < READER_POOL
+        {
+            pool.push(connection);
+        }
+        result
+    }
+
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
+        self.writer
+            .lock()
+            .map_err(|_| Error::Backend("a previous write panicked; restart the process".into()))
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(path, flags)
+        .map_err(|e| Error::Backend(format!("cannot open database {}: {e}", path.display())))?;
+    connection
+        .execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA busy_timeout = 10000;
+             PRAGMA cache_size = -65536;
+             PRAGMA temp_store = MEMORY;
+             PRAGMA foreign_keys = ON;",
+        )
+        .map_err(|e| Error::Backend(format!("configuring database {}: {e}", path.display())))?;
+    Ok(connection)
+}
+
+fn kind_code(kind: SubjectKind) -> i64 {
+    match kind {
+        SubjectKind::Person => 0,
+        SubjectKind::Organisation => 1,
+    }
+}
+
+fn kind_from_code(code: i64) -> Result<SubjectKind> {
+    match code {
+        0 => Ok(SubjectKind::Person),
+        1 => Ok(SubjectKind::Organisation),
+        other => Err(Error::Corrupt(format!("subject kind code {other}"))),
+    }
+}
+
+fn state_from_code(code: i64) -> Result<SubjectState> {
+    match code {
+        0 => Ok(SubjectState::Enrolled),
+        1 => Ok(SubjectState::OptedOut),
+        other => Err(Error::Corrupt(format!("subject state code {other}"))),
+    }
+}
+
+fn timestamp(seconds: i64) -> Result<Timestamp> {
+    Timestamp::from_second(seconds).map_err(|e| Error::Corrupt(format!("timestamp {seconds}: {e}")))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SubjectSlot {
+    key: i64,
+    kind: SubjectKind,
+    state: SubjectState,
+}
+
+struct SqliteWriter<'t> {
+    tx: &'t Transaction<'t>,
+    subjects: HashMap<SubjectId, SubjectSlot>,
+    total: AppendReport,
+    blob: Vec<u8>,
+}
+
+impl SqliteWriter<'_> {
+    fn lookup(&mut self, id: &SubjectId) -> Result<Option<SubjectSlot>> {
+        if let Some(slot) = self.subjects.get(id) {
+            return Ok(Some(*slot));
+        }
+        let row = self
+            .tx
+            .prepare_cached("SELECT subject_key, kind, state FROM subjects WHERE subject_id = ?1")
+            .and_then(|mut stmt| {
+                stmt.query_row([id.as_str()], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })
+                .optional()
+            })
+            .map_err(backend("looking up a subject"))?;
+        let Some((key, kind, state)) = row else {
+            return Ok(None);
+        };
+        let slot = SubjectSlot {
+            key,
+            kind: kind_from_code(kind)?,
+            state: state_from_code(state)?,
+        };
+        self.subjects.insert(id.clone(), slot);
+        Ok(Some(slot))
+    }
+
+    fn enrol(&mut self, event: &Event, kind: SubjectKind, restricted: bool) -> Result<SubjectSlot> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO subjects (subject_id, kind, enrolled_at, restricted_consent, state, event_count, events)
+                 VALUES (?1, ?2, ?3, ?4, 0, 0, x'')",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    event.subject_id.as_str(),
+                    kind_code(kind),
+                    event.occurred_at.as_second(),
+                    restricted
+                ])
+            })
+            .map_err(backend("enrolling a subject"))?;
+        let slot = SubjectSlot {
+            key: self.tx.last_insert_rowid(),
+            kind,
+            state: SubjectState::Enrolled,
+        };
+        self.subjects.insert(event.subject_id.clone(), slot);
+        Ok(slot)
+    }
+
+    /// Claims the idempotency key. `Ok(None)` when claimed; otherwise the
+    /// rejection code for a conflicting reuse, or "" for a harmless repeat.
+    fn claim_key(&mut self, event: &Event, subject_key: i64) -> Result<Option<&'static str>> {
+        let digest = codec::fact_digest(event);
+        let inserted = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO event_keys (furnisher_id, event_id, subject_key, digest) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    event.key.furnisher_id.as_str(),
+                    event.key.event_id.as_str(),
+                    subject_key,
+                    digest
+                ])
+            })
+            .map_err(backend("recording an event key"))?;
+        if inserted == 1 {
+            return Ok(None);
+        }
+        let existing: (i64, i64) = self
+            .tx
+            .prepare_cached("SELECT subject_key, digest FROM event_keys WHERE furnisher_id = ?1 AND event_id = ?2")
+            .and_then(|mut stmt| {
+                stmt.query_row(params![event.key.furnisher_id.as_str(), event.key.event_id.as_str()], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+            })
+            .map_err(backend("reading an event key"))?;
+        Ok(Some(if existing == (subject_key, digest) {
+            ""
+        } else {
+            "idempotency_conflict"
+        }))
+    }
+
+    fn flush(&mut self, pending: HashMap<i64, Vec<Event>>) -> Result<()> {
+        let mut keys: Vec<i64> = pending.keys().copied().collect();
+        keys.sort_unstable(); // a fixed write order keeps page access predictable
+        let mut pending = pending;
+        for key in keys {
+            let Some(mut new) = pending.remove(&key) else {
+                continue;
+            };
+            let subject_id = new[0].subject_id.clone();
+            let existing: Vec<u8> = self
+                .tx
+                .prepare_cached("SELECT events FROM subjects WHERE subject_key = ?1")
+                .and_then(|mut stmt| stmt.query_row([key], |r| r.get(0)))
+                .map_err(backend("reading a subject's events"))?;
+            let mut events = Vec::with_capacity(new.len());
+            codec::decode(&existing, &subject_id, &mut events).map_err(Error::Corrupt)?;
+            events.append(&mut new);
+            events.sort_by(canonical_order);
+            codec::encode(&events, &mut self.blob).map_err(Error::Corrupt)?;
+            self.tx
+                .prepare_cached(
+                    "UPDATE subjects SET events = ?1, event_count = ?2 WHERE subject_key = ?3",
+                )
+                .and_then(|mut stmt| stmt.execute(params![&self.blob, events.len() as i64, key]))
+                .map_err(backend("writing a subject's events"))?;
+        }
+        Ok(())
+    }
+}
+
+impl EventWriter for SqliteWriter<'_> {
+    fn append(&mut self, events: &[Event]) -> Result<AppendReport> {
+        let mut report = AppendReport::default();
+        let mut pending: HashMap<i64, Vec<Event>> = HashMap::new();
+        for (index, event) in events.iter().enumerate() {
+            let mut reject = |code: &'static str, message: String| {
+                report.rejected.push(Rejection {
+                    index,
+                    code,
+                    message,
+                });
+            };
+            let enrolment = match &event.body {
+                EventBody::SubjectEnrolled {
+                    subject_kind,
+                    restricted_data_consent,
+                } => Some((*subject_kind, *restricted_data_consent)),
+                _ => None,
+            };
+            let (slot, fresh) = match (self.lookup(&event.subject_id)?, enrolment) {
+                (Some(slot), _) => (slot, false),
+                (None, Some((kind, restricted))) => (self.enrol(event, kind, restricted)?, true),
+                (None, None) => {
+                    reject(
+                        "not_enrolled",
+                        format!(
+                            "subject {} is not enrolled; a subject_enrolled event (their consent) must come first",
+                            event.subject_id
+                        ),
+                    );
+                    continue;
+                }
+            };
+            if slot.state == SubjectState::OptedOut {
+                reject(
+                    "opted_out",
+                    format!(
+                        "subject {} opted out; nothing more is collected",
+                        event.subject_id
+                    ),
+                );
+                continue;
+            }
+            if let Some((kind, _)) = enrolment
+                && kind != slot.kind
+            {
+                reject(
+                    "enrollment_conflict",
+                    format!(
+                        "subject {} is enrolled as a {}, not a {}",
+                        event.subject_id,
+                        slot.kind.name(),
+                        kind.name()
+                    ),
+                );
+                continue;
+            }
+            match self.claim_key(event, slot.key)? {
+                None => {
+                    report.inserted += 1;
+                    pending.entry(slot.key).or_default().push(event.clone());
+                }
+                Some("") => report.duplicates += 1,
+                Some(code) => {
+                    if fresh {
+                        // The enrolment that created the subject is itself a
+                        // conflicting event: undo the subject it created.
+                        self.tx
+                            .execute("DELETE FROM subjects WHERE subject_key = ?1", [slot.key])
+                            .map_err(backend("undoing an enrolment"))?;
+                        self.subjects.remove(&event.subject_id);
+                    }
+                    reject(
+                        code,
+                        format!(
+                            "furnisher {} already reported event {} with different content; events are immutable — use a new event id",
+                            event.key.furnisher_id, event.key.event_id
+                        ),
+                    );
+                }
+            }
+        }
+        self.flush(pending)?;
+        self.total.inserted += report.inserted;
+        self.total.duplicates += report.duplicates;
+        self.total.rejected.extend(report.rejected.iter().cloned());
+        Ok(report)
+    }
+}
+
+const SUBJECT_COLUMNS: &str =
+    "subject_key, subject_id, kind, enrolled_at, restricted_consent, state";
+
+fn subject_from_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(i64, String, i64, i64, bool, i64)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
+}
+
+fn subject_from_parts(parts: (i64, String, i64, i64, bool, i64)) -> Result<(i64, Subject)> {
+    let (key, id, kind, enrolled_at, restricted, state) = parts;
+    Ok((
+        key,
+        Subject {
+            id: SubjectId::new(&id)
+                .map_err(|e| Error::Corrupt(format!("subject id {id:?}: {e}")))?,
+            kind: kind_from_code(kind)?,
+            enrolled_at: timestamp(enrolled_at)?,
+            restricted_data_consent: restricted,
+            state: state_from_code(state)?,
+        },
+    ))
+}
+
+fn dimensions_blob(dimensions: &[Option<u8>; 5]) -> [u8; 5] {
+    dimensions.map(|d| d.unwrap_or(u8::MAX))
+}
+
+fn score_from_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(
+    String,
+    i64,
+    String,
+    bool,
+    Option<i32>,
+    Option<f64>,
+    Vec<u8>,
+    String,
+    i64,
+)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+    ))
+}
+
+type ScoreRow = (
+    String,
+    i64,
+    String,
+    bool,
+    Option<i32>,
+    Option<f64>,
+    Vec<u8>,
+    String,
+    i64,
+);
+
+fn score_from_parts(row: ScoreRow) -> Result<StoredScore> {
+    let (subject, as_of, model_version, scored, score, pd, dims, reasons, computed_at) = row;
+    let mut dimensions = [None; 5];
+    for (slot, byte) in dimensions.iter_mut().zip(dims.iter()) {
+        *slot = (*byte != u8::MAX).then_some(*byte);
+    }
+    Ok(StoredScore {
+        subject_id: SubjectId::new(&subject)
+            .map_err(|e| Error::Corrupt(format!("score subject {subject:?}: {e}")))?,
+        as_of: timestamp(as_of)?,
+        model_version,
+        scored,
+        score,
+        pd,
+        dimensions,
+        reasons: reasons
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
+            .collect(),
+        computed_at: timestamp(computed_at)?,
+    })
+}
+
+const SCORE_COLUMNS: &str =
+    "subject_id, as_of, model_version, scored, score, pd, dimensions, reasons, computed_at";
+
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn schema_version(&self) -> Result<u32> {
+        self.with_reader(schema::version)
+    }
+
+    fn write_events(
+        &self,
+        write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
+    ) -> Result<AppendReport> {
+        let mut connection = self.writer()?;
+        let tx = connection
+            .transaction()
+            .map_err(backend("starting a write"))?;
+        let outcome = {
+            let mut writer = SqliteWriter {
+                tx: &tx,
+                subjects: HashMap::new(),
+                total: AppendReport::default(),
+                blob: Vec::new(),
+            };
+            write(&mut writer).map(|()| writer.total)
+        };
+        match outcome {
+            Ok(total) => {
+                tx.commit().map_err(backend("committing a write"))?;
+                Ok(total)
+            }
+            Err(e) => {
+                tx.rollback().map_err(backend("rolling back a write"))?;
+                Err(e)
+            }
+        }
+    }
+
+    fn subject(&self, id: &SubjectId) -> Result<Option<Subject>> {
+        self.with_reader(|c| {
+            let parts = c
+                .prepare_cached(&format!(
+                    "SELECT {SUBJECT_COLUMNS} FROM subjects WHERE subject_id = ?1"
+                ))
+                .and_then(|mut s| s.query_row([id.as_str()], subject_from_row).optional())
+                .map_err(backend("reading a subject"))?;
+            parts
+                .map(|p| subject_from_parts(p).map(|(_, s)| s))
+                .transpose()
+        })
+    }
+
+    fn subject_events(&self, id: &SubjectId) -> Result<Vec<Event>> {
+        self.with_reader(|c| {
+            let blob: Option<Vec<u8>> = c
+                .prepare_cached("SELECT events FROM subjects WHERE subject_id = ?1")
+                .and_then(|mut s| s.query_row([id.as_str()], |r| r.get(0)).optional())
+                .map_err(backend("reading a subject's events"))?;
+            let mut events = Vec::new();
+            if let Some(blob) = blob {
+                codec::decode(&blob, id, &mut events).map_err(Error::Corrupt)?;
+            }
+            Ok(events)
+        })
+    }
+
+    fn scan_subjects(
+        &self,
+        cursor: Option<ScanCursor>,
+        limit: usize,
+        out: &mut Vec<SubjectRecord>,
+    ) -> Result<Option<ScanCursor>> {
+        let after = cursor.map_or(0, |c| c.0 as i64);
+        self.with_reader(|c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {SUBJECT_COLUMNS}, events FROM subjects WHERE subject_key > ?1 ORDER BY subject_key LIMIT ?2"
+                ))
+                .map_err(backend("scanning subjects"))?;
+            let mut rows = stmt.query(params![after, limit as i64]).map_err(backend("scanning subjects"))?;
+            let mut filled = 0;
+            let mut last = after;
+            while let Some(row) = rows.next().map_err(backend("scanning subjects"))? {
+                let (key, subject) = subject_from_parts(subject_from_row(row).map_err(backend("scanning subjects"))?)?;
+                let blob = row.get_ref(6).and_then(|v| v.as_blob().map_err(Into::into)).map_err(backend("scanning subjects"))?;
+                if filled == out.len() {
+                    out.push(SubjectRecord {
+                        subject: subject.clone(),
+                        events: Vec::new(),
+                    });
+                }
+                let record = &mut out[filled];
+                record.events.clear();
+                codec::decode(blob, &subject.id, &mut record.events).map_err(Error::Corrupt)?;
+                record.subject = subject;
+                filled += 1;
+                last = key;
+            }
+            out.truncate(filled);
+            Ok((filled == limit && limit > 0).then_some(ScanCursor(last as u64)))
+        })
+    }
+
+    fn put_scores(&self, scores: &[StoredScore]) -> Result<()> {
+        let mut connection = self.writer()?;
+        let tx = connection
+            .transaction()
+            .map_err(backend("starting to store scores"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(&format!("INSERT OR REPLACE INTO scores ({SCORE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"))
+                .map_err(backend("storing scores"))?;
+            for score in scores {
+                stmt.execute(params![
+                    score.subject_id.as_str(),
+                    score.as_of.as_second(),
+                    &score.model_version,
+                    score.scored,
+                    score.score,
+                    score.pd,
+                    &dimensions_blob(&score.dimensions)[..],
+                    score.reasons.join(","),
+                    score.computed_at.as_second(),
+                ])
+                .map_err(backend("storing scores"))?;
+            }
+        }
+        tx.commit().map_err(backend("committing scores"))
+    }
+
+    fn latest_score(&self, id: &SubjectId) -> Result<Option<StoredScore>> {
+        self.with_reader(|c| {
+            let row = c
+                .prepare_cached(&format!(
+                    "SELECT {SCORE_COLUMNS} FROM scores WHERE subject_id = ?1 ORDER BY as_of DESC, computed_at DESC LIMIT 1"
+                ))
+                .and_then(|mut s| s.query_row([id.as_str()], score_from_row).optional())
+                .map_err(backend("reading a score"))?;
+            row.map(score_from_parts).transpose()
+        })
+    }
+
+    fn score_history(&self, id: &SubjectId) -> Result<Vec<StoredScore>> {
+        self.with_reader(|c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {SCORE_COLUMNS} FROM scores WHERE subject_id = ?1 ORDER BY as_of, computed_at, model_version"
+                ))
+                .map_err(backend("reading score history"))?;
+            let rows = stmt
+                .query_map([id.as_str()], score_from_row)
+                .map_err(backend("reading score history"))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(backend("reading score history"))?;
+            rows.into_iter().map(score_from_parts).collect()
+        })
+    }
+
+    fn counts(&self) -> Result<Counts> {
+        self.with_reader(|c| {
+            let (subjects, events): (i64, i64) = c
+                .query_row(
+                    "SELECT count(*), coalesce(sum(event_count), 0) FROM subjects WHERE state = 0",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(backend("counting subjects"))?;
+            let scores: i64 = c
+                .query_row("SELECT count(*) FROM scores", [], |r| r.get(0))
+                .map_err(backend("counting scores"))?;
+            Ok(Counts {
+                subjects: subjects as u64,
+                events: events as u64,
+                scores: scores as u64,
+            })
+        })
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+mod tests;

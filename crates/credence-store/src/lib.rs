@@ -1,14 +1,200 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The storage contract of Credence.
+//!
+//! [`Store`] is what every backend implements (SQLite embedded by default;
+//! PostgreSQL later). Everything is keyed by subject, so a store shards by
+//! subject. [`conformance`] is one test story that every backend must pass,
+//! so behaviour (idempotency, atomicity, ordering, isolation) is the same
+//! wherever Credence runs.
+
+pub mod conformance;
+
+use credence_domain::{Event, Subject, SubjectId};
+use jiff::Timestamp;
+use serde::Serialize;
+
+/// Why an event in a batch was not written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// Position of the event in the batch passed to [`EventWriter::append`].
+    pub index: usize,
+    /// Stable code: `not_enrolled`, `idempotency_conflict`, `opted_out`,
+    /// `enrollment_conflict`.
+    pub code: &'static str,
+    /// What is wrong and how to fix it.
+    pub message: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Storage errors.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Some events of a batch were refused; nothing of the batch was written.
+    #[error("{} event(s) refused; nothing was written: {}", .0.len(), summarise(.0))]
+    Rejected(Vec<Rejection>),
+    /// The database was written by a newer Credence.
+    #[error(
+        "the database schema is version {found}, newer than this build understands ({supported}); upgrade Credence"
+    )]
+    SchemaTooNew {
+        /// Version in the file.
+        found: u32,
+        /// Newest version this build knows.
+        supported: u32,
+    },
+    /// Stored data could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The backend failed (disk full, locked, I/O…).
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+fn summarise(rejections: &[Rejection]) -> String {
+    let shown: Vec<String> = rejections
+        .iter()
+        .take(3)
+        .map(|r| format!("#{} {}: {}", r.index, r.code, r.message))
+        .collect();
+    let more = rejections.len().saturating_sub(3);
+    if more > 0 {
+        format!("{} (and {more} more)", shown.join("; "))
+    } else {
+        shown.join("; ")
     }
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What one [`EventWriter::append`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AppendReport {
+    /// New events written.
+    pub inserted: usize,
+    /// Events already stored with the same content: harmless repeats.
+    pub duplicates: usize,
+    /// Events not written, and why.
+    pub rejected: Vec<Rejection>,
+}
+
+impl AppendReport {
+    /// Adds another report's counts (rejections keep their own indices).
+    pub fn absorb(&mut self, other: AppendReport) {
+        self.inserted += other.inserted;
+        self.duplicates += other.duplicates;
+        self.rejected.extend(other.rejected);
+    }
+}
+
+/// Writes events inside one transaction opened by [`Store::write_events`].
+pub trait EventWriter {
+    /// Writes the acceptable events of `events` and reports the rest. An
+    /// event rejected here is not written; the caller decides whether the
+    /// transaction as a whole still commits.
+    fn append(&mut self, events: &[Event]) -> Result<AppendReport>;
+}
+
+/// A subject with all its events, in canonical order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubjectRecord {
+    /// The subject.
+    pub subject: Subject,
+    /// Its events, in canonical order.
+    pub events: Vec<Event>,
+}
+
+/// Where a scan stopped; pass it back to continue. Opaque to callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanCursor(pub u64);
+
+/// A stored score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredScore {
+    /// Whose score.
+    pub subject_id: SubjectId,
+    /// The instant it is as of.
+    pub as_of: Timestamp,
+    /// `model_id@version` of the model that made it.
+    pub model_version: String,
+    /// True when scored; false for "not enough data".
+    pub scored: bool,
+    /// 350–950 when scored.
+    pub score: Option<i32>,
+    /// Probability of default when scored.
+    pub pd: Option<f64>,
+    /// The five dimensions, 0–100 or none.
+    pub dimensions: [Option<u8>; 5],
+    /// Reason codes, most important first.
+    pub reasons: Vec<String>,
+    /// When it was computed (by the caller's clock).
+    pub computed_at: Timestamp,
+}
+
+/// Counts of what a store holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Enrolled subjects.
+    pub subjects: u64,
+    /// Stored events.
+    pub events: u64,
+    /// Stored scores (all history).
+    pub scores: u64,
+}
+
+/// The storage contract. Implementations are shared between threads.
+pub trait Store: Send + Sync {
+    /// A short name of the backend (`sqlite`).
+    fn backend(&self) -> &'static str;
+
+    /// The schema version of the open database.
+    fn schema_version(&self) -> Result<u32>;
+
+    /// Runs `write` in one transaction. If `write` returns an error, nothing
+    /// it wrote is kept; if it returns `Ok`, everything is committed and
+    /// durable before this returns.
+    fn write_events(
+        &self,
+        write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
+    ) -> Result<AppendReport>;
+
+    /// Appends one batch atomically: either every event is written (or was
+    /// already there, identical) or nothing is, and the error lists every
+    /// rejected event.
+    fn append_events(&self, events: &[Event]) -> Result<AppendReport> {
+        self.write_events(&mut |writer| {
+            let batch = writer.append(events)?;
+            if batch.rejected.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::Rejected(batch.rejected))
+            }
+        })
+    }
+
+    /// The subject, if enrolled (or a tombstone, if opted out).
+    fn subject(&self, id: &SubjectId) -> Result<Option<Subject>>;
+
+    /// The subject's events in canonical order (empty when unknown).
+    fn subject_events(&self, id: &SubjectId) -> Result<Vec<Event>>;
+
+    /// Fills `out` with up to `limit` subjects after `cursor`, in a stable
+    /// order, reusing `out`'s buffers. Returns the cursor to continue from,
+    /// or `None` when the scan is complete.
+    fn scan_subjects(
+        &self,
+        cursor: Option<ScanCursor>,
+        limit: usize,
+        out: &mut Vec<SubjectRecord>,
+    ) -> Result<Option<ScanCursor>>;
+
+    /// Stores scores (replacing any with the same subject, as-of and model).
+    fn put_scores(&self, scores: &[StoredScore]) -> Result<()>;
+
+    /// The most recent score of a subject (by as-of, then computed-at).
+    fn latest_score(&self, id: &SubjectId) -> Result<Option<StoredScore>>;
+
+    /// Every stored score of a subject, oldest as-of first.
+    fn score_history(&self, id: &SubjectId) -> Result<Vec<StoredScore>>;
+
+    /// What the store holds.
+    fn counts(&self) -> Result<Counts>;
 }

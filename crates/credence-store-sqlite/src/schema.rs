@@ -1,0 +1,71 @@
+//! Schema migrations, applied in order; the version lives in SQLite's
+//! `user_version`.
+
+use credence_store::{Error, Result};
+use rusqlite::Connection;
+
+/// Each entry takes the schema from version `index` to `index + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: subjects with their event blobs, idempotency keys, scores.
+    "CREATE TABLE subjects (
+        subject_key INTEGER PRIMARY KEY,
+        subject_id TEXT NOT NULL UNIQUE,
+        kind INTEGER NOT NULL,
+        enrolled_at INTEGER NOT NULL,
+        restricted_consent INTEGER NOT NULL,
+        state INTEGER NOT NULL,
+        event_count INTEGER NOT NULL,
+        events BLOB NOT NULL
+    );
+    CREATE TABLE event_keys (
+        furnisher_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        subject_key INTEGER NOT NULL,
+        digest INTEGER NOT NULL,
+        PRIMARY KEY (furnisher_id, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX event_keys_by_subject ON event_keys (subject_key);
+    CREATE TABLE scores (
+        subject_id TEXT NOT NULL,
+        as_of INTEGER NOT NULL,
+        model_version TEXT NOT NULL,
+        scored INTEGER NOT NULL,
+        score INTEGER,
+        pd REAL,
+        dimensions BLOB NOT NULL,
+        reasons TEXT NOT NULL,
+        computed_at INTEGER NOT NULL,
+        PRIMARY KEY (subject_id, as_of, model_version)
+    ) WITHOUT ROWID;",
+];
+
+/// The newest schema version this build knows.
+pub const LATEST: u32 = MIGRATIONS.len() as u32;
+
+/// The database's schema version.
+pub fn version(connection: &Connection) -> Result<u32> {
+    connection
+        .query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))
+        .map_err(|e| Error::Backend(format!("reading the schema version: {e}")))
+}
+
+/// Applies missing migrations in one transaction each.
+pub fn migrate(connection: &mut Connection) -> Result<()> {
+    let found = version(connection)?;
+    if found > LATEST {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: LATEST,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = connection
+            .transaction()
+            .map_err(|e| Error::Backend(format!("starting migration {}: {e}", index + 1)))?;
+        tx.execute_batch(sql)
+            .and_then(|()| tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1)))
+            .and_then(|()| tx.commit())
+            .map_err(|e| Error::Backend(format!("applying migration {}: {e}", index + 1)))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,114 @@
+use super::*;
+use credence_domain::build::EventFactory;
+use credence_domain::{AccountType, SubjectKind};
+
+fn day(n: i64) -> Timestamp {
+    Timestamp::from_second(1_704_067_200 + n * 86_400).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+#[test]
+fn passes_the_conformance_suite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    credence_store::conformance::run_all(&|| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let store = SqliteStore::open(&dir.path().join(format!("c{n}.db"))).expect("opens");
+        Box::new(store)
+    });
+}
+
+#[test]
+fn data_survives_reopening_and_schema_is_versioned() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("c.db");
+    let mut f = EventFactory::new("bank", "s1");
+    let events = vec![
+        f.enrolled(day(0), SubjectKind::Person, false),
+        f.account_opened(day(1), "a", AccountType::Card, Some(100_000)),
+    ];
+    {
+        let store = SqliteStore::open(&path).expect("opens");
+        store.append_events(&events).expect("appends");
+    }
+    let store = SqliteStore::open(&path).expect("reopens");
+    assert_eq!(store.schema_version().expect("version"), schema::LATEST);
+    assert_eq!(
+        store
+            .subject_events(&events[0].subject_id)
+            .expect("reads")
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused_with_advice() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("future.db");
+    Connection::open(&path)
+        .and_then(|c| c.execute_batch("PRAGMA user_version = 999"))
+        .expect("prepares a future database");
+    let err = SqliteStore::open(&path).expect_err("refused");
+    assert!(err.to_string().contains("upgrade Credence"), "{err}");
+}
+
+#[test]
+fn a_missing_directory_is_a_clear_error() {
+    let err =
+        SqliteStore::open(Path::new("/nonexistent/dir/credence.db")).expect_err("cannot open");
+    assert!(
+        err.to_string().contains("/nonexistent/dir/credence.db"),
+        "{err}"
+    );
+}
+
+/// An acknowledged batch survives the process dying right after the
+/// acknowledgement: the child appends, reports success, and aborts without
+/// any orderly shutdown; the parent reopens the file and finds the batch.
+#[test]
+fn acknowledged_batches_survive_a_crash() {
+    const CHILD: &str = "CREDENCE_CRASH_CHILD_DB";
+    if let Ok(path) = std::env::var(CHILD) {
+        let store = SqliteStore::open(Path::new(&path)).expect("child opens");
+        let mut f = EventFactory::new("bank", "crash");
+        let mut events = vec![f.enrolled(day(0), SubjectKind::Person, false)];
+        events.extend((0..500).map(|i| f.bill(day(i + 1), "a", &format!("b{i}"), 100)));
+        store.append_events(&events).expect("child appends");
+        println!("ACKNOWLEDGED");
+        std::process::abort();
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("crash.db");
+    let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "tests::acknowledged_batches_survive_a_crash",
+            "--nocapture",
+        ])
+        .env(CHILD, &path)
+        .output()
+        .expect("child runs");
+    assert!(
+        !output.status.success(),
+        "the child must die, not exit cleanly"
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("ACKNOWLEDGED"));
+    let store = SqliteStore::open(&path).expect("reopens after the crash");
+    let subject = SubjectId::new("crash").expect("valid");
+    assert_eq!(store.subject_events(&subject).expect("reads").len(), 501);
+}
+
+#[test]
+fn the_baseline_inserts_every_row() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut f = EventFactory::new("bank", "s1");
+    let events: Vec<Event> = (0..100)
+        .map(|i| f.bill(day(i), "a", &format!("b{i}"), 100))
+        .collect();
+    let path = dir.path().join("bare.db");
+    bare_insert_baseline(&path, &events, 30).expect("inserts");
+    let rows: i64 = Connection::open(&path)
+        .and_then(|c| c.query_row("SELECT count(*) FROM bare_events", [], |r| r.get(0)))
+        .expect("counts");
+    assert_eq!(rows, 100);
+}
