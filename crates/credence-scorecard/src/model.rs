@@ -163,6 +163,22 @@ pub enum BinRule {
     Other,
 }
 
+impl BinRule {
+    /// The bin as people read it: `missing`, `[0.5, 0.75)`, `{a, b}`, `other`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Missing => "missing".into(),
+            Self::Range { lower, upper } => format!(
+                "[{}, {})",
+                lower.map_or("-inf".to_string(), |l| l.to_string()),
+                upper.map_or("+inf".to_string(), |u| u.to_string())
+            ),
+            Self::Categories { values } => format!("{{{}}}", values.join(", ")),
+            Self::Other => "other".into(),
+        }
+    }
+}
+
 impl Scorecard {
     /// Parses, validates and verifies the checksum of a model.
     pub fn from_json(json: &str) -> Result<Self> {

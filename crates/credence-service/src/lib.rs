@@ -1,14 +1,20 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The rules of Credence over any [`credence_store::Store`]: ingest (parse,
+//! validate, guardrails, consent for restricted data), file import with
+//! line-level errors and quarantine, scoring one subject with its reasons,
+//! and rescoring everyone in bounded memory.
+//!
+//! No HTTP here: the CLI and the server both call this crate, and tests use
+//! it directly.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod clock;
+mod config;
+mod error;
+pub mod import;
+mod ingest;
+mod scoring;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use config::{Config, ModelPaths};
+pub use error::{Error, Result};
+pub use ingest::{IngestOutcome, Ingestor, RecordError};
+pub use scoring::{ExplainRow, Explanation, RescoreSummary, Scorer};

@@ -247,6 +247,9 @@ pub fn simulate_subject(config: &SimConfig, index: u64) -> SimSubject {
         };
         let opened = if thin {
             enrolled + rng.range(0, 20) * DAY_SECONDS
+        } else if term.is_some() {
+            // Loans and leases on file are mostly recent enough to report.
+            until - rng.range(MONTH, 40 * MONTH)
         } else {
             enrolled - rng.range(-6 * MONTH, 60 * MONTH)
         };
@@ -419,6 +422,52 @@ pub fn simulate(
     for index in range {
         visit(simulate_subject(config, index));
     }
+}
+
+/// Generates `config`'s world on `workers` threads in chunks of `chunk`
+/// subjects: `make` turns a range of subject indices into anything (events,
+/// serialised bytes), on any thread; `consume` receives the results strictly
+/// in index order. At most `2 × workers` chunks are in flight, so memory is
+/// bounded whatever the world's size.
+pub fn generate_in_order<T: Send, E: Send>(
+    config: &SimConfig,
+    chunk: u64,
+    workers: usize,
+    make: impl Fn(std::ops::Range<u64>) -> T + Sync,
+    mut consume: impl FnMut(std::ops::Range<u64>, T) -> Result<(), E>,
+) -> Result<(), E> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let chunk = chunk.max(1);
+    let chunks = config.subjects.div_ceil(chunk);
+    let next = AtomicU64::new(0);
+    let workers = workers.max(1);
+    let range_of = |c: u64| c * chunk..((c + 1) * chunk).min(config.subjects);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, T)>(workers * 2);
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, make) = (&next, &make);
+            scope.spawn(move || {
+                loop {
+                    let c = next.fetch_add(1, Ordering::Relaxed);
+                    if c >= chunks || tx.send((c, make(range_of(c)))).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut expected = 0u64;
+        for (c, value) in rx {
+            waiting.insert(c, value);
+            while let Some(value) = waiting.remove(&expected) {
+                consume(range_of(expected), value)?;
+                expected += 1;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// True for events that are the operator's own records (enrolment).

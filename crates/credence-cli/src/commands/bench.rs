@@ -1,0 +1,183 @@
+//! `credence bench`: speed and memory, each as a ratio against a baseline
+//! measured in the same run (this machine is shared and noisy).
+
+use super::simulate::{today, workers, write_world};
+use crate::cli::BenchArgs;
+use crate::context;
+use anyhow::{Context, Result};
+use credence_domain::Event;
+use credence_features::SubjectHistory;
+use credence_service::import::{ImportOptions, import_file};
+use credence_service::{Clock, Config, Ingestor, Scorer};
+use credence_sim::{SimConfig, simulate_subject};
+use credence_store::{Store, SubjectRecord};
+use credence_store_sqlite::{SqliteStore, bare_insert_baseline};
+use serde::Serialize;
+use std::time::Instant;
+
+#[derive(Debug, Serialize)]
+struct Measure {
+    name: &'static str,
+    items: u64,
+    unit: &'static str,
+    seconds: f64,
+    per_second: f64,
+    note: String,
+}
+
+fn measure(name: &'static str, items: u64, unit: &'static str, seconds: f64, note: String) -> Measure {
+    Measure {
+        name,
+        items,
+        unit,
+        seconds,
+        per_second: items as f64 / seconds.max(1e-9),
+        note,
+    }
+}
+
+/// Resident memory of this process in KiB (Linux), for the flat-memory check.
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("credence-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let result = run_in(&dir, args);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
+    let clock = context::clock();
+    let world = SimConfig::new(args.subjects, args.seed, today(&clock));
+    let mut results = Vec::new();
+
+    // 1. Simulate, one thread, in memory.
+    let started = Instant::now();
+    let mut subjects: Vec<SubjectRecord> = Vec::with_capacity(args.subjects as usize);
+    let mut events: Vec<Event> = Vec::new();
+    for index in 0..args.subjects {
+        let sim = simulate_subject(&world, index);
+        events.extend(sim.events.iter().cloned());
+        let mut own = sim.events;
+        own.sort_by(credence_domain::canonical_order);
+        let subject = credence_domain::Subject {
+            id: own[0].subject_id.clone(),
+            kind: sim.kind,
+            enrolled_at: own[0].occurred_at,
+            restricted_data_consent: false,
+            state: credence_domain::SubjectState::Enrolled,
+        };
+        subjects.push(SubjectRecord { subject, events: own });
+    }
+    let sim_secs = started.elapsed().as_secs_f64();
+    let n_events = events.len() as u64;
+    eprintln!("world: {} subjects, {} events ({:.1} a subject)", args.subjects, n_events, n_events as f64 / args.subjects as f64);
+    results.push(measure("simulate (1 thread, in memory)", n_events, "events", sim_secs, String::new()));
+
+    // 2. Simulate to a JSON Lines file on every core.
+    let file = dir.join("world.jsonl");
+    let started = Instant::now();
+    write_world(&world, &file, false, &mut |_| {})?;
+    results.push(measure("simulate to JSON Lines (all cores)", n_events, "events", started.elapsed().as_secs_f64(), format!("{} threads", workers())));
+
+    // 3. Bare rusqlite insert: the engine's limit.
+    let bare = bare_insert_baseline(&dir.join("bare.db"), &events, 8_192)?.as_secs_f64();
+    results.push(measure("baseline: bare rusqlite insert", n_events, "events", bare, "same rows, no keys or indexes, WAL + synchronous=FULL".into()));
+
+    // 4. Credence's store write path (parsed events, durable, idempotent).
+    let store = SqliteStore::open(&dir.join("store.db"))?;
+    let started = Instant::now();
+    store.write_events(&mut |writer| {
+        for chunk in events.chunks(8_192) {
+            writer.append(chunk)?;
+        }
+        Ok(())
+    })?;
+    let write = started.elapsed().as_secs_f64();
+    results.push(measure("store write (durable, idempotent)", n_events, "events", write, format!("{:.2}x the bare insert time", write / bare)));
+    drop(store);
+
+    // 5. Full import from the JSON Lines file: parse, validate, guardrails, write.
+    let import_store = SqliteStore::open(&dir.join("import.db"))?;
+    let ingestor = Ingestor::new(&Config::default())?;
+    let started = Instant::now();
+    import_file(&import_store, &ingestor, &file, &ImportOptions::default(), clock.now(), &mut |_| {})?;
+    let import = started.elapsed().as_secs_f64();
+    results.push(measure("import JSON Lines file (end to end)", n_events, "events", import, format!("{:.2}x the bare insert time", import / bare)));
+
+    // 6. Rescore from the store, with memory sampled along the way.
+    let scorer = Scorer::from_config(&Config::default())?;
+    let as_of = clock.now();
+    let rss_before = rss_kib();
+    let mut samples = Vec::new();
+    let quarter = (args.subjects / 4).max(1);
+    let started = Instant::now();
+    let summary = scorer.rescore(&import_store, as_of, as_of, &mut |done| {
+        if done / quarter > samples.len() as u64 {
+            samples.push((done, rss_kib().unwrap_or(0)));
+        }
+    })?;
+    let rescore = started.elapsed().as_secs_f64();
+    let memory = samples
+        .iter()
+        .map(|(done, kib)| format!("{done}: {} MiB", kib / 1024))
+        .collect::<Vec<_>>()
+        .join(", ");
+    results.push(measure(
+        "rescore from the store (end to end)",
+        summary.subjects,
+        "subjects",
+        rescore,
+        format!("RSS before {} MiB; during, after N subjects: {memory}", rss_before.unwrap_or(0) / 1024),
+    ));
+
+    // 7. In memory: features + scorecard only.
+    let mut engine = scorer.engine();
+    let started = Instant::now();
+    let mut checksum = 0i64;
+    for record in &subjects {
+        let history = SubjectHistory::new(&record.subject, &record.events).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let (_, Some(summary)) = scorer.assess(&mut engine, &history, as_of) {
+            checksum += i64::from(summary.score);
+        }
+    }
+    let one = started.elapsed().as_secs_f64();
+    results.push(measure("in memory: features + scorecard (1 thread)", args.subjects, "subjects", one, format!("score sum {checksum}")));
+    let threads = workers();
+    let started = Instant::now();
+    let chunk = subjects.len().div_ceil(threads).max(1);
+    let sums: Vec<i64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = subjects
+            .chunks(chunk)
+            .map(|part| {
+                let scorer = &scorer;
+                scope.spawn(move || {
+                    let mut engine = scorer.engine();
+                    part.iter()
+                        .filter_map(|r| SubjectHistory::new(&r.subject, &r.events).ok())
+                        .filter_map(|h| scorer.assess(&mut engine, &h, as_of).1)
+                        .map(|s| i64::from(s.score))
+                        .sum::<i64>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).collect()
+    });
+    let all = started.elapsed().as_secs_f64();
+    results.push(measure("in memory: features + scorecard (all cores)", args.subjects, "subjects", all, format!("{threads} threads; score sum {}", sums.iter().sum::<i64>())));
+
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&results)?)?;
+    } else {
+        outln!("{:<46} {:>12} {:>9} {:>14}  note", "measure", "items", "seconds", "per second")?;
+        for m in &results {
+            outln!("{:<46} {:>12} {:>9.3} {:>14.0}  {}", m.name, format!("{} {}", m.items, m.unit), m.seconds, m.per_second, m.note)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! `credence import`: files of events into the database.
+
+use crate::cli::{FileFormat, ImportArgs};
+use crate::context;
+use crate::output;
+use anyhow::{Context, Result, bail};
+use credence_service::import::{Format, ImportOptions, import_file};
+use credence_service::{Clock, Error, Ingestor};
+
+pub fn run(global: &crate::cli::Global, args: &ImportArgs) -> Result<()> {
+    let config = context::config(global)?;
+    let ingestor = Ingestor::new(&config)?;
+    let store = context::open_store(global, context::DEFAULT_DB)?;
+    if args.quarantine.is_some() && args.files.len() > 1 {
+        bail!("--quarantine takes one input file at a time, so each quarantine file matches its input");
+    }
+    let mut summaries = Vec::new();
+    for path in &args.files {
+        let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
+        let options = ImportOptions {
+            format: args.format.map(|f| match f {
+                FileFormat::Jsonl => Format::JsonLines,
+                FileFormat::Csv => Format::Csv,
+            }),
+            quarantine: args.quarantine.clone(),
+            ..ImportOptions::default()
+        };
+        let bar = output::byte_progress(size, "import");
+        let result = import_file(&store, &ingestor, path, &options, context::clock().now(), &mut |bytes| bar.set_position(bytes));
+        bar.finish_and_clear();
+        match result {
+            Ok(summary) => {
+                if !args.json {
+                    outln!(
+                        "{}: {} records, {} events imported, {} already present{}",
+                        path.display(),
+                        summary.records,
+                        summary.inserted,
+                        summary.duplicates,
+                        match &args.quarantine {
+                            Some(q) if summary.quarantined > 0 =>
+                                format!(", {} bad records quarantined in {}", summary.quarantined, q.display()),
+                            _ => String::new(),
+                        }
+                    )?;
+                }
+                summaries.push(serde_json::json!({"file": path.display().to_string(), "summary": summary}));
+            }
+            Err(Error::BadRecords { path: file, bad, errors }) => {
+                for error in &errors {
+                    eprintln!("{file}:{error}");
+                }
+                bail!(
+                    "{bad} bad record(s) in {file}; nothing was imported from it. Fix them, or pass --quarantine FILE to import the good records and set the bad ones aside"
+                );
+            }
+            Err(e) => return Err(e).with_context(|| format!("importing {}", path.display())),
+        }
+    }
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&summaries)?)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! One module per command.
+
+mod bench;
+mod demo;
+mod import;
+mod model;
+mod score;
+mod simulate;
+
+use crate::cli::{Cli, Command};
+use anyhow::Result;
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Demo(args) => demo::run(global, args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Import(args) => import::run(global, args),
+        Command::Rescore(args) => score::rescore(global, args),
+        Command::Score(args) => score::score(global, args),
+        Command::Explain(args) => score::explain(global, args),
+        Command::Model { action } => model::run(action),
+        Command::Bench(args) => bench::run(args),
+    }
+}

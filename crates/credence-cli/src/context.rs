@@ -1,0 +1,86 @@
+//! What every command needs: configuration merged from its sources, the
+//! store picked once from the database location, and the clock.
+
+use crate::cli::Global;
+use anyhow::{Context as _, Result, bail};
+use credence_service::{Clock, Config, SystemClock};
+use credence_store_sqlite::SqliteStore;
+use jiff::Timestamp;
+use std::path::PathBuf;
+
+/// Default database file.
+pub const DEFAULT_DB: &str = "credence.db";
+
+/// Merged configuration: defaults < file < environment < flags (clap reads
+/// the environment variables of the flags themselves).
+pub fn config(global: &Global) -> Result<Config> {
+    let mut config = match &global.config {
+        Some(path) => Config::from_file(path).with_context(|| format!("loading configuration {}", path.display()))?,
+        None => Config::default(),
+    };
+    if let Some(years) = global.ageing_years {
+        if !(1..=20).contains(&years) {
+            bail!("--ageing-years {years} is outside 1..=20");
+        }
+        config.policy.negative_ageing_years = years;
+    }
+    Ok(config)
+}
+
+/// Where the database is, from `--db` / `CREDENCE_DB` or the default.
+pub fn db_path(global: &Global, default: &str) -> Result<PathBuf> {
+    let location = global.db.clone().unwrap_or_else(|| default.to_string());
+    if let Some(rest) = location.strip_prefix("sqlite:") {
+        return Ok(PathBuf::from(rest.trim_start_matches("//")));
+    }
+    if location.starts_with("postgres:") || location.starts_with("postgresql:") {
+        bail!("the PostgreSQL backend is not part of this build yet; use a SQLite file (--db credence.db)");
+    }
+    if location.contains("://") {
+        bail!("unknown database location {location:?}; use a file path or sqlite:PATH");
+    }
+    Ok(PathBuf::from(location))
+}
+
+/// Opens the store.
+pub fn open_store(global: &Global, default: &str) -> Result<SqliteStore> {
+    let path = db_path(global, default)?;
+    SqliteStore::open(&path).with_context(|| format!("opening database {}", path.display()))
+}
+
+/// Opens an existing store (for commands that only read or score).
+pub fn open_existing_store(global: &Global) -> Result<SqliteStore> {
+    let path = db_path(global, DEFAULT_DB)?;
+    if !path.exists() {
+        bail!(
+            "no database at {}; run `credence import FILE` first, or point --db (or CREDENCE_DB) at one, e.g. --db credence-demo.db",
+            path.display()
+        );
+    }
+    open_store(global, DEFAULT_DB)
+}
+
+/// The clock.
+pub fn clock() -> SystemClock {
+    SystemClock
+}
+
+/// Parses an `--as-of` value, defaulting to now.
+pub fn as_of(raw: Option<&str>) -> Result<Timestamp> {
+    match raw {
+        None => Ok(clock().now()),
+        Some(raw) => credence_domain::parse_instant(raw).map_err(|e| anyhow::anyhow!("--as-of: {e}")),
+    }
+}
+
+/// A suggestion for errors people can fix.
+pub fn hint_for(error: &anyhow::Error) -> Option<&'static str> {
+    let text = format!("{error:#}");
+    if text.contains("database is locked") {
+        Some("another credence process is writing to this database; wait for it or use another --db")
+    } else if text.contains("no subject") {
+        Some("subject ids are case-sensitive; `credence rescore --json` lists counts, and simulated ids look like sub-00000042")
+    } else {
+        None
+    }
+}

@@ -1,0 +1,349 @@
+//! Importing files of events (JSON Lines or CSV) in one transaction.
+//!
+//! By default a file with any bad record is refused whole, with every bad
+//! line listed (line number, field, reason). With a quarantine file, the
+//! good records are imported and the bad ones written there with their
+//! errors. Either way nothing is half-written: the import commits once, at
+//! the end, or not at all.
+
+use crate::ingest::{ConsentBook, RecordError};
+use crate::{Error, Ingestor, Result};
+use credence_domain::Event;
+use credence_domain::wire::{CsvRow, csv_like::Header};
+use credence_store::{EventWriter, Store};
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// File formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per line.
+    JsonLines,
+    /// Comma-separated, with a header of wire field names.
+    Csv,
+}
+
+impl Format {
+    /// Guesses the format from a file name.
+    pub fn from_path(path: &Path) -> Result<Self> {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("jsonl" | "ndjson" | "json") => Ok(Self::JsonLines),
+            Some("csv") => Ok(Self::Csv),
+            _ => Err(Error::Input(format!(
+                "cannot tell the format of {} from its name; name it .jsonl or .csv, or pass --format",
+                path.display()
+            ))),
+        }
+    }
+}
+
+/// How to import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The format; guessed from the file name when `None`.
+    pub format: Option<Format>,
+    /// Import the good rows and write the bad ones here.
+    pub quarantine: Option<PathBuf>,
+    /// Events per write batch inside the transaction.
+    pub batch_size: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            format: None,
+            quarantine: None,
+            batch_size: 8_192,
+        }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportSummary {
+    /// Records read (not counting a CSV header or blank lines).
+    pub records: u64,
+    /// Events written.
+    pub inserted: usize,
+    /// Repeats of stored events, ignored.
+    pub duplicates: usize,
+    /// Records written to the quarantine file.
+    pub quarantined: usize,
+    /// Every problem found (all of them, in line order).
+    pub errors: Vec<RecordError>,
+}
+
+struct Counting<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+struct Run<'a> {
+    ingestor: &'a Ingestor,
+    store: &'a dyn Store,
+    now: Timestamp,
+    strict: bool,
+    batch_size: usize,
+    summary: ImportSummary,
+    batch: Vec<Event>,
+    batch_lines: Vec<(u64, usize)>,
+    raw_lines: Vec<String>,
+    consent: ConsentBook,
+    quarantine: Option<BufWriter<File>>,
+    quarantine_path: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Quarantined<'a> {
+    line: u64,
+    errors: &'a [RecordError],
+    record: &'a str,
+}
+
+impl Run<'_> {
+    fn bad(&mut self, line: u64, record: &str, errors: Vec<RecordError>) -> credence_store::Result<()> {
+        if let Some(out) = self.quarantine.as_mut() {
+            let entry = Quarantined {
+                line,
+                errors: &errors,
+                record,
+            };
+            let written = serde_json::to_writer(&mut *out, &entry)
+                .map_err(std::io::Error::from)
+                .and_then(|()| out.write_all(b"\n"));
+            if let Err(e) = written {
+                return Err(credence_store::Error::Backend(format!(
+                    "writing the quarantine file {}: {e}",
+                    self.quarantine_path.as_deref().unwrap_or(Path::new("?")).display()
+                )));
+            }
+            self.summary.quarantined += 1;
+        }
+        self.summary.errors.extend(errors);
+        Ok(())
+    }
+
+    fn record(&mut self, writer: &mut dyn EventWriter, line: u64, parsed: std::result::Result<Event, Vec<credence_domain::FieldError>>, raw: &str) -> credence_store::Result<()> {
+        self.summary.records += 1;
+        let event = match parsed {
+            Ok(event) => event,
+            Err(errors) => {
+                let errors = errors.into_iter().map(|e| RecordError::from_field(line, e)).collect();
+                return self.bad(line, raw, errors);
+            }
+        };
+        if let Some(error) = self.consent.check(self.store, &event).map_err(|e| credence_store::Error::Backend(e.to_string()))? {
+            return self.bad(line, raw, vec![RecordError::from_field(line, error)]);
+        }
+        if self.strict && !self.summary.errors.is_empty() {
+            return Ok(()); // already failing: keep reading only to list every error
+        }
+        self.batch_lines.push((line, self.raw_lines.len()));
+        if self.quarantine.is_some() {
+            self.raw_lines.push(raw.to_string());
+        }
+        self.batch.push(event);
+        if self.batch.len() >= self.batch_size {
+            self.flush(writer)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, writer: &mut dyn EventWriter) -> credence_store::Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let report = writer.append(&self.batch)?;
+        self.summary.inserted += report.inserted;
+        self.summary.duplicates += report.duplicates;
+        for rejection in report.rejected {
+            let (line, raw_index) = self.batch_lines[rejection.index];
+            let raw = self.raw_lines.get(raw_index).cloned().unwrap_or_default();
+            self.bad(line, &raw, vec![RecordError::from_rejection(line, rejection)])?;
+        }
+        self.batch.clear();
+        self.batch_lines.clear();
+        self.raw_lines.clear();
+        Ok(())
+    }
+}
+
+/// Imports `path` into `store`. `progress` is called with bytes read so far
+/// (the caller knows the file size).
+pub fn import_file(
+    store: &dyn Store,
+    ingestor: &Ingestor,
+    path: &Path,
+    options: &ImportOptions,
+    now: Timestamp,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportSummary> {
+    let format = match options.format {
+        Some(f) => f,
+        None => Format::from_path(path)?,
+    };
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = File::open(path).map_err(io)?;
+    let quarantine = match &options.quarantine {
+        Some(q) => Some(BufWriter::new(File::create(q).map_err(|source| Error::Io {
+            path: q.display().to_string(),
+            source,
+        })?)),
+        None => None,
+    };
+    let mut run = Run {
+        ingestor,
+        store,
+        now,
+        strict: quarantine.is_none(),
+        batch_size: options.batch_size.max(1),
+        summary: ImportSummary::default(),
+        batch: Vec::new(),
+        batch_lines: Vec::new(),
+        raw_lines: Vec::new(),
+        consent: ConsentBook::default(),
+        quarantine,
+        quarantine_path: options.quarantine.clone(),
+    };
+    let mut input_error: Option<Error> = None;
+    let result = store.write_events(&mut |writer| {
+        let mut reader = Counting { inner: file.try_clone().map_err(|e| credence_store::Error::Backend(e.to_string()))?, bytes: 0 };
+        let outcome = match format {
+            Format::JsonLines => read_json_lines(&mut run, writer, &mut reader, progress),
+            Format::Csv => read_csv(&mut run, writer, &mut reader, progress),
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(ReadError::Store(e)) => return Err(e),
+            Err(ReadError::Input(e)) => {
+                input_error = Some(e);
+                return Err(credence_store::Error::Rejected(Vec::new()));
+            }
+        }
+        run.flush(writer)?;
+        if run.strict && !run.summary.errors.is_empty() {
+            // Roll back: the caller reports every error.
+            return Err(credence_store::Error::Rejected(Vec::new()));
+        }
+        Ok(())
+    });
+    if let Some(mut out) = run.quarantine.take() {
+        out.flush().map_err(|source| Error::Io {
+            path: options.quarantine.as_deref().unwrap_or(Path::new("?")).display().to_string(),
+            source,
+        })?;
+    }
+    if let Some(e) = input_error {
+        return Err(e);
+    }
+    match result {
+        Ok(_) => Ok(run.summary),
+        Err(credence_store::Error::Rejected(r)) if r.is_empty() && !run.summary.errors.is_empty() => {
+            let mut errors = run.summary.errors;
+            errors.sort_by_key(|e| e.line);
+            Err(Error::BadRecords {
+                path: path.display().to_string(),
+                bad: count_lines(&errors),
+                errors,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn count_lines(errors: &[RecordError]) -> usize {
+    let mut lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+    lines.dedup();
+    lines.len()
+}
+
+enum ReadError {
+    Store(credence_store::Error),
+    Input(Error),
+}
+
+impl From<credence_store::Error> for ReadError {
+    fn from(e: credence_store::Error) -> Self {
+        Self::Store(e)
+    }
+}
+
+fn read_json_lines<R: Read>(run: &mut Run<'_>, writer: &mut dyn EventWriter, reader: &mut Counting<R>, progress: &mut dyn FnMut(u64)) -> std::result::Result<(), ReadError> {
+    let mut buffered = BufReader::with_capacity(1 << 20, reader);
+    let mut line = String::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let read = buffered.read_line(&mut line).map_err(|e| ReadError::Input(Error::Input(format!("reading line {}: {e}", number + 1))))?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let parsed = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => run.ingestor.parse(&map, None, run.now),
+            Ok(_) => Err(vec![credence_domain::FieldError::new("not_an_object", "-", "each line must be one JSON object")]),
+            Err(e) => Err(vec![credence_domain::FieldError::new("bad_json", "-", format!("not valid JSON: {e}"))]),
+        };
+        let raw = text.to_string();
+        run.record(writer, number, parsed, &raw)?;
+        if number % 4096 == 0 {
+            progress(buffered.get_ref().bytes);
+        }
+    }
+    progress(buffered.get_ref().bytes);
+    Ok(())
+}
+
+fn read_csv<R: Read>(run: &mut Run<'_>, writer: &mut dyn EventWriter, reader: &mut Counting<R>, progress: &mut dyn FnMut(u64)) -> std::result::Result<(), ReadError> {
+    let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+    let names: Vec<String> = csv
+        .headers()
+        .map_err(|e| ReadError::Input(Error::Input(format!("reading the CSV header: {e}"))))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let header = Header::new(names).map_err(|e| ReadError::Input(Error::Input(format!("CSV header: {e}"))))?;
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = csv.position().line() + 1;
+        match csv.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map_or(line, |p| p.line());
+                let cells: Vec<&str> = record.iter().map(str::trim).collect();
+                let parsed = run.ingestor.parse(&CsvRow { header: &header, cells: &cells }, None, run.now);
+                let raw = cells.join(",");
+                run.record(writer, line, parsed, &raw)?;
+                if line % 4096 == 0 {
+                    progress(csv.get_ref().bytes);
+                }
+            }
+            Err(e) => {
+                let error = credence_domain::FieldError::new("bad_csv", "-", e.to_string());
+                run.summary.records += 1;
+                run.bad(line, "", vec![RecordError::from_field(line, error)])?;
+            }
+        }
+    }
+    progress(csv.get_ref().bytes);
+    Ok(())
+}

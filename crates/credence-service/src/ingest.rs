@@ -1,0 +1,183 @@
+//! Turning furnished records into stored events: parse, validate, apply the
+//! guardrails, check consent for restricted categories, write atomically.
+
+use crate::{Config, Result};
+use credence_domain::wire::{FieldSource, ParseContext, parse_event};
+use credence_domain::{Admission, Catalogue, Event, EventBody, FieldError, FurnisherId, SubjectId};
+use credence_store::{Rejection, Store};
+use jiff::Timestamp;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// A problem with one record of a batch or file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordError {
+    /// 1-based line of a file, or 0-based index in an API batch.
+    pub line: u64,
+    /// The field at fault (`-` when the whole record is).
+    pub field: String,
+    /// Stable code.
+    pub code: String,
+    /// What is wrong and how to fix it.
+    pub reason: String,
+}
+
+impl RecordError {
+    pub(crate) fn from_field(line: u64, error: FieldError) -> Self {
+        Self {
+            line,
+            field: error.field,
+            code: error.code.to_string(),
+            reason: error.reason,
+        }
+    }
+
+    pub(crate) fn from_rejection(line: u64, rejection: Rejection) -> Self {
+        Self {
+            line,
+            field: "-".into(),
+            code: rejection.code.to_string(),
+            reason: rejection.message,
+        }
+    }
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: field `{}`: {} [{}]", self.line, self.field, self.reason, self.code)
+    }
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IngestOutcome {
+    /// Events written.
+    pub inserted: usize,
+    /// Repeats of stored events, ignored.
+    pub duplicates: usize,
+    /// Records refused (for an atomic batch: nothing was written).
+    pub errors: Vec<RecordError>,
+}
+
+/// Parses and checks furnished records.
+#[derive(Debug, Clone)]
+pub struct Ingestor {
+    catalogue: Catalogue,
+}
+
+impl Ingestor {
+    /// An ingestor for the kinds `config` declares.
+    pub fn new(config: &Config) -> Result<Self> {
+        Ok(Self {
+            catalogue: config.catalogue().map_err(crate::Error::Config)?,
+        })
+    }
+
+    /// Parses one record.
+    pub fn parse(
+        &self,
+        source: &impl FieldSource,
+        furnisher: Option<&FurnisherId>,
+        now: Timestamp,
+    ) -> std::result::Result<Event, Vec<FieldError>> {
+        parse_event(
+            source,
+            &ParseContext {
+                catalogue: &self.catalogue,
+                furnisher,
+                now,
+            },
+        )
+    }
+
+    /// Validates and writes a batch atomically: if any record is bad, nothing
+    /// is written and every problem is returned.
+    pub fn ingest_batch<S: FieldSource>(
+        &self,
+        store: &dyn Store,
+        records: &[S],
+        furnisher: Option<&FurnisherId>,
+        now: Timestamp,
+    ) -> Result<IngestOutcome> {
+        let mut outcome = IngestOutcome::default();
+        let mut events = Vec::with_capacity(records.len());
+        let mut consent = ConsentBook::default();
+        for (index, record) in records.iter().enumerate() {
+            match self.parse(record, furnisher, now) {
+                Ok(event) => match consent.check(store, &event)? {
+                    None => events.push(event),
+                    Some(error) => outcome.errors.push(RecordError::from_field(index as u64, error)),
+                },
+                Err(errors) => outcome
+                    .errors
+                    .extend(errors.into_iter().map(|e| RecordError::from_field(index as u64, e))),
+            }
+        }
+        if !outcome.errors.is_empty() {
+            return Ok(outcome);
+        }
+        match store.append_events(&events) {
+            Ok(report) => {
+                outcome.inserted = report.inserted;
+                outcome.duplicates = report.duplicates;
+            }
+            Err(credence_store::Error::Rejected(rejections)) => outcome.errors.extend(
+                rejections
+                    .into_iter()
+                    .map(|r| RecordError::from_rejection(r.index as u64, r)),
+            ),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(outcome)
+    }
+}
+
+/// Tracks which subjects gave the separate consent that admits restricted
+/// categories (income, assets, deposits, tax), from enrolments seen in the
+/// same input and, failing that, from the store.
+#[derive(Debug, Default)]
+pub(crate) struct ConsentBook {
+    known: HashMap<SubjectId, bool>,
+}
+
+impl ConsentBook {
+    /// `Some(error)` when `event` carries a restricted category its subject
+    /// did not consent to.
+    pub fn check(&mut self, store: &dyn Store, event: &Event) -> Result<Option<FieldError>> {
+        if let EventBody::SubjectEnrolled {
+            restricted_data_consent,
+            ..
+        } = &event.body
+        {
+            self.known
+                .entry(event.subject_id.clone())
+                .or_insert(*restricted_data_consent);
+            return Ok(None);
+        }
+        let category = event.body.category();
+        if category.admission() != Admission::Restricted {
+            return Ok(None);
+        }
+        let consented = match self.known.get(&event.subject_id) {
+            Some(c) => *c,
+            None => {
+                let c = store
+                    .subject(&event.subject_id)?
+                    .is_some_and(|s| s.restricted_data_consent);
+                self.known.insert(event.subject_id.clone(), c);
+                c
+            }
+        };
+        Ok((!consented).then(|| {
+            FieldError::new(
+                "restricted_without_consent",
+                "kind",
+                format!(
+                    "{} is a restricted category ({category}); subject {} has not given the separate explicit consent it needs",
+                    event.kind().name(),
+                    event.subject_id
+                ),
+            )
+        }))
+    }
+}

@@ -1,0 +1,318 @@
+//! Scoring: one subject with its reasons, or everyone in bounded memory.
+
+use crate::{Config, Error, Result};
+use credence_domain::{Subject, SubjectId, SubjectKind};
+use credence_features::{FeatureEngine, FeatureSet, Policy, SubjectHistory, negative_records};
+use credence_scorecard::{Band, CompiledScorecard, ScoreReport, ScoreSummary, Scorecard, default_model};
+use credence_store::{ScanCursor, Store, StoredScore, SubjectRecord};
+use jiff::Timestamp;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+
+/// Subjects read from the store per page during a rescore.
+const PAGE: usize = 1024;
+
+/// The models in force and the policy they are applied under.
+#[derive(Debug, Clone)]
+pub struct Scorer {
+    person: CompiledScorecard,
+    organisation: CompiledScorecard,
+    policy: Policy,
+}
+
+/// One row of an explanation: what an input was and what it scored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExplainRow {
+    /// The input.
+    pub feature: String,
+    /// Its dimension.
+    pub dimension: String,
+    /// Its value (`null` when missing).
+    pub value: Option<f64>,
+    /// The bin it fell in, as an interval or "missing".
+    pub bin: String,
+    /// Points of that bin.
+    pub points: f64,
+    /// Points of the input's best bin.
+    pub best_points: f64,
+}
+
+/// The scorecard rows behind a score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    /// The subject.
+    pub subject_id: String,
+    /// `model_id@version`.
+    pub model_version: String,
+    /// Points every subject starts from.
+    pub base_points: f64,
+    /// One row per model input.
+    pub rows: Vec<ExplainRow>,
+    /// Base plus every row's points, before rounding and clamping.
+    pub total_points: f64,
+    /// The score (`null` for a thin file).
+    pub score: Option<i32>,
+    /// What a thin file is missing.
+    pub missing: Vec<String>,
+    /// The instant it is as of.
+    pub as_of: String,
+}
+
+/// What a rescore did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RescoreSummary {
+    /// Subjects visited.
+    pub subjects: u64,
+    /// Subjects given a score.
+    pub scored: u64,
+    /// Subjects with "not enough data".
+    pub not_enough_data: u64,
+    /// Scored subjects per band.
+    pub bands: BTreeMap<&'static str, u64>,
+    /// Mean score of the scored.
+    pub mean_score: Option<f64>,
+    /// The instant it is as of.
+    pub as_of: String,
+}
+
+impl Scorer {
+    /// Models for persons and organisations under `policy`.
+    pub fn new(person: Scorecard, organisation: Scorecard, policy: Policy) -> Result<Self> {
+        for (model, kind) in [(&person, SubjectKind::Person), (&organisation, SubjectKind::Organisation)] {
+            if model.subject_kind.is_some_and(|k| k != kind) {
+                return Err(Error::Config(format!(
+                    "model {} scores {}s but is configured for {}s",
+                    model.version_tag(),
+                    model.subject_kind.map_or("?", |k| k.name()),
+                    kind.name()
+                )));
+            }
+        }
+        Ok(Self {
+            person: CompiledScorecard::for_event_features(person)?,
+            organisation: CompiledScorecard::for_event_features(organisation)?,
+            policy,
+        })
+    }
+
+    /// The models a configuration names (built-in defaults otherwise).
+    pub fn from_config(config: &Config) -> Result<Self> {
+        let load = |path: &Option<std::path::PathBuf>, kind| -> Result<Scorecard> {
+            match path {
+                None => Ok(default_model(kind)?),
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                    Scorecard::from_json(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+                }
+            }
+        };
+        Self::new(
+            load(&config.models.person, SubjectKind::Person)?,
+            load(&config.models.organisation, SubjectKind::Organisation)?,
+            config.policy.clone(),
+        )
+    }
+
+    /// The model for a kind of subject.
+    pub fn model(&self, kind: SubjectKind) -> &CompiledScorecard {
+        match kind {
+            SubjectKind::Person => &self.person,
+            SubjectKind::Organisation => &self.organisation,
+        }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// A feature engine for this scorer's policy.
+    pub fn engine(&self) -> FeatureEngine {
+        FeatureEngine::new(self.policy.clone())
+    }
+
+    /// Features and, unless the file is thin, the score summary.
+    pub fn assess(&self, engine: &mut FeatureEngine, history: &SubjectHistory<'_>, as_of: Timestamp) -> (FeatureSet, Option<ScoreSummary>) {
+        let features = engine.compute(history, as_of);
+        let summary = features
+            .thin
+            .is_none()
+            .then(|| self.model(history.subject().kind).score_features(&features.values));
+        (features, summary)
+    }
+
+    fn load<'s>(&self, store: &dyn Store, id: &SubjectId, events: &'s mut Vec<credence_domain::Event>) -> Result<Subject> {
+        let subject = store
+            .subject(id)?
+            .ok_or_else(|| Error::UnknownSubject(id.to_string()))?;
+        *events = store.subject_events(id)?;
+        Ok(subject)
+    }
+
+    /// The full report of one subject as of `as_of`.
+    pub fn report(&self, store: &dyn Store, id: &SubjectId, as_of: Timestamp) -> Result<ScoreReport> {
+        let mut events = Vec::new();
+        let subject = self.load(store, id, &mut events)?;
+        let history = SubjectHistory::new(&subject, &events).map_err(|e| Error::Input(e.to_string()))?;
+        Ok(self.report_history(&history, as_of))
+    }
+
+    /// The full report of a history.
+    pub fn report_history(&self, history: &SubjectHistory<'_>, as_of: Timestamp) -> ScoreReport {
+        let (features, summary) = self.assess(&mut self.engine(), history, as_of);
+        let negatives = negative_records(history, as_of, &self.policy);
+        ScoreReport::build(
+            self.model(history.subject().kind),
+            history.subject().id.as_str(),
+            as_of,
+            &features,
+            summary.as_ref(),
+            negatives,
+        )
+    }
+
+    /// The scorecard rows behind one subject's score.
+    pub fn explain(&self, store: &dyn Store, id: &SubjectId, as_of: Timestamp) -> Result<Explanation> {
+        let mut events = Vec::new();
+        let subject = self.load(store, id, &mut events)?;
+        let history = SubjectHistory::new(&subject, &events).map_err(|e| Error::Input(e.to_string()))?;
+        let (features, summary) = self.assess(&mut self.engine(), &history, as_of);
+        let compiled = self.model(subject.kind);
+        let model = compiled.model();
+        let values = features.values.values();
+        let slots: Vec<usize> = compiled.slots().collect();
+        let bins = compiled.bins(|slot| values[slot].map_or(credence_scorecard::Input::Missing, credence_scorecard::Input::Number));
+        let rows: Vec<ExplainRow> = model
+            .features
+            .iter()
+            .zip(bins)
+            .zip(slots)
+            .map(|((feature, bin), slot)| {
+                let chosen = &feature.bins[bin as usize];
+                ExplainRow {
+                    feature: feature.name.clone(),
+                    dimension: feature.dimension.name().to_string(),
+                    value: values[slot],
+                    bin: chosen.rule.describe(),
+                    points: chosen.points,
+                    best_points: feature.bins.iter().map(|b| b.points).fold(f64::MIN, f64::max),
+                }
+            })
+            .collect();
+        let total_points = model.base_points + rows.iter().map(|r| r.points).sum::<f64>();
+        Ok(Explanation {
+            subject_id: id.to_string(),
+            model_version: model.version_tag(),
+            base_points: model.base_points,
+            rows,
+            total_points,
+            score: summary.map(|s| s.score),
+            missing: features
+                .thin
+                .map(|t| t.reasons.iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
+            as_of: as_of.to_string(),
+        })
+    }
+
+    /// Scores every subject as of `as_of` and stores the scores, reading,
+    /// scoring and writing in three threads with bounded pages in flight, so
+    /// memory does not grow with the number of subjects. `progress` gets the
+    /// number of subjects done so far.
+    pub fn rescore(&self, store: &dyn Store, as_of: Timestamp, computed_at: Timestamp, progress: &mut dyn FnMut(u64)) -> Result<RescoreSummary> {
+        let (page_tx, page_rx) = mpsc::sync_channel::<Vec<SubjectRecord>>(2);
+        let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<SubjectRecord>>();
+        let (score_tx, score_rx) = mpsc::sync_channel::<Vec<StoredScore>>(2);
+        let mut summary = RescoreSummary {
+            as_of: as_of.to_string(),
+            ..RescoreSummary::default()
+        };
+        let mut total_score = 0i64;
+        std::thread::scope(|scope| -> Result<()> {
+            let reader = scope.spawn(move || -> Result<()> {
+                let mut cursor: Option<ScanCursor> = None;
+                loop {
+                    let mut page = recycle_rx.try_recv().unwrap_or_default();
+                    cursor = store.scan_subjects(cursor, PAGE, &mut page)?;
+                    let last = cursor.is_none();
+                    if !page.is_empty() && page_tx.send(page).is_err() {
+                        return Ok(()); // the scorer stopped; its error is reported
+                    }
+                    if last {
+                        return Ok(());
+                    }
+                }
+            });
+            let writer = scope.spawn(move || -> Result<()> {
+                for scores in score_rx {
+                    store.put_scores(&scores)?;
+                }
+                Ok(())
+            });
+            let mut engine = self.engine();
+            let scored = (|| -> Result<()> {
+                for page in page_rx {
+                    let mut scores = Vec::with_capacity(page.len());
+                    for record in &page {
+                        let history = SubjectHistory::new(&record.subject, &record.events).map_err(|e| Error::Input(e.to_string()))?;
+                        let (_, result) = self.assess(&mut engine, &history, as_of);
+                        let model = self.model(record.subject.kind);
+                        summary.subjects += 1;
+                        match &result {
+                            Some(s) => {
+                                summary.scored += 1;
+                                total_score += i64::from(s.score);
+                                *summary.bands.entry(s.band().name()).or_default() += 1;
+                            }
+                            None => summary.not_enough_data += 1,
+                        }
+                        scores.push(stored_score(model, &record.subject.id, as_of, computed_at, result.as_ref()));
+                    }
+                    progress(summary.subjects);
+                    let _ = recycle_tx.send(page);
+                    if score_tx.send(scores).is_err() {
+                        break; // the writer failed; its error is reported
+                    }
+                }
+                Ok(())
+            })();
+            drop(score_tx);
+            let read = reader.join().map_err(|_| Error::Input("the reading thread panicked".into()))?;
+            let written = writer.join().map_err(|_| Error::Input("the writing thread panicked".into()))?;
+            scored.and(read).and(written)
+        })?;
+        for band in Band::ALL {
+            summary.bands.entry(band.name()).or_default();
+        }
+        summary.mean_score = (summary.scored > 0).then(|| total_score as f64 / summary.scored as f64);
+        Ok(summary)
+    }
+}
+
+/// The stored form of a score.
+pub fn stored_score(model: &CompiledScorecard, id: &SubjectId, as_of: Timestamp, computed_at: Timestamp, summary: Option<&ScoreSummary>) -> StoredScore {
+    let scorecard = model.model();
+    StoredScore {
+        subject_id: id.clone(),
+        as_of,
+        model_version: scorecard.version_tag(),
+        scored: summary.is_some(),
+        score: summary.map(|s| s.score),
+        pd: summary.map(|s| s.pd),
+        dimensions: summary.map_or([None; 5], |s| s.dimensions),
+        reasons: summary
+            .map(|s| {
+                s.reasons
+                    .iter()
+                    .flatten()
+                    .map(|&i| scorecard.features[i as usize].reason_code.clone())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        computed_at,
+    }
+}
