@@ -15,7 +15,8 @@ pub const DEFAULT_DB: &str = "credence.db";
 /// the environment variables of the flags themselves).
 pub fn config(global: &Global) -> Result<Config> {
     let mut config = match &global.config {
-        Some(path) => Config::from_file(path).with_context(|| format!("loading configuration {}", path.display()))?,
+        Some(path) => Config::from_file(path)
+            .with_context(|| format!("loading configuration {}", path.display()))?,
         None => Config::default(),
     };
     if let Some(years) = global.ageing_years {
@@ -34,7 +35,9 @@ pub fn db_path(global: &Global, default: &str) -> Result<PathBuf> {
         return Ok(PathBuf::from(rest.trim_start_matches("//")));
     }
     if location.starts_with("postgres:") || location.starts_with("postgresql:") {
-        bail!("the PostgreSQL backend is not part of this build yet; use a SQLite file (--db credence.db)");
+        bail!(
+            "the PostgreSQL backend is not part of this build yet; use a SQLite file (--db credence.db)"
+        );
     }
     if location.contains("://") {
         bail!("unknown database location {location:?}; use a file path or sqlite:PATH");
@@ -69,7 +72,9 @@ pub fn clock() -> SystemClock {
 pub fn as_of(raw: Option<&str>) -> Result<Timestamp> {
     match raw {
         None => Ok(clock().now()),
-        Some(raw) => credence_domain::parse_instant(raw).map_err(|e| anyhow::anyhow!("--as-of: {e}")),
+        Some(raw) => {
+            credence_domain::parse_instant(raw).map_err(|e| anyhow::anyhow!("--as-of: {e}"))
+        }
     }
 }
 
@@ -77,9 +82,13 @@ pub fn as_of(raw: Option<&str>) -> Result<Timestamp> {
 pub fn hint_for(error: &anyhow::Error) -> Option<&'static str> {
     let text = format!("{error:#}");
     if text.contains("database is locked") {
-        Some("another credence process is writing to this database; wait for it or use another --db")
+        Some(
+            "another credence process is writing to this database; wait for it or use another --db",
+        )
     } else if text.contains("no subject") {
-        Some("subject ids are case-sensitive; `credence rescore --json` lists counts, and simulated ids look like sub-00000042")
+        Some(
+            "subject ids are case-sensitive; `credence rescore --json` lists counts, and simulated ids look like sub-00000042",
+        )
     } else {
         None
     }

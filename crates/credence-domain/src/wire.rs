@@ -436,8 +436,7 @@ pub fn parse_event<S: FieldSource>(
             .all(|e| e.code != "unknown_kind" && e.code != "prohibited_category")
     {
         for field in FIELDS {
-            if !r.used.contains(&field) && source.get(field).is_some() && !(field == "furnisher_id")
-            {
+            if !r.used.contains(&field) && source.get(field).is_some() {
                 r.errors.push(FieldError::new(
                     "field_not_applicable",
                     field,

@@ -97,3 +97,6 @@ impl<'a> SubjectHistory<'a> {
         &self.events[..end]
     }
 }
+
+#[cfg(test)]
+mod tests;

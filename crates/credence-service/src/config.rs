@@ -72,6 +72,9 @@ mod tests {
             "[[custom_kinds]]\nname = \"gym_checkin\"\ncategory = \"location_trace\"\n",
         )
         .expect_err("prohibited");
-        assert!(err.contains("location_trace") && err.contains("gym_checkin"), "{err}");
+        assert!(
+            err.contains("location_trace") && err.contains("gym_checkin"),
+            "{err}"
+        );
     }
 }

@@ -24,7 +24,9 @@ pub enum Error {
     #[error("{0}")]
     Input(String),
     /// The import found bad records and wrote nothing.
-    #[error("{bad} bad record(s) in {path}; nothing was imported (fix them, or pass --quarantine FILE to import the good rows and set the bad ones aside)")]
+    #[error(
+        "{bad} bad record(s) in {path}; nothing was imported (fix them, or pass --quarantine FILE to import the good rows and set the bad ones aside)"
+    )]
     BadRecords {
         /// The file.
         path: String,

@@ -30,7 +30,12 @@ pub enum Format {
 impl Format {
     /// Guesses the format from a file name.
     pub fn from_path(path: &Path) -> Result<Self> {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("jsonl" | "ndjson" | "json") => Ok(Self::JsonLines),
             Some("csv") => Ok(Self::Csv),
             _ => Err(Error::Input(format!(
@@ -113,7 +118,12 @@ struct Quarantined<'a> {
 }
 
 impl Run<'_> {
-    fn bad(&mut self, line: u64, record: &str, errors: Vec<RecordError>) -> credence_store::Result<()> {
+    fn bad(
+        &mut self,
+        line: u64,
+        record: &str,
+        errors: Vec<RecordError>,
+    ) -> credence_store::Result<()> {
         if let Some(out) = self.quarantine.as_mut() {
             let entry = Quarantined {
                 line,
@@ -126,7 +136,10 @@ impl Run<'_> {
             if let Err(e) = written {
                 return Err(credence_store::Error::Backend(format!(
                     "writing the quarantine file {}: {e}",
-                    self.quarantine_path.as_deref().unwrap_or(Path::new("?")).display()
+                    self.quarantine_path
+                        .as_deref()
+                        .unwrap_or(Path::new("?"))
+                        .display()
                 )));
             }
             self.summary.quarantined += 1;
@@ -135,16 +148,29 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn record(&mut self, writer: &mut dyn EventWriter, line: u64, parsed: std::result::Result<Event, Vec<credence_domain::FieldError>>, raw: &str) -> credence_store::Result<()> {
+    fn record(
+        &mut self,
+        writer: &mut dyn EventWriter,
+        line: u64,
+        parsed: std::result::Result<Event, Vec<credence_domain::FieldError>>,
+        raw: &str,
+    ) -> credence_store::Result<()> {
         self.summary.records += 1;
         let event = match parsed {
             Ok(event) => event,
             Err(errors) => {
-                let errors = errors.into_iter().map(|e| RecordError::from_field(line, e)).collect();
+                let errors = errors
+                    .into_iter()
+                    .map(|e| RecordError::from_field(line, e))
+                    .collect();
                 return self.bad(line, raw, errors);
             }
         };
-        if let Some(error) = self.consent.check(self.store, &event).map_err(|e| credence_store::Error::Backend(e.to_string()))? {
+        if let Some(error) = self
+            .consent
+            .check(self.store, &event)
+            .map_err(|e| credence_store::Error::Backend(e.to_string()))?
+        {
             return self.bad(line, raw, vec![RecordError::from_field(line, error)]);
         }
         if self.strict && !self.summary.errors.is_empty() {
@@ -171,7 +197,11 @@ impl Run<'_> {
         for rejection in report.rejected {
             let (line, raw_index) = self.batch_lines[rejection.index];
             let raw = self.raw_lines.get(raw_index).cloned().unwrap_or_default();
-            self.bad(line, &raw, vec![RecordError::from_rejection(line, rejection)])?;
+            self.bad(
+                line,
+                &raw,
+                vec![RecordError::from_rejection(line, rejection)],
+            )?;
         }
         self.batch.clear();
         self.batch_lines.clear();
@@ -200,9 +230,11 @@ pub fn import_file(
     };
     let file = File::open(path).map_err(io)?;
     let quarantine = match &options.quarantine {
-        Some(q) => Some(BufWriter::new(File::create(q).map_err(|source| Error::Io {
-            path: q.display().to_string(),
-            source,
+        Some(q) => Some(BufWriter::new(File::create(q).map_err(|source| {
+            Error::Io {
+                path: q.display().to_string(),
+                source,
+            }
         })?)),
         None => None,
     };
@@ -222,7 +254,12 @@ pub fn import_file(
     };
     let mut input_error: Option<Error> = None;
     let result = store.write_events(&mut |writer| {
-        let mut reader = Counting { inner: file.try_clone().map_err(|e| credence_store::Error::Backend(e.to_string()))?, bytes: 0 };
+        let mut reader = Counting {
+            inner: file
+                .try_clone()
+                .map_err(|e| credence_store::Error::Backend(e.to_string()))?,
+            bytes: 0,
+        };
         let outcome = match format {
             Format::JsonLines => read_json_lines(&mut run, writer, &mut reader, progress),
             Format::Csv => read_csv(&mut run, writer, &mut reader, progress),
@@ -244,7 +281,12 @@ pub fn import_file(
     });
     if let Some(mut out) = run.quarantine.take() {
         out.flush().map_err(|source| Error::Io {
-            path: options.quarantine.as_deref().unwrap_or(Path::new("?")).display().to_string(),
+            path: options
+                .quarantine
+                .as_deref()
+                .unwrap_or(Path::new("?"))
+                .display()
+                .to_string(),
             source,
         })?;
     }
@@ -253,7 +295,9 @@ pub fn import_file(
     }
     match result {
         Ok(_) => Ok(run.summary),
-        Err(credence_store::Error::Rejected(r)) if r.is_empty() && !run.summary.errors.is_empty() => {
+        Err(credence_store::Error::Rejected(r))
+            if r.is_empty() && !run.summary.errors.is_empty() =>
+        {
             let mut errors = run.summary.errors;
             errors.sort_by_key(|e| e.line);
             Err(Error::BadRecords {
@@ -283,13 +327,20 @@ impl From<credence_store::Error> for ReadError {
     }
 }
 
-fn read_json_lines<R: Read>(run: &mut Run<'_>, writer: &mut dyn EventWriter, reader: &mut Counting<R>, progress: &mut dyn FnMut(u64)) -> std::result::Result<(), ReadError> {
+fn read_json_lines<R: Read>(
+    run: &mut Run<'_>,
+    writer: &mut dyn EventWriter,
+    reader: &mut Counting<R>,
+    progress: &mut dyn FnMut(u64),
+) -> std::result::Result<(), ReadError> {
     let mut buffered = BufReader::with_capacity(1 << 20, reader);
     let mut line = String::new();
     let mut number = 0u64;
     loop {
         line.clear();
-        let read = buffered.read_line(&mut line).map_err(|e| ReadError::Input(Error::Input(format!("reading line {}: {e}", number + 1))))?;
+        let read = buffered.read_line(&mut line).map_err(|e| {
+            ReadError::Input(Error::Input(format!("reading line {}: {e}", number + 1)))
+        })?;
         if read == 0 {
             break;
         }
@@ -300,12 +351,20 @@ fn read_json_lines<R: Read>(run: &mut Run<'_>, writer: &mut dyn EventWriter, rea
         }
         let parsed = match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => run.ingestor.parse(&map, None, run.now),
-            Ok(_) => Err(vec![credence_domain::FieldError::new("not_an_object", "-", "each line must be one JSON object")]),
-            Err(e) => Err(vec![credence_domain::FieldError::new("bad_json", "-", format!("not valid JSON: {e}"))]),
+            Ok(_) => Err(vec![credence_domain::FieldError::new(
+                "not_an_object",
+                "-",
+                "each line must be one JSON object",
+            )]),
+            Err(e) => Err(vec![credence_domain::FieldError::new(
+                "bad_json",
+                "-",
+                format!("not valid JSON: {e}"),
+            )]),
         };
         let raw = text.to_string();
         run.record(writer, number, parsed, &raw)?;
-        if number % 4096 == 0 {
+        if number.is_multiple_of(4096) {
             progress(buffered.get_ref().bytes);
         }
     }
@@ -313,15 +372,23 @@ fn read_json_lines<R: Read>(run: &mut Run<'_>, writer: &mut dyn EventWriter, rea
     Ok(())
 }
 
-fn read_csv<R: Read>(run: &mut Run<'_>, writer: &mut dyn EventWriter, reader: &mut Counting<R>, progress: &mut dyn FnMut(u64)) -> std::result::Result<(), ReadError> {
-    let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+fn read_csv<R: Read>(
+    run: &mut Run<'_>,
+    writer: &mut dyn EventWriter,
+    reader: &mut Counting<R>,
+    progress: &mut dyn FnMut(u64),
+) -> std::result::Result<(), ReadError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(reader);
     let names: Vec<String> = csv
         .headers()
         .map_err(|e| ReadError::Input(Error::Input(format!("reading the CSV header: {e}"))))?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
-    let header = Header::new(names).map_err(|e| ReadError::Input(Error::Input(format!("CSV header: {e}"))))?;
+    let header = Header::new(names)
+        .map_err(|e| ReadError::Input(Error::Input(format!("CSV header: {e}"))))?;
     let mut record = csv::StringRecord::new();
     loop {
         let line = csv.position().line() + 1;
@@ -330,10 +397,17 @@ fn read_csv<R: Read>(run: &mut Run<'_>, writer: &mut dyn EventWriter, reader: &m
             Ok(true) => {
                 let line = record.position().map_or(line, |p| p.line());
                 let cells: Vec<&str> = record.iter().map(str::trim).collect();
-                let parsed = run.ingestor.parse(&CsvRow { header: &header, cells: &cells }, None, run.now);
+                let parsed = run.ingestor.parse(
+                    &CsvRow {
+                        header: &header,
+                        cells: &cells,
+                    },
+                    None,
+                    run.now,
+                );
                 let raw = cells.join(",");
                 run.record(writer, line, parsed, &raw)?;
-                if line % 4096 == 0 {
+                if line.is_multiple_of(4096) {
                     progress(csv.get_ref().bytes);
                 }
             }

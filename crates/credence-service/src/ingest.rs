@@ -44,7 +44,11 @@ impl RecordError {
 
 impl std::fmt::Display for RecordError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: field `{}`: {} [{}]", self.line, self.field, self.reason, self.code)
+        write!(
+            f,
+            "line {}: field `{}`: {} [{}]",
+            self.line, self.field, self.reason, self.code
+        )
     }
 }
 
@@ -106,11 +110,15 @@ impl Ingestor {
             match self.parse(record, furnisher, now) {
                 Ok(event) => match consent.check(store, &event)? {
                     None => events.push(event),
-                    Some(error) => outcome.errors.push(RecordError::from_field(index as u64, error)),
+                    Some(error) => outcome
+                        .errors
+                        .push(RecordError::from_field(index as u64, error)),
                 },
-                Err(errors) => outcome
-                    .errors
-                    .extend(errors.into_iter().map(|e| RecordError::from_field(index as u64, e))),
+                Err(errors) => outcome.errors.extend(
+                    errors
+                        .into_iter()
+                        .map(|e| RecordError::from_field(index as u64, e)),
+                ),
             }
         }
         if !outcome.errors.is_empty() {

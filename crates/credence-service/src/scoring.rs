@@ -3,7 +3,9 @@
 use crate::{Config, Error, Result};
 use credence_domain::{Subject, SubjectId, SubjectKind};
 use credence_features::{FeatureEngine, FeatureSet, Policy, SubjectHistory, negative_records};
-use credence_scorecard::{Band, CompiledScorecard, ScoreReport, ScoreSummary, Scorecard, default_model};
+use credence_scorecard::{
+    Band, CompiledScorecard, ScoreReport, ScoreSummary, Scorecard, default_model,
+};
 use credence_store::{ScanCursor, Store, StoredScore, SubjectRecord};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -79,7 +81,10 @@ pub struct RescoreSummary {
 impl Scorer {
     /// Models for persons and organisations under `policy`.
     pub fn new(person: Scorecard, organisation: Scorecard, policy: Policy) -> Result<Self> {
-        for (model, kind) in [(&person, SubjectKind::Person), (&organisation, SubjectKind::Organisation)] {
+        for (model, kind) in [
+            (&person, SubjectKind::Person),
+            (&organisation, SubjectKind::Organisation),
+        ] {
             if model.subject_kind.is_some_and(|k| k != kind) {
                 return Err(Error::Config(format!(
                     "model {} scores {}s but is configured for {}s",
@@ -106,7 +111,8 @@ impl Scorer {
                         path: path.display().to_string(),
                         source,
                     })?;
-                    Scorecard::from_json(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+                    Scorecard::from_json(&text)
+                        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))
                 }
             }
         };
@@ -136,16 +142,26 @@ impl Scorer {
     }
 
     /// Features and, unless the file is thin, the score summary.
-    pub fn assess(&self, engine: &mut FeatureEngine, history: &SubjectHistory<'_>, as_of: Timestamp) -> (FeatureSet, Option<ScoreSummary>) {
+    pub fn assess(
+        &self,
+        engine: &mut FeatureEngine,
+        history: &SubjectHistory<'_>,
+        as_of: Timestamp,
+    ) -> (FeatureSet, Option<ScoreSummary>) {
         let features = engine.compute(history, as_of);
-        let summary = features
-            .thin
-            .is_none()
-            .then(|| self.model(history.subject().kind).score_features(&features.values));
+        let summary = features.thin.is_none().then(|| {
+            self.model(history.subject().kind)
+                .score_features(&features.values)
+        });
         (features, summary)
     }
 
-    fn load<'s>(&self, store: &dyn Store, id: &SubjectId, events: &'s mut Vec<credence_domain::Event>) -> Result<Subject> {
+    fn load(
+        &self,
+        store: &dyn Store,
+        id: &SubjectId,
+        events: &mut Vec<credence_domain::Event>,
+    ) -> Result<Subject> {
         let subject = store
             .subject(id)?
             .ok_or_else(|| Error::UnknownSubject(id.to_string()))?;
@@ -154,10 +170,16 @@ impl Scorer {
     }
 
     /// The full report of one subject as of `as_of`.
-    pub fn report(&self, store: &dyn Store, id: &SubjectId, as_of: Timestamp) -> Result<ScoreReport> {
+    pub fn report(
+        &self,
+        store: &dyn Store,
+        id: &SubjectId,
+        as_of: Timestamp,
+    ) -> Result<ScoreReport> {
         let mut events = Vec::new();
         let subject = self.load(store, id, &mut events)?;
-        let history = SubjectHistory::new(&subject, &events).map_err(|e| Error::Input(e.to_string()))?;
+        let history =
+            SubjectHistory::new(&subject, &events).map_err(|e| Error::Input(e.to_string()))?;
         Ok(self.report_history(&history, as_of))
     }
 
@@ -176,16 +198,27 @@ impl Scorer {
     }
 
     /// The scorecard rows behind one subject's score.
-    pub fn explain(&self, store: &dyn Store, id: &SubjectId, as_of: Timestamp) -> Result<Explanation> {
+    pub fn explain(
+        &self,
+        store: &dyn Store,
+        id: &SubjectId,
+        as_of: Timestamp,
+    ) -> Result<Explanation> {
         let mut events = Vec::new();
         let subject = self.load(store, id, &mut events)?;
-        let history = SubjectHistory::new(&subject, &events).map_err(|e| Error::Input(e.to_string()))?;
+        let history =
+            SubjectHistory::new(&subject, &events).map_err(|e| Error::Input(e.to_string()))?;
         let (features, summary) = self.assess(&mut self.engine(), &history, as_of);
         let compiled = self.model(subject.kind);
         let model = compiled.model();
         let values = features.values.values();
         let slots: Vec<usize> = compiled.slots().collect();
-        let bins = compiled.bins(|slot| values[slot].map_or(credence_scorecard::Input::Missing, credence_scorecard::Input::Number));
+        let bins = compiled.bins(|slot| {
+            values[slot].map_or(
+                credence_scorecard::Input::Missing,
+                credence_scorecard::Input::Number,
+            )
+        });
         let rows: Vec<ExplainRow> = model
             .features
             .iter()
@@ -199,7 +232,11 @@ impl Scorer {
                     value: values[slot],
                     bin: chosen.rule.describe(),
                     points: chosen.points,
-                    best_points: feature.bins.iter().map(|b| b.points).fold(f64::MIN, f64::max),
+                    best_points: feature
+                        .bins
+                        .iter()
+                        .map(|b| b.points)
+                        .fold(f64::MIN, f64::max),
                 }
             })
             .collect();
@@ -223,7 +260,13 @@ impl Scorer {
     /// scoring and writing in three threads with bounded pages in flight, so
     /// memory does not grow with the number of subjects. `progress` gets the
     /// number of subjects done so far.
-    pub fn rescore(&self, store: &dyn Store, as_of: Timestamp, computed_at: Timestamp, progress: &mut dyn FnMut(u64)) -> Result<RescoreSummary> {
+    pub fn rescore(
+        &self,
+        store: &dyn Store,
+        as_of: Timestamp,
+        computed_at: Timestamp,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<RescoreSummary> {
         let (page_tx, page_rx) = mpsc::sync_channel::<Vec<SubjectRecord>>(2);
         let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<SubjectRecord>>();
         let (score_tx, score_rx) = mpsc::sync_channel::<Vec<StoredScore>>(2);
@@ -258,7 +301,8 @@ impl Scorer {
                 for page in page_rx {
                     let mut scores = Vec::with_capacity(page.len());
                     for record in &page {
-                        let history = SubjectHistory::new(&record.subject, &record.events).map_err(|e| Error::Input(e.to_string()))?;
+                        let history = SubjectHistory::new(&record.subject, &record.events)
+                            .map_err(|e| Error::Input(e.to_string()))?;
                         let (_, result) = self.assess(&mut engine, &history, as_of);
                         let model = self.model(record.subject.kind);
                         summary.subjects += 1;
@@ -270,7 +314,13 @@ impl Scorer {
                             }
                             None => summary.not_enough_data += 1,
                         }
-                        scores.push(stored_score(model, &record.subject.id, as_of, computed_at, result.as_ref()));
+                        scores.push(stored_score(
+                            model,
+                            &record.subject.id,
+                            as_of,
+                            computed_at,
+                            result.as_ref(),
+                        ));
                     }
                     progress(summary.subjects);
                     let _ = recycle_tx.send(page);
@@ -281,20 +331,31 @@ impl Scorer {
                 Ok(())
             })();
             drop(score_tx);
-            let read = reader.join().map_err(|_| Error::Input("the reading thread panicked".into()))?;
-            let written = writer.join().map_err(|_| Error::Input("the writing thread panicked".into()))?;
+            let read = reader
+                .join()
+                .map_err(|_| Error::Input("the reading thread panicked".into()))?;
+            let written = writer
+                .join()
+                .map_err(|_| Error::Input("the writing thread panicked".into()))?;
             scored.and(read).and(written)
         })?;
         for band in Band::ALL {
             summary.bands.entry(band.name()).or_default();
         }
-        summary.mean_score = (summary.scored > 0).then(|| total_score as f64 / summary.scored as f64);
+        summary.mean_score =
+            (summary.scored > 0).then(|| total_score as f64 / summary.scored as f64);
         Ok(summary)
     }
 }
 
 /// The stored form of a score.
-pub fn stored_score(model: &CompiledScorecard, id: &SubjectId, as_of: Timestamp, computed_at: Timestamp, summary: Option<&ScoreSummary>) -> StoredScore {
+pub fn stored_score(
+    model: &CompiledScorecard,
+    id: &SubjectId,
+    as_of: Timestamp,
+    computed_at: Timestamp,
+    summary: Option<&ScoreSummary>,
+) -> StoredScore {
     let scorecard = model.model();
     StoredScore {
         subject_id: id.clone(),

@@ -399,19 +399,7 @@ fn dimensions_blob(dimensions: &[Option<u8>; 5]) -> [u8; 5] {
     dimensions.map(|d| d.unwrap_or(u8::MAX))
 }
 
-fn score_from_row(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(
-    String,
-    i64,
-    String,
-    bool,
-    Option<i32>,
-    Option<f64>,
-    Vec<u8>,
-    String,
-    i64,
-)> {
+fn score_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ScoreRow> {
     Ok((
         row.get(0)?,
         row.get(1)?,

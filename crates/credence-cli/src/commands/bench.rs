@@ -25,7 +25,13 @@ struct Measure {
     note: String,
 }
 
-fn measure(name: &'static str, items: u64, unit: &'static str, seconds: f64, note: String) -> Measure {
+fn measure(
+    name: &'static str,
+    items: u64,
+    unit: &'static str,
+    seconds: f64,
+    note: String,
+) -> Measure {
     Measure {
         name,
         items,
@@ -72,22 +78,48 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
             restricted_data_consent: false,
             state: credence_domain::SubjectState::Enrolled,
         };
-        subjects.push(SubjectRecord { subject, events: own });
+        subjects.push(SubjectRecord {
+            subject,
+            events: own,
+        });
     }
     let sim_secs = started.elapsed().as_secs_f64();
     let n_events = events.len() as u64;
-    eprintln!("world: {} subjects, {} events ({:.1} a subject)", args.subjects, n_events, n_events as f64 / args.subjects as f64);
-    results.push(measure("simulate (1 thread, in memory)", n_events, "events", sim_secs, String::new()));
+    eprintln!(
+        "world: {} subjects, {} events ({:.1} a subject)",
+        args.subjects,
+        n_events,
+        n_events as f64 / args.subjects as f64
+    );
+    results.push(measure(
+        "simulate (1 thread, in memory)",
+        n_events,
+        "events",
+        sim_secs,
+        String::new(),
+    ));
 
     // 2. Simulate to a JSON Lines file on every core.
     let file = dir.join("world.jsonl");
     let started = Instant::now();
     write_world(&world, &file, false, &mut |_| {})?;
-    results.push(measure("simulate to JSON Lines (all cores)", n_events, "events", started.elapsed().as_secs_f64(), format!("{} threads", workers())));
+    results.push(measure(
+        "simulate to JSON Lines (all cores)",
+        n_events,
+        "events",
+        started.elapsed().as_secs_f64(),
+        format!("{} threads", workers()),
+    ));
 
     // 3. Bare rusqlite insert: the engine's limit.
     let bare = bare_insert_baseline(&dir.join("bare.db"), &events, 8_192)?.as_secs_f64();
-    results.push(measure("baseline: bare rusqlite insert", n_events, "events", bare, "same rows, no keys or indexes, WAL + synchronous=FULL".into()));
+    results.push(measure(
+        "baseline: bare rusqlite insert",
+        n_events,
+        "events",
+        bare,
+        "same rows, no keys or indexes, WAL + synchronous=FULL".into(),
+    ));
 
     // 4. Credence's store write path (parsed events, durable, idempotent).
     let store = SqliteStore::open(&dir.join("store.db"))?;
@@ -99,16 +131,35 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
         Ok(())
     })?;
     let write = started.elapsed().as_secs_f64();
-    results.push(measure("store write (durable, idempotent)", n_events, "events", write, format!("{:.2}x the bare insert time", write / bare)));
+    results.push(measure(
+        "store write (durable, idempotent)",
+        n_events,
+        "events",
+        write,
+        format!("{:.2}x the bare insert time", write / bare),
+    ));
     drop(store);
 
     // 5. Full import from the JSON Lines file: parse, validate, guardrails, write.
     let import_store = SqliteStore::open(&dir.join("import.db"))?;
     let ingestor = Ingestor::new(&Config::default())?;
     let started = Instant::now();
-    import_file(&import_store, &ingestor, &file, &ImportOptions::default(), clock.now(), &mut |_| {})?;
+    import_file(
+        &import_store,
+        &ingestor,
+        &file,
+        &ImportOptions::default(),
+        clock.now(),
+        &mut |_| {},
+    )?;
     let import = started.elapsed().as_secs_f64();
-    results.push(measure("import JSON Lines file (end to end)", n_events, "events", import, format!("{:.2}x the bare insert time", import / bare)));
+    results.push(measure(
+        "import JSON Lines file (end to end)",
+        n_events,
+        "events",
+        import,
+        format!("{:.2}x the bare insert time", import / bare),
+    ));
 
     // 6. Rescore from the store, with memory sampled along the way.
     let scorer = Scorer::from_config(&Config::default())?;
@@ -133,7 +184,10 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
         summary.subjects,
         "subjects",
         rescore,
-        format!("RSS before {} MiB; during, after N subjects: {memory}", rss_before.unwrap_or(0) / 1024),
+        format!(
+            "RSS before {} MiB; during, after N subjects: {memory}",
+            rss_before.unwrap_or(0) / 1024
+        ),
     ));
 
     // 7. In memory: features + scorecard only.
@@ -141,13 +195,20 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
     let started = Instant::now();
     let mut checksum = 0i64;
     for record in &subjects {
-        let history = SubjectHistory::new(&record.subject, &record.events).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let history = SubjectHistory::new(&record.subject, &record.events)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         if let (_, Some(summary)) = scorer.assess(&mut engine, &history, as_of) {
             checksum += i64::from(summary.score);
         }
     }
     let one = started.elapsed().as_secs_f64();
-    results.push(measure("in memory: features + scorecard (1 thread)", args.subjects, "subjects", one, format!("score sum {checksum}")));
+    results.push(measure(
+        "in memory: features + scorecard (1 thread)",
+        args.subjects,
+        "subjects",
+        one,
+        format!("score sum {checksum}"),
+    ));
     let threads = workers();
     let started = Instant::now();
     let chunk = subjects.len().div_ceil(threads).max(1);
@@ -169,14 +230,33 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
         handles.into_iter().map(|h| h.join().unwrap_or(0)).collect()
     });
     let all = started.elapsed().as_secs_f64();
-    results.push(measure("in memory: features + scorecard (all cores)", args.subjects, "subjects", all, format!("{threads} threads; score sum {}", sums.iter().sum::<i64>())));
+    results.push(measure(
+        "in memory: features + scorecard (all cores)",
+        args.subjects,
+        "subjects",
+        all,
+        format!("{threads} threads; score sum {}", sums.iter().sum::<i64>()),
+    ));
 
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&results)?)?;
     } else {
-        outln!("{:<46} {:>12} {:>9} {:>14}  note", "measure", "items", "seconds", "per second")?;
+        outln!(
+            "{:<46} {:>12} {:>9} {:>14}  note",
+            "measure",
+            "items",
+            "seconds",
+            "per second"
+        )?;
         for m in &results {
-            outln!("{:<46} {:>12} {:>9.3} {:>14.0}  {}", m.name, format!("{} {}", m.items, m.unit), m.seconds, m.per_second, m.note)?;
+            outln!(
+                "{:<46} {:>12} {:>9.3} {:>14.0}  {}",
+                m.name,
+                format!("{} {}", m.items, m.unit),
+                m.seconds,
+                m.per_second,
+                m.note
+            )?;
         }
     }
     Ok(())

@@ -30,16 +30,27 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     let now = clock.now();
     let world = SimConfig::new(args.subjects, args.seed, today(&clock));
 
-    outln!("Credence demo: {} simulated subjects (seed {}), database {}", args.subjects, args.seed, path.display())?;
+    outln!(
+        "Credence demo: {} simulated subjects (seed {}), database {}",
+        args.subjects,
+        args.seed,
+        path.display()
+    )?;
     let bar = output::progress(args.subjects, "ingest", "subjects");
     let mut events_written = 0u64;
     generate_in_order(
         &world,
         2_000,
         workers(),
-        |range| range.flat_map(|i| simulate_subject(&world, i).events).collect::<Vec<Event>>(),
+        |range| {
+            range
+                .flat_map(|i| simulate_subject(&world, i).events)
+                .collect::<Vec<Event>>()
+        },
         |range, events| -> Result<()> {
-            let report = store.append_events(&events).context("ingesting simulated events")?;
+            let report = store
+                .append_events(&events)
+                .context("ingesting simulated events")?;
             events_written += report.inserted as u64;
             bar.set_position(range.end);
             Ok(())
@@ -76,7 +87,9 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         let report = scorer.report(&store, &id, now)?;
         let wanted_scored = !shown_scored
             && report.status == ScoreStatus::Scored
-            && report.band.is_some_and(|b| b >= Band::Fair && b <= Band::VeryGood)
+            && report
+                .band
+                .is_some_and(|b| b >= Band::Fair && b <= Band::VeryGood)
             && report.reasons.len() >= 2
             && !report.negative_records.is_empty();
         let wanted_thin = !shown_thin && report.status == ScoreStatus::NotEnoughData;
@@ -92,11 +105,26 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     }
     let counts = store.counts()?;
     outln!()?;
-    outln!("Done in {:.1}s. {} subjects, {} events in {}.", started.elapsed().as_secs_f64(), counts.subjects, counts.events, path.display())?;
+    outln!(
+        "Done in {:.1}s. {} subjects, {} events in {}.",
+        started.elapsed().as_secs_f64(),
+        counts.subjects,
+        counts.events,
+        path.display()
+    )?;
     outln!("Next:")?;
-    outln!("  credence score sub-00000042 --db {}          # one subject, with reasons", path.display())?;
-    outln!("  credence explain sub-00000042 --db {}        # the scorecard rows behind it", path.display())?;
-    outln!("  credence rescore --as-of 2025-01-01 --db {}  # everyone, at another date", path.display())?;
+    outln!(
+        "  credence score sub-00000042 --db {}          # one subject, with reasons",
+        path.display()
+    )?;
+    outln!(
+        "  credence explain sub-00000042 --db {}        # the scorecard rows behind it",
+        path.display()
+    )?;
+    outln!(
+        "  credence rescore --as-of 2025-01-01 --db {}  # everyone, at another date",
+        path.display()
+    )?;
     Ok(())
 }
 
@@ -106,7 +134,11 @@ fn remove_database(path: &std::path::Path) -> Result<()> {
         match std::fs::remove_file(&file) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("removing the previous demo database {}", file.display())),
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("removing the previous demo database {}", file.display())
+                });
+            }
         }
     }
     Ok(())

@@ -12,11 +12,15 @@ pub fn run(global: &crate::cli::Global, args: &ImportArgs) -> Result<()> {
     let ingestor = Ingestor::new(&config)?;
     let store = context::open_store(global, context::DEFAULT_DB)?;
     if args.quarantine.is_some() && args.files.len() > 1 {
-        bail!("--quarantine takes one input file at a time, so each quarantine file matches its input");
+        bail!(
+            "--quarantine takes one input file at a time, so each quarantine file matches its input"
+        );
     }
     let mut summaries = Vec::new();
     for path in &args.files {
-        let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
+        let size = std::fs::metadata(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .len();
         let options = ImportOptions {
             format: args.format.map(|f| match f {
                 FileFormat::Jsonl => Format::JsonLines,
@@ -26,7 +30,14 @@ pub fn run(global: &crate::cli::Global, args: &ImportArgs) -> Result<()> {
             ..ImportOptions::default()
         };
         let bar = output::byte_progress(size, "import");
-        let result = import_file(&store, &ingestor, path, &options, context::clock().now(), &mut |bytes| bar.set_position(bytes));
+        let result = import_file(
+            &store,
+            &ingestor,
+            path,
+            &options,
+            context::clock().now(),
+            &mut |bytes| bar.set_position(bytes),
+        );
         bar.finish_and_clear();
         match result {
             Ok(summary) => {
@@ -38,15 +49,24 @@ pub fn run(global: &crate::cli::Global, args: &ImportArgs) -> Result<()> {
                         summary.inserted,
                         summary.duplicates,
                         match &args.quarantine {
-                            Some(q) if summary.quarantined > 0 =>
-                                format!(", {} bad records quarantined in {}", summary.quarantined, q.display()),
+                            Some(q) if summary.quarantined > 0 => format!(
+                                ", {} bad records quarantined in {}",
+                                summary.quarantined,
+                                q.display()
+                            ),
                             _ => String::new(),
                         }
                     )?;
                 }
-                summaries.push(serde_json::json!({"file": path.display().to_string(), "summary": summary}));
+                summaries.push(
+                    serde_json::json!({"file": path.display().to_string(), "summary": summary}),
+                );
             }
-            Err(Error::BadRecords { path: file, bad, errors }) => {
+            Err(Error::BadRecords {
+                path: file,
+                bad,
+                errors,
+            }) => {
                 for error in &errors {
                     eprintln!("{file}:{error}");
                 }

@@ -16,15 +16,25 @@ pub fn run(action: &ModelAction) -> Result<()> {
         }
         ModelAction::Verify { file } => {
             let scorecard = load(file)?;
-            outln!("{}: {} is valid and its checksum {} matches", file.display(), scorecard.version_tag(), scorecard.checksum)?;
+            outln!(
+                "{}: {} is valid and its checksum {} matches",
+                file.display(),
+                scorecard.version_tag(),
+                scorecard.checksum
+            )?;
             Ok(())
         }
         ModelAction::Seal { file } => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-            let mut scorecard: Scorecard = serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
-            scorecard.validate().with_context(|| format!("validating {}", file.display()))?;
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let mut scorecard: Scorecard = serde_json::from_str(&text)
+                .with_context(|| format!("parsing {}", file.display()))?;
+            scorecard
+                .validate()
+                .with_context(|| format!("validating {}", file.display()))?;
             scorecard.seal();
-            std::fs::write(file, scorecard.to_json() + "\n").with_context(|| format!("writing {}", file.display()))?;
+            std::fs::write(file, scorecard.to_json() + "\n")
+                .with_context(|| format!("writing {}", file.display()))?;
             outln!("sealed {} with {}", file.display(), scorecard.checksum)?;
             Ok(())
         }
@@ -33,22 +43,40 @@ pub fn run(action: &ModelAction) -> Result<()> {
 
 fn load(path: &std::path::Path) -> Result<Scorecard> {
     if !path.exists() {
-        bail!("no model file at {} (use `person` or `organisation` for the built-in models)", path.display());
+        bail!(
+            "no model file at {} (use `person` or `organisation` for the built-in models)",
+            path.display()
+        );
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     Scorecard::from_json(&text).with_context(|| format!("loading {}", path.display()))
 }
 
 fn show(model: &Scorecard) -> Result<()> {
-    outln!("{} ({}; {})", model.version_tag(), model.origin.method, model.origin.created)?;
+    outln!(
+        "{} ({}; {})",
+        model.version_tag(),
+        model.origin.method,
+        model.origin.created
+    )?;
     outln!("  {}", model.origin.note)?;
     outln!(
         "  scaling: {} points at {}:1 good:bad odds, {} points to double the odds; base points {}",
-        model.scaling.base_score, model.scaling.base_odds, model.scaling.pdo, model.base_points
+        model.scaling.base_score,
+        model.scaling.base_odds,
+        model.scaling.pdo,
+        model.base_points
     )?;
     outln!("  checksum {}", model.checksum)?;
     for feature in &model.features {
-        outln!("  {} [{}] {} ({})", feature.reason_code, feature.dimension.name(), feature.name, feature.category)?;
+        outln!(
+            "  {} [{}] {} ({})",
+            feature.reason_code,
+            feature.dimension.name(),
+            feature.name,
+            feature.category
+        )?;
         for bin in &feature.bins {
             let rule = bin.rule.describe();
             outln!("      {rule:<22} {:>+7.1}", bin.points)?;

@@ -38,17 +38,54 @@ pub fn explain(global: &Global, args: &ScoreArgs) -> Result<()> {
         outln!("{}", serde_json::to_string_pretty(&explanation)?)?;
         return Ok(());
     }
-    outln!("Subject {} — model {} — as of {}", explanation.subject_id, explanation.model_version, explanation.as_of)?;
-    outln!("  {:<32} {:<11} {:>10}  {:<18} {:>7} {:>7}", "feature", "dimension", "value", "bin", "points", "best")?;
-    outln!("  {:<32} {:<11} {:>10}  {:<18} {:>7.1}", "base points", "", "", "", explanation.base_points)?;
+    outln!(
+        "Subject {} — model {} — as of {}",
+        explanation.subject_id,
+        explanation.model_version,
+        explanation.as_of
+    )?;
+    outln!(
+        "  {:<32} {:<11} {:>10}  {:<18} {:>7} {:>7}",
+        "feature",
+        "dimension",
+        "value",
+        "bin",
+        "points",
+        "best"
+    )?;
+    outln!(
+        "  {:<32} {:<11} {:>10}  {:<18} {:>7.1}",
+        "base points",
+        "",
+        "",
+        "",
+        explanation.base_points
+    )?;
     for row in &explanation.rows {
-        let value = row.value.map_or("missing".to_string(), |v| format!("{:.3}", v).trim_end_matches('0').trim_end_matches('.').to_string());
+        let value = row.value.map_or("missing".to_string(), |v| {
+            format!("{:.3}", v)
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_string()
+        });
         outln!(
             "  {:<32} {:<11} {:>10}  {:<18} {:>7.1} {:>7.1}",
-            row.feature, row.dimension, value, row.bin, row.points, row.best_points
+            row.feature,
+            row.dimension,
+            value,
+            row.bin,
+            row.points,
+            row.best_points
         )?;
     }
-    outln!("  {:<32} {:<11} {:>10}  {:<18} {:>7.1}", "total", "", "", "", explanation.total_points)?;
+    outln!(
+        "  {:<32} {:<11} {:>10}  {:<18} {:>7.1}",
+        "total",
+        "",
+        "",
+        "",
+        explanation.total_points
+    )?;
     match explanation.score {
         Some(score) => outln!("  score = clamp(round(total), 350, 950) = {score}")?,
         None => outln!("  not scored: {}", explanation.missing.join("; "))?,
@@ -62,7 +99,9 @@ pub fn rescore(global: &Global, args: &RescoreArgs) -> Result<()> {
     let as_of = context::as_of(args.as_of.as_deref())?;
     let total = store.counts()?.subjects;
     let bar = output::progress(total, "rescore", "subjects");
-    let summary = scorer.rescore(&store, as_of, context::clock().now(), &mut |done| bar.set_position(done))?;
+    let summary = scorer.rescore(&store, as_of, context::clock().now(), &mut |done| {
+        bar.set_position(done)
+    })?;
     bar.finish_and_clear();
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&summary)?)?;

@@ -27,11 +27,16 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
         bail!("--subjects must be at least 1");
     }
     let until = match &args.until {
-        Some(raw) => credence_domain::parse_instant(raw).map_err(|e| anyhow::anyhow!("--until: {e}"))?,
+        Some(raw) => {
+            credence_domain::parse_instant(raw).map_err(|e| anyhow::anyhow!("--until: {e}"))?
+        }
         None => today(&context::clock()),
     };
     let config = SimConfig::new(args.subjects, args.seed, until);
-    let csv = args.out.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let csv = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     let bar = output::progress(args.subjects, "simulate", "subjects");
     let events = write_world(&config, &args.out, csv, &mut |done| bar.set_position(done))?;
     bar.finish_and_clear();
@@ -47,7 +52,12 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
 
 /// Generates the world on every core and writes it in subject order.
 /// Returns the number of events written.
-pub fn write_world(config: &SimConfig, out: &Path, csv: bool, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+pub fn write_world(
+    config: &SimConfig,
+    out: &Path,
+    csv: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64> {
     let file = File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let mut writer = BufWriter::with_capacity(1 << 20, file);
     if csv {
@@ -75,19 +85,25 @@ pub fn write_world(config: &SimConfig, out: &Path, csv: bool, progress: &mut dyn
             (bytes, count)
         },
         |range, (bytes, count)| -> Result<()> {
-            writer.write_all(&bytes).with_context(|| format!("writing {}", out.display()))?;
+            writer
+                .write_all(&bytes)
+                .with_context(|| format!("writing {}", out.display()))?;
             written += count;
             progress(range.end);
             Ok(())
         },
     )?;
-    writer.flush().with_context(|| format!("writing {}", out.display()))?;
+    writer
+        .flush()
+        .with_context(|| format!("writing {}", out.display()))?;
     Ok(written)
 }
 
 /// Threads to generate with: every core.
 pub fn workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()).min(8)
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8)
 }
 
 fn write_csv_row(out: &mut Vec<u8>, wire: &WireEvent<'_>) {

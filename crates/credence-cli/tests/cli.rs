@@ -1,0 +1,266 @@
+//! End-to-end tests of the real `credence` binary.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn credence(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_credence"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CREDENCE_DB")
+        .env_remove("CREDENCE_CONFIG")
+        .env_remove("CREDENCE_AGEING_YEARS")
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let output = credence(dir, args);
+    assert!(
+        output.status.success(),
+        "credence {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let output = credence(dir, args);
+    assert!(
+        !output.status.success(),
+        "credence {args:?} should have failed"
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn simulate_import_rescore_score_explain() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "simulate",
+            "--subjects",
+            "300",
+            "--seed",
+            "5",
+            "--until",
+            "2026-06-01",
+            "--out",
+            "world.jsonl",
+        ],
+    );
+    let first_line = std::fs::read_to_string(d.join("world.jsonl"))
+        .expect("written")
+        .lines()
+        .next()
+        .map(str::to_string)
+        .expect("a line");
+    let first: Value = serde_json::from_str(&first_line).expect("JSON Lines");
+    assert_eq!(
+        first["subject_id"], "sub-00000000",
+        "simulated events carry subject_id"
+    );
+    assert_eq!(first["kind"], "subject_enrolled");
+
+    let imported = ok(d, &["import", "world.jsonl", "--json"]);
+    let summary: Value = serde_json::from_str(&imported).expect("JSON summary");
+    let inserted = summary[0]["summary"]["inserted"].as_u64().expect("count");
+    assert!(inserted > 300 * 20, "{inserted} events");
+    let again: Value =
+        serde_json::from_str(&ok(d, &["import", "world.jsonl", "--json"])).expect("JSON");
+    assert_eq!(again[0]["summary"]["inserted"], 0);
+    assert_eq!(
+        again[0]["summary"]["duplicates"].as_u64(),
+        Some(inserted),
+        "re-import is idempotent"
+    );
+
+    let rescored: Value =
+        serde_json::from_str(&ok(d, &["rescore", "--as-of", "2026-06-01", "--json"]))
+            .expect("JSON");
+    assert_eq!(rescored["subjects"], 300);
+    assert!(rescored["scored"].as_u64().expect("count") > 200);
+
+    let score: Value = serde_json::from_str(&ok(
+        d,
+        &["score", "sub-00000001", "--as-of", "2026-06-01", "--json"],
+    ))
+    .expect("JSON");
+    for field in [
+        "status",
+        "score",
+        "band",
+        "dimensions",
+        "reasons",
+        "model_version",
+        "as_of",
+    ] {
+        assert!(
+            score.get(field).is_some(),
+            "score --json lacks {field}: {score}"
+        );
+    }
+    let dimensions = score["dimensions"].as_object().expect("an object");
+    for name in ["history", "capacity", "behaviour", "identity", "fulfilment"] {
+        assert!(dimensions.contains_key(name), "dimension {name}");
+    }
+    assert!(score["reasons"].as_array().expect("array").len() <= 4);
+    match score["status"].as_str() {
+        Some("scored") => assert!(
+            score["score"]
+                .as_i64()
+                .is_some_and(|s| (350..=950).contains(&s))
+        ),
+        Some("not_enough_data") => assert!(score["score"].is_null()),
+        other => panic!("status {other:?}"),
+    }
+    // Same as-of, same events, same model: the same answer every time.
+    let twice: Value = serde_json::from_str(&ok(
+        d,
+        &["score", "sub-00000001", "--as-of", "2026-06-01", "--json"],
+    ))
+    .expect("JSON");
+    assert_eq!(score, twice);
+
+    let explained = ok(d, &["explain", "sub-00000001", "--as-of", "2026-06-01"]);
+    assert!(
+        explained.contains("on_time_ratio_24m") && explained.contains("base points"),
+        "{explained}"
+    );
+    let human = ok(d, &["score", "sub-00000001", "--as-of", "2026-06-01"]);
+    assert!(human.contains("Friends, contacts and connections are never part of it"));
+
+    let unknown = fails(d, &["score", "sub-99999999"]);
+    assert!(unknown.contains("no subject sub-99999999"), "{unknown}");
+}
+
+#[test]
+fn simulate_is_deterministic_per_seed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    for name in ["a.jsonl", "b.jsonl"] {
+        ok(
+            d,
+            &[
+                "simulate",
+                "--subjects",
+                "150",
+                "--seed",
+                "9",
+                "--until",
+                "2026-01-01",
+                "--out",
+                name,
+            ],
+        );
+    }
+    ok(
+        d,
+        &[
+            "simulate",
+            "--subjects",
+            "150",
+            "--seed",
+            "10",
+            "--until",
+            "2026-01-01",
+            "--out",
+            "c.jsonl",
+        ],
+    );
+    let read = |n: &str| std::fs::read(d.join(n)).expect("read");
+    assert_eq!(read("a.jsonl"), read("b.jsonl"));
+    assert_ne!(read("a.jsonl"), read("c.jsonl"));
+}
+
+#[test]
+fn a_bad_file_is_refused_whole_with_every_line_listed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let good = r#"{"furnisher_id":"op","event_id":"e1","subject_id":"s1","kind":"subject_enrolled","occurred_at":"2024-01-01","subject_kind":"person"}"#;
+    let bad_amount = r#"{"furnisher_id":"bank","event_id":"e2","subject_id":"s1","kind":"bill_due","occurred_at":"2024-02-01","account_id":"a","bill_id":"b","amount":"lots","currency":"EUR"}"#;
+    let future = r#"{"furnisher_id":"bank","event_id":"e3","subject_id":"s1","kind":"bill_due","occurred_at":"2999-02-01","account_id":"a","bill_id":"b","amount":1,"currency":"EUR"}"#;
+    std::fs::write(
+        d.join("bad.jsonl"),
+        format!("{good}\n{bad_amount}\n{future}\n"),
+    )
+    .expect("write");
+    let stderr = fails(d, &["import", "bad.jsonl"]);
+    assert!(
+        stderr.contains("bad.jsonl:line 2: field `amount`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad.jsonl:line 3: field `occurred_at`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+    let count = fails(d, &["score", "s1"]);
+    assert!(
+        count.contains("no subject s1"),
+        "the enrolment on line 1 was not kept: {count}"
+    );
+
+    ok(
+        d,
+        &[
+            "import",
+            "bad.jsonl",
+            "--quarantine",
+            "bad.quarantine.jsonl",
+        ],
+    );
+    let quarantined = std::fs::read_to_string(d.join("bad.quarantine.jsonl")).expect("quarantine");
+    assert_eq!(quarantined.lines().count(), 2);
+    let thin: Value = serde_json::from_str(&ok(d, &["score", "s1", "--json"])).expect("JSON");
+    assert_eq!(thin["status"], "not_enough_data");
+}
+
+#[test]
+fn demo_runs_and_prints_a_scored_population() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = ok(dir.path(), &["demo", "--subjects", "400"]);
+    assert!(out.contains("Score bands"), "{out}");
+    assert!(out.contains("Excellent") && out.contains("Poor"), "{out}");
+    assert!(
+        out.contains("Reasons:") || out.contains("Nothing holds this score down"),
+        "{out}"
+    );
+    assert!(dir.path().join("credence-demo.db").exists());
+}
+
+#[test]
+fn helpful_errors_for_the_database_and_models() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let missing = fails(d, &["rescore"]);
+    assert!(missing.contains("no database at credence.db"), "{missing}");
+    let postgres = fails(d, &["--db", "postgres://x", "rescore"]);
+    assert!(postgres.contains("PostgreSQL"), "{postgres}");
+    let shown = ok(d, &["model", "show", "person"]);
+    assert!(
+        shown.contains("person-default@") && shown.contains("expert"),
+        "{shown}"
+    );
+    std::fs::write(
+        d.join("m.json"),
+        credence_scorecard_json().replace("\"H01\"", "\"H99\""),
+    )
+    .expect("write");
+    let tampered = fails(d, &["model", "verify", "m.json"]);
+    assert!(tampered.contains("checksum mismatch"), "{tampered}");
+    ok(d, &["model", "seal", "m.json"]);
+    ok(d, &["model", "verify", "m.json"]);
+}
+
+fn credence_scorecard_json() -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../credence-scorecard/models/person-default.json"),
+    )
+    .expect("default model file")
+}
