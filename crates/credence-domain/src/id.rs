@@ -48,6 +48,22 @@ fn check_id(raw: &str) -> Result<(), IdError> {
     Ok(())
 }
 
+/// Deserialises a string through a validating constructor without first
+/// copying it into a `String`: decoding stored events is a hot path.
+pub(crate) struct StrVisitor<T, E>(pub fn(&str) -> Result<T, E>);
+
+impl<T, E: fmt::Display> serde::de::Visitor<'_> for StrVisitor<T, E> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<Err: serde::de::Error>(self, raw: &str) -> Result<T, Err> {
+        (self.0)(raw).map_err(Err::custom)
+    }
+}
+
 macro_rules! opaque_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -83,8 +99,7 @@ macro_rules! opaque_id {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let raw = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-                Self::new(&raw).map_err(serde::de::Error::custom)
+                deserializer.deserialize_str(StrVisitor(Self::new))
             }
         }
     };

@@ -42,8 +42,7 @@ impl Serialize for Currency {
 
 impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Self::new(&raw).map_err(serde::de::Error::custom)
+        deserializer.deserialize_str(crate::id::StrVisitor(Self::new))
     }
 }
 

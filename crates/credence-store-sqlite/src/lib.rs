@@ -11,19 +11,16 @@
 mod baseline;
 mod codec;
 mod schema;
+mod writer;
 
 pub use baseline::bare_insert_baseline;
 
-use credence_domain::{
-    Event, EventBody, Subject, SubjectId, SubjectKind, SubjectState, canonical_order,
-};
+use credence_domain::{Event, Subject, SubjectId, SubjectKind, SubjectState};
 use credence_store::{
-    AppendReport, Counts, Error, EventWriter, Rejection, Result, ScanCursor, Store, StoredScore,
-    SubjectRecord,
+    AppendReport, Counts, Error, EventWriter, Result, ScanCursor, Store, StoredScore, SubjectRecord,
 };
 use jiff::Timestamp;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
-use std::collections::HashMap;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -137,233 +134,6 @@ fn timestamp(seconds: i64) -> Result<Timestamp> {
     Timestamp::from_second(seconds).map_err(|e| Error::Corrupt(format!("timestamp {seconds}: {e}")))
 }
 
-#[derive(Debug, Clone, Copy)]
-struct SubjectSlot {
-    key: i64,
-    kind: SubjectKind,
-    state: SubjectState,
-}
-
-struct SqliteWriter<'t> {
-    tx: &'t Transaction<'t>,
-    subjects: HashMap<SubjectId, SubjectSlot>,
-    total: AppendReport,
-    blob: Vec<u8>,
-}
-
-impl SqliteWriter<'_> {
-    fn lookup(&mut self, id: &SubjectId) -> Result<Option<SubjectSlot>> {
-        if let Some(slot) = self.subjects.get(id) {
-            return Ok(Some(*slot));
-        }
-        let row = self
-            .tx
-            .prepare_cached("SELECT subject_key, kind, state FROM subjects WHERE subject_id = ?1")
-            .and_then(|mut stmt| {
-                stmt.query_row([id.as_str()], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                })
-                .optional()
-            })
-            .map_err(backend("looking up a subject"))?;
-        let Some((key, kind, state)) = row else {
-            return Ok(None);
-        };
-        let slot = SubjectSlot {
-            key,
-            kind: kind_from_code(kind)?,
-            state: state_from_code(state)?,
-        };
-        self.subjects.insert(id.clone(), slot);
-        Ok(Some(slot))
-    }
-
-    fn enrol(&mut self, event: &Event, kind: SubjectKind, restricted: bool) -> Result<SubjectSlot> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO subjects (subject_id, kind, enrolled_at, restricted_consent, state, event_count, events)
-                 VALUES (?1, ?2, ?3, ?4, 0, 0, x'')",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    event.subject_id.as_str(),
-                    kind_code(kind),
-                    event.occurred_at.as_second(),
-                    restricted
-                ])
-            })
-            .map_err(backend("enrolling a subject"))?;
-        let slot = SubjectSlot {
-            key: self.tx.last_insert_rowid(),
-            kind,
-            state: SubjectState::Enrolled,
-        };
-        self.subjects.insert(event.subject_id.clone(), slot);
-        Ok(slot)
-    }
-
-    /// Claims the idempotency key. `Ok(None)` when claimed; otherwise the
-    /// rejection code for a conflicting reuse, or "" for a harmless repeat.
-    fn claim_key(&mut self, event: &Event, subject_key: i64) -> Result<Option<&'static str>> {
-        let digest = codec::fact_digest(event);
-        let inserted = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO event_keys (furnisher_id, event_id, subject_key, digest) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT DO NOTHING",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    event.key.furnisher_id.as_str(),
-                    event.key.event_id.as_str(),
-                    subject_key,
-                    digest
-                ])
-            })
-            .map_err(backend("recording an event key"))?;
-        if inserted == 1 {
-            return Ok(None);
-        }
-        let existing: (i64, i64) = self
-            .tx
-            .prepare_cached("SELECT subject_key, digest FROM event_keys WHERE furnisher_id = ?1 AND event_id = ?2")
-            .and_then(|mut stmt| {
-                stmt.query_row(params![event.key.furnisher_id.as_str(), event.key.event_id.as_str()], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-            })
-            .map_err(backend("reading an event key"))?;
-        Ok(Some(if existing == (subject_key, digest) {
-            ""
-        } else {
-            "idempotency_conflict"
-        }))
-    }
-
-    fn flush(&mut self, pending: HashMap<i64, Vec<Event>>) -> Result<()> {
-        let mut keys: Vec<i64> = pending.keys().copied().collect();
-        keys.sort_unstable(); // a fixed write order keeps page access predictable
-        let mut pending = pending;
-        for key in keys {
-            let Some(mut new) = pending.remove(&key) else {
-                continue;
-            };
-            let subject_id = new[0].subject_id.clone();
-            let existing: Vec<u8> = self
-                .tx
-                .prepare_cached("SELECT events FROM subjects WHERE subject_key = ?1")
-                .and_then(|mut stmt| stmt.query_row([key], |r| r.get(0)))
-                .map_err(backend("reading a subject's events"))?;
-            let mut events = Vec::with_capacity(new.len());
-            codec::decode(&existing, &subject_id, &mut events).map_err(Error::Corrupt)?;
-            events.append(&mut new);
-            events.sort_by(canonical_order);
-            codec::encode(&events, &mut self.blob).map_err(Error::Corrupt)?;
-            self.tx
-                .prepare_cached(
-                    "UPDATE subjects SET events = ?1, event_count = ?2 WHERE subject_key = ?3",
-                )
-                .and_then(|mut stmt| stmt.execute(params![&self.blob, events.len() as i64, key]))
-                .map_err(backend("writing a subject's events"))?;
-        }
-        Ok(())
-    }
-}
-
-impl EventWriter for SqliteWriter<'_> {
-    fn append(&mut self, events: &[Event]) -> Result<AppendReport> {
-        let mut report = AppendReport::default();
-        let mut pending: HashMap<i64, Vec<Event>> = HashMap::new();
-        for (index, event) in events.iter().enumerate() {
-            let mut reject = |code: &'static str, message: String| {
-                report.rejected.push(Rejection {
-                    index,
-                    code,
-                    message,
-                });
-            };
-            let enrolment = match &event.body {
-                EventBody::SubjectEnrolled {
-                    subject_kind,
-                    restricted_data_consent,
-                } => Some((*subject_kind, *restricted_data_consent)),
-                _ => None,
-            };
-            let (slot, fresh) = match (self.lookup(&event.subject_id)?, enrolment) {
-                (Some(slot), _) => (slot, false),
-                (None, Some((kind, restricted))) => (self.enrol(event, kind, restricted)?, true),
-                (None, None) => {
-                    reject(
-                        "not_enrolled",
-                        format!(
-                            "subject {} is not enrolled; a subject_enrolled event (their consent) must come first",
-                            event.subject_id
-                        ),
-                    );
-                    continue;
-                }
-            };
-            if slot.state == SubjectState::OptedOut {
-                reject(
-                    "opted_out",
-                    format!(
-                        "subject {} opted out; nothing more is collected",
-                        event.subject_id
-                    ),
-                );
-                continue;
-            }
-            if let Some((kind, _)) = enrolment
-                && kind != slot.kind
-            {
-                reject(
-                    "enrollment_conflict",
-                    format!(
-                        "subject {} is enrolled as a {}, not a {}",
-                        event.subject_id,
-                        slot.kind.name(),
-                        kind.name()
-                    ),
-                );
-                continue;
-            }
-            match self.claim_key(event, slot.key)? {
-                None => {
-                    report.inserted += 1;
-                    pending.entry(slot.key).or_default().push(event.clone());
-                }
-                Some("") => report.duplicates += 1,
-                Some(code) => {
-                    if fresh {
-                        // The enrolment that created the subject is itself a
-                        // conflicting event: undo the subject it created.
-                        self.tx
-                            .execute("DELETE FROM subjects WHERE subject_key = ?1", [slot.key])
-                            .map_err(backend("undoing an enrolment"))?;
-                        self.subjects.remove(&event.subject_id);
-                    }
-                    reject(
-                        code,
-                        format!(
-                            "furnisher {} already reported event {} with different content; events are immutable — use a new event id",
-                            event.key.furnisher_id, event.key.event_id
-                        ),
-                    );
-                }
-            }
-        }
-        self.flush(pending)?;
-        self.total.inserted += report.inserted;
-        self.total.duplicates += report.duplicates;
-        self.total.rejected.extend(report.rejected.iter().cloned());
-        Ok(report)
-    }
-}
-
 const SUBJECT_COLUMNS: &str =
     "subject_key, subject_id, kind, enrolled_at, restricted_consent, state";
 
@@ -469,15 +239,10 @@ impl Store for SqliteStore {
         let tx = connection
             .transaction()
             .map_err(backend("starting a write"))?;
-        let outcome = {
-            let mut writer = SqliteWriter {
-                tx: &tx,
-                subjects: HashMap::new(),
-                total: AppendReport::default(),
-                blob: Vec::new(),
-            };
-            write(&mut writer).map(|()| writer.total)
-        };
+        let outcome = writer::SqliteWriter::new(&tx).and_then(|mut writer| {
+            write(&mut writer)?;
+            Ok(writer.total())
+        });
         match outcome {
             Ok(total) => {
                 tx.commit().map_err(backend("committing a write"))?;
@@ -557,29 +322,16 @@ impl Store for SqliteStore {
 
     fn put_scores(&self, scores: &[StoredScore]) -> Result<()> {
         let mut connection = self.writer()?;
-        let tx = connection
-            .transaction()
-            .map_err(backend("starting to store scores"))?;
-        {
-            let mut stmt = tx
-                .prepare_cached(&format!("INSERT OR REPLACE INTO scores ({SCORE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"))
-                .map_err(backend("storing scores"))?;
-            for score in scores {
-                stmt.execute(params![
-                    score.subject_id.as_str(),
-                    score.as_of.as_second(),
-                    &score.model_version,
-                    score.scored,
-                    score.score,
-                    score.pd,
-                    &dimensions_blob(&score.dimensions)[..],
-                    score.reasons.join(","),
-                    score.computed_at.as_second(),
-                ])
-                .map_err(backend("storing scores"))?;
-            }
-        }
-        tx.commit().map_err(backend("committing scores"))
+        // Scores are derived data: a power cut can cost the last page of a
+        // rescore, which the next rescore recomputes. Events keep FULL.
+        connection
+            .execute_batch("PRAGMA synchronous = NORMAL")
+            .map_err(backend("storing scores"))?;
+        let result = put_scores_in(&mut connection, scores);
+        connection
+            .execute_batch("PRAGMA synchronous = FULL")
+            .map_err(backend("restoring durability"))?;
+        result
     }
 
     fn latest_score(&self, id: &SubjectId) -> Result<Option<StoredScore>> {
@@ -629,6 +381,33 @@ impl Store for SqliteStore {
             })
         })
     }
+}
+
+fn put_scores_in(connection: &mut Connection, scores: &[StoredScore]) -> Result<()> {
+    let tx = connection
+        .transaction()
+        .map_err(backend("starting to store scores"))?;
+
+    {
+        let mut stmt = tx
+                .prepare_cached(&format!("INSERT OR REPLACE INTO scores ({SCORE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"))
+                .map_err(backend("storing scores"))?;
+        for score in scores {
+            stmt.execute(params![
+                score.subject_id.as_str(),
+                score.as_of.as_second(),
+                &score.model_version,
+                score.scored,
+                score.score,
+                score.pd,
+                &dimensions_blob(&score.dimensions)[..],
+                score.reasons.join(","),
+                score.computed_at.as_second(),
+            ])
+            .map_err(backend("storing scores"))?;
+        }
+    }
+    tx.commit().map_err(backend("committing scores"))
 }
 
 #[cfg(test)]

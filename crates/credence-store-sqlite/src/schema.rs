@@ -24,7 +24,6 @@ const MIGRATIONS: &[&str] = &[
         digest INTEGER NOT NULL,
         PRIMARY KEY (furnisher_id, event_id)
     ) WITHOUT ROWID;
-    CREATE INDEX event_keys_by_subject ON event_keys (subject_key);
     CREATE TABLE scores (
         subject_id TEXT NOT NULL,
         as_of INTEGER NOT NULL,

@@ -161,7 +161,27 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
         format!("{:.2}x the bare insert time", import / bare),
     ));
 
-    // 6. Rescore from the store, with memory sampled along the way.
+    // 6. Reading every subject back (the store's read limit for a rescore).
+    let started = Instant::now();
+    let mut cursor = None;
+    let mut page = Vec::new();
+    let mut read_events = 0u64;
+    loop {
+        cursor = import_store.scan_subjects(cursor, 1024, &mut page)?;
+        read_events += page.iter().map(|r| r.events.len() as u64).sum::<u64>();
+        if cursor.is_none() {
+            break;
+        }
+    }
+    results.push(measure(
+        "baseline: scan + decode every subject",
+        args.subjects,
+        "subjects",
+        started.elapsed().as_secs_f64(),
+        format!("{read_events} events"),
+    ));
+
+    // 7. Rescore from the store, with memory sampled along the way.
     let scorer = Scorer::from_config(&Config::default())?;
     let as_of = clock.now();
     let rss_before = rss_kib();
@@ -190,7 +210,7 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
         ),
     ));
 
-    // 7. In memory: features + scorecard only.
+    // 8. In memory: features + scorecard only.
     let mut engine = scorer.engine();
     let started = Instant::now();
     let mut checksum = 0i64;
