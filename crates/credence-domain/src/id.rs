@@ -32,6 +32,19 @@ pub enum IdError {
     },
 }
 
+/// Bytes allowed in an id: ASCII letters, digits and `. _ - : / @`.
+const ALLOWED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b':' | b'/' | b'@');
+        b += 1;
+    }
+    table
+};
+
 fn check_id(raw: &str) -> Result<(), IdError> {
     if raw.is_empty() {
         return Err(IdError::Empty);
@@ -39,10 +52,11 @@ fn check_id(raw: &str) -> Result<(), IdError> {
     if raw.len() > MAX_ID_LEN {
         return Err(IdError::TooLong { len: raw.len() });
     }
-    if let Some(found) = raw
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '/' | '@')))
-    {
+    // Byte-wise: every allowed character is ASCII, so any byte of a
+    // multi-byte character is refused too. This runs for every stored event
+    // id a rescore decodes.
+    if let Some(position) = raw.bytes().position(|b| !ALLOWED[b as usize]) {
+        let found = raw[position..].chars().next().unwrap_or('?');
         return Err(IdError::BadCharacter { found });
     }
     Ok(())
@@ -64,6 +78,25 @@ impl<T, E: fmt::Display> serde::de::Visitor<'_> for StrVisitor<T, E> {
     }
 }
 
+/// Text that passed the id rules, not yet given a type. Storage backends
+/// validate a string once and then make as many typed ids from it as they
+/// need, without checking it again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ValidId(CompactString);
+
+impl ValidId {
+    /// Validates `raw` against the id rules.
+    pub fn new(raw: &str) -> Result<Self, IdError> {
+        check_id(raw)?;
+        Ok(Self(CompactString::new(raw)))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 macro_rules! opaque_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -81,6 +114,12 @@ macro_rules! opaque_id {
             /// The id as text.
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+        }
+
+        impl From<ValidId> for $name {
+            fn from(valid: ValidId) -> Self {
+                Self(valid.0)
             }
         }
 

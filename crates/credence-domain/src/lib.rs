@@ -25,7 +25,7 @@ pub use error::{FieldError, GuardrailViolation};
 pub use event::{
     AccountType, Closure, Damage, Event, EventBody, EventKey, IdentityLevel, canonical_order,
 };
-pub use id::{AccountId, EventId, FurnisherId, IdError, RefId, SubjectId};
+pub use id::{AccountId, EventId, FurnisherId, IdError, RefId, SubjectId, ValidId};
 pub use money::{Currency, Money};
 pub use policy::Policy;
 pub use subject::{Subject, SubjectKind, SubjectState};

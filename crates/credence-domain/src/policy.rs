@@ -42,6 +42,17 @@ impl Policy {
             .map(|z| z.timestamp())
             .unwrap_or(Timestamp::MAX)
     }
+
+    /// `as_of` minus the ageing years (calendar, UTC): records dated well
+    /// after it still count, records well before it no longer do.
+    pub fn ageing_cutoff(&self, as_of: Timestamp) -> Timestamp {
+        let years = jiff::Span::new().years(i64::from(self.negative_ageing_years));
+        as_of
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .checked_sub(years)
+            .map(|z| z.timestamp())
+            .unwrap_or(Timestamp::MIN)
+    }
 }
 
 #[cfg(test)]

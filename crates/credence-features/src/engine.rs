@@ -241,19 +241,13 @@ impl Ledger {
                     if at > since_12m {
                         self.paid_12m = self.paid_12m.saturating_add(amount.minor);
                     }
-                    let bill = bill_id.as_ref().and_then(|bill_id| {
-                        self.bills
-                            .iter_mut()
-                            .rev()
-                            .find(|b| match &events[b.event as usize].body {
-                                EventBody::BillDue {
-                                    account_id: a,
-                                    bill_id: id,
-                                    ..
-                                } => a == account_id && id == bill_id,
-                                _ => false,
-                            })
-                    });
+                    let expected_due = at - i64::from(*days_late) * DAY_SECONDS;
+                    let bill = bill_id
+                        .as_ref()
+                        .and_then(|bill_id| {
+                            find_bill(&self.bills, events, account_id, bill_id, expected_due)
+                        })
+                        .map(|i| &mut self.bills[i]);
                     match bill {
                         Some(bill) => {
                             bill.paid_days_late = Some(
@@ -286,12 +280,52 @@ impl Ledger {
     }
 }
 
+/// The index of the bill `bill_id` of `account_id`. Bills are in due-date
+/// order and a payment says how late it is, so the bill is almost always
+/// where its due date says: look there first, then outwards.
+fn find_bill(
+    bills: &[BillState],
+    events: &[Event],
+    account_id: &credence_domain::AccountId,
+    bill_id: &credence_domain::RefId,
+    expected_due: i64,
+) -> Option<usize> {
+    let is_it = |b: &BillState| match &events[b.event as usize].body {
+        EventBody::BillDue {
+            account_id: a,
+            bill_id: id,
+            ..
+        } => id == bill_id && a == account_id,
+        _ => false,
+    };
+    let start = bills.partition_point(|b| b.due < expected_due);
+    let (mut up, mut down) = (start, start);
+    while up < bills.len() || down > 0 {
+        if up < bills.len() {
+            if is_it(&bills[up]) {
+                return Some(up);
+            }
+            up += 1;
+        }
+        if down > 0 {
+            down -= 1;
+            if is_it(&bills[down]) {
+                return Some(down);
+            }
+        }
+    }
+    None
+}
+
 /// Computes features, reusing its buffers between subjects. Holds no data
 /// between calls: the result depends only on the arguments.
 #[derive(Debug, Default)]
 pub struct FeatureEngine {
     policy: Policy,
     ledger: Ledger,
+    /// (as-of, as-of minus the ageing years), cached: a rescore scores
+    /// everyone as of one instant, and calendar arithmetic is not free.
+    ageing_cutoff: Option<(i64, i64)>,
 }
 
 impl FeatureEngine {
@@ -300,6 +334,7 @@ impl FeatureEngine {
         Self {
             policy,
             ledger: Ledger::default(),
+            ageing_cutoff: None,
         }
     }
 
@@ -313,9 +348,29 @@ impl FeatureEngine {
         let events = history.events_as_of(as_of);
         let now = as_of.as_second();
         self.ledger.build(events, now);
+        let cutoff = match self.ageing_cutoff {
+            Some((cached, cutoff)) if cached == now => cutoff,
+            _ => {
+                let cutoff = self.policy.ageing_cutoff(as_of).as_second();
+                self.ageing_cutoff = Some((now, cutoff));
+                cutoff
+            }
+        };
         let ledger = &self.ledger;
         let policy = &self.policy;
-        let counts = |date: i64| now < policy.stops_counting(ts(date)).as_second();
+        // A record counts while as_of < its stop date. Far from the cutoff the
+        // answer is plain; within days of it (where calendar clamping of
+        // 29 February matters) ask for the exact date.
+        const MARGIN: i64 = 3 * DAY_SECONDS;
+        let counts = |date: i64| {
+            if date > cutoff + MARGIN {
+                true
+            } else if date < cutoff - MARGIN {
+                false
+            } else {
+                now < policy.stops_counting(ts(date)).as_second()
+            }
+        };
         let since_24m = now - WINDOW_24M_DAYS * DAY_SECONDS;
         let since_12m = now - WINDOW_12M_DAYS * DAY_SECONDS;
         let since_6m = now - WINDOW_6M_DAYS * DAY_SECONDS;

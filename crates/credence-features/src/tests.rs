@@ -251,3 +251,29 @@ fn events_after_as_of_are_ignored() {
     assert_eq!(before.values.get(Feature::Delinquencies90Plus), Some(0.0));
     assert_eq!(before, features(&events[..events.len() - 1], day(95)));
 }
+
+proptest::proptest! {
+    /// The engine's fast ageing test agrees with the exact stop date of the
+    /// negative-record list, including around 29 February.
+    #[test]
+    fn fast_ageing_agrees_with_the_exact_stop_date(due_day in 0i64..3000, offset in -10i64..10, years in 1u32..8) {
+        let policy = Policy { negative_ageing_years: years, ..Policy::default() };
+        let mut f = EventFactory::new("bank", "s");
+        let due = day(due_day);
+        let mut events = vec![
+            f.enrolled(day(0), SubjectKind::Person, false),
+            f.account_opened(day(0), "a", AccountType::Loan, None),
+            f.bill(due, "a", "b", 100),
+            f.payment(Timestamp::from_second(due.as_second() + 45 * 86_400).expect("in range"), "a", Some("b"), 100, 45),
+        ];
+        events.sort_by(credence_domain::canonical_order);
+        let stops = policy.stops_counting(due);
+        let as_of = Timestamp::from_second(stops.as_second() + offset * 86_400 / 2).expect("in range");
+        let s = subject("s");
+        let history = SubjectHistory::new(&s, &events).expect("valid");
+        let counted = compute_features(&history, as_of, &policy).values.get(Feature::Delinquencies30);
+        let listed = negative_records(&history, as_of, &policy).iter().any(|r| r.severity == NegativeSeverity::Delinquency);
+        proptest::prop_assert_eq!(counted == Some(1.0), listed);
+        proptest::prop_assert_eq!(listed, as_of < stops);
+    }
+}

@@ -6,14 +6,19 @@ use credence_features::{FeatureEngine, FeatureSet, Policy, SubjectHistory, negat
 use credence_scorecard::{
     Band, CompiledScorecard, ScoreReport, ScoreSummary, Scorecard, default_model,
 };
-use credence_store::{ScanCursor, Store, StoredScore, SubjectRecord};
+use credence_store::{Store, StoredScore, SubjectRecord};
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 
 /// Subjects read from the store per page during a rescore.
-const PAGE: usize = 1024;
+const PAGE: usize = 512;
+/// Threads reading (and decoding) subjects during a rescore: decoding is the
+/// heaviest stage, so it gets two while scoring and writing get one each.
+const READERS: usize = 2;
+/// Scores written per transaction during a rescore.
+const WRITE_BATCH: usize = 8_192;
 
 /// The models in force and the policy they are applied under.
 #[derive(Debug, Clone)]
@@ -256,9 +261,10 @@ impl Scorer {
         })
     }
 
-    /// Scores every subject as of `as_of` and stores the scores, reading,
-    /// scoring and writing in three threads with bounded pages in flight, so
-    /// memory does not grow with the number of subjects. `progress` gets the
+    /// Scores every subject as of `as_of` and stores the scores: readers
+    /// decode disjoint ranges of subjects, one thread scores, one writes, and
+    /// only a bounded number of pages is ever in flight, so memory does not
+    /// grow with the number of subjects. `progress` gets the
     /// number of subjects done so far.
     pub fn rescore(
         &self,
@@ -267,35 +273,57 @@ impl Scorer {
         computed_at: Timestamp,
         progress: &mut dyn FnMut(u64),
     ) -> Result<RescoreSummary> {
-        let (page_tx, page_rx) = mpsc::sync_channel::<Vec<SubjectRecord>>(2);
-        let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<SubjectRecord>>();
+        let (page_tx, page_rx) = mpsc::sync_channel::<Vec<SubjectRecord>>(2 * READERS);
         let (score_tx, score_rx) = mpsc::sync_channel::<Vec<StoredScore>>(2);
         let mut summary = RescoreSummary {
             as_of: as_of.to_string(),
             ..RescoreSummary::default()
         };
         let mut total_score = 0i64;
+        let ranges = store.partition(READERS)?;
         std::thread::scope(|scope| -> Result<()> {
-            let reader = scope.spawn(move || -> Result<()> {
-                let mut cursor: Option<ScanCursor> = None;
-                loop {
-                    let mut page = recycle_rx.try_recv().unwrap_or_default();
-                    cursor = store.scan_subjects(cursor, PAGE, &mut page)?;
-                    let last = cursor.is_none();
-                    if !page.is_empty() && page_tx.send(page).is_err() {
-                        return Ok(()); // the scorer stopped; its error is reported
+            let readers: Vec<_> = ranges
+                .into_iter()
+                .map(|(start, until)| {
+                    let page_tx = page_tx.clone();
+                    std::thread::Builder::new()
+                        .name("rescore-read".into())
+                        .spawn_scoped(scope, move || -> Result<()> {
+                            let mut cursor = start;
+                            loop {
+                                let mut page = Vec::with_capacity(PAGE);
+                                cursor = store.scan_subjects(cursor, until, PAGE, &mut page)?;
+                                if !page.is_empty() && page_tx.send(page).is_err() {
+                                    return Ok(()); // the scorer stopped; its error is reported
+                                }
+                                if cursor.is_none() {
+                                    return Ok(());
+                                }
+                            }
+                        })
+                })
+                .collect::<std::io::Result<Vec<_>>>()
+                .map_err(|e| Error::Input(format!("cannot start a rescore thread: {e}")))?;
+            drop(page_tx);
+            let writer = std::thread::Builder::new()
+                .name("rescore-write".into())
+                .spawn_scoped(scope, move || -> Result<()> {
+                    // Fewer, larger commits: each commit costs a WAL frame
+                    // header and a checkpoint check, whatever its size.
+                    let mut batch: Vec<StoredScore> = Vec::with_capacity(WRITE_BATCH);
+                    for scores in score_rx {
+                        batch.extend(scores);
+                        if batch.len() >= WRITE_BATCH {
+                            store.put_scores(&batch)?;
+                            batch.clear();
+                        }
                     }
-                    if last {
-                        return Ok(());
+                    if !batch.is_empty() {
+                        store.put_scores(&batch)?;
                     }
-                }
-            });
-            let writer = scope.spawn(move || -> Result<()> {
-                for scores in score_rx {
-                    store.put_scores(&scores)?;
-                }
-                Ok(())
-            });
+                    Ok(())
+                })
+                .map_err(|e| Error::Input(format!("cannot start a rescore thread: {e}")))?;
             let mut engine = self.engine();
             let scored = (|| -> Result<()> {
                 for page in page_rx {
@@ -323,7 +351,6 @@ impl Scorer {
                         ));
                     }
                     progress(summary.subjects);
-                    let _ = recycle_tx.send(page);
                     if score_tx.send(scores).is_err() {
                         break; // the writer failed; its error is reported
                     }
@@ -331,9 +358,13 @@ impl Scorer {
                 Ok(())
             })();
             drop(score_tx);
-            let read = reader
-                .join()
-                .map_err(|_| Error::Input("the reading thread panicked".into()))?;
+            let mut read = Ok(());
+            for reader in readers {
+                let result = reader
+                    .join()
+                    .map_err(|_| Error::Input("a reading thread panicked".into()))?;
+                read = read.and(result);
+            }
             let written = writer
                 .join()
                 .map_err(|_| Error::Input("the writing thread panicked".into()))?;

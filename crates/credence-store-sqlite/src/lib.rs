@@ -286,17 +286,19 @@ impl Store for SqliteStore {
     fn scan_subjects(
         &self,
         cursor: Option<ScanCursor>,
+        until: Option<ScanCursor>,
         limit: usize,
         out: &mut Vec<SubjectRecord>,
     ) -> Result<Option<ScanCursor>> {
         let after = cursor.map_or(0, |c| c.0 as i64);
+        let before = until.map_or(i64::MAX, |c| c.0 as i64);
         self.with_reader(|c| {
             let mut stmt = c
                 .prepare_cached(&format!(
-                    "SELECT {SUBJECT_COLUMNS}, events FROM subjects WHERE subject_key > ?1 ORDER BY subject_key LIMIT ?2"
+                    "SELECT {SUBJECT_COLUMNS}, events FROM subjects WHERE subject_key > ?1 AND subject_key <= ?3 ORDER BY subject_key LIMIT ?2"
                 ))
                 .map_err(backend("scanning subjects"))?;
-            let mut rows = stmt.query(params![after, limit as i64]).map_err(backend("scanning subjects"))?;
+            let mut rows = stmt.query(params![after, limit as i64, before]).map_err(backend("scanning subjects"))?;
             let mut filled = 0;
             let mut last = after;
             while let Some(row) = rows.next().map_err(backend("scanning subjects"))? {
@@ -318,6 +320,30 @@ impl Store for SqliteStore {
             out.truncate(filled);
             Ok((filled == limit && limit > 0).then_some(ScanCursor(last as u64)))
         })
+    }
+
+    fn partition(&self, parts: usize) -> Result<Vec<(Option<ScanCursor>, Option<ScanCursor>)>> {
+        let (low, high): (i64, i64) = self.with_reader(|c| {
+            c.query_row(
+                "SELECT coalesce(min(subject_key), 0), coalesce(max(subject_key), 0) FROM subjects",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(backend("partitioning subjects"))
+        })?;
+        let parts = parts.max(1) as i64;
+        let span = (high - low + 1).max(1);
+        let parts = parts.min(span);
+        // Keys are dense row ids, so equal key spans are nearly equal in
+        // subjects. Each range is (start, until]; the last is open-ended.
+        let mut ranges = Vec::with_capacity(parts as usize);
+        for part in 0..parts {
+            let start = (part > 0).then(|| ScanCursor((low - 1 + span * part / parts) as u64));
+            let until = (part + 1 < parts)
+                .then(|| ScanCursor((low - 1 + span * (part + 1) / parts) as u64));
+            ranges.push((start, until));
+        }
+        Ok(ranges)
     }
 
     fn put_scores(&self, scores: &[StoredScore]) -> Result<()> {

@@ -40,6 +40,7 @@ pub(crate) struct SqliteWriter<'t> {
     next_key: i64,
     total: AppendReport,
     blob: Vec<u8>,
+    encoder: codec::Encoder,
 }
 
 impl<'t> SqliteWriter<'t> {
@@ -71,6 +72,7 @@ impl<'t> SqliteWriter<'t> {
             next_key,
             total: AppendReport::default(),
             blob: Vec::new(),
+            encoder: codec::Encoder::default(),
         })
     }
 
@@ -160,7 +162,7 @@ impl<'t> SqliteWriter<'t> {
             let mut events = new;
             if let Some(fresh) = slot.fresh.take() {
                 events.sort_by(canonical_order);
-                codec::encode(&events, &mut self.blob).map_err(Error::Corrupt)?;
+                self.encoder.encode(&events, &mut self.blob);
                 self.statements
                     .insert_subject
                     .execute(params![
@@ -183,7 +185,7 @@ impl<'t> SqliteWriter<'t> {
                 codec::decode(&existing, &subject_id, &mut merged).map_err(Error::Corrupt)?;
                 merged.append(&mut events);
                 merged.sort_by(canonical_order);
-                codec::encode(&merged, &mut self.blob).map_err(Error::Corrupt)?;
+                self.encoder.encode(&merged, &mut self.blob);
                 self.statements
                     .update_events
                     .execute(params![&self.blob, merged.len() as i64, key])

@@ -52,6 +52,10 @@ pub const CHECKS: &[Check] = &[
         scans_visit_every_subject_once,
     ),
     (
+        "partitions_cover_every_subject_once",
+        partitions_cover_every_subject_once,
+    ),
+    (
         "scores_round_trip_and_keep_history",
         scores_round_trip_and_keep_history,
     ),
@@ -262,7 +266,7 @@ fn scans_visit_every_subject_once(store: &dyn Store) {
     let mut page: Vec<SubjectRecord> = Vec::new();
     loop {
         cursor = store
-            .scan_subjects(cursor, 5, &mut page)
+            .scan_subjects(cursor, None, 5, &mut page)
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(
             page.len() <= 5,
@@ -291,6 +295,41 @@ fn scans_visit_every_subject_once(store: &dyn Store) {
     }
     seen.sort();
     assert_eq!(seen, names, "every subject exactly once");
+}
+
+fn partitions_cover_every_subject_once(store: &dyn Store) {
+    let names: Vec<String> = (0..41).map(|i| format!("p{i:02}")).collect();
+    let batch: Vec<Event> = names.iter().flat_map(|n| sample(n)).collect();
+    append_ok(store, &batch);
+    for parts in [1, 2, 3, 7, 100] {
+        let ranges = store.partition(parts).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !ranges.is_empty() && ranges.len() <= parts,
+            "{parts} parts gave {} ranges",
+            ranges.len()
+        );
+        let mut seen = Vec::new();
+        let mut page = Vec::new();
+        for (start, until) in ranges {
+            let mut cursor = start;
+            loop {
+                cursor = store
+                    .scan_subjects(cursor, until, 4, &mut page)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                seen.extend(page.iter().map(|r| r.subject.id.to_string()));
+                if cursor.is_none() {
+                    break;
+                }
+            }
+        }
+        seen.sort();
+        assert_eq!(
+            seen, names,
+            "{parts} partitions must cover every subject exactly once"
+        );
+    }
+    let empty_ranges = store.partition(0).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!empty_ranges.is_empty(), "zero parts still means one range");
 }
 
 fn scores_round_trip_and_keep_history(store: &dyn Store) {

@@ -176,15 +176,22 @@ pub trait Store: Send + Sync {
     /// The subject's events in canonical order (empty when unknown).
     fn subject_events(&self, id: &SubjectId) -> Result<Vec<Event>>;
 
-    /// Fills `out` with up to `limit` subjects after `cursor`, in a stable
-    /// order, reusing `out`'s buffers. Returns the cursor to continue from,
-    /// or `None` when the scan is complete.
+    /// Fills `out` with up to `limit` subjects after `cursor` and before
+    /// `until` (all when `None`), in a stable order, reusing `out`'s
+    /// buffers. Returns the cursor to continue from, or `None` when the
+    /// range is done.
     fn scan_subjects(
         &self,
         cursor: Option<ScanCursor>,
+        until: Option<ScanCursor>,
         limit: usize,
         out: &mut Vec<SubjectRecord>,
     ) -> Result<Option<ScanCursor>>;
+
+    /// Splits the subjects into at most `parts` disjoint scan ranges
+    /// `(start, until)` that together cover every subject once, so several
+    /// threads can read at the same time.
+    fn partition(&self, parts: usize) -> Result<Vec<(Option<ScanCursor>, Option<ScanCursor>)>>;
 
     /// Stores scores (replacing any with the same subject, as-of and model).
     fn put_scores(&self, scores: &[StoredScore]) -> Result<()>;
