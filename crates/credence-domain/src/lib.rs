@@ -12,6 +12,7 @@ mod catalogue;
 mod category;
 mod error;
 mod event;
+mod fact;
 pub(crate) mod id;
 mod money;
 mod policy;
@@ -25,6 +26,7 @@ pub use error::{FieldError, GuardrailViolation};
 pub use event::{
     AccountType, Closure, Damage, Event, EventBody, EventKey, IdentityLevel, canonical_order,
 };
+pub use fact::{Fact, Interner, LogError, NONE, SubjectLog};
 pub use id::{AccountId, EventId, FurnisherId, IdError, RefId, SubjectId, ValidId};
 pub use money::{Currency, Money};
 pub use policy::Policy;

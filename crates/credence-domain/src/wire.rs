@@ -52,6 +52,14 @@ pub enum RawValue<'a> {
     Json(&'a Value),
     /// A CSV cell (never empty: empty cells are absent).
     Text(&'a str),
+    /// A JSON string, read without building a `Value`.
+    Str(&'a str),
+    /// A JSON integer, read without building a `Value`.
+    Int(i64),
+    /// A JSON boolean, read without building a `Value`.
+    Bool(bool),
+    /// A JSON object, as its text.
+    Object(&'a str),
 }
 
 /// A source of named fields: a JSON object or a CSV row.
@@ -75,6 +83,100 @@ impl FieldSource for Map<String, Value> {
             .filter(|k| !FIELDS.contains(&k.as_str()))
             .cloned()
             .collect()
+    }
+}
+
+/// One JSON record read straight into borrowed fields: no `Value` tree, no
+/// allocation. Any surprise (an unknown field, a wrong type, an escaped
+/// string) makes deserialisation fail, and [`parse_json`] falls back to the
+/// general path, which explains the problem field by field.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct FastRecord<'a> {
+    #[serde(borrow)]
+    furnisher_id: Option<&'a str>,
+    event_id: Option<&'a str>,
+    subject_id: Option<&'a str>,
+    kind: Option<&'a str>,
+    occurred_at: Option<&'a str>,
+    subject_kind: Option<&'a str>,
+    restricted_data_consent: Option<bool>,
+    account_id: Option<&'a str>,
+    account_type: Option<&'a str>,
+    limit: Option<i64>,
+    closure: Option<&'a str>,
+    bill_id: Option<&'a str>,
+    amount: Option<i64>,
+    currency: Option<&'a str>,
+    balance: Option<i64>,
+    days_late: Option<i64>,
+    damage: Option<&'a str>,
+    level: Option<&'a str>,
+    judgment_id: Option<&'a str>,
+    category: Option<&'a str>,
+    #[serde(borrow)]
+    fields: Option<&'a serde_json::value::RawValue>,
+}
+
+impl FieldSource for FastRecord<'_> {
+    fn get(&self, name: &str) -> Option<RawValue<'_>> {
+        fn text(v: Option<&str>) -> Option<RawValue<'_>> {
+            v.map(RawValue::Str)
+        }
+        let int = |v: Option<i64>| v.map(RawValue::Int);
+        match name {
+            "furnisher_id" => text(self.furnisher_id),
+            "event_id" => text(self.event_id),
+            "subject_id" => text(self.subject_id),
+            "kind" => text(self.kind),
+            "occurred_at" => text(self.occurred_at),
+            "subject_kind" => text(self.subject_kind),
+            "restricted_data_consent" => self.restricted_data_consent.map(RawValue::Bool),
+            "account_id" => text(self.account_id),
+            "account_type" => text(self.account_type),
+            "limit" => int(self.limit),
+            "closure" => text(self.closure),
+            "bill_id" => text(self.bill_id),
+            "amount" => int(self.amount),
+            "currency" => text(self.currency),
+            "balance" => int(self.balance),
+            "days_late" => int(self.days_late),
+            "damage" => text(self.damage),
+            "level" => text(self.level),
+            "judgment_id" => text(self.judgment_id),
+            "category" => text(self.category),
+            "fields" => self.fields.map(|raw| RawValue::Object(raw.get())),
+            _ => None,
+        }
+    }
+
+    fn unknown_fields(&self) -> Vec<String> {
+        Vec::new() // `deny_unknown_fields` refused them already
+    }
+}
+
+/// Parses one JSON text into an event: the allocation-free path for
+/// well-formed records, the general path (with field-by-field errors) for
+/// everything else.
+pub fn parse_json(text: &str, ctx: &ParseContext<'_>) -> Result<Event, Vec<FieldError>> {
+    if let Ok(fast) = serde_json::from_str::<FastRecord<'_>>(text)
+        && !matches!(fast.fields, Some(raw) if !raw.get().trim_start().starts_with('{'))
+    {
+        return parse_event(&fast, ctx);
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => parse_event(&map, ctx),
+        Ok(_) => Err(vec![FieldError::new(
+            "not_an_object",
+            "-",
+            "each record must be one JSON object",
+        )]),
+        Err(e) => Err(vec![FieldError::new(
+            "bad_json",
+            "-",
+            format!("not valid JSON: {e}"),
+        )]),
     }
 }
 
@@ -170,7 +272,10 @@ impl<'a, S: FieldSource> Reader<'a, S> {
     fn type_error(&mut self, field: &str, expected: &str, got: RawValue<'_>) {
         let shown = match got {
             RawValue::Json(v) => v.to_string(),
-            RawValue::Text(t) => format!("{t:?}"),
+            RawValue::Text(t) | RawValue::Str(t) => format!("{t:?}"),
+            RawValue::Int(i) => i.to_string(),
+            RawValue::Bool(b) => b.to_string(),
+            RawValue::Object(o) => o.to_string(),
         };
         self.errors.push(FieldError::new(
             "wrong_type",
@@ -183,7 +288,7 @@ impl<'a, S: FieldSource> Reader<'a, S> {
         self.used.push(field);
         match self.source.get(field)? {
             RawValue::Json(Value::String(s)) => Some(s.as_str()),
-            RawValue::Text(t) => Some(t),
+            RawValue::Text(t) | RawValue::Str(t) => Some(t),
             other => {
                 self.type_error(field, "a string", other);
                 None
@@ -196,6 +301,7 @@ impl<'a, S: FieldSource> Reader<'a, S> {
         let value = self.source.get(field)?;
         let parsed = match value {
             RawValue::Json(Value::Number(n)) => n.as_i64(),
+            RawValue::Int(i) => Some(i),
             RawValue::Text(t) => t.trim().parse::<i64>().ok(),
             _ => None,
         };
@@ -210,6 +316,7 @@ impl<'a, S: FieldSource> Reader<'a, S> {
         let value = self.source.get(field)?;
         let parsed = match value {
             RawValue::Json(Value::Bool(b)) => Some(*b),
+            RawValue::Bool(b) => Some(b),
             RawValue::Text("true") => Some(true),
             RawValue::Text("false") => Some(false),
             _ => None,
@@ -295,12 +402,17 @@ impl<'a, S: FieldSource> Reader<'a, S> {
     }
 
     fn money(&mut self, field: &'static str, required: bool) -> Option<Money> {
+        self.used.push("currency");
+        let given = self.source.get(field).is_some();
         let minor = if required {
             self.req_int(field)
         } else {
             self.int(field)
-        }?;
-        let currency = self.currency()?;
+        };
+        // Check the currency whenever an amount was given, even a malformed
+        // one, so both problems are reported at once.
+        let currency = if given { self.currency() } else { None };
+        let (minor, currency) = (minor?, currency?);
         match Money::new(minor, currency) {
             Ok(m) => Some(m),
             Err(e) => {
@@ -333,7 +445,7 @@ pub fn parse_event<S: FieldSource>(
 ) -> Result<Event, Vec<FieldError>> {
     let kind_name = match source.get("kind") {
         Some(RawValue::Json(Value::String(s))) => s.as_str(),
-        Some(RawValue::Text(t)) => t,
+        Some(RawValue::Text(t) | RawValue::Str(t)) => t,
         _ => "",
     };
     let mut r = Reader {
@@ -627,17 +739,19 @@ fn custom_body<S: FieldSource>(
     let fields = match r.source.get("fields") {
         None => "{}".to_string(),
         Some(RawValue::Json(value @ Value::Object(_))) => value.to_string(),
-        Some(RawValue::Text(text)) => match serde_json::from_str::<Value>(text) {
-            Ok(value @ Value::Object(_)) => value.to_string(),
-            _ => {
-                r.errors.push(FieldError::new(
-                    "wrong_type",
-                    "fields",
-                    "expected a JSON object",
-                ));
-                return None;
+        Some(RawValue::Text(text) | RawValue::Object(text)) => {
+            match serde_json::from_str::<Value>(text) {
+                Ok(value @ Value::Object(_)) => value.to_string(),
+                _ => {
+                    r.errors.push(FieldError::new(
+                        "wrong_type",
+                        "fields",
+                        "expected a JSON object",
+                    ));
+                    return None;
+                }
             }
-        },
+        }
         Some(other) => {
             r.type_error("fields", "a JSON object", other);
             return None;
@@ -933,6 +1047,28 @@ mod tests {
         context.furnisher = Some(&other);
         let errors = parse_event(&map, &context).expect_err("mismatch");
         assert_eq!(errors[0].code, "furnisher_mismatch");
+    }
+
+    #[test]
+    fn the_fast_path_parses_like_the_general_one() {
+        let catalogue = Catalogue::default();
+        let fast = parse_json(PAYMENT, &ctx(&catalogue)).expect("valid");
+        assert!(fast.same_fact(&parse(PAYMENT).expect("valid")));
+        // A wrong type falls back to the general path and is explained.
+        let errors = parse_json(&PAYMENT.replace("1200", "\"lots\""), &ctx(&catalogue))
+            .expect_err("wrong type");
+        assert_eq!(codes(&errors), vec![("amount", "wrong_type")]);
+        // Escaped strings cannot be borrowed; they still parse.
+        let escaped = PAYMENT.replace(r#""a1""#, r#""a\u0031""#);
+        assert!(parse_json(&escaped, &ctx(&catalogue)).is_ok());
+        assert_eq!(
+            parse_json("[1]", &ctx(&catalogue)).expect_err("array")[0].code,
+            "not_an_object"
+        );
+        assert_eq!(
+            parse_json("{", &ctx(&catalogue)).expect_err("broken")[0].code,
+            "bad_json"
+        );
     }
 
     #[test]

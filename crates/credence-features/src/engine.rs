@@ -1,8 +1,9 @@
 //! Computing the feature vector of one subject as of one instant.
 
-use crate::{Feature, FeatureVector, SubjectHistory};
+use crate::{Feature, FeatureVector};
 use credence_domain::{
-    AccountType, Closure, DAY_SECONDS, Damage, Event, EventBody, Policy, months_between,
+    AccountType, Closure, DAY_SECONDS, EventKind, Fact, IdentityLevel, NONE, Policy, SubjectLog,
+    months_between,
 };
 use jiff::Timestamp;
 use serde::Serialize;
@@ -76,11 +77,11 @@ impl fmt::Display for ThinReason {
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AccountState {
-    /// Index of the first event that named the account.
-    pub event: u32,
+    /// Interned account id.
+    pub id: u32,
     pub account_type: Option<AccountType>,
     pub opened_at: Option<i64>,
-    pub closed: Option<(i64, Closure)>,
+    pub closed: Option<(i64, Closure, u32)>,
     pub limit: Option<i64>,
     pub balance: Option<i64>,
 }
@@ -88,8 +89,11 @@ pub(crate) struct AccountState {
 /// A bill, or a payment reported without a bill: one "payment record".
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BillState {
-    /// Index of the bill (or the stand-alone payment) event.
-    pub event: u32,
+    /// Index of the bill (or the stand-alone payment) fact.
+    pub fact: u32,
+    /// Interned account and bill ids ([`NONE`] bill for a stand-alone payment).
+    pub account: u32,
+    pub reference: u32,
     /// Due date (for a stand-alone payment: its date), epoch seconds.
     pub due: i64,
     pub amount: i64,
@@ -115,12 +119,13 @@ impl BillState {
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct JudgmentState {
-    pub event: u32,
+    pub fact: u32,
+    pub reference: u32,
     pub entered: i64,
     pub satisfied: bool,
 }
 
-/// Everything a subject's events say, organised by account, bill and
+/// Everything a subject's facts say, organised by account, bill and
 /// judgment. Built in two passes so that a payment made before its bill's
 /// due date (an early payment) still finds its bill.
 #[derive(Debug, Default)]
@@ -147,130 +152,122 @@ impl Ledger {
         self.paid_12m = 0;
     }
 
-    fn account_index(&mut self, events: &[Event], event: usize) -> usize {
-        let id = events[event].body.account_id();
-        if let Some(found) = self
-            .accounts
-            .iter()
-            .position(|a| events[a.event as usize].body.account_id() == id)
-        {
-            return found;
-        }
-        self.accounts.push(AccountState {
-            event: event as u32,
-            account_type: None,
-            opened_at: None,
-            closed: None,
-            limit: None,
-            balance: None,
-        });
-        self.accounts.len() - 1
+    fn account(&mut self, id: u32) -> &mut AccountState {
+        let index = match self.accounts.iter().position(|a| a.id == id) {
+            Some(index) => index,
+            None => {
+                self.accounts.push(AccountState {
+                    id,
+                    account_type: None,
+                    opened_at: None,
+                    closed: None,
+                    limit: None,
+                    balance: None,
+                });
+                self.accounts.len() - 1
+            }
+        };
+        &mut self.accounts[index]
     }
 
     fn note_obligation(&mut self, at: i64) {
         self.first_obligation = Some(self.first_obligation.map_or(at, |f| f.min(at)));
     }
 
-    /// Fills the ledger from `events`, which all occurred by `as_of`.
-    pub fn build(&mut self, events: &[Event], as_of: i64) {
+    /// Fills the ledger from `facts`, which all occurred by `as_of`.
+    pub fn build(&mut self, facts: &[Fact], as_of: i64) {
         self.clear();
         let since_12m = as_of - WINDOW_12M_DAYS * DAY_SECONDS;
         // Pass 1: accounts, bills, judgments and the simple facts.
-        for (i, event) in events.iter().enumerate() {
-            let at = event.occurred_at.as_second();
-            match &event.body {
-                EventBody::SubjectEnrolled { .. } => {
+        for (i, fact) in facts.iter().enumerate() {
+            let at = fact.at;
+            match fact.kind {
+                EventKind::SubjectEnrolled => {
                     self.enrolled_at.get_or_insert(at);
                 }
-                EventBody::AccountOpened {
-                    account_type,
-                    limit,
-                    ..
-                } => {
-                    let a = self.account_index(events, i);
-                    let account = &mut self.accounts[a];
-                    account.account_type = Some(*account_type);
+                EventKind::AccountOpened => {
+                    let account = self.account(fact.account);
+                    account.account_type = AccountType::ALL.get(fact.code as usize).copied();
                     account.opened_at.get_or_insert(at);
-                    account.limit = limit.map(|l| l.minor);
+                    account.limit = fact.has_amount.then_some(fact.amount);
                     self.note_obligation(at);
                 }
-                EventBody::AccountClosed { closure, .. } => {
-                    let a = self.account_index(events, i);
-                    self.accounts[a].closed = Some((at, *closure));
+                EventKind::AccountClosed => {
+                    let closure = Closure::ALL
+                        .get(fact.code as usize)
+                        .copied()
+                        .unwrap_or(Closure::PaidAsAgreed);
+                    self.account(fact.account).closed = Some((at, closure, i as u32));
                 }
-                EventBody::BalanceReported { balance, .. } => {
-                    let a = self.account_index(events, i);
-                    self.accounts[a].balance = Some(balance.minor);
+                EventKind::BalanceReported => {
+                    self.account(fact.account).balance = Some(fact.amount)
                 }
-                EventBody::BillDue { amount, .. } => {
+                EventKind::BillDue => {
                     self.bills.push(BillState {
-                        event: i as u32,
+                        fact: i as u32,
+                        account: fact.account,
+                        reference: fact.reference,
                         due: at,
-                        amount: amount.minor,
+                        amount: fact.amount,
                         paid_days_late: None,
                     });
                     self.note_obligation(at);
                 }
-                EventBody::RentalReturned { .. } => self.note_obligation(at),
-                EventBody::IdentityVerified { level } => {
-                    self.identity_level = self.identity_level.max(level.rank());
+                EventKind::RentalReturned => self.note_obligation(at),
+                EventKind::IdentityVerified => {
+                    let rank = IdentityLevel::ALL
+                        .get(fact.code as usize)
+                        .map_or(0, |l| l.rank());
+                    self.identity_level = self.identity_level.max(rank);
                 }
-                EventBody::IncomeReported { amount } => {
-                    self.latest_income = Some((at, amount.minor))
-                }
-                EventBody::JudgmentEntered { .. } => self.judgments.push(JudgmentState {
-                    event: i as u32,
+                EventKind::IncomeReported => self.latest_income = Some((at, fact.amount)),
+                EventKind::JudgmentEntered => self.judgments.push(JudgmentState {
+                    fact: i as u32,
+                    reference: fact.reference,
                     entered: at,
                     satisfied: false,
                 }),
-                EventBody::PaymentMade { .. }
-                | EventBody::JudgmentSatisfied { .. }
-                | EventBody::Custom { .. } => {}
+                EventKind::PaymentMade | EventKind::JudgmentSatisfied | EventKind::Custom => {}
             }
         }
         // Pass 2: payments find their bills, satisfactions their judgments.
-        for (i, event) in events.iter().enumerate() {
-            let at = event.occurred_at.as_second();
-            match &event.body {
-                EventBody::PaymentMade {
-                    account_id,
-                    bill_id,
-                    amount,
-                    days_late,
-                } => {
-                    if at > since_12m {
-                        self.paid_12m = self.paid_12m.saturating_add(amount.minor);
+        for (i, fact) in facts.iter().enumerate() {
+            match fact.kind {
+                EventKind::PaymentMade => {
+                    if fact.at > since_12m {
+                        self.paid_12m = self.paid_12m.saturating_add(fact.amount);
                     }
-                    let expected_due = at - i64::from(*days_late) * DAY_SECONDS;
-                    let bill = bill_id
-                        .as_ref()
-                        .and_then(|bill_id| {
-                            find_bill(&self.bills, events, account_id, bill_id, expected_due)
-                        })
-                        .map(|i| &mut self.bills[i]);
-                    match bill {
-                        Some(bill) => {
+                    let expected_due = fact.at - i64::from(fact.days_late) * DAY_SECONDS;
+                    let found = (fact.reference != NONE)
+                        .then(|| find_bill(&self.bills, fact.account, fact.reference, expected_due))
+                        .flatten();
+                    match found {
+                        Some(index) => {
+                            let bill = &mut self.bills[index];
                             bill.paid_days_late = Some(
                                 bill.paid_days_late
-                                    .map_or(*days_late, |d| d.min(*days_late)),
+                                    .map_or(fact.days_late, |d| d.min(fact.days_late)),
                             );
                         }
                         None => {
                             self.bills.push(BillState {
-                                event: i as u32,
-                                due: at,
+                                fact: i as u32,
+                                account: fact.account,
+                                reference: NONE,
+                                due: fact.at,
                                 amount: 0,
-                                paid_days_late: Some(*days_late),
+                                paid_days_late: Some(fact.days_late),
                             });
-                            self.note_obligation(at);
+                            self.note_obligation(fact.at);
                         }
                     }
                 }
-                EventBody::JudgmentSatisfied { judgment_id } => {
-                    if let Some(judgment) = self.judgments.iter_mut().find(|j| {
-                        matches!(&events[j.event as usize].body,
-                            EventBody::JudgmentEntered { judgment_id: id, .. } if id == judgment_id)
-                    }) {
+                EventKind::JudgmentSatisfied => {
+                    if let Some(judgment) = self
+                        .judgments
+                        .iter_mut()
+                        .find(|j| j.reference == fact.reference)
+                    {
                         judgment.satisfied = true;
                     }
                 }
@@ -280,24 +277,17 @@ impl Ledger {
     }
 }
 
-/// The index of the bill `bill_id` of `account_id`. Bills are in due-date
-/// order and a payment says how late it is, so the bill is almost always
-/// where its due date says: look there first, then outwards.
+/// The index of bill `reference` of `account`. Bills are in due-date order
+/// and a payment says how late it is, so the bill is almost always where its
+/// due date says: look there first, then outwards. (Stand-alone payments are
+/// appended after all bills, so a search never meets one before the end.)
 fn find_bill(
     bills: &[BillState],
-    events: &[Event],
-    account_id: &credence_domain::AccountId,
-    bill_id: &credence_domain::RefId,
+    account: u32,
+    reference: u32,
     expected_due: i64,
 ) -> Option<usize> {
-    let is_it = |b: &BillState| match &events[b.event as usize].body {
-        EventBody::BillDue {
-            account_id: a,
-            bill_id: id,
-            ..
-        } => id == bill_id && a == account_id,
-        _ => false,
-    };
+    let is_it = |b: &BillState| b.reference == reference && b.account == account;
     let start = bills.partition_point(|b| b.due < expected_due);
     let (mut up, mut down) = (start, start);
     while up < bills.len() || down > 0 {
@@ -343,11 +333,11 @@ impl FeatureEngine {
         &self.policy
     }
 
-    /// The features of `history` as of `as_of`.
-    pub fn compute(&mut self, history: &SubjectHistory<'_>, as_of: Timestamp) -> FeatureSet {
-        let events = history.events_as_of(as_of);
+    /// The features of `log` as of `as_of`.
+    pub fn compute(&mut self, log: &SubjectLog, as_of: Timestamp) -> FeatureSet {
         let now = as_of.as_second();
-        self.ledger.build(events, now);
+        let facts = log.facts_as_of(now);
+        self.ledger.build(facts, now);
         let cutoff = match self.ageing_cutoff {
             Some((cached, cutoff)) if cached == now => cutoff,
             _ => {
@@ -410,7 +400,7 @@ impl FeatureEngine {
         let mut charge_offs = 0u32;
         let (mut closed, mut honoured) = (0u32, 0u32);
         for account in &ledger.accounts {
-            if let Some((at, closure)) = account.closed
+            if let Some((at, closure, _)) = account.closed
                 && counts(at)
             {
                 closed += 1;
@@ -515,15 +505,12 @@ impl FeatureEngine {
 
         // Fulfilment.
         let (mut rentals, mut rentals_on_time, mut damaged) = (0u32, 0u32, 0u32);
-        for event in events {
-            if let EventBody::RentalReturned {
-                days_late, damage, ..
-            } = &event.body
-                && event.occurred_at.as_second() > since_24m
-            {
+        for fact in facts {
+            if fact.kind == EventKind::RentalReturned && fact.at > since_24m {
                 rentals += 1;
-                rentals_on_time += u32::from(*days_late == 0);
-                damaged += u32::from(*damage != Damage::None);
+                rentals_on_time += u32::from(fact.days_late == 0);
+                // Damage code 0 is `Damage::None`.
+                damaged += u32::from(fact.code != 0);
             }
         }
         recent_records += rentals;
@@ -563,13 +550,9 @@ impl FeatureEngine {
     }
 }
 
-/// The features of `history` as of `as_of` under `policy`.
-pub fn compute_features(
-    history: &SubjectHistory<'_>,
-    as_of: Timestamp,
-    policy: &Policy,
-) -> FeatureSet {
-    FeatureEngine::new(policy.clone()).compute(history, as_of)
+/// The features of `log` as of `as_of` under `policy`.
+pub fn compute_features(log: &SubjectLog, as_of: Timestamp, policy: &Policy) -> FeatureSet {
+    FeatureEngine::new(policy.clone()).compute(log, as_of)
 }
 
 fn ratio(part: u32, whole: u32) -> Option<f64> {

@@ -1,9 +1,10 @@
 //! Negative records and the date each one stops counting, so a subject can
 //! see exactly what holds the score down and until when.
 
-use crate::SubjectHistory;
 use crate::engine::{DELINQUENT_DAYS, Ledger, WINDOW_24M_DAYS, ts};
-use credence_domain::{Closure, DAY_SECONDS, Damage, EventBody, EventKey, Policy};
+use credence_domain::{
+    Closure, DAY_SECONDS, Event, EventBody, EventKey, LogError, Policy, SubjectLog,
+};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -12,7 +13,7 @@ use serde::Serialize;
 #[serde(rename_all = "snake_case")]
 pub enum NegativeSeverity {
     /// Paid 1–29 days late, or a rental returned late or damaged: counts for
-    /// 24 months.
+    /// 24 months (730 days).
     Minor,
     /// 30 or more days late, or unpaid and delinquent.
     Delinquency,
@@ -39,24 +40,33 @@ pub struct NegativeRecord {
     pub stops_counting: Timestamp,
 }
 
-/// Every negative record of `history` that still counts as of `as_of`,
-/// oldest first.
+/// Every negative record of a subject that still counts as of `as_of`,
+/// oldest first. `events` are the subject's events the log was built from
+/// (they name each record); the log decides what counts, exactly as the
+/// feature engine does.
 pub fn negative_records(
-    history: &SubjectHistory<'_>,
+    log: &SubjectLog,
+    events: &[Event],
     as_of: Timestamp,
     policy: &Policy,
-) -> Vec<NegativeRecord> {
-    let events = history.events_as_of(as_of);
+) -> Result<Vec<NegativeRecord>, LogError> {
+    if events.len() != log.facts().len() {
+        return Err(LogError::Unordered {
+            position: events.len().min(log.facts().len()),
+        });
+    }
     let now = as_of.as_second();
+    let facts = log.facts_as_of(now);
     let mut ledger = Ledger::default();
-    ledger.build(events, now);
+    ledger.build(facts, now);
     let minor_end = |date: i64| ts(date + WINDOW_24M_DAYS * DAY_SECONDS);
     let aged_end = |date: i64| policy.stops_counting(ts(date));
+    let account_of = |index: usize| events[index].body.account_id().map_or("?", |a| a.as_str());
     let mut records = Vec::new();
-    let mut push = |event: usize, severity, description: String, dated: i64, stops: Timestamp| {
+    let mut push = |index: usize, severity, description: String, dated: i64, stops: Timestamp| {
         if now < stops.as_second() {
             records.push(NegativeRecord {
-                event: events[event].key.clone(),
+                event: events[index].key.clone(),
                 severity,
                 description,
                 dated: ts(dated),
@@ -69,19 +79,15 @@ pub fn negative_records(
         let Some(late) = bill.lateness(now).filter(|d| *d > 0) else {
             continue;
         };
-        let event = bill.event as usize;
-        let account = events[event]
-            .body
-            .account_id()
-            .map(|a| a.as_str())
-            .unwrap_or("?");
+        let index = bill.fact as usize;
+        let account = account_of(index);
         let description = match bill.paid_days_late {
             Some(days) => format!("payment on account {account} made {days} days late"),
             None => format!("bill on account {account} unpaid, {late} days overdue"),
         };
         if late >= DELINQUENT_DAYS {
             push(
-                event,
+                index,
                 NegativeSeverity::Delinquency,
                 description,
                 bill.due,
@@ -89,7 +95,7 @@ pub fn negative_records(
             );
         } else {
             push(
-                event,
+                index,
                 NegativeSeverity::Minor,
                 description,
                 bill.due,
@@ -98,7 +104,7 @@ pub fn negative_records(
         }
     }
     for account in &ledger.accounts {
-        let Some((at, closure)) = account.closed else {
+        let Some((at, closure, closing)) = account.closed else {
             continue;
         };
         let (severity, what) = match closure {
@@ -113,20 +119,11 @@ pub fn negative_records(
             ),
         };
         // The closing event, not the opening one, is the record to dispute.
-        let closing = events.iter().rposition(|e| {
-            matches!(e.body, EventBody::AccountClosed { .. })
-                && e.body.account_id() == events[account.event as usize].body.account_id()
-        });
-        let event = closing.unwrap_or(account.event as usize);
-        let id = events[event]
-            .body
-            .account_id()
-            .map(|a| a.as_str())
-            .unwrap_or("?");
+        let index = closing as usize;
         push(
-            event,
+            index,
             severity,
-            format!("account {id} {what}"),
+            format!("account {} {what}", account_of(index)),
             at,
             aged_end(at),
         );
@@ -138,31 +135,31 @@ pub fn negative_records(
             "not yet satisfied"
         };
         push(
-            judgment.event as usize,
+            judgment.fact as usize,
             NegativeSeverity::Judgment,
             format!("court judgment for unpaid debt, {state}"),
             judgment.entered,
             aged_end(judgment.entered),
         );
     }
-    for (i, event) in events.iter().enumerate() {
+    for (index, event) in events[..facts.len()].iter().enumerate() {
         if let EventBody::RentalReturned {
             account_id,
             days_late,
             damage,
         } = &event.body
-            && (*days_late > 0 || *damage != Damage::None)
+            && (*days_late > 0 || *damage != credence_domain::Damage::None)
         {
             let at = event.occurred_at.as_second();
             let mut what = Vec::new();
             if *days_late > 0 {
                 what.push(format!("{days_late} days late"));
             }
-            if *damage != Damage::None {
+            if *damage != credence_domain::Damage::None {
                 what.push(format!("with {} damage", damage.name()));
             }
             push(
-                i,
+                index,
                 NegativeSeverity::Minor,
                 format!("rental {account_id} returned {}", what.join(" ")),
                 at,
@@ -171,5 +168,5 @@ pub fn negative_records(
         }
     }
     records.sort_by(|a, b| a.dated.cmp(&b.dated).then_with(|| a.event.cmp(&b.event)));
-    records
+    Ok(records)
 }

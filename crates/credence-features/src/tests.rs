@@ -1,4 +1,5 @@
 use super::*;
+use credence_domain::Subject;
 use credence_domain::build::EventFactory;
 use credence_domain::{
     AccountType, Closure, Damage, Event, IdentityLevel, SubjectKind, SubjectState,
@@ -44,9 +45,8 @@ fn file(late: &[Option<u32>]) -> Vec<Event> {
 }
 
 fn features(events: &[Event], as_of: Timestamp) -> FeatureSet {
-    let s = subject("s");
-    let history = SubjectHistory::new(&s, events).expect("one subject, ordered");
-    compute_features(&history, as_of, &Policy::default())
+    let log = SubjectLog::from_events(subject("s"), events).expect("one subject, ordered");
+    compute_features(&log, as_of, &Policy::default())
 }
 
 #[test]
@@ -121,10 +121,9 @@ fn an_early_payment_finds_its_bill() {
 #[test]
 fn negative_records_age_out_on_their_date() {
     let events = file(&[Some(0), Some(45), Some(0), Some(0)]);
-    let s = subject("s");
-    let history = SubjectHistory::new(&s, &events).expect("valid");
+    let log = SubjectLog::from_events(subject("s"), &events).expect("valid");
     let policy = Policy::default();
-    let records = negative_records(&history, day(400), &policy);
+    let records = negative_records(&log, &events, day(400), &policy).expect("matching events");
     assert_eq!(records.len(), 1);
     let record = &records[0];
     assert_eq!(record.severity, NegativeSeverity::Delinquency);
@@ -149,7 +148,11 @@ fn negative_records_age_out_on_their_date() {
             .get(Feature::Delinquencies30),
         Some(0.0)
     );
-    assert!(negative_records(&history, record.stops_counting, &policy).is_empty());
+    assert!(
+        negative_records(&log, &events, record.stops_counting, &policy)
+            .expect("matching")
+            .is_empty()
+    );
 }
 
 #[test]
@@ -158,10 +161,9 @@ fn the_ageing_period_is_configurable() {
     let at = day(60 + 6 * 366); // six years later
     let five = features(&events, at);
     assert_eq!(five.values.get(Feature::Delinquencies30), Some(0.0));
-    let s = subject("s");
-    let history = SubjectHistory::new(&s, &events).expect("valid");
+    let log = SubjectLog::from_events(subject("s"), &events).expect("valid");
     let seven = compute_features(
-        &history,
+        &log,
         at,
         &Policy {
             negative_ageing_years: 7,
@@ -201,8 +203,7 @@ fn a_history_refuses_another_subjects_events() {
     let mut mine = file(&[Some(0)]);
     let mut theirs = EventFactory::new("bank", "someone-else");
     mine.push(theirs.bill(day(500), "x", "y", 1));
-    let s = subject("s");
-    let err = SubjectHistory::new(&s, &mine).expect_err("mixed subjects");
+    let err = SubjectLog::from_events(subject("s"), &mine).expect_err("mixed subjects");
     assert!(err.to_string().contains("someone-else"), "{err}");
 }
 
@@ -210,12 +211,12 @@ fn a_history_refuses_another_subjects_events() {
 fn a_history_requires_canonical_order_and_can_sort() {
     let mut events = file(&[Some(0), Some(0)]);
     events.reverse();
-    let s = subject("s");
     assert!(matches!(
-        SubjectHistory::new(&s, &events),
-        Err(HistoryError::Unordered { .. })
+        SubjectLog::from_events(subject("s"), &events),
+        Err(LogError::Unordered { .. })
     ));
-    assert!(SubjectHistory::sorted(&s, &mut events).is_ok());
+    events.sort_by(credence_domain::canonical_order);
+    assert!(SubjectLog::from_events(subject("s"), &events).is_ok());
 }
 
 #[test]
@@ -269,10 +270,9 @@ proptest::proptest! {
         events.sort_by(credence_domain::canonical_order);
         let stops = policy.stops_counting(due);
         let as_of = Timestamp::from_second(stops.as_second() + offset * 86_400 / 2).expect("in range");
-        let s = subject("s");
-        let history = SubjectHistory::new(&s, &events).expect("valid");
-        let counted = compute_features(&history, as_of, &policy).values.get(Feature::Delinquencies30);
-        let listed = negative_records(&history, as_of, &policy).iter().any(|r| r.severity == NegativeSeverity::Delinquency);
+        let log = SubjectLog::from_events(subject("s"), &events).expect("valid");
+        let counted = compute_features(&log, as_of, &policy).values.get(Feature::Delinquencies30);
+        let listed = negative_records(&log, &events, as_of, &policy).expect("matching").iter().any(|r| r.severity == NegativeSeverity::Delinquency);
         proptest::prop_assert_eq!(counted == Some(1.0), listed);
         proptest::prop_assert_eq!(listed, as_of < stops);
     }

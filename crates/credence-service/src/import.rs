@@ -13,7 +13,6 @@ use credence_domain::wire::{CsvRow, csv_like::Header};
 use credence_store::{EventWriter, Store};
 use jiff::Timestamp;
 use serde::Serialize;
-use serde_json::Value;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -327,49 +326,81 @@ impl From<credence_store::Error> for ReadError {
     }
 }
 
-fn read_json_lines<R: Read>(
+/// One parsed line, on its way from the parsing thread to the writer.
+struct Parsed {
+    line: u64,
+    parsed: std::result::Result<Event, Vec<credence_domain::FieldError>>,
+    /// The line's text, kept only where it may be needed: for a quarantine
+    /// file, or to report a bad line.
+    raw: Option<String>,
+}
+
+/// Lines per hand-over between the parsing thread and the writer.
+const PARSE_CHUNK: usize = 4_096;
+
+/// Parses on one thread while the caller's thread writes: parsing and
+/// writing cost about the same, so an import runs at the pace of the slower.
+fn read_json_lines<R: Read + Send>(
     run: &mut Run<'_>,
     writer: &mut dyn EventWriter,
     reader: &mut Counting<R>,
     progress: &mut dyn FnMut(u64),
 ) -> std::result::Result<(), ReadError> {
-    let mut buffered = BufReader::with_capacity(1 << 20, reader);
-    let mut line = String::new();
-    let mut number = 0u64;
-    loop {
-        line.clear();
-        let read = buffered.read_line(&mut line).map_err(|e| {
-            ReadError::Input(Error::Input(format!("reading line {}: {e}", number + 1)))
-        })?;
-        if read == 0 {
-            break;
+    let keep_raw = run.quarantine.is_some();
+    let (ingestor, now) = (run.ingestor, run.now);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<Parsed>, u64)>(4);
+        let parser = scope.spawn(move || -> Result<()> {
+            let mut buffered = BufReader::with_capacity(1 << 20, reader);
+            let mut line = String::new();
+            let mut number = 0u64;
+            let mut chunk = Vec::with_capacity(PARSE_CHUNK);
+            loop {
+                line.clear();
+                let read = buffered
+                    .read_line(&mut line)
+                    .map_err(|e| Error::Input(format!("reading line {}: {e}", number + 1)))?;
+                if read == 0 {
+                    break;
+                }
+                number += 1;
+                let text = line.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                let parsed = ingestor.parse_json(text, None, now);
+                let raw = (keep_raw || parsed.is_err()).then(|| text.to_string());
+                chunk.push(Parsed {
+                    line: number,
+                    parsed,
+                    raw,
+                });
+                if chunk.len() == PARSE_CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(PARSE_CHUNK));
+                    if tx.send((full, buffered.get_ref().bytes)).is_err() {
+                        return Ok(()); // the writer stopped; it reports why
+                    }
+                }
+            }
+            let _ = tx.send((chunk, buffered.get_ref().bytes));
+            Ok(())
+        });
+        for (chunk, bytes) in rx {
+            for item in chunk {
+                run.record(
+                    writer,
+                    item.line,
+                    item.parsed,
+                    item.raw.as_deref().unwrap_or(""),
+                )?;
+            }
+            progress(bytes);
         }
-        number += 1;
-        let text = line.trim();
-        if text.is_empty() {
-            continue;
-        }
-        let parsed = match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => run.ingestor.parse(&map, None, run.now),
-            Ok(_) => Err(vec![credence_domain::FieldError::new(
-                "not_an_object",
-                "-",
-                "each line must be one JSON object",
-            )]),
-            Err(e) => Err(vec![credence_domain::FieldError::new(
-                "bad_json",
-                "-",
-                format!("not valid JSON: {e}"),
-            )]),
-        };
-        let raw = text.to_string();
-        run.record(writer, number, parsed, &raw)?;
-        if number.is_multiple_of(4096) {
-            progress(buffered.get_ref().bytes);
-        }
-    }
-    progress(buffered.get_ref().bytes);
-    Ok(())
+        parser
+            .join()
+            .map_err(|_| ReadError::Input(Error::Input("the parsing thread panicked".into())))?
+            .map_err(ReadError::Input)
+    })
 }
 
 fn read_csv<R: Read>(

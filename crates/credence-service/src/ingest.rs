@@ -94,6 +94,24 @@ impl Ingestor {
         )
     }
 
+    /// Parses one JSON record (a line of a JSON Lines file, an element of
+    /// an API batch).
+    pub fn parse_json(
+        &self,
+        text: &str,
+        furnisher: Option<&FurnisherId>,
+        now: Timestamp,
+    ) -> std::result::Result<Event, Vec<FieldError>> {
+        credence_domain::wire::parse_json(
+            text,
+            &ParseContext {
+                catalogue: &self.catalogue,
+                furnisher,
+                now,
+            },
+        )
+    }
+
     /// Validates and writes a batch atomically: if any record is bad, nothing
     /// is written and every problem is returned.
     pub fn ingest_batch<S: FieldSource>(

@@ -1,12 +1,12 @@
 //! Scoring: one subject with its reasons, or everyone in bounded memory.
 
 use crate::{Config, Error, Result};
-use credence_domain::{Subject, SubjectId, SubjectKind};
-use credence_features::{FeatureEngine, FeatureSet, Policy, SubjectHistory, negative_records};
+use credence_domain::{Event, Subject, SubjectId, SubjectKind};
+use credence_features::{FeatureEngine, FeatureSet, Policy, SubjectLog, negative_records};
 use credence_scorecard::{
     Band, CompiledScorecard, ScoreReport, ScoreSummary, Scorecard, default_model,
 };
-use credence_store::{Store, StoredScore, SubjectRecord};
+use credence_store::{Store, StoredScore};
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -150,12 +150,12 @@ impl Scorer {
     pub fn assess(
         &self,
         engine: &mut FeatureEngine,
-        history: &SubjectHistory<'_>,
+        log: &SubjectLog,
         as_of: Timestamp,
     ) -> (FeatureSet, Option<ScoreSummary>) {
-        let features = engine.compute(history, as_of);
+        let features = engine.compute(log, as_of);
         let summary = features.thin.is_none().then(|| {
-            self.model(history.subject().kind)
+            self.model(log.subject().kind)
                 .score_features(&features.values)
         });
         (features, summary)
@@ -183,23 +183,29 @@ impl Scorer {
     ) -> Result<ScoreReport> {
         let mut events = Vec::new();
         let subject = self.load(store, id, &mut events)?;
-        let history =
-            SubjectHistory::new(&subject, &events).map_err(|e| Error::Input(e.to_string()))?;
-        Ok(self.report_history(&history, as_of))
+        self.report_events(subject, &events, as_of)
     }
 
-    /// The full report of a history.
-    pub fn report_history(&self, history: &SubjectHistory<'_>, as_of: Timestamp) -> ScoreReport {
-        let (features, summary) = self.assess(&mut self.engine(), history, as_of);
-        let negatives = negative_records(history, as_of, &self.policy);
-        ScoreReport::build(
-            self.model(history.subject().kind),
-            history.subject().id.as_str(),
+    /// The full report of a subject from its events (in canonical order).
+    pub fn report_events(
+        &self,
+        subject: Subject,
+        events: &[Event],
+        as_of: Timestamp,
+    ) -> Result<ScoreReport> {
+        let log =
+            SubjectLog::from_events(subject, events).map_err(|e| Error::Input(e.to_string()))?;
+        let (features, summary) = self.assess(&mut self.engine(), &log, as_of);
+        let negatives = negative_records(&log, events, as_of, &self.policy)
+            .map_err(|e| Error::Input(e.to_string()))?;
+        Ok(ScoreReport::build(
+            self.model(log.subject().kind),
+            log.subject().id.as_str(),
             as_of,
             &features,
             summary.as_ref(),
             negatives,
-        )
+        ))
     }
 
     /// The scorecard rows behind one subject's score.
@@ -211,10 +217,11 @@ impl Scorer {
     ) -> Result<Explanation> {
         let mut events = Vec::new();
         let subject = self.load(store, id, &mut events)?;
-        let history =
-            SubjectHistory::new(&subject, &events).map_err(|e| Error::Input(e.to_string()))?;
-        let (features, summary) = self.assess(&mut self.engine(), &history, as_of);
-        let compiled = self.model(subject.kind);
+        let kind = subject.kind;
+        let log =
+            SubjectLog::from_events(subject, &events).map_err(|e| Error::Input(e.to_string()))?;
+        let (features, summary) = self.assess(&mut self.engine(), &log, as_of);
+        let compiled = self.model(kind);
         let model = compiled.model();
         let values = features.values.values();
         let slots: Vec<usize> = compiled.slots().collect();
@@ -273,7 +280,7 @@ impl Scorer {
         computed_at: Timestamp,
         progress: &mut dyn FnMut(u64),
     ) -> Result<RescoreSummary> {
-        let (page_tx, page_rx) = mpsc::sync_channel::<Vec<SubjectRecord>>(2 * READERS);
+        let (page_tx, page_rx) = mpsc::sync_channel::<Vec<SubjectLog>>(2 * READERS);
         let (score_tx, score_rx) = mpsc::sync_channel::<Vec<StoredScore>>(2);
         let mut summary = RescoreSummary {
             as_of: as_of.to_string(),
@@ -292,7 +299,7 @@ impl Scorer {
                             let mut cursor = start;
                             loop {
                                 let mut page = Vec::with_capacity(PAGE);
-                                cursor = store.scan_subjects(cursor, until, PAGE, &mut page)?;
+                                cursor = store.scan_logs(cursor, until, PAGE, &mut page)?;
                                 if !page.is_empty() && page_tx.send(page).is_err() {
                                     return Ok(()); // the scorer stopped; its error is reported
                                 }
@@ -325,38 +332,34 @@ impl Scorer {
                 })
                 .map_err(|e| Error::Input(format!("cannot start a rescore thread: {e}")))?;
             let mut engine = self.engine();
-            let scored = (|| -> Result<()> {
-                for page in page_rx {
-                    let mut scores = Vec::with_capacity(page.len());
-                    for record in &page {
-                        let history = SubjectHistory::new(&record.subject, &record.events)
-                            .map_err(|e| Error::Input(e.to_string()))?;
-                        let (_, result) = self.assess(&mut engine, &history, as_of);
-                        let model = self.model(record.subject.kind);
-                        summary.subjects += 1;
-                        match &result {
-                            Some(s) => {
-                                summary.scored += 1;
-                                total_score += i64::from(s.score);
-                                *summary.bands.entry(s.band().name()).or_default() += 1;
-                            }
-                            None => summary.not_enough_data += 1,
+            // Scoring cannot fail: every log from the store is one subject's.
+            for page in page_rx {
+                let mut scores = Vec::with_capacity(page.len());
+                for log in &page {
+                    let (_, result) = self.assess(&mut engine, log, as_of);
+                    let model = self.model(log.subject().kind);
+                    summary.subjects += 1;
+                    match &result {
+                        Some(s) => {
+                            summary.scored += 1;
+                            total_score += i64::from(s.score);
+                            *summary.bands.entry(s.band().name()).or_default() += 1;
                         }
-                        scores.push(stored_score(
-                            model,
-                            &record.subject.id,
-                            as_of,
-                            computed_at,
-                            result.as_ref(),
-                        ));
+                        None => summary.not_enough_data += 1,
                     }
-                    progress(summary.subjects);
-                    if score_tx.send(scores).is_err() {
-                        break; // the writer failed; its error is reported
-                    }
+                    scores.push(stored_score(
+                        model,
+                        &log.subject().id,
+                        as_of,
+                        computed_at,
+                        result.as_ref(),
+                    ));
                 }
-                Ok(())
-            })();
+                progress(summary.subjects);
+                if score_tx.send(scores).is_err() {
+                    break; // the writer failed; its error is reported
+                }
+            }
             drop(score_tx);
             let mut read = Ok(());
             for reader in readers {
@@ -368,7 +371,7 @@ impl Scorer {
             let written = writer
                 .join()
                 .map_err(|_| Error::Input("the writing thread panicked".into()))?;
-            scored.and(read).and(written)
+            read.and(written)
         })?;
         for band in Band::ALL {
             summary.bands.entry(band.name()).or_default();

@@ -431,7 +431,6 @@ mod properties {
     use super::support::*;
     use credence_domain::build::EventFactory;
     use credence_domain::{AccountType, Event, EventBody, SubjectKind};
-    use credence_features::SubjectHistory;
     use credence_store::Store;
     use proptest::prelude::*;
 
@@ -521,9 +520,9 @@ mod properties {
             let world = world();
             let as_of = day(as_of_day);
             let s = subject();
-            let history = SubjectHistory::new(&s, &events).expect("ordered");
-            let first = world.scorer.report_history(&history, as_of);
-            let second = world.scorer.report_history(&history, as_of);
+            let report = |events: &[Event]| world.scorer.report_events(s.clone(), events, as_of).expect("ordered");
+            let first = report(&events);
+            let second = report(&events);
             prop_assert_eq!(&first, &second);
 
             let mut shuffled = events.clone();
@@ -531,8 +530,8 @@ mod properties {
             for i in 0..n {
                 shuffled.swap(i, (seed.wrapping_mul(i as u64 + 7) % n as u64) as usize);
             }
-            let again = SubjectHistory::sorted(&s, &mut shuffled).expect("sortable");
-            prop_assert_eq!(&first, &world.scorer.report_history(&again, as_of));
+            shuffled.sort_by(credence_domain::canonical_order);
+            prop_assert_eq!(&first, &report(&shuffled));
 
             write(&world.store, &events);
             let stored = world.scorer.report(&world.store, &id("p"), as_of).expect("scores");
@@ -554,14 +553,14 @@ mod properties {
             }).collect();
             prop_assume!(!bills.is_empty());
             let (bill, due) = bills[pick.index(bills.len())].clone();
-            let before = world.scorer.report_history(&SubjectHistory::new(&s, &events).expect("ordered"), as_of);
+            let before = world.scorer.report_events(s.clone(), &events, as_of).expect("ordered");
             let mut more = events.clone();
             let mut f = EventFactory::new("bank", "p");
             let mut extra = f.payment(due, "loan", Some(bill.as_str()), 10_000, 0);
             extra.key.event_id = credence_domain::EventId::new("extra-payment").expect("valid");
             more.push(extra);
             more.sort_by(credence_domain::canonical_order);
-            let after = world.scorer.report_history(&SubjectHistory::new(&s, &more).expect("ordered"), as_of);
+            let after = world.scorer.report_events(s.clone(), &more, as_of).expect("ordered");
             match (before.score, after.score) {
                 (Some(b), Some(a)) => prop_assert!(a >= b, "score fell from {} to {}", b, a),
                 (Some(_), None) => prop_assert!(false, "an extra payment made a scored file thin"),
@@ -594,25 +593,31 @@ mod properties {
         clean.sort_by(credence_domain::canonical_order);
         late.sort_by(credence_domain::canonical_order);
         let s = subject();
-        let late_history = SubjectHistory::new(&s, &late).expect("ordered");
-        let clean_history = SubjectHistory::new(&s, &clean).expect("ordered");
-        let stops = world
-            .scorer
-            .report_history(&late_history, day(1000))
-            .negative_records[0]
-            .stops_counting;
+        let late_history = |at| {
+            world
+                .scorer
+                .report_events(s.clone(), &late, at)
+                .expect("ordered")
+        };
+        let clean_history = |at| {
+            world
+                .scorer
+                .report_events(s.clone(), &clean, at)
+                .expect("ordered")
+        };
+        let stops = late_history(day(1000)).negative_records[0].stops_counting;
         let before = jiff::Timestamp::from_second(stops.as_second() - 1).expect("in range");
-        let with_late = world.scorer.report_history(&late_history, before);
-        let without = world.scorer.report_history(&clean_history, before);
+        let with_late = late_history(before);
+        let without = clean_history(before);
         assert!(
             with_late.score < without.score,
             "the late payment counts until its date"
         );
         assert_eq!(with_late.negative_records.len(), 1);
-        let on_the_day = world.scorer.report_history(&late_history, stops);
+        let on_the_day = late_history(stops);
         assert_eq!(
             on_the_day.score,
-            world.scorer.report_history(&clean_history, stops).score,
+            clean_history(stops).score,
             "and not from its date on"
         );
         assert!(on_the_day.negative_records.is_empty());

@@ -27,7 +27,8 @@
 
 use credence_domain::{
     AccountId, AccountType, Closure, Currency, Damage, DataCategory, Event, EventBody, EventId,
-    EventKey, FurnisherId, IdentityLevel, Money, RefId, SubjectId, SubjectKind, ValidId,
+    EventKey, Fact, FurnisherId, IdentityLevel, Money, NONE, RefId, SubjectId, SubjectKind,
+    ValidId,
 };
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
@@ -491,6 +492,154 @@ pub fn decode(blob: &[u8], subject: &SubjectId, out: &mut Vec<Event>) -> Result<
     Ok(())
 }
 
+/// Decodes a blob straight into compact facts (appending to `out`), the
+/// rescore's hot path: no strings are built or validated, ids are renumbered
+/// by first appearance exactly as [`SubjectLog::from_events`] numbers them.
+///
+/// [`SubjectLog::from_events`]: credence_domain::SubjectLog::from_events
+pub fn decode_facts(
+    blob: &[u8],
+    subject: &SubjectId,
+    out: &mut Vec<Fact>,
+    remap: &mut Vec<u32>,
+) -> Result<(), String> {
+    let mut reader = Reader {
+        bytes: blob,
+        at: 0,
+        subject,
+    };
+    if blob.is_empty() {
+        return Ok(());
+    }
+    let version = reader.byte()?;
+    if version != FORMAT_V2 {
+        return Err(reader.fail(&format!("unknown blob format {version}")));
+    }
+    let n_strings = reader.varint()? as usize;
+    for _ in 0..n_strings {
+        reader.bytes()?;
+    }
+    remap.clear();
+    remap.resize(n_strings, NONE);
+    let mut next = 0u32;
+    let mut id = |reader: &mut Reader<'_>, raw: u64| -> Result<u32, String> {
+        let slot = remap
+            .get_mut(raw as usize)
+            .ok_or_else(|| reader.fail("bad id reference"))?;
+        if *slot == NONE {
+            *slot = next;
+            next += 1;
+        }
+        Ok(*slot)
+    };
+    let n_events = reader.varint()? as usize;
+    out.reserve(n_events.min(1 << 16));
+    let mut occurred = 0i64;
+    for _ in 0..n_events {
+        let code = reader.byte()?;
+        occurred = occurred.wrapping_add(unzigzag(reader.varint()?));
+        reader.varint()?; // recorded_at
+        reader.varint()?; // furnisher
+        reader.bytes()?; // event id
+        let kind = credence_domain::EventKind::BUILT_IN
+            .get(code as usize)
+            .copied()
+            .unwrap_or(credence_domain::EventKind::Custom);
+        let mut fact = Fact::new(occurred, kind);
+        let money = |reader: &mut Reader<'_>, fact: &mut Fact| -> Result<(), String> {
+            fact.amount = unzigzag(reader.varint()?);
+            fact.has_amount = true;
+            reader.varint()?; // currency
+            Ok(())
+        };
+        let optional_money = |reader: &mut Reader<'_>, fact: &mut Fact| -> Result<(), String> {
+            if reader.byte()? != 0 {
+                money(reader, fact)?;
+            }
+            Ok(())
+        };
+        let enum_code = |reader: &mut Reader<'_>, len: usize| -> Result<u8, String> {
+            let c = reader.byte()?;
+            if (c as usize) < len {
+                Ok(c)
+            } else {
+                Err(reader.fail("unknown enum code"))
+            }
+        };
+        match code {
+            0 => {
+                fact.code = reader.byte()?;
+                reader.byte()?;
+            }
+            1 | 2 => {
+                let raw = reader.varint()?;
+                fact.account = id(&mut reader, raw)?;
+                fact.code = enum_code(
+                    &mut reader,
+                    if code == 1 {
+                        AccountType::ALL.len()
+                    } else {
+                        Closure::ALL.len()
+                    },
+                )?;
+                optional_money(&mut reader, &mut fact)?;
+            }
+            3 => {
+                let raw = reader.varint()?;
+                fact.account = id(&mut reader, raw)?;
+                let raw = reader.varint()?;
+                fact.reference = id(&mut reader, raw)?;
+                money(&mut reader, &mut fact)?;
+            }
+            4 => {
+                let raw = reader.varint()?;
+                fact.account = id(&mut reader, raw)?;
+                let bill = reader.varint()?;
+                if bill > 0 {
+                    fact.reference = id(&mut reader, bill - 1)?;
+                }
+                money(&mut reader, &mut fact)?;
+                fact.days_late = u32::try_from(reader.varint()?)
+                    .map_err(|_| reader.fail("days_late out of range"))?;
+            }
+            5 => {
+                let raw = reader.varint()?;
+                fact.account = id(&mut reader, raw)?;
+                money(&mut reader, &mut fact)?;
+            }
+            6 => {
+                let raw = reader.varint()?;
+                fact.account = id(&mut reader, raw)?;
+                fact.days_late = u32::try_from(reader.varint()?)
+                    .map_err(|_| reader.fail("days_late out of range"))?;
+                fact.code = enum_code(&mut reader, Damage::ALL.len())?;
+            }
+            7 => fact.code = enum_code(&mut reader, IdentityLevel::ALL.len())?,
+            8 => money(&mut reader, &mut fact)?,
+            9 => {
+                let raw = reader.varint()?;
+                fact.reference = id(&mut reader, raw)?;
+                money(&mut reader, &mut fact)?;
+            }
+            10 => {
+                let raw = reader.varint()?;
+                fact.reference = id(&mut reader, raw)?;
+            }
+            CUSTOM => {
+                reader.varint()?; // kind name
+                enum_code(&mut reader, DataCategory::ALL.len())?;
+                reader.bytes()?; // fields
+            }
+            _ => return Err(reader.fail("unknown event kind code")),
+        }
+        out.push(fact);
+    }
+    if reader.at != blob.len() {
+        return Err(reader.fail("trailing bytes"));
+    }
+    Ok(())
+}
+
 /// A fingerprint of the fact an event states (not when it was recorded), to
 /// tell a harmless repeat from a conflicting reuse of an event id. Postcard
 /// gives a stable, compact serialisation to hash.
@@ -557,6 +706,27 @@ mod tests {
     }
 
     #[test]
+    fn facts_decode_like_events() {
+        let events = every_kind();
+        let mut blob = Vec::new();
+        Encoder::default().encode(&events, &mut blob);
+        let subject = credence_domain::Subject {
+            id: events[0].subject_id.clone(),
+            kind: SubjectKind::Organisation,
+            enrolled_at: day(0),
+            restricted_data_consent: true,
+            state: credence_domain::SubjectState::Enrolled,
+        };
+        let mut facts = Vec::new();
+        decode_facts(&blob, &subject.id, &mut facts, &mut Vec::new()).expect("decodes");
+        let direct =
+            credence_domain::SubjectLog::from_facts(subject.clone(), facts).expect("ordered");
+        let via_events =
+            credence_domain::SubjectLog::from_events(subject, &events).expect("ordered");
+        assert_eq!(direct, via_events);
+    }
+
+    #[test]
     fn the_format_is_pinned() {
         // Changing enum orders or the layout changes these bytes: bump the
         // format version and keep a reader for the old one instead.
@@ -592,9 +762,12 @@ mod tests {
         let mut flipped = blob.clone();
         for i in 0..flipped.len() {
             flipped[i] ^= 0x5a;
-            let mut out = Vec::new();
-            let _ = decode(&flipped, &subject, &mut out);
+            let _ = decode(&flipped, &subject, &mut Vec::new());
+            let _ = decode_facts(&flipped, &subject, &mut Vec::new(), &mut Vec::new());
             flipped[i] ^= 0x5a;
+        }
+        for cut in 0..blob.len() {
+            let _ = decode_facts(&blob[..cut], &subject, &mut Vec::new(), &mut Vec::new());
         }
         assert!(decode(&[9], &subject, &mut Vec::new()).is_err());
     }

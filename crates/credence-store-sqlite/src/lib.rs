@@ -15,7 +15,7 @@ mod writer;
 
 pub use baseline::bare_insert_baseline;
 
-use credence_domain::{Event, Subject, SubjectId, SubjectKind, SubjectState};
+use credence_domain::{Event, Fact, Subject, SubjectId, SubjectKind, SubjectLog, SubjectState};
 use credence_store::{
     AppendReport, Counts, Error, EventWriter, Result, ScanCursor, Store, StoredScore, SubjectRecord,
 };
@@ -101,7 +101,8 @@ fn open_connection(path: &Path) -> Result<Connection> {
              PRAGMA busy_timeout = 10000;
              PRAGMA cache_size = -65536;
              PRAGMA temp_store = MEMORY;
-             PRAGMA foreign_keys = ON;",
+             PRAGMA foreign_keys = ON;
+             PRAGMA mmap_size = 1073741824;",
         )
         .map_err(|e| Error::Backend(format!("configuring database {}: {e}", path.display())))?;
     Ok(connection)
@@ -319,6 +320,50 @@ impl Store for SqliteStore {
             }
             out.truncate(filled);
             Ok((filled == limit && limit > 0).then_some(ScanCursor(last as u64)))
+        })
+    }
+
+    fn scan_logs(
+        &self,
+        cursor: Option<ScanCursor>,
+        until: Option<ScanCursor>,
+        limit: usize,
+        out: &mut Vec<SubjectLog>,
+    ) -> Result<Option<ScanCursor>> {
+        let after = cursor.map_or(0, |c| c.0 as i64);
+        let before = until.map_or(i64::MAX, |c| c.0 as i64);
+        // Reuse the fact buffers of the previous page.
+        let mut spare: Vec<Vec<Fact>> = out
+            .drain(..)
+            .map(|log| {
+                let (_, mut facts) = log.into_parts();
+                facts.clear();
+                facts
+            })
+            .collect();
+        let mut remap = Vec::new();
+        self.with_reader(|c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {SUBJECT_COLUMNS}, events FROM subjects WHERE subject_key > ?1 AND subject_key <= ?3 ORDER BY subject_key LIMIT ?2"
+                ))
+                .map_err(backend("scanning subjects"))?;
+            let mut rows = stmt
+                .query(params![after, limit as i64, before])
+                .map_err(backend("scanning subjects"))?;
+            let mut last = after;
+            while let Some(row) = rows.next().map_err(backend("scanning subjects"))? {
+                let (key, subject) = subject_from_parts(subject_from_row(row).map_err(backend("scanning subjects"))?)?;
+                let blob = row
+                    .get_ref(6)
+                    .and_then(|v| v.as_blob().map_err(Into::into))
+                    .map_err(backend("scanning subjects"))?;
+                let mut facts = spare.pop().unwrap_or_default();
+                codec::decode_facts(blob, &subject.id, &mut facts, &mut remap).map_err(Error::Corrupt)?;
+                out.push(SubjectLog::from_facts(subject, facts).map_err(|e| Error::Corrupt(e.to_string()))?);
+                last = key;
+            }
+            Ok((out.len() == limit && limit > 0).then_some(ScanCursor(last as u64)))
         })
     }
 

@@ -6,7 +6,9 @@
 
 use crate::{Error, ScanCursor, Store, StoredScore, SubjectRecord};
 use credence_domain::build::EventFactory;
-use credence_domain::{AccountType, Event, SubjectId, SubjectKind, SubjectState, canonical_order};
+use credence_domain::{
+    AccountType, Event, SubjectId, SubjectKind, SubjectLog, SubjectState, canonical_order,
+};
 use jiff::Timestamp;
 
 /// A named check.
@@ -51,6 +53,7 @@ pub const CHECKS: &[Check] = &[
         "scans_visit_every_subject_once",
         scans_visit_every_subject_once,
     ),
+    ("logs_match_events", logs_match_events),
     (
         "partitions_cover_every_subject_once",
         partitions_cover_every_subject_once,
@@ -295,6 +298,35 @@ fn scans_visit_every_subject_once(store: &dyn Store) {
     }
     seen.sort();
     assert_eq!(seen, names, "every subject exactly once");
+}
+
+fn logs_match_events(store: &dyn Store) {
+    let mut batch = sample("a");
+    let mut f = EventFactory::new("bikes", "a");
+    batch.push(f.rental_returned(at(90), "bike-1", 2, credence_domain::Damage::Minor));
+    batch.push(f.identity_verified(at(91), credence_domain::IdentityLevel::Strong));
+    batch.push(f.judgment(at(92), "j", 100));
+    batch.push(f.judgment_satisfied(at(93), "j"));
+    batch.push(f.account_closed(at(94), "acct", credence_domain::Closure::Settled, Some(5)));
+    batch.extend(sample("b"));
+    append_ok(store, &batch);
+    let mut records = Vec::new();
+    let mut logs = Vec::new();
+    store
+        .scan_subjects(None, None, 10, &mut records)
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .scan_logs(None, None, 10, &mut logs)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(records.len(), logs.len());
+    for (record, log) in records.into_iter().zip(logs) {
+        let expected = SubjectLog::from_events(record.subject, &record.events)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            log, expected,
+            "a scanned log must equal the log of the scanned events"
+        );
+    }
 }
 
 fn partitions_cover_every_subject_once(store: &dyn Store) {

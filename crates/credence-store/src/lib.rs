@@ -8,7 +8,7 @@
 
 pub mod conformance;
 
-use credence_domain::{Event, Subject, SubjectId};
+use credence_domain::{Event, Subject, SubjectId, SubjectLog};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -187,6 +187,28 @@ pub trait Store: Send + Sync {
         limit: usize,
         out: &mut Vec<SubjectRecord>,
     ) -> Result<Option<ScanCursor>>;
+
+    /// Like [`Store::scan_subjects`], but each subject comes as its compact
+    /// [`SubjectLog`], which is all scoring needs. Backends that can decode
+    /// straight into facts should: it is the hot path of every rescore. The
+    /// default builds the logs from full events.
+    fn scan_logs(
+        &self,
+        cursor: Option<ScanCursor>,
+        until: Option<ScanCursor>,
+        limit: usize,
+        out: &mut Vec<SubjectLog>,
+    ) -> Result<Option<ScanCursor>> {
+        let mut records = Vec::with_capacity(limit.min(4096));
+        let next = self.scan_subjects(cursor, until, limit, &mut records)?;
+        out.clear();
+        for record in records {
+            let log = SubjectLog::from_events(record.subject, &record.events)
+                .map_err(|e| Error::Corrupt(e.to_string()))?;
+            out.push(log);
+        }
+        Ok(next)
+    }
 
     /// Splits the subjects into at most `parts` disjoint scan ranges
     /// `(start, until)` that together cover every subject once, so several
