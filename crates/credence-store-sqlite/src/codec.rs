@@ -31,7 +31,6 @@ use credence_domain::{
     ValidId,
 };
 use jiff::Timestamp;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 const FORMAT_V2: u8 = 2;
@@ -638,23 +637,6 @@ pub fn decode_facts(
         return Err(reader.fail("trailing bytes"));
     }
     Ok(())
-}
-
-/// A fingerprint of the fact an event states (not when it was recorded), to
-/// tell a harmless repeat from a conflicting reuse of an event id. Postcard
-/// gives a stable, compact serialisation to hash.
-pub fn fact_digest(event: &Event) -> i64 {
-    let fact = (
-        &event.subject_id,
-        &event.key,
-        event.occurred_at.as_second(),
-        &event.body,
-    );
-    let bytes = postcard::to_stdvec(&fact).unwrap_or_default();
-    let digest = Sha256::digest(&bytes);
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    i64::from_le_bytes(first)
 }
 
 #[cfg(test)]

@@ -21,7 +21,6 @@ const MIGRATIONS: &[&str] = &[
         furnisher_id TEXT NOT NULL,
         event_id TEXT NOT NULL,
         subject_key INTEGER NOT NULL,
-        digest INTEGER NOT NULL,
         PRIMARY KEY (furnisher_id, event_id)
     ) WITHOUT ROWID;
     CREATE TABLE scores (

@@ -1,11 +1,23 @@
 //! Writing events inside one transaction: subject look-up and enrolment,
 //! idempotency keys, and the per-subject event blobs.
+//!
+//! Idempotency keys are most of the cost of a write, so they are claimed
+//! many rows per statement: one multi-row `INSERT … ON CONFLICT DO NOTHING
+//! RETURNING` per chunk. When every row of a chunk comes back, all were new
+//! (the common case); otherwise the rows that did not are checked one by one
+//! against what is stored: the same fact is a harmless repeat, anything else
+//! a conflict.
 
 use crate::{backend, codec, kind_code, kind_from_code, state_from_code};
-use credence_domain::{Event, EventBody, SubjectId, SubjectKind, SubjectState, canonical_order};
+use credence_domain::{
+    Event, EventBody, EventKey, SubjectId, SubjectKind, SubjectState, canonical_order,
+};
 use credence_store::{AppendReport, Error, EventWriter, Rejection, Result};
-use rusqlite::{OptionalExtension, Statement, Transaction, params};
+use rusqlite::{OptionalExtension, Statement, Transaction, params, params_from_iter};
 use std::collections::HashMap;
+
+/// Keys claimed per statement.
+const KEY_CHUNK: usize = 64;
 
 /// A subject enrolled in this transaction, written with its first events.
 #[derive(Debug, Clone)]
@@ -28,19 +40,35 @@ struct SubjectSlot {
 struct Statements<'t> {
     find_subject: Statement<'t>,
     insert_subject: Statement<'t>,
-    claim_key: Statement<'t>,
+    claim_chunk: Statement<'t>,
     read_key: Statement<'t>,
     read_events: Statement<'t>,
     update_events: Statement<'t>,
 }
 
+fn claim_sql(rows: usize) -> String {
+    let values = vec!["(?, ?, ?)"; rows].join(", ");
+    format!(
+        "INSERT INTO event_keys (furnisher_id, event_id, subject_key) VALUES {values}
+         ON CONFLICT DO NOTHING RETURNING furnisher_id, event_id"
+    )
+}
+
 pub(crate) struct SqliteWriter<'t> {
+    tx: &'t Transaction<'t>,
     statements: Statements<'t>,
     subjects: HashMap<SubjectId, SubjectSlot>,
     next_key: i64,
     total: AppendReport,
     blob: Vec<u8>,
     encoder: codec::Encoder,
+}
+
+/// An event that passed the subject checks and waits for its key.
+struct Candidate {
+    index: usize,
+    subject_key: i64,
+    created: bool,
 }
 
 impl<'t> SqliteWriter<'t> {
@@ -54,17 +82,15 @@ impl<'t> SqliteWriter<'t> {
             )
             .map_err(backend("reading the next subject key"))?;
         Ok(Self {
+            tx,
             statements: Statements {
                 find_subject: prepare("SELECT subject_key, kind, state FROM subjects WHERE subject_id = ?1")?,
                 insert_subject: prepare(
                     "INSERT INTO subjects (subject_key, subject_id, kind, enrolled_at, restricted_consent, state, event_count, events)
                      VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)",
                 )?,
-                claim_key: prepare(
-                    "INSERT INTO event_keys (furnisher_id, event_id, subject_key, digest) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT DO NOTHING",
-                )?,
-                read_key: prepare("SELECT subject_key, digest FROM event_keys WHERE furnisher_id = ?1 AND event_id = ?2")?,
+                claim_chunk: prepare(&claim_sql(KEY_CHUNK))?,
+                read_key: prepare("SELECT subject_key FROM event_keys WHERE furnisher_id = ?1 AND event_id = ?2")?,
                 read_events: prepare("SELECT events FROM subjects WHERE subject_key = ?1")?,
                 update_events: prepare("UPDATE subjects SET events = ?1, event_count = ?2 WHERE subject_key = ?3")?,
             },
@@ -126,37 +152,123 @@ impl<'t> SqliteWriter<'t> {
         slot
     }
 
-    /// Claims the idempotency key. `None` when newly claimed; otherwise the
-    /// rejection code for a conflicting reuse, or "" for a harmless repeat.
-    fn claim_key(&mut self, event: &Event, subject_key: i64) -> Result<Option<&'static str>> {
-        let digest = codec::fact_digest(event);
-        let (furnisher, id) = (event.key.furnisher_id.as_str(), event.key.event_id.as_str());
-        let inserted = self
-            .statements
-            .claim_key
-            .execute(params![furnisher, id, subject_key, digest])
-            .map_err(backend("recording an event key"))?;
-        if inserted == 1 {
-            return Ok(None);
+    /// Claims the keys of `chunk`; returns which rows were newly claimed.
+    fn claim(&mut self, events: &[Event], chunk: &[Candidate]) -> Result<Vec<bool>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        // Borrowed values: binding copies nothing into Rust strings.
+        let mut values: Vec<ToSqlOutput<'_>> = Vec::with_capacity(chunk.len() * 3);
+        for candidate in chunk {
+            let key = &events[candidate.index].key;
+            values.push(ToSqlOutput::Borrowed(ValueRef::Text(
+                key.furnisher_id.as_str().as_bytes(),
+            )));
+            values.push(ToSqlOutput::Borrowed(ValueRef::Text(
+                key.event_id.as_str().as_bytes(),
+            )));
+            values.push(ToSqlOutput::Borrowed(ValueRef::Integer(
+                candidate.subject_key,
+            )));
         }
-        let existing: (i64, i64) = self
+        let mut claimed = vec![false; chunk.len()];
+        // RETURNING gives the inserted rows, in practice in insertion order;
+        // match them with a moving pointer, falling back to a search.
+        let mark = |stmt: &mut Statement<'_>, claimed: &mut Vec<bool>| -> rusqlite::Result<()> {
+            let mut rows = stmt.query(params_from_iter(values.iter()))?;
+            let mut next = 0;
+            while let Some(row) = rows.next()? {
+                let (furnisher, id) = (row.get_ref(0)?.as_bytes()?, row.get_ref(1)?.as_bytes()?);
+                let is = |c: &Candidate| {
+                    let key = &events[c.index].key;
+                    key.furnisher_id.as_str().as_bytes() == furnisher
+                        && key.event_id.as_str().as_bytes() == id
+                };
+                let found = (next..chunk.len())
+                    .find(|&k| is(&chunk[k]))
+                    .or_else(|| (0..chunk.len()).find(|&k| !claimed[k] && is(&chunk[k])));
+                if let Some(k) = found {
+                    claimed[k] = true;
+                    next = k + 1;
+                }
+            }
+            Ok(())
+        };
+        if chunk.len() == KEY_CHUNK {
+            mark(&mut self.statements.claim_chunk, &mut claimed)
+        } else {
+            let mut stmt = self
+                .tx
+                .prepare_cached(&claim_sql(chunk.len()))
+                .map_err(backend("recording event keys"))?;
+            mark(&mut stmt, &mut claimed)
+        }
+        .map_err(backend("recording event keys"))?;
+        Ok(claimed)
+    }
+
+    /// For a key that was already taken: `""` when the stored event states
+    /// the same fact (a harmless repeat), `"idempotency_conflict"` otherwise.
+    fn judge_repeat(
+        &mut self,
+        event: &Event,
+        subject_key: i64,
+        pending: &HashMap<i64, (SubjectId, Vec<Event>)>,
+        stored: &mut HashMap<i64, Vec<Event>>,
+    ) -> Result<&'static str> {
+        let (furnisher, id) = (event.key.furnisher_id.as_str(), event.key.event_id.as_str());
+        let owner: i64 = self
             .statements
             .read_key
-            .query_row(params![furnisher, id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(params![furnisher, id], |r| r.get(0))
             .map_err(backend("reading an event key"))?;
-        Ok(Some(if existing == (subject_key, digest) {
-            ""
-        } else {
-            "idempotency_conflict"
-        }))
+        if owner != subject_key {
+            return Ok("idempotency_conflict");
+        }
+        let find =
+            |events: &[Event], key: &EventKey| events.iter().find(|e| &e.key == key).cloned();
+        let mut existing = pending
+            .get(&subject_key)
+            .and_then(|(_, events)| find(events, &event.key));
+        if existing.is_none() {
+            if let std::collections::hash_map::Entry::Vacant(slot) = stored.entry(subject_key) {
+                let blob: Vec<u8> = self
+                    .statements
+                    .read_events
+                    .query_row([subject_key], |r| r.get(0))
+                    .optional()
+                    .map_err(backend("reading a subject's events"))?
+                    .unwrap_or_default();
+                let mut decoded = Vec::new();
+                codec::decode(&blob, &event.subject_id, &mut decoded).map_err(Error::Corrupt)?;
+                slot.insert(decoded);
+            }
+            existing = stored
+                .get(&subject_key)
+                .and_then(|events| find(events, &event.key));
+        }
+        Ok(match existing {
+            Some(existing) if existing.same_fact(event) => "",
+            _ => "idempotency_conflict",
+        })
     }
 
     /// Merges each subject's new events into its blob, in canonical order.
-    fn flush(&mut self, pending: HashMap<i64, (SubjectId, Vec<Event>)>) -> Result<()> {
+    /// Returns the events of subjects whose enrolment was refused in this
+    /// append: their keys are released and they are not written.
+    fn flush(&mut self, pending: HashMap<i64, (SubjectId, Vec<Event>)>) -> Result<Vec<EventKey>> {
+        let mut orphans = Vec::new();
         let mut pending: Vec<(i64, (SubjectId, Vec<Event>))> = pending.into_iter().collect();
         pending.sort_unstable_by_key(|(key, _)| *key); // predictable page order
         for (key, (subject_id, new)) in pending {
             let Some(slot) = self.subjects.get_mut(&subject_id) else {
+                for event in new {
+                    self.tx
+                        .execute(
+                            "DELETE FROM event_keys WHERE furnisher_id = ?1 AND event_id = ?2",
+                            params![event.key.furnisher_id.as_str(), event.key.event_id.as_str()],
+                        )
+                        .map_err(backend("releasing an event key"))?;
+                    orphans.push(event.key);
+                }
                 continue;
             };
             let mut events = new;
@@ -192,14 +304,15 @@ impl<'t> SqliteWriter<'t> {
                     .map_err(backend("writing a subject's events"))?;
             }
         }
-        Ok(())
+        Ok(orphans)
     }
 }
 
 impl EventWriter for SqliteWriter<'_> {
     fn append(&mut self, events: &[Event]) -> Result<AppendReport> {
         let mut report = AppendReport::default();
-        let mut pending: HashMap<i64, (SubjectId, Vec<Event>)> = HashMap::new();
+        let mut candidates = Vec::with_capacity(events.len());
+        // Subjects first: enrolment, opt-out and kind checks.
         for (index, event) in events.iter().enumerate() {
             let mut reject = |code: &'static str, message: String| {
                 report.rejected.push(Rejection {
@@ -253,33 +366,64 @@ impl EventWriter for SqliteWriter<'_> {
                 );
                 continue;
             }
-            match self.claim_key(event, slot.key)? {
-                None => {
+            candidates.push(Candidate {
+                index,
+                subject_key: slot.key,
+                created,
+            });
+        }
+        // Then keys, a chunk at a time.
+        let mut pending: HashMap<i64, (SubjectId, Vec<Event>)> = HashMap::new();
+        let mut stored: HashMap<i64, Vec<Event>> = HashMap::new();
+        for chunk in candidates.chunks(KEY_CHUNK) {
+            let claimed = self.claim(events, chunk)?;
+            for (candidate, new) in chunk.iter().zip(claimed) {
+                let event = &events[candidate.index];
+                if new {
                     report.inserted += 1;
                     pending
-                        .entry(slot.key)
+                        .entry(candidate.subject_key)
                         .or_insert_with(|| (event.subject_id.clone(), Vec::new()))
                         .1
                         .push(event.clone());
+                    continue;
                 }
-                Some("") => report.duplicates += 1,
-                Some(code) => {
-                    if created {
-                        // The enrolment that would have created the subject is
-                        // itself a conflicting event: forget the subject.
-                        self.subjects.remove(&event.subject_id);
+                match self.judge_repeat(event, candidate.subject_key, &pending, &mut stored)? {
+                    "" => report.duplicates += 1,
+                    code => {
+                        if candidate.created && !pending.contains_key(&candidate.subject_key) {
+                            // The enrolment that would have created the
+                            // subject is itself a conflicting event: forget
+                            // the subject.
+                            self.subjects.remove(&event.subject_id);
+                        }
+                        report.rejected.push(Rejection {
+                            index: candidate.index,
+                            code,
+                            message: format!(
+                                "furnisher {} already reported event {} with different content; events are immutable — use a new event id",
+                                event.key.furnisher_id, event.key.event_id
+                            ),
+                        });
                     }
-                    reject(
-                        code,
-                        format!(
-                            "furnisher {} already reported event {} with different content; events are immutable — use a new event id",
-                            event.key.furnisher_id, event.key.event_id
-                        ),
-                    );
                 }
             }
         }
-        self.flush(pending)?;
+        let orphans = self.flush(pending)?;
+        for key in orphans {
+            if let Some(index) = events.iter().position(|e| e.key == key) {
+                report.inserted -= 1;
+                report.rejected.push(Rejection {
+                    index,
+                    code: "not_enrolled",
+                    message: format!(
+                        "subject {} is not enrolled: its enrolment event was refused",
+                        events[index].subject_id
+                    ),
+                });
+            }
+        }
+        report.rejected.sort_by_key(|r| r.index);
         self.total.inserted += report.inserted;
         self.total.duplicates += report.duplicates;
         self.total.rejected.extend(report.rejected.iter().cloned());
