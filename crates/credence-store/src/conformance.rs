@@ -224,6 +224,39 @@ fn conflicting_repeats_are_rejected_atomically(store: &dyn Store) {
     );
 }
 
+fn repeats_within_one_batch(store: &dyn Store) {
+    let mut batch = sample("s1");
+    batch.push(batch[2].clone()); // the same bill again: a harmless repeat
+    let report = store
+        .append_events(&batch)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((report.inserted, report.duplicates), (batch.len() - 1, 1));
+    let mut conflicting = sample("s2");
+    let mut changed = conflicting[3].clone();
+    if let credence_domain::EventBody::PaymentMade { days_late, .. } = &mut changed.body {
+        *days_late += 9;
+    }
+    conflicting.push(changed);
+    match store.append_events(&conflicting) {
+        Err(Error::Rejected(rejections)) => {
+            assert_eq!(rejections.len(), 1);
+            assert_eq!(
+                (rejections[0].index, rejections[0].code),
+                (conflicting.len() - 1, "idempotency_conflict")
+            );
+        }
+        other => panic!("expected a conflict inside the batch, got {other:?}"),
+    }
+    // Many events, more than one key chunk, all new.
+    let mut f = EventFactory::new("bank", "s3");
+    let mut many = vec![f.enrolled(at(0), SubjectKind::Person, false)];
+    many.extend((0..300).map(|i| f.bill(at(i + 1), "a", &format!("b{i}"), 10)));
+    let report = store.append_events(&many).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.inserted, 301);
+    let again = store.append_events(&many).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((again.inserted, again.duplicates), (0, 301));
+}
+
 fn a_failed_transaction_writes_nothing(store: &dyn Store) {
     let first = sample("s1");
     let second = sample("s2");
