@@ -210,7 +210,7 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
         "subjects",
         rescore,
         format!(
-            "RSS before {} MiB; during, after N subjects: {memory}",
+            "heap (anonymous RSS) before {} MiB; after N subjects: {memory}",
             rss_before.unwrap_or(0) / 1024
         ),
     ));
