@@ -14,55 +14,30 @@ use jiff::Timestamp;
 /// A named check.
 pub type Check = (&'static str, fn(&dyn Store));
 
+/// Names each check after its function, so the list cannot drift.
+macro_rules! checks {
+    ($($check:ident),* $(,)?) => {
+        &[$((stringify!($check), $check as fn(&dyn Store))),*]
+    };
+}
+
 /// Every check of the suite.
-pub const CHECKS: &[Check] = &[
-    ("schema_version_is_positive", schema_version_is_positive),
-    (
-        "appended_events_read_back_in_canonical_order",
-        appended_events_read_back_in_canonical_order,
-    ),
-    (
-        "enrolment_creates_the_subject",
-        enrolment_creates_the_subject,
-    ),
-    (
-        "events_for_unenrolled_subjects_are_rejected_atomically",
-        events_for_unenrolled_subjects_are_rejected_atomically,
-    ),
-    (
-        "identical_repeats_are_duplicates",
-        identical_repeats_are_duplicates,
-    ),
-    (
-        "conflicting_repeats_are_rejected_atomically",
-        conflicting_repeats_are_rejected_atomically,
-    ),
-    (
-        "a_failed_transaction_writes_nothing",
-        a_failed_transaction_writes_nothing,
-    ),
-    (
-        "later_batches_merge_into_canonical_order",
-        later_batches_merge_into_canonical_order,
-    ),
-    (
-        "subjects_never_see_each_others_events",
-        subjects_never_see_each_others_events,
-    ),
-    (
-        "scans_visit_every_subject_once",
-        scans_visit_every_subject_once,
-    ),
-    ("logs_match_events", logs_match_events),
-    (
-        "partitions_cover_every_subject_once",
-        partitions_cover_every_subject_once,
-    ),
-    (
-        "scores_round_trip_and_keep_history",
-        scores_round_trip_and_keep_history,
-    ),
-    ("counts_add_up", counts_add_up),
+pub const CHECKS: &[Check] = checks![
+    schema_version_is_positive,
+    appended_events_read_back_in_canonical_order,
+    enrolment_creates_the_subject,
+    events_for_unenrolled_subjects_are_rejected_atomically,
+    identical_repeats_are_duplicates,
+    conflicting_repeats_are_rejected_atomically,
+    repeats_within_one_batch,
+    a_failed_transaction_writes_nothing,
+    later_batches_merge_into_canonical_order,
+    subjects_never_see_each_others_events,
+    scans_visit_every_subject_once,
+    logs_match_events,
+    partitions_cover_every_subject_once,
+    scores_round_trip_and_keep_history,
+    counts_add_up,
 ];
 
 /// Runs every check, each on a fresh store from `open_empty`.
