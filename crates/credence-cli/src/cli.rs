@@ -50,6 +50,8 @@ pub enum Command {
     Score(ScoreArgs),
     /// Show the scorecard rows behind one subject's score.
     Explain(ScoreArgs),
+    /// Train a scorecard on a table (CSV) with a binary target.
+    Train(TrainArgs),
     /// Inspect, verify or seal scorecard model files.
     Model {
         #[command(subcommand)]
@@ -141,6 +143,55 @@ pub enum ModelAction {
     Verify { file: PathBuf },
     /// Validate a model file and write its checksum into it.
     Seal { file: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training data: CSV with a header.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The outcome column.
+    #[arg(long)]
+    pub target: String,
+    /// The target value that means a bad outcome (default: 1 or "bad").
+    #[arg(long)]
+    pub bad: Option<String>,
+    /// Where to write the model (JSON).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A protected-attribute column to report fairness by; never an input.
+    #[arg(long = "audit-column")]
+    pub audit_columns: Vec<String>,
+    /// Data dictionary (TOML) declaring each column's category.
+    #[arg(long)]
+    pub dictionary: Option<PathBuf>,
+    /// Share of rows held out (stratified) to validate on; 0 trains on all.
+    #[arg(long, default_value_t = 0.3)]
+    pub test_share: f64,
+    /// Seed of the stratified split.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Write the validation report (JSON) here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Model id written into the model.
+    #[arg(long, default_value = "trained")]
+    pub model_id: String,
+    /// Drop inputs with less information value than this.
+    #[arg(long, default_value_t = 0.02)]
+    pub min_iv: f64,
+    /// Drop the weaker of two inputs whose WOE correlate more than this.
+    #[arg(long, default_value_t = 0.8)]
+    pub max_correlation: f64,
+    /// L2 penalty of the logistic regression.
+    #[arg(long, default_value_t = 1.0)]
+    pub lambda: f64,
+    /// Smallest share of rows a bin may hold.
+    #[arg(long, default_value_t = 0.05)]
+    pub min_bin_share: f64,
+    /// Print the metrics as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -264,3 +264,80 @@ fn credence_scorecard_json() -> String {
     )
     .expect("default model file")
 }
+
+#[test]
+fn train_refuses_protected_inputs_and_writes_a_verifiable_model() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/german_credit.csv");
+    let data = data.to_str().expect("utf-8 path");
+    let refused = fails(
+        d,
+        &[
+            "train",
+            "--data",
+            data,
+            "--target",
+            "creditability",
+            "--bad",
+            "bad",
+            "--out",
+            "g.json",
+        ],
+    );
+    assert!(
+        refused.contains("age_in_years: protected attribute (age)"),
+        "{refused}"
+    );
+    assert!(
+        !d.join("g.json").exists(),
+        "nothing is written when inputs are refused"
+    );
+    let out = ok(
+        d,
+        &[
+            "train",
+            "--data",
+            data,
+            "--target",
+            "creditability",
+            "--bad",
+            "bad",
+            "--out",
+            "g.json",
+            "--report",
+            "r.json",
+            "--audit-column",
+            "personal_status_and_sex",
+            "--audit-column",
+            "age_in_years",
+            "--audit-column",
+            "foreign_worker",
+        ],
+    );
+    assert!(out.contains("test") && out.contains("Gini"), "{out}");
+    ok(d, &["model", "verify", "g.json"]);
+    let model: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("g.json")).expect("model"))
+            .expect("JSON");
+    let inputs: Vec<&str> = model["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    for protected in ["personal_status_and_sex", "age_in_years", "foreign_worker"] {
+        assert!(
+            !inputs.contains(&protected),
+            "{protected} must never be an input"
+        );
+    }
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).expect("report"))
+            .expect("JSON");
+    assert!(
+        report["test"]["gini"].as_f64().is_some_and(|g| g > 0.3),
+        "{}",
+        report["test"]
+    );
+}

@@ -22,7 +22,7 @@ pub use compiled::{CompiledScorecard, Input, ScoreSummary};
 pub use defaults::{default_model, default_model_json};
 pub use error::{Error, Result};
 pub use model::{
-    Bin, BinRule, FORMAT, MAX_SCORE, MIN_SCORE, Origin, Scaling, Scorecard, ScoredFeature,
+    Bin, BinRule, BinStats, FORMAT, MAX_SCORE, MIN_SCORE, Origin, Scaling, Scorecard, ScoredFeature,
 };
 pub use report::{DimensionScore, Reason, ScoreReport, ScoreStatus};
 

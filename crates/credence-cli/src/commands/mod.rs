@@ -6,6 +6,7 @@ mod import;
 mod model;
 mod score;
 mod simulate;
+mod train;
 
 use crate::cli::{Cli, Command};
 use anyhow::Result;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Rescore(args) => score::rescore(global, args),
         Command::Score(args) => score::score(global, args),
         Command::Explain(args) => score::explain(global, args),
+        Command::Train(args) => train::run(args),
         Command::Model { action } => model::run(action),
         Command::Bench(args) => bench::run(args),
     }

@@ -1,0 +1,455 @@
+//! The training pipeline: bins, selection, regression, points.
+
+use crate::binning::{BinStat, Binning, BinningOptions, bin_categorical, bin_numeric, woe};
+use crate::dictionary::ColumnRole;
+use crate::logistic::fit_logistic;
+use crate::metrics::{Metrics, metrics};
+use crate::table::{ColumnData, MISSING_CODE, Table};
+use crate::{Error, Result};
+use credence_domain::DataCategory;
+use credence_features::Dimension;
+use credence_scorecard::{
+    Bin, BinRule, CompiledScorecard, FORMAT, Input, Origin, Scaling, Scorecard, ScoredFeature,
+};
+use serde::Serialize;
+
+/// Training options.
+#[derive(Debug, Clone)]
+pub struct FitOptions {
+    /// Binning.
+    pub binning: BinningOptions,
+    /// Inputs with less information value are dropped.
+    pub min_iv: f64,
+    /// Of two inputs whose WOE correlate more than this, the weaker goes.
+    pub max_correlation: f64,
+    /// L2 penalty of the regression.
+    pub lambda: f64,
+    /// Points scaling.
+    pub scaling: Scaling,
+    /// Model id and version written into the model.
+    pub model_id: String,
+    /// Model version.
+    pub version: String,
+    /// Creation date (RFC 3339 date) written into the model.
+    pub created: String,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        Self {
+            binning: BinningOptions::default(),
+            min_iv: 0.02,
+            max_correlation: 0.8,
+            lambda: 1.0,
+            scaling: Scaling::default(),
+            model_id: "trained".into(),
+            version: "1".into(),
+            created: String::new(),
+        }
+    }
+}
+
+/// What happened to one input.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputReport {
+    /// The column.
+    pub name: String,
+    /// Its information value on the training rows.
+    pub iv: f64,
+    /// In the model, or why not.
+    pub status: String,
+    /// Its bins: label, rows, event rate, WOE, points.
+    pub bins: Vec<BinReport>,
+}
+
+/// One bin of the binning table.
+#[derive(Debug, Clone, Serialize)]
+pub struct BinReport {
+    /// The bin as people read it.
+    pub bin: String,
+    /// Training rows in it.
+    pub count: u64,
+    /// Share of bads among them.
+    pub event_rate: f64,
+    /// Weight of evidence.
+    pub woe: f64,
+    /// Points (0 for inputs not in the model).
+    pub points: f64,
+}
+
+/// Everything training measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainReport {
+    /// Every input considered.
+    pub inputs: Vec<InputReport>,
+    /// Metrics on the training rows.
+    pub train: Metrics,
+    /// Metrics on held-out rows, when there were any.
+    pub test: Option<Metrics>,
+}
+
+/// A trained model and its report.
+#[derive(Debug, Clone)]
+pub struct TrainedModel {
+    /// The scorecard, sealed.
+    pub scorecard: Scorecard,
+    /// The report.
+    pub report: TrainReport,
+}
+
+struct Candidate {
+    column: usize,
+    binning: Binning,
+    woe_values: Vec<f64>,
+    category: DataCategory,
+    dimension: Dimension,
+    iv: f64,
+    status: String,
+}
+
+fn woe_of_row(binning: &Binning, data: &ColumnData, row: usize) -> f64 {
+    let total = binning.total();
+    let stat = bin_of_row(binning, data, row);
+    woe(stat, total)
+}
+
+fn bin_of_row(binning: &Binning, data: &ColumnData, row: usize) -> BinStat {
+    match (binning, data) {
+        (
+            Binning::Numeric {
+                cuts,
+                stats,
+                missing,
+                ..
+            },
+            ColumnData::Numeric(values),
+        ) => {
+            let v = values[row];
+            if v.is_nan() {
+                *missing
+            } else {
+                stats[cuts.partition_point(|c| *c <= v)]
+            }
+        }
+        (
+            Binning::Categorical {
+                groups,
+                stats,
+                missing,
+            },
+            ColumnData::Categorical { codes, levels },
+        ) => {
+            let code = codes[row];
+            if code == MISSING_CODE {
+                return *missing;
+            }
+            let level = &levels[code as usize];
+            groups
+                .iter()
+                .position(|g| g.contains(level))
+                .map_or(BinStat::default(), |g| stats[g])
+        }
+        _ => BinStat::default(),
+    }
+}
+
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    if saa <= 0.0 || sbb <= 0.0 {
+        0.0
+    } else {
+        sab / (saa * sbb).sqrt()
+    }
+}
+
+/// Trains a scorecard on `train_rows` of `table` (and measures it on
+/// `test_rows`), using the columns whose role is `Input`.
+pub fn train(
+    table: &Table,
+    target: &[u8],
+    roles: &[ColumnRole],
+    train_rows: &[usize],
+    test_rows: &[usize],
+    options: &FitOptions,
+) -> Result<TrainedModel> {
+    let train_table = table.select(train_rows);
+    let y: Vec<u8> = train_rows.iter().map(|&r| target[r]).collect();
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for (index, (column, role)) in train_table.columns.iter().zip(roles).enumerate() {
+        let ColumnRole::Input {
+            category,
+            dimension,
+        } = *role
+        else {
+            continue;
+        };
+        let binning = match &column.data {
+            ColumnData::Numeric(values) => bin_numeric(values, &y, &options.binning),
+            ColumnData::Categorical { codes, levels } => {
+                bin_categorical(codes, levels, &y, &options.binning)
+            }
+        };
+        let woe_values = (0..train_table.rows)
+            .map(|row| woe_of_row(&binning, &column.data, row))
+            .collect();
+        let iv = binning.iv();
+        let status = if iv < options.min_iv {
+            format!(
+                "dropped: information value {iv:.4} below {}",
+                options.min_iv
+            )
+        } else {
+            "selected".into()
+        };
+        candidates.push(Candidate {
+            column: index,
+            binning,
+            woe_values,
+            category,
+            dimension,
+            iv,
+            status,
+        });
+    }
+    if candidates.is_empty() {
+        return Err(Error::Unfit("no input columns to train on".into()));
+    }
+    // Correlation filter, strongest first.
+    let mut order: Vec<usize> = (0..candidates.len())
+        .filter(|&c| candidates[c].status == "selected")
+        .collect();
+    order.sort_by(|&a, &b| candidates[b].iv.total_cmp(&candidates[a].iv));
+    let mut kept: Vec<usize> = Vec::new();
+    for c in order {
+        if let Some(&other) = kept.iter().find(|&&k| {
+            correlation(&candidates[c].woe_values, &candidates[k].woe_values).abs()
+                > options.max_correlation
+        }) {
+            candidates[c].status = format!(
+                "dropped: WOE correlates above {} with {}",
+                options.max_correlation, train_table.columns[candidates[other].column].name
+            );
+        } else {
+            kept.push(c);
+        }
+    }
+    kept.sort_unstable();
+    // Fit; drop inputs whose coefficient contradicts their WOE, refit.
+    let fit = loop {
+        if kept.is_empty() {
+            return Err(Error::Unfit(
+                "every input was dropped (weak, correlated or contradictory); nothing to fit"
+                    .into(),
+            ));
+        }
+        let columns: Vec<Vec<f64>> = kept
+            .iter()
+            .map(|&c| candidates[c].woe_values.clone())
+            .collect();
+        let fit = fit_logistic(&columns, &y, options.lambda);
+        // WOE is ln(goods/bads): a safer bin must lower the odds of bad.
+        match fit
+            .coefficients
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b > 0.0)
+            .max_by(|a, b| a.1.total_cmp(b.1))
+        {
+            Some((position, _)) => {
+                let c = kept.remove(position);
+                candidates[c].status = "dropped: its coefficient contradicts its WOE".into();
+            }
+            None => break fit,
+        }
+    };
+    let factor = options.scaling.factor();
+    let offset = options.scaling.base_score - factor * options.scaling.base_odds.ln();
+    let base_points = offset - factor * fit.intercept;
+    let mut features = Vec::new();
+    let mut reports = Vec::new();
+    for (c, candidate) in candidates.iter().enumerate() {
+        let name = train_table.columns[candidate.column].name.clone();
+        let beta = kept
+            .iter()
+            .position(|&k| k == c)
+            .map(|p| fit.coefficients[p]);
+        let total = candidate.binning.total();
+        let points_of =
+            |stat: BinStat| beta.map_or(0.0, |b| round2(-factor * b * woe(stat, total)));
+        let mut bins = vec![Bin {
+            rule: BinRule::Missing,
+            points: points_of(candidate.binning.missing()),
+            stats: Some(stats_of(candidate.binning.missing(), total)),
+        }];
+        match &candidate.binning {
+            Binning::Numeric { cuts, stats, .. } => {
+                for (i, stat) in stats.iter().enumerate() {
+                    bins.push(Bin {
+                        rule: BinRule::Range {
+                            lower: i.checked_sub(1).map(|p| cuts[p]),
+                            upper: cuts.get(i).copied(),
+                        },
+                        points: points_of(*stat),
+                        stats: Some(stats_of(*stat, total)),
+                    });
+                }
+            }
+            Binning::Categorical { groups, stats, .. } => {
+                for (group, stat) in groups.iter().zip(stats) {
+                    bins.push(Bin {
+                        rule: BinRule::Categories {
+                            values: group.clone(),
+                        },
+                        points: points_of(*stat),
+                        stats: Some(stats_of(*stat, total)),
+                    });
+                }
+                // Categories never seen in training score as average (WOE 0).
+                bins.push(Bin {
+                    rule: BinRule::Other,
+                    points: 0.0,
+                    stats: None,
+                });
+            }
+        }
+        reports.push(InputReport {
+            name: name.clone(),
+            iv: round6(candidate.iv),
+            status: if beta.is_some() {
+                "in the model".into()
+            } else {
+                candidate.status.clone()
+            },
+            bins: bins
+                .iter()
+                .map(|b| BinReport {
+                    bin: b.rule.describe(),
+                    count: b.stats.map_or(0, |s| s.count),
+                    event_rate: b.stats.map_or(0.0, |s| round6(s.event_rate)),
+                    woe: b.stats.map_or(0.0, |s| round6(s.woe)),
+                    points: b.points,
+                })
+                .collect(),
+        });
+        if beta.is_some() {
+            let code = format!("T{:02}", features.len() + 1);
+            features.push(ScoredFeature {
+                name: name.clone(),
+                dimension: candidate.dimension,
+                category: candidate.category,
+                reason_code: code,
+                reason: format!(
+                    "The value of {name} is one associated with more defaults in the training data."
+                ),
+                improve: format!(
+                    "Values of {name} associated with fewer defaults raise the score."
+                ),
+                bins,
+            });
+        }
+    }
+    let mut scorecard = Scorecard {
+        format: FORMAT.into(),
+        model_id: options.model_id.clone(),
+        version: options.version.clone(),
+        subject_kind: None,
+        origin: Origin {
+            method: "trained".into(),
+            created: options.created.clone(),
+            note: format!(
+                "Trained by credence train: optimal monotone binning, WOE, L2 logistic regression (lambda {}), {} of {} inputs kept, {} training rows.",
+                options.lambda,
+                features.len(),
+                candidates.len(),
+                train_rows.len()
+            ),
+            validation: None,
+        },
+        scaling: options.scaling,
+        base_points: round2(base_points),
+        features,
+        checksum: String::new(),
+    };
+    let train_metrics = evaluate(&scorecard, table, target, train_rows)?;
+    let test_metrics = if test_rows.is_empty() {
+        None
+    } else {
+        Some(evaluate(&scorecard, table, target, test_rows)?)
+    };
+    scorecard.origin.validation =
+        Some(serde_json::json!({ "train": train_metrics, "test": test_metrics }));
+    scorecard.seal();
+    scorecard.validate()?;
+    Ok(TrainedModel {
+        scorecard,
+        report: TrainReport {
+            inputs: reports,
+            train: train_metrics,
+            test: test_metrics,
+        },
+    })
+}
+
+fn stats_of(stat: BinStat, total: BinStat) -> credence_scorecard::BinStats {
+    credence_scorecard::BinStats {
+        count: stat.count,
+        event_rate: round6(stat.event_rate()),
+        woe: round6(woe(stat, total)),
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// Scores `rows` of `table` with the model's own runtime and measures it.
+pub fn evaluate(
+    scorecard: &Scorecard,
+    table: &Table,
+    target: &[u8],
+    rows: &[usize],
+) -> Result<Metrics> {
+    let compiled = CompiledScorecard::bind(scorecard.clone(), |name| {
+        table
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .ok_or_else(|| "is not a column of the data".to_string())
+    })?;
+    let mut risk = Vec::with_capacity(rows.len());
+    let mut outcomes = Vec::with_capacity(rows.len());
+    for &row in rows {
+        let summary = compiled.score_with(|slot| match &table.columns[slot].data {
+            ColumnData::Numeric(values) => {
+                let v = values[row];
+                if v.is_nan() {
+                    Input::Missing
+                } else {
+                    Input::Number(v)
+                }
+            }
+            ColumnData::Categorical { codes, levels } => {
+                let code = codes[row];
+                if code == MISSING_CODE {
+                    Input::Missing
+                } else {
+                    Input::Category(&levels[code as usize])
+                }
+            }
+        });
+        risk.push(-summary.raw_points);
+        outcomes.push(target[row]);
+    }
+    Ok(metrics(&risk, &outcomes))
+}

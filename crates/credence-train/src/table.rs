@@ -1,0 +1,267 @@
+//! Tables of training data: columns typed as numeric or categorical, a
+//! binary target, stratified splits.
+
+use crate::{Error, Result};
+use std::path::Path;
+
+/// "No value" in a categorical column.
+pub const MISSING_CODE: u32 = u32::MAX;
+
+/// A column's values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnData {
+    /// Numbers; `NaN` is missing.
+    Numeric(Vec<f64>),
+    /// Categories as codes into `levels`; [`MISSING_CODE`] is missing.
+    Categorical {
+        /// One code per row.
+        codes: Vec<u32>,
+        /// The distinct values.
+        levels: Vec<String>,
+    },
+}
+
+/// A named column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    /// The header name.
+    pub name: String,
+    /// The values.
+    pub data: ColumnData,
+}
+
+impl Column {
+    /// The row count.
+    pub fn len(&self) -> usize {
+        match &self.data {
+            ColumnData::Numeric(v) => v.len(),
+            ColumnData::Categorical { codes, .. } => codes.len(),
+        }
+    }
+
+    /// True when the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value in `row` as text (for targets).
+    pub fn text(&self, row: usize) -> Option<String> {
+        match &self.data {
+            ColumnData::Numeric(v) => v.get(row).filter(|x| !x.is_nan()).map(|x| {
+                if x.fract() == 0.0 && x.abs() < 1e15 {
+                    format!("{}", *x as i64)
+                } else {
+                    x.to_string()
+                }
+            }),
+            ColumnData::Categorical { codes, levels } => codes
+                .get(row)
+                .filter(|c| **c != MISSING_CODE)
+                .and_then(|c| levels.get(*c as usize).cloned()),
+        }
+    }
+
+    /// The rows `rows` of this column.
+    pub fn select(&self, rows: &[usize]) -> Column {
+        let data = match &self.data {
+            ColumnData::Numeric(v) => ColumnData::Numeric(rows.iter().map(|&r| v[r]).collect()),
+            ColumnData::Categorical { codes, levels } => ColumnData::Categorical {
+                codes: rows.iter().map(|&r| codes[r]).collect(),
+                levels: levels.clone(),
+            },
+        };
+        Column {
+            name: self.name.clone(),
+            data,
+        }
+    }
+}
+
+/// A table of columns of equal length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// The columns, in file order.
+    pub columns: Vec<Column>,
+    /// The row count.
+    pub rows: usize,
+}
+
+fn is_missing(cell: &str) -> bool {
+    matches!(
+        cell,
+        "" | "NA" | "N/A" | "NaN" | "nan" | "null" | "NULL" | "?"
+    )
+}
+
+impl Table {
+    /// Reads a CSV file with a header. A column whose every present value
+    /// is a number is numeric; any other is categorical.
+    pub fn read_csv(path: &Path) -> Result<Self> {
+        let fail = |message: String| Error::Read {
+            path: path.display().to_string(),
+            message,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_path(path)
+            .map_err(|e| fail(e.to_string()))?;
+        let names: Vec<String> = reader
+            .headers()
+            .map_err(|e| fail(e.to_string()))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        if names.is_empty() {
+            return Err(fail("the file has no header".into()));
+        }
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                return Err(fail(format!("column {name:?} appears twice in the header")));
+            }
+        }
+        let mut cells: Vec<Vec<String>> = vec![Vec::new(); names.len()];
+        for (row, record) in reader.records().enumerate() {
+            let record = record.map_err(|e| fail(format!("line {}: {e}", row + 2)))?;
+            if record.len() != names.len() {
+                return Err(fail(format!(
+                    "line {}: {} cells, the header has {}",
+                    row + 2,
+                    record.len(),
+                    names.len()
+                )));
+            }
+            for (column, cell) in cells.iter_mut().zip(record.iter()) {
+                column.push(cell.to_string());
+            }
+        }
+        let rows = cells.first().map_or(0, Vec::len);
+        let columns = names
+            .into_iter()
+            .zip(cells)
+            .map(|(name, values)| Column {
+                name,
+                data: typed(values),
+            })
+            .collect();
+        Ok(Self { columns, rows })
+    }
+
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The rows `rows` of the table.
+    pub fn select(&self, rows: &[usize]) -> Table {
+        Table {
+            columns: self.columns.iter().map(|c| c.select(rows)).collect(),
+            rows: rows.len(),
+        }
+    }
+}
+
+fn typed(values: Vec<String>) -> ColumnData {
+    let numeric: Option<Vec<f64>> = values
+        .iter()
+        .map(|v| {
+            if is_missing(v) {
+                Some(f64::NAN)
+            } else {
+                v.parse::<f64>().ok().filter(|x| x.is_finite())
+            }
+        })
+        .collect();
+    match numeric {
+        Some(v) if v.iter().any(|x| !x.is_nan()) => ColumnData::Numeric(v),
+        _ => {
+            let mut levels: Vec<String> = Vec::new();
+            let codes = values
+                .iter()
+                .map(|v| {
+                    if is_missing(v) {
+                        return MISSING_CODE;
+                    }
+                    match levels.iter().position(|l| l == v) {
+                        Some(i) => i as u32,
+                        None => {
+                            levels.push(v.clone());
+                            (levels.len() - 1) as u32
+                        }
+                    }
+                })
+                .collect();
+            ColumnData::Categorical { codes, levels }
+        }
+    }
+}
+
+/// The 0/1 target (1 = bad) from column `name`. With `bad`, rows equal to it
+/// are bad; without, the values must be 0/1 or good/bad.
+pub fn target_from(table: &Table, name: &str, bad: Option<&str>) -> Result<Vec<u8>> {
+    let column = table.column(name).ok_or_else(|| {
+        let known: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        Error::Target(format!(
+            "no column {name:?}; the columns are {}",
+            known.join(", ")
+        ))
+    })?;
+    let mut target = Vec::with_capacity(table.rows);
+    for row in 0..table.rows {
+        let value = column.text(row).ok_or_else(|| {
+            Error::Target(format!(
+                "row {} has no value in {name:?}; every row needs an outcome",
+                row + 2
+            ))
+        })?;
+        let is_bad = match bad {
+            Some(bad) => value == bad,
+            None => match value.to_ascii_lowercase().as_str() {
+                "1" | "bad" => true,
+                "0" | "good" => false,
+                other => {
+                    return Err(Error::Target(format!(
+                        "row {}: {other:?} is not 0/1 or good/bad; pass --bad VALUE to say which value means a bad outcome",
+                        row + 2
+                    )));
+                }
+            },
+        };
+        target.push(u8::from(is_bad));
+    }
+    let bads = target.iter().filter(|t| **t == 1).count();
+    if bads == 0 || bads == target.len() {
+        return Err(Error::Target(format!(
+            "{name:?} has {bads} bad outcome(s) in {} rows; training needs both goods and bads",
+            target.len()
+        )));
+    }
+    Ok(target)
+}
+
+/// A stratified split: `test_share` of the goods and of the bads go to the
+/// test set, chosen by a seeded shuffle. Returns (train rows, test rows).
+pub fn stratified_split(target: &[u8], test_share: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        // splitmix64: a fixed, documented sequence, so a seed names a split.
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for class in [0u8, 1] {
+        let mut rows: Vec<usize> = (0..target.len()).filter(|&r| target[r] == class).collect();
+        for i in (1..rows.len()).rev() {
+            let j = (next() % (i as u64 + 1)) as usize;
+            rows.swap(i, j);
+        }
+        let n_test = (rows.len() as f64 * test_share).round() as usize;
+        test.extend_from_slice(&rows[..n_test]);
+        train.extend_from_slice(&rows[n_test..]);
+    }
+    train.sort_unstable();
+    test.sort_unstable();
+    (train, test)
+}
