@@ -46,12 +46,15 @@ pub enum Command {
     Import(ImportArgs),
     /// Score every subject and store the scores.
     Rescore(RescoreArgs),
-    /// Score one subject, with reasons.
+    /// Score one subject, with reasons; or, with --model --data --out, every
+    /// row of a CSV file.
     Score(ScoreArgs),
     /// Show the scorecard rows behind one subject's score.
-    Explain(ScoreArgs),
+    Explain(ExplainArgs),
     /// Train a scorecard on a table (CSV) with a binary target.
     Train(TrainArgs),
+    /// Export a model for another engine.
+    ExportModel(ExportArgs),
     /// Inspect, verify or seal scorecard model files.
     Model {
         #[command(subcommand)]
@@ -122,9 +125,32 @@ pub struct RescoreArgs {
 
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
+    /// The subject's id (not with --data).
+    #[arg(required_unless_present = "data", conflicts_with = "data")]
+    pub subject_id: Option<String>,
+    /// Score this CSV file with --model, writing --out.
+    #[arg(long, requires_all = ["model", "out"])]
+    pub data: Option<PathBuf>,
+    /// The model file to score --data with.
+    #[arg(long, requires = "data")]
+    pub model: Option<PathBuf>,
+    /// Where to write the scored CSV (input columns plus score, band, pd,
+    /// reason_1..reason_4).
+    #[arg(long, requires = "data")]
+    pub out: Option<PathBuf>,
+    /// Score as of this date or instant (default: now).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
     /// The subject's id.
     pub subject_id: String,
-    /// Score as of this date or instant (default: now).
+    /// Explain as of this date or instant (default: now).
     #[arg(long)]
     pub as_of: Option<String>,
     /// Print JSON.
@@ -192,6 +218,28 @@ pub struct TrainArgs {
     /// Print the metrics as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// One SQL SELECT with CASE expressions.
+    Sql,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The model file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The export format.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Where to write it.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// For SQL: the table to score.
+    #[arg(long, default_value = "applicants")]
+    pub table: String,
 }
 
 #[derive(Debug, Args)]

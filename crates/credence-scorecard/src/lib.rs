@@ -14,6 +14,7 @@ mod band;
 mod compiled;
 mod defaults;
 mod error;
+mod export;
 mod model;
 mod report;
 
@@ -21,6 +22,7 @@ pub use band::Band;
 pub use compiled::{CompiledScorecard, Input, ScoreSummary};
 pub use defaults::{default_model, default_model_json};
 pub use error::{Error, Result};
+pub use export::to_sql;
 pub use model::{
     Bin, BinRule, BinStats, FORMAT, MAX_SCORE, MIN_SCORE, Origin, Scaling, Scorecard, ScoredFeature,
 };

@@ -9,6 +9,7 @@
 //! Newton's method, dropping inputs whose sign contradicts their WOE; and
 //! scale the coefficients into a points table in Credence's model format.
 
+mod batch;
 mod binning;
 mod dictionary;
 mod error;
@@ -17,6 +18,7 @@ mod logistic;
 mod metrics;
 mod table;
 
+pub use batch::{SCORE_COLUMNS, score_csv};
 pub use binning::{
     BinStat, Binning, BinningOptions, Trend, bin_categorical, bin_numeric, information_value, woe,
 };

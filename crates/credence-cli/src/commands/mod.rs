@@ -22,6 +22,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Score(args) => score::score(global, args),
         Command::Explain(args) => score::explain(global, args),
         Command::Train(args) => train::run(args),
+        Command::ExportModel(args) => model::export(args),
         Command::Model { action } => model::run(action),
         Command::Bench(args) => bench::run(args),
     }

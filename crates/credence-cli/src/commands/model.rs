@@ -41,6 +41,22 @@ pub fn run(action: &ModelAction) -> Result<()> {
     }
 }
 
+/// `credence export-model`.
+pub fn export(args: &crate::cli::ExportArgs) -> Result<()> {
+    let model = load(&args.model)?;
+    let text = match args.format {
+        crate::cli::ExportFormat::Sql => credence_scorecard::to_sql(&model, &args.table),
+    };
+    std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
+    outln!(
+        "exported {} as {:?} to {}",
+        model.version_tag(),
+        args.format,
+        args.out.display()
+    )?;
+    Ok(())
+}
+
 fn load(path: &std::path::Path) -> Result<Scorecard> {
     if !path.exists() {
         bail!(

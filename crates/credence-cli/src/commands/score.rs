@@ -1,6 +1,6 @@
 //! `credence score`, `explain` and `rescore`.
 
-use crate::cli::{Global, RescoreArgs, ScoreArgs};
+use crate::cli::{ExplainArgs, Global, RescoreArgs, ScoreArgs};
 use crate::context;
 use crate::output;
 use anyhow::{Context, Result};
@@ -13,12 +13,18 @@ fn subject_id(raw: &str) -> Result<SubjectId> {
 }
 
 pub fn score(global: &Global, args: &ScoreArgs) -> Result<()> {
+    if let (Some(data), Some(model), Some(out)) = (&args.data, &args.model, &args.out) {
+        return score_file(data, model, out);
+    }
+    let Some(subject) = args.subject_id.as_deref() else {
+        anyhow::bail!("give a SUBJECT_ID, or --data FILE --model MODEL --out FILE to score a file");
+    };
     let scorer = Scorer::from_config(&context::config(global)?)?;
     let store = context::open_existing_store(global)?;
     let as_of = context::as_of(args.as_of.as_deref())?;
     let report = scorer
-        .report(&store, &subject_id(&args.subject_id)?, as_of)
-        .with_context(|| format!("scoring {}", args.subject_id))?;
+        .report(&store, &subject_id(subject)?, as_of)
+        .with_context(|| format!("scoring {subject}"))?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
@@ -27,7 +33,47 @@ pub fn score(global: &Global, args: &ScoreArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn explain(global: &Global, args: &ScoreArgs) -> Result<()> {
+/// Scores every row of a CSV file with a model file.
+fn score_file(
+    data: &std::path::Path,
+    model: &std::path::Path,
+    out: &std::path::Path,
+) -> Result<()> {
+    let text =
+        std::fs::read_to_string(model).with_context(|| format!("reading {}", model.display()))?;
+    let scorecard = credence_scorecard::Scorecard::from_json(&text)
+        .with_context(|| format!("loading {}", model.display()))?;
+    let input = std::fs::File::open(data).with_context(|| format!("opening {}", data.display()))?;
+    // Write next to the destination and rename at the end: a failed run
+    // never leaves a half-written output behind.
+    let partial = out.with_extension("partial");
+    let output = std::fs::File::create(&partial)
+        .with_context(|| format!("creating {}", partial.display()))?;
+    let result = credence_train::score_csv(
+        &scorecard,
+        std::io::BufReader::new(input),
+        std::io::BufWriter::new(output),
+        &data.display().to_string(),
+    );
+    match result {
+        Ok(rows) => {
+            std::fs::rename(&partial, out).with_context(|| format!("writing {}", out.display()))?;
+            outln!(
+                "scored {rows} rows of {} with {} into {}",
+                data.display(),
+                scorecard.version_tag(),
+                out.display()
+            )?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e).with_context(|| format!("scoring {}", data.display()))
+        }
+    }
+}
+
+pub fn explain(global: &Global, args: &ExplainArgs) -> Result<()> {
     let scorer = Scorer::from_config(&context::config(global)?)?;
     let store = context::open_existing_store(global)?;
     let as_of = context::as_of(args.as_of.as_deref())?;
