@@ -215,6 +215,9 @@ pub struct TrainArgs {
     /// Smallest share of rows a bin may hold.
     #[arg(long, default_value_t = 0.05)]
     pub min_bin_share: f64,
+    /// The approval cut-off of the fairness report.
+    #[arg(long, default_value_t = 600)]
+    pub cutoff: i32,
     /// Print the metrics as JSON.
     #[arg(long)]
     pub json: bool,

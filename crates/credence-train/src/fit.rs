@@ -32,6 +32,8 @@ pub struct FitOptions {
     pub version: String,
     /// Creation date (RFC 3339 date) written into the model.
     pub created: String,
+    /// Scores at or above this are "approved" in the fairness report.
+    pub cutoff: i32,
 }
 
 impl Default for FitOptions {
@@ -45,6 +47,7 @@ impl Default for FitOptions {
             model_id: "trained".into(),
             version: "1".into(),
             created: String::new(),
+            cutoff: 600,
         }
     }
 }
@@ -86,6 +89,9 @@ pub struct TrainReport {
     pub train: Metrics,
     /// Metrics on held-out rows, when there were any.
     pub test: Option<Metrics>,
+    /// Fairness by every audit column, on the held-out rows (or all rows
+    /// when none were held out).
+    pub fairness: Vec<crate::FairnessReport>,
 }
 
 /// A trained model and its report.
@@ -385,6 +391,30 @@ pub fn train(
     };
     scorecard.origin.validation =
         Some(serde_json::json!({ "train": train_metrics, "test": test_metrics }));
+    let audited_rows: Vec<usize> = if test_rows.is_empty() {
+        train_rows.to_vec()
+    } else {
+        test_rows.to_vec()
+    };
+    let audited_scores: Vec<i32> = score_rows(&scorecard, table, &audited_rows)?
+        .iter()
+        .map(|s| s.score)
+        .collect();
+    let fairness_reports = roles
+        .iter()
+        .enumerate()
+        .filter(|(_, role)| matches!(role, ColumnRole::Audit))
+        .map(|(column, _)| {
+            crate::fairness(
+                table,
+                column,
+                &audited_rows,
+                &audited_scores,
+                target,
+                options.cutoff,
+            )
+        })
+        .collect();
     scorecard.seal();
     scorecard.validate()?;
     Ok(TrainedModel {
@@ -393,6 +423,7 @@ pub fn train(
             inputs: reports,
             train: train_metrics,
             test: test_metrics,
+            fairness: fairness_reports,
         },
     })
 }
@@ -413,13 +444,12 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-/// Scores `rows` of `table` with the model's own runtime and measures it.
-pub fn evaluate(
+/// Scores `rows` of `table` with the model's own runtime.
+pub fn score_rows(
     scorecard: &Scorecard,
     table: &Table,
-    target: &[u8],
     rows: &[usize],
-) -> Result<Metrics> {
+) -> Result<Vec<credence_scorecard::ScoreSummary>> {
     let compiled = CompiledScorecard::bind(scorecard.clone(), |name| {
         table
             .columns
@@ -427,29 +457,40 @@ pub fn evaluate(
             .position(|c| c.name == name)
             .ok_or_else(|| "is not a column of the data".to_string())
     })?;
-    let mut risk = Vec::with_capacity(rows.len());
-    let mut outcomes = Vec::with_capacity(rows.len());
-    for &row in rows {
-        let summary = compiled.score_with(|slot| match &table.columns[slot].data {
-            ColumnData::Numeric(values) => {
-                let v = values[row];
-                if v.is_nan() {
-                    Input::Missing
-                } else {
-                    Input::Number(v)
+    Ok(rows
+        .iter()
+        .map(|&row| {
+            compiled.score_with(|slot| match &table.columns[slot].data {
+                ColumnData::Numeric(values) => {
+                    let v = values[row];
+                    if v.is_nan() {
+                        Input::Missing
+                    } else {
+                        Input::Number(v)
+                    }
                 }
-            }
-            ColumnData::Categorical { codes, levels } => {
-                let code = codes[row];
-                if code == MISSING_CODE {
-                    Input::Missing
-                } else {
-                    Input::Category(&levels[code as usize])
+                ColumnData::Categorical { codes, levels } => {
+                    let code = codes[row];
+                    if code == MISSING_CODE {
+                        Input::Missing
+                    } else {
+                        Input::Category(&levels[code as usize])
+                    }
                 }
-            }
-        });
-        risk.push(-summary.raw_points);
-        outcomes.push(target[row]);
-    }
+            })
+        })
+        .collect())
+}
+
+/// Scores `rows` of `table` with the model's own runtime and measures it.
+pub fn evaluate(
+    scorecard: &Scorecard,
+    table: &Table,
+    target: &[u8],
+    rows: &[usize],
+) -> Result<Metrics> {
+    let summaries = score_rows(scorecard, table, rows)?;
+    let risk: Vec<f64> = summaries.iter().map(|s| -s.raw_points).collect();
+    let outcomes: Vec<u8> = rows.iter().map(|&r| target[r]).collect();
     Ok(metrics(&risk, &outcomes))
 }

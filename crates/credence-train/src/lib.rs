@@ -13,6 +13,7 @@ mod batch;
 mod binning;
 mod dictionary;
 mod error;
+mod fairness;
 mod fit;
 mod logistic;
 mod metrics;
@@ -24,6 +25,7 @@ pub use binning::{
 };
 pub use dictionary::{ColumnRole, Dictionary};
 pub use error::{Error, Result};
+pub use fairness::{FairnessReport, GroupReport, fairness};
 pub use fit::{FitOptions, TrainReport, TrainedModel, train};
 pub use logistic::{LogisticFit, fit_logistic};
 pub use metrics::{Metrics, auc, ks, metrics};

@@ -33,6 +33,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         min_iv: args.min_iv,
         max_correlation: args.max_correlation,
         lambda: args.lambda,
+        cutoff: args.cutoff,
         binning: credence_train::BinningOptions {
             min_bin_share: args.min_bin_share,
             ..defaults.binning
@@ -84,6 +85,28 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             m.ks,
             100.0 * m.bad_rate
         )?;
+    }
+    for report in &trained.report.fairness {
+        outln!(
+            "  Fairness by {} (approved at {}+): four-fifths rule {}",
+            report.column,
+            report.cutoff,
+            if report.four_fifths_rule_met {
+                "met"
+            } else {
+                "NOT met"
+            }
+        )?;
+        for group in &report.groups {
+            outln!(
+                "    {:<40} n={:<5} approved {:>5.1}%  impact ratio {:.2}  AUC {}",
+                group.group,
+                group.count,
+                100.0 * group.approval_rate,
+                group.adverse_impact_ratio,
+                group.auc.map_or("–".to_string(), |a| format!("{a:.3}"))
+            )?;
+        }
     }
     outln!("  Inputs:")?;
     for input in &trained.report.inputs {
