@@ -52,7 +52,7 @@ pub enum Command {
     /// Show the scorecard rows behind one subject's score.
     Explain(ExplainArgs),
     /// Train a scorecard on a table (CSV) with a binary target.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Export a model for another engine.
     ExportModel(ExportArgs),
     /// Inspect, verify or seal scorecard model files.
@@ -174,11 +174,29 @@ pub enum ModelAction {
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Training data: CSV with a header.
+    #[arg(
+        long,
+        required_unless_present = "from_store",
+        conflicts_with = "from_store",
+        requires = "target"
+    )]
+    pub data: Option<PathBuf>,
+    /// The outcome column of --data.
+    #[arg(long, requires = "data")]
+    pub target: Option<String>,
+    /// Train on the database instead: features as of --snapshot, target =
+    /// 90+ days past due, charge-off or court judgment in the window after.
     #[arg(long)]
-    pub data: PathBuf,
-    /// The outcome column.
-    #[arg(long)]
-    pub target: String,
+    pub from_store: bool,
+    /// With --from-store: person or organisation.
+    #[arg(long, default_value = "person", requires = "from_store")]
+    pub kind: String,
+    /// With --from-store: the snapshot date (default: --window-months ago).
+    #[arg(long, requires = "from_store")]
+    pub snapshot: Option<String>,
+    /// With --from-store: months of the outcome window.
+    #[arg(long, default_value_t = 12, requires = "from_store")]
+    pub window_months: u32,
     /// The target value that means a bad outcome (default: 1 or "bad").
     #[arg(long)]
     pub bad: Option<String>,
@@ -203,6 +221,12 @@ pub struct TrainArgs {
     /// Model id written into the model.
     #[arg(long, default_value = "trained")]
     pub model_id: String,
+    /// Model version written into the model.
+    #[arg(long, default_value = "1")]
+    pub model_version: String,
+    /// A sentence added to the model's provenance note (what data, why).
+    #[arg(long)]
+    pub note: Option<String>,
     /// Drop inputs with less information value than this.
     #[arg(long, default_value_t = 0.02)]
     pub min_iv: f64,

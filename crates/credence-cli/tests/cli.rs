@@ -243,12 +243,12 @@ fn helpful_errors_for_the_database_and_models() {
     assert!(postgres.contains("PostgreSQL"), "{postgres}");
     let shown = ok(d, &["model", "show", "person"]);
     assert!(
-        shown.contains("person-default@") && shown.contains("expert"),
+        shown.contains("person-default@2.0.0") && shown.contains("trained"),
         "{shown}"
     );
     std::fs::write(
         d.join("m.json"),
-        credence_scorecard_json().replace("\"H01\"", "\"H99\""),
+        credence_scorecard_json().replace("\"H02\"", "\"H99\""),
     )
     .expect("write");
     let tampered = fails(d, &["model", "verify", "m.json"]);

@@ -14,10 +14,12 @@
 mod engine;
 mod feature;
 mod negative;
+mod outcome;
 
 pub use engine::{FeatureEngine, FeatureSet, ThinFile, ThinReason, compute_features};
 pub use feature::{Dimension, Feature, FeatureVector};
 pub use negative::{NegativeRecord, NegativeSeverity, negative_records};
+pub use outcome::bad_outcome;
 
 pub use credence_domain::{LogError, Policy, SubjectLog};
 

@@ -277,3 +277,27 @@ proptest::proptest! {
         proptest::prop_assert_eq!(listed, as_of < stops);
     }
 }
+
+#[test]
+fn outcomes_look_only_inside_the_window() {
+    // Bill 3 (due day 90) is never paid: it reaches 90 days past due on day 180.
+    let events = file(&[Some(0), Some(0), None]);
+    let log = SubjectLog::from_events(subject("s"), &events).expect("valid");
+    let at = |d: i64| day(d).as_second();
+    assert!(
+        bad_outcome(&log, at(100), at(200)),
+        "90+ reached on day 180, inside"
+    );
+    assert!(
+        !bad_outcome(&log, at(100), at(170)),
+        "not yet 90 days late at the window's end"
+    );
+    assert!(
+        !bad_outcome(&log, at(181), at(400)),
+        "reached before the window"
+    );
+    // Paid 45 days late: never a 90+ outcome.
+    let paid = file(&[Some(0), Some(45)]);
+    let log = SubjectLog::from_events(subject("s"), &paid).expect("valid");
+    assert!(!bad_outcome(&log, at(0), at(400)));
+}

@@ -1,9 +1,11 @@
 //! The default models shipped in the binary.
 //!
-//! They are **expert scorecards**: points set by hand from credit-risk
-//! practice (payment history weighs most, then public records, utilisation
-//! and length of history), documented in each file's `origin.note`. Each is
-//! sealed with its checksum; training (`credence train`) replaces them.
+//! They are **trained on Credence's synthetic world** by
+//! `scripts/train-default-models` (`credence train --from-store` over
+//! 100,000 simulated subjects), with the validation report of each checked
+//! in beside it (`models/*.report.json`) and their provenance in each
+//! file's `origin.note`. A deployment retrains them on its own outcomes.
+//! Each is sealed with its checksum.
 
 use crate::{Result, Scorecard};
 use credence_domain::SubjectKind;

@@ -172,7 +172,11 @@ fn default_models_are_sealed_valid_and_bind_to_event_features() {
     for kind in [SubjectKind::Person, SubjectKind::Organisation] {
         let model = default_model(kind).expect("default model verifies");
         assert_eq!(model.subject_kind, Some(kind));
-        assert_eq!(model.origin.method, "expert");
+        assert_eq!(model.origin.method, "trained");
+        assert!(
+            model.origin.note.contains("synthetic world"),
+            "the defaults say what they were trained on"
+        );
         let compiled = CompiledScorecard::for_event_features(model).expect("binds");
         let empty = compiled.score_features(&FeatureVector::default());
         assert!((MIN_SCORE..=MAX_SCORE).contains(&empty.score));
@@ -317,7 +321,7 @@ mod sql_export {
             let columns: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "REAL")).collect();
             let values: Vec<Vec<rusqlite::types::Value>> = rows
                 .iter()
-                .map(|row| row.iter().map(|v| v.map_or(rusqlite::types::Value::Null, rusqlite::types::Value::Real)).collect())
+                .map(|row| row.iter().take(names.len()).map(|v| v.map_or(rusqlite::types::Value::Null, rusqlite::types::Value::Real)).collect())
                 .collect();
             let from_sql = sql_scores(&model, &columns, &values);
             let compiled = CompiledScorecard::bind(model.clone(), |name| names.iter().position(|n| n == name).ok_or_default()).expect("binds");

@@ -12,6 +12,7 @@ mod error;
 pub mod import;
 mod ingest;
 mod scoring;
+pub mod training;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{Config, ModelPaths};

@@ -271,7 +271,7 @@ pub fn simulate_subject(config: &SimConfig, index: u64) -> SimSubject {
 
     // Default: a monthly hazard driven by latent risk. After default the
     // subject stops paying; accounts are charged off, sometimes sued.
-    let hazard = sigmoid(-6.3 + 1.35 * risk);
+    let hazard = sigmoid(-7.0 + 1.35 * risk);
     let mut defaulted_at = None;
     if !thin && !plans.is_empty() {
         let mut month = reporting_start.max(enrolled - 12 * MONTH);
@@ -285,7 +285,7 @@ pub fn simulate_subject(config: &SimConfig, index: u64) -> SimSubject {
     }
 
     let late_bias = -2.9 + 1.25 * risk;
-    let severity = 6.0 + 14.0 * risk.max(0.0);
+    let severity = 5.0 + 10.0 * risk.max(0.0);
     for (n, plan) in plans.iter().enumerate() {
         f.furnisher(plan.furnisher);
         events.push(f.account_opened(ts(plan.opened), &plan.id, plan.kind, plan.limit));

@@ -274,17 +274,33 @@ pub fn bin_numeric(values: &[f64], target: &[u8], options: &BinningOptions) -> B
             missing.bads += u64::from(*t);
         }
     }
-    // Quantile pre-bin cuts: the first value of each upper pre-bin.
+    // Pre-bin cuts. With few distinct values every value is its own
+    // pre-bin (a rare but telling value, such as one charge-off among
+    // zeros, must not vanish into a quantile); otherwise quantile cuts: the
+    // first value of each upper pre-bin.
     let n = present.len();
-    let mut cuts: Vec<f64> = Vec::new();
-    for k in 1..options.max_prebins.max(1) {
-        let index = k * n / options.max_prebins;
-        if index == 0 || index >= n {
-            continue;
+    let mut distinct: Vec<f64> = Vec::new();
+    for (v, _) in &present {
+        if distinct.last() != Some(v) {
+            distinct.push(*v);
+            if distinct.len() > options.max_prebins {
+                break;
+            }
         }
-        let cut = present[index].0;
-        if cut > present[0].0 && cuts.last().is_none_or(|last| cut > *last) {
-            cuts.push(cut);
+    }
+    let mut cuts: Vec<f64> = Vec::new();
+    if distinct.len() <= options.max_prebins {
+        cuts.extend(distinct.iter().skip(1));
+    } else {
+        for k in 1..options.max_prebins.max(1) {
+            let index = k * n / options.max_prebins;
+            if index == 0 || index >= n {
+                continue;
+            }
+            let cut = present[index].0;
+            if cut > present[0].0 && cuts.last().is_none_or(|last| cut > *last) {
+                cuts.push(cut);
+            }
         }
     }
     let mut prebins = vec![BinStat::default(); cuts.len() + 1];

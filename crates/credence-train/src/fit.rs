@@ -34,6 +34,10 @@ pub struct FitOptions {
     pub created: String,
     /// Scores at or above this are "approved" in the fairness report.
     pub cutoff: i32,
+    /// Event-rate trends imposed on named numeric inputs (domain knowledge:
+    /// risk rises with days late, falls with history); others use
+    /// `binning.trend`.
+    pub trends: std::collections::BTreeMap<String, crate::Trend>,
 }
 
 impl Default for FitOptions {
@@ -48,6 +52,7 @@ impl Default for FitOptions {
             version: "1".into(),
             created: String::new(),
             cutoff: 600,
+            trends: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -197,7 +202,17 @@ pub fn train(
             continue;
         };
         let binning = match &column.data {
-            ColumnData::Numeric(values) => bin_numeric(values, &y, &options.binning),
+            ColumnData::Numeric(values) => {
+                let binning = BinningOptions {
+                    trend: options
+                        .trends
+                        .get(&column.name)
+                        .copied()
+                        .unwrap_or(options.binning.trend),
+                    ..options.binning
+                };
+                bin_numeric(values, &y, &binning)
+            }
             ColumnData::Categorical { codes, levels } => {
                 bin_categorical(codes, levels, &y, &options.binning)
             }

@@ -55,18 +55,46 @@ fn cholesky_solve(a: &[f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
     Some(x)
 }
 
+/// ln(1 + eᶻ) without overflow.
+fn softplus(z: f64) -> f64 {
+    if z > 30.0 { z } else { z.exp().ln_1p() }
+}
+
+/// Penalised log-likelihood of `beta` (intercept first, not penalised).
+fn objective(columns: &[Vec<f64>], target: &[u8], beta: &[f64], lambda: f64) -> f64 {
+    let mut total = 0.0;
+    for (row, &y) in target.iter().enumerate() {
+        let eta = beta[0]
+            + columns
+                .iter()
+                .zip(&beta[1..])
+                .map(|(c, b)| c[row] * b)
+                .sum::<f64>();
+        // log σ(η) = −softplus(−η) and log(1 − σ(η)) = −softplus(η).
+        total -= if y == 1 {
+            softplus(-eta)
+        } else {
+            softplus(eta)
+        };
+    }
+    total - 0.5 * lambda * beta[1..].iter().map(|b| b * b).sum::<f64>()
+}
+
 /// Fits `columns` (each a column of values, all of `target`'s length)
 /// against a 0/1 target with L2 penalty `lambda` on the coefficients (not
-/// the intercept).
+/// the intercept). Newton steps are halved until the penalised likelihood
+/// rises, so nearly separable data converges instead of running away.
 pub fn fit_logistic(columns: &[Vec<f64>], target: &[u8], lambda: f64) -> LogisticFit {
     let p = columns.len() + 1; // intercept first
     let n = target.len();
     let mut beta = vec![0.0; p];
     let rate = target.iter().map(|t| f64::from(*t)).sum::<f64>() / n.max(1) as f64;
-    beta[0] = (rate.clamp(1e-6, 1.0 - 1e-6) / (1.0 - rate.clamp(1e-6, 1.0 - 1e-6))).ln();
+    let rate = rate.clamp(1e-6, 1.0 - 1e-6);
+    beta[0] = (rate / (1.0 - rate)).ln();
+    let mut current = objective(columns, target, &beta, lambda);
     let mut iterations = 0;
     let mut x = vec![0.0; p];
-    for _ in 0..50 {
+    for _ in 0..100 {
         iterations += 1;
         let mut hessian = vec![0.0; p * p];
         let mut gradient = vec![0.0; p];
@@ -98,12 +126,27 @@ pub fn fit_logistic(columns: &[Vec<f64>], target: &[u8], lambda: f64) -> Logisti
         let Some(step) = cholesky_solve(&hessian, &gradient, p) else {
             break;
         };
-        let mut largest = 0.0f64;
-        for (b, s) in beta.iter_mut().zip(&step) {
-            *b += s;
-            largest = largest.max(s.abs());
+        let mut scale = 1.0;
+        let mut accepted = None;
+        for _ in 0..40 {
+            let candidate: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + scale * s).collect();
+            let value = objective(columns, target, &candidate, lambda);
+            if value >= current - 1e-12 * current.abs() {
+                accepted = Some((candidate, value));
+                break;
+            }
+            scale *= 0.5;
         }
-        if largest < 1e-9 {
+        let Some((next, value)) = accepted else { break };
+        let largest = next
+            .iter()
+            .zip(&beta)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        let improvement = value - current;
+        beta = next;
+        current = value;
+        if largest < 1e-9 || improvement.abs() < 1e-10 * (1.0 + current.abs()) {
             break;
         }
     }
@@ -135,6 +178,22 @@ mod tests {
         let fit = fit_logistic(&[x], &y, 0.0);
         assert!((fit.intercept + 1.0).abs() < 0.01, "{fit:?}");
         assert!((fit.coefficients[0] - 2.0).abs() < 0.01, "{fit:?}");
+    }
+
+    #[test]
+    fn separable_data_converges_to_finite_coefficients() {
+        let x: Vec<f64> = (0..1000)
+            .map(|i| if i < 500 { -1.0 } else { 1.0 })
+            .collect();
+        let y: Vec<u8> = (0..1000).map(|i| u8::from(i >= 500)).collect();
+        let fit = fit_logistic(&[x], &y, 1.0);
+        assert!(
+            fit.coefficients[0].is_finite()
+                && fit.coefficients[0] > 2.0
+                && fit.coefficients[0] < 50.0,
+            "{fit:?}"
+        );
+        assert!(fit.intercept.abs() < 1.0, "{fit:?}");
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Rescore(args) => score::rescore(global, args),
         Command::Score(args) => score::score(global, args),
         Command::Explain(args) => score::explain(global, args),
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => train::run(global, args),
         Command::ExportModel(args) => model::export(args),
         Command::Model { action } => model::run(action),
         Command::Bench(args) => bench::run(args),

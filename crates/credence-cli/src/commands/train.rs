@@ -1,35 +1,26 @@
-//! `credence train`: a scorecard from a table.
+//! `credence train`: a scorecard from a table, or from the store.
 
-use crate::cli::TrainArgs;
+use crate::cli::{Global, TrainArgs};
 use crate::context;
 use anyhow::{Context, Result, bail};
-use credence_service::Clock;
-use credence_train::{Dictionary, FitOptions, Table, stratified_split, target_from, train};
+use credence_domain::SubjectKind;
+use credence_service::training::{adopt_texts, feature_trends, training_set};
+use credence_service::{Clock, Scorer};
+use credence_train::{
+    ColumnRole, Dictionary, FitOptions, Table, TrainedModel, stratified_split, target_from, train,
+};
 
-pub fn run(args: &TrainArgs) -> Result<()> {
+pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
     if !(0.0..0.9).contains(&args.test_share) {
         bail!(
             "--test-share {} must be at least 0 and below 0.9",
             args.test_share
         );
     }
-    let table =
-        Table::read_csv(&args.data).with_context(|| format!("reading {}", args.data.display()))?;
-    let dictionary = match &args.dictionary {
-        Some(path) => Dictionary::from_file(path)?,
-        None => Dictionary::default(),
-    };
-    let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-    let roles = dictionary.roles(&names, &args.target, &args.audit_columns)?;
-    let target = target_from(&table, &args.target, args.bad.as_deref())?;
-    let (train_rows, test_rows) = if args.test_share > 0.0 {
-        stratified_split(&target, args.test_share, args.seed)
-    } else {
-        ((0..table.rows).collect(), Vec::new())
-    };
     let defaults = FitOptions::default();
-    let options = FitOptions {
+    let mut options = FitOptions {
         model_id: args.model_id.clone(),
+        version: args.model_version.clone(),
         min_iv: args.min_iv,
         max_correlation: args.max_correlation,
         lambda: args.lambda,
@@ -41,13 +32,86 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         created: context::clock().now().strftime("%Y-%m-%d").to_string(),
         ..defaults
     };
-    let trained = train(&table, &target, &roles, &train_rows, &test_rows, &options)?;
+    let (table, target, roles, kind) = if args.from_store {
+        let kind = SubjectKind::from_name(&args.kind).ok_or_else(|| {
+            anyhow::anyhow!("--kind {:?} is not person or organisation", args.kind)
+        })?;
+        let config = context::config(global)?;
+        let scorer = Scorer::from_config(&config)?;
+        let store = context::open_existing_store(global)?;
+        let months = jiff::Span::new().months(i64::from(args.window_months));
+        let utc = |t: jiff::Timestamp| t.to_zoned_datetime(jiff::tz::TimeZone::UTC);
+        let (snapshot, window_end) = match &args.snapshot {
+            Some(raw) => {
+                let snapshot = context::as_of(Some(raw))?;
+                (snapshot, utc(snapshot).checked_add(months)?.timestamp())
+            }
+            None => {
+                let now = context::clock().now();
+                (utc(now).checked_sub(months)?.timestamp(), now)
+            }
+        };
+        let set = training_set(&store, &scorer, kind, snapshot, window_end)?;
+        eprintln!(
+            "training on {} {}s (features as of {}, outcomes to {}; left out: {} thin files, {} already in default)",
+            set.target.len(),
+            kind.name(),
+            snapshot.strftime("%Y-%m-%d"),
+            window_end.strftime("%Y-%m-%d"),
+            set.thin,
+            set.already_bad
+        );
+        options.trends = feature_trends();
+        (set.table, set.target, set.roles, Some(kind))
+    } else {
+        let (Some(data), Some(target_name)) = (&args.data, &args.target) else {
+            bail!("give --data FILE --target COLUMN, or --from-store");
+        };
+        let table = Table::read_csv(data).with_context(|| format!("reading {}", data.display()))?;
+        let dictionary = match &args.dictionary {
+            Some(path) => Dictionary::from_file(path)?,
+            None => Dictionary::default(),
+        };
+        let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        let roles = dictionary.roles(&names, target_name, &args.audit_columns)?;
+        let target = target_from(&table, target_name, args.bad.as_deref())?;
+        (table, target, roles, None)
+    };
+    let trained = fit(&table, &target, &roles, args, &options, kind)?;
+    report(&trained, args)
+}
+
+fn fit(
+    table: &Table,
+    target: &[u8],
+    roles: &[ColumnRole],
+    args: &TrainArgs,
+    options: &FitOptions,
+    kind: Option<SubjectKind>,
+) -> Result<TrainedModel> {
+    let (train_rows, test_rows) = if args.test_share > 0.0 {
+        stratified_split(target, args.test_share, args.seed)
+    } else {
+        ((0..table.rows).collect(), Vec::new())
+    };
+    let mut trained = train(table, target, roles, &train_rows, &test_rows, options)?;
+    if let Some(note) = &args.note {
+        trained.scorecard.origin.note = format!("{} {note}", trained.scorecard.origin.note);
+    }
+    match kind {
+        Some(kind) => adopt_texts(&mut trained.scorecard, kind)?,
+        None => trained.scorecard.seal(),
+    }
     std::fs::write(&args.out, trained.scorecard.to_json() + "\n")
         .with_context(|| format!("writing {}", args.out.display()))?;
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&trained.report)?;
         std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
     }
+    Ok(trained)
+}
+
+fn report(trained: &TrainedModel, args: &TrainArgs) -> Result<()> {
     if args.json {
         outln!(
             "{}",
@@ -58,32 +122,32 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         return Ok(());
     }
     outln!(
-        "Trained {} on {} rows ({} held out): {} of {} inputs in the model; written to {}",
+        "Trained {}: {} of {} inputs in the model; written to {}",
         trained.scorecard.version_tag(),
-        train_rows.len(),
-        test_rows.len(),
         trained.scorecard.features.len(),
         trained.report.inputs.len(),
         args.out.display()
     )?;
     outln!(
-        "  {:<12} {:>7} {:>7} {:>7} {:>9}",
+        "  {:<12} {:>7} {:>7} {:>7} {:>9} {:>7}",
         "",
         "AUC",
         "Gini",
         "KS",
-        "bad rate"
+        "bad rate",
+        "rows"
     )?;
     let mut rows = vec![("train", trained.report.train)];
     rows.extend(trained.report.test.map(|m| ("test", m)));
     for (name, m) in rows {
         outln!(
-            "  {:<12} {:>7.4} {:>7.4} {:>7.4} {:>8.1}%",
+            "  {:<12} {:>7.4} {:>7.4} {:>7.4} {:>8.1}% {:>7}",
             name,
             m.auc,
             m.gini,
             m.ks,
-            100.0 * m.bad_rate
+            100.0 * m.bad_rate,
+            m.rows
         )?;
     }
     for report in &trained.report.fairness {
