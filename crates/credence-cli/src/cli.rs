@@ -215,7 +215,8 @@ pub struct TrainArgs {
     /// Seed of the stratified split.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Write the validation report (JSON) here.
+    /// Write the validation report here: PATH.json for tools and PATH.html
+    /// (one self-contained page with charts) for people.
     #[arg(long)]
     pub report: Option<PathBuf>,
     /// Model id written into the model.

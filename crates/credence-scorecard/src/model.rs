@@ -165,13 +165,26 @@ pub enum BinRule {
 
 impl BinRule {
     /// The bin as people read it: `missing`, `[0.5, 0.75)`, `{a, b}`, `other`.
+    /// Bounds show at most six significant digits; the model keeps them exact.
     pub fn describe(&self) -> String {
+        let bound = |x: f64| {
+            let short = format!("{:.6}", x);
+            let short = short.trim_end_matches('0').trim_end_matches('.');
+            if short.parse::<f64>().ok() == Some(x) {
+                short.to_string()
+            } else {
+                format!("{:.4}", x)
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_string()
+            }
+        };
         match self {
             Self::Missing => "missing".into(),
             Self::Range { lower, upper } => format!(
                 "[{}, {})",
-                lower.map_or("-inf".to_string(), |l| l.to_string()),
-                upper.map_or("+inf".to_string(), |u| u.to_string())
+                lower.map_or("-inf".to_string(), bound),
+                upper.map_or("+inf".to_string(), bound)
             ),
             Self::Categories { values } => format!("{{{}}}", values.join(", ")),
             Self::Other => "other".into(),

@@ -97,6 +97,13 @@ pub struct TrainReport {
     /// Fairness by every audit column, on the held-out rows (or all rows
     /// when none were held out).
     pub fairness: Vec<crate::FairnessReport>,
+    /// Observed against predicted bad rate by band, on the validation rows.
+    pub calibration: Vec<crate::BandCalibration>,
+    /// Population stability of the validation scores against the training
+    /// scores.
+    pub psi_train_to_test: Option<f64>,
+    /// ROC, KS and score-distribution curves of the validation rows.
+    pub curves: crate::Curves,
 }
 
 /// A trained model and its report.
@@ -411,10 +418,29 @@ pub fn train(
     } else {
         test_rows.to_vec()
     };
-    let audited_scores: Vec<i32> = score_rows(&scorecard, table, &audited_rows)?
+    let audited = score_rows(&scorecard, table, &audited_rows)?;
+    let audited_scores: Vec<i32> = audited.iter().map(|s| s.score).collect();
+    let calibration_rows: Vec<(i32, f64, u8)> = audited
         .iter()
-        .map(|s| s.score)
+        .zip(&audited_rows)
+        .map(|(s, &r)| (s.score, s.pd, target[r]))
         .collect();
+    let calibration = crate::calibration(&calibration_rows);
+    let curves = crate::curves(
+        &calibration_rows
+            .iter()
+            .map(|(s, _, y)| (*s, *y))
+            .collect::<Vec<_>>(),
+    );
+    let psi_train_to_test = if test_rows.is_empty() {
+        None
+    } else {
+        let train_scores: Vec<i32> = score_rows(&scorecard, table, train_rows)?
+            .iter()
+            .map(|s| s.score)
+            .collect();
+        Some(crate::psi(&train_scores, &audited_scores))
+    };
     let fairness_reports = roles
         .iter()
         .enumerate()
@@ -439,6 +465,9 @@ pub fn train(
             train: train_metrics,
             test: test_metrics,
             fairness: fairness_reports,
+            calibration,
+            psi_train_to_test,
+            curves,
         },
     })
 }

@@ -15,9 +15,11 @@ mod dictionary;
 mod error;
 mod fairness;
 mod fit;
+mod html;
 mod logistic;
 mod metrics;
 mod table;
+mod validation;
 
 pub use batch::{SCORE_COLUMNS, score_csv};
 pub use binning::{
@@ -27,9 +29,11 @@ pub use dictionary::{ColumnRole, Dictionary};
 pub use error::{Error, Result};
 pub use fairness::{FairnessReport, GroupReport, fairness};
 pub use fit::{FitOptions, TrainReport, TrainedModel, train};
+pub use html::report_html;
 pub use logistic::{LogisticFit, fit_logistic};
 pub use metrics::{Metrics, auc, ks, metrics};
 pub use table::{Column, ColumnData, Table, stratified_split, target_from};
+pub use validation::{BandCalibration, Curves, calibration, curves, psi};
 
 #[cfg(test)]
 mod tests {

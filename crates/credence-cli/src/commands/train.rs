@@ -105,8 +105,16 @@ fn fit(
     std::fs::write(&args.out, trained.scorecard.to_json() + "\n")
         .with_context(|| format!("writing {}", args.out.display()))?;
     if let Some(path) = &args.report {
+        // The report comes as JSON for tools and as one self-contained HTML
+        // page for people, side by side whichever name was given.
+        let json_path = path.with_extension("json");
+        let html_path = path.with_extension("html");
         let json = serde_json::to_string_pretty(&trained.report)?;
-        std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&json_path, json + "\n")
+            .with_context(|| format!("writing {}", json_path.display()))?;
+        let html = credence_train::report_html(&trained.report, &trained.scorecard);
+        std::fs::write(&html_path, html)
+            .with_context(|| format!("writing {}", html_path.display()))?;
     }
     Ok(trained)
 }
