@@ -252,6 +252,8 @@ pub struct TrainArgs {
 pub enum ExportFormat {
     /// One SQL SELECT with CASE expressions.
     Sql,
+    /// A PMML 4.4 Scorecard with reason codes.
+    Pmml,
 }
 
 #[derive(Debug, Args)]

@@ -81,3 +81,160 @@ pub fn to_sql(model: &Scorecard, table: &str) -> String {
         quote_identifier(table),
     )
 }
+
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// A PMML 4.4 `Scorecard`: one characteristic per input with its bins as
+/// attributes (first match wins, in the model's order), reason codes with
+/// each characteristic's best points as its baseline (`pointsBelow`, as
+/// Credence ranks reasons), and outputs `raw_points` (the sum, as PMML
+/// defines a scorecard's value), `score` (rounded and clamped to 350–950,
+/// as Credence does) and the top four reason codes. Input field names are
+/// the model's input names.
+pub fn to_pmml(model: &Scorecard) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let categorical = |feature: &crate::ScoredFeature| {
+        feature
+            .bins
+            .iter()
+            .any(|b| matches!(b.rule, BinRule::Categories { .. } | BinRule::Other))
+    };
+    let _ = writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    let _ = writeln!(
+        out,
+        r#"<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">"#
+    );
+    let _ = writeln!(
+        out,
+        r#"  <Header description="Credence scorecard {} ({})"><Application name="Credence" version="{}"/></Header>"#,
+        xml(&model.version_tag()),
+        xml(&model.checksum),
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(
+        out,
+        r#"  <DataDictionary numberOfFields="{}">"#,
+        model.features.len()
+    );
+    for feature in &model.features {
+        if categorical(feature) {
+            let _ = writeln!(
+                out,
+                r#"    <DataField name="{}" optype="categorical" dataType="string"/>"#,
+                xml(&feature.name)
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                r#"    <DataField name="{}" optype="continuous" dataType="double"/>"#,
+                xml(&feature.name)
+            );
+        }
+    }
+    let _ = writeln!(out, "  </DataDictionary>");
+    let _ = writeln!(
+        out,
+        r#"  <Scorecard modelName="{}" functionName="regression" useReasonCodes="true" reasonCodeAlgorithm="pointsBelow" initialScore="{}" baselineMethod="max">"#,
+        xml(&model.version_tag()),
+        number(model.base_points)
+    );
+    let _ = writeln!(out, "    <MiningSchema>");
+    for feature in &model.features {
+        let _ = writeln!(
+            out,
+            r#"      <MiningField name="{}" usageType="active" invalidValueTreatment="asMissing"/>"#,
+            xml(&feature.name)
+        );
+    }
+    let _ = writeln!(out, "    </MiningSchema>");
+    let _ = writeln!(out, "    <Output>");
+    let _ = writeln!(
+        out,
+        r#"      <OutputField name="raw_points" feature="predictedValue" dataType="double" optype="continuous"/>"#
+    );
+    let _ = writeln!(
+        out,
+        r#"      <OutputField name="score" feature="transformedValue" dataType="integer" optype="continuous">
+        <Apply function="min"><Constant dataType="integer">{MAX_SCORE}</Constant><Apply function="max"><Constant dataType="integer">{MIN_SCORE}</Constant><Apply function="round"><FieldRef field="raw_points"/></Apply></Apply></Apply>
+      </OutputField>"#
+    );
+    for rank in 1..=4 {
+        let _ = writeln!(
+            out,
+            r#"      <OutputField name="reason_{rank}" feature="reasonCode" rank="{rank}" dataType="string" optype="categorical"/>"#
+        );
+    }
+    let _ = writeln!(out, "    </Output>");
+    let _ = writeln!(out, "    <Characteristics>");
+    for feature in &model.features {
+        let best = feature
+            .bins
+            .iter()
+            .map(|b| b.points)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let field = xml(&feature.name);
+        let _ = writeln!(
+            out,
+            r#"      <Characteristic name="{field}_points" reasonCode="{}" baselineScore="{}">"#,
+            xml(&feature.reason_code),
+            number(best)
+        );
+        let missing = feature
+            .bins
+            .iter()
+            .find(|b| b.rule == BinRule::Missing)
+            .map_or(0.0, |b| b.points);
+        let _ = writeln!(
+            out,
+            r#"        <Attribute partialScore="{}"><SimplePredicate field="{field}" operator="isMissing"/></Attribute>"#,
+            number(missing)
+        );
+        let mut otherwise = None;
+        for bin in &feature.bins {
+            match &bin.rule {
+                BinRule::Missing => {}
+                BinRule::Range {
+                    upper: Some(upper), ..
+                } => {
+                    let _ = writeln!(
+                        out,
+                        r#"        <Attribute partialScore="{}"><SimplePredicate field="{field}" operator="lessThan" value="{}"/></Attribute>"#,
+                        number(bin.points),
+                        number(*upper)
+                    );
+                }
+                BinRule::Range { upper: None, .. } | BinRule::Other => otherwise = Some(bin.points),
+                BinRule::Categories { values } => {
+                    let quoted: Vec<String> = values
+                        .iter()
+                        .map(|v| format!("\"{}\"", xml(&v.replace('"', "\\\""))))
+                        .collect();
+                    let _ = writeln!(
+                        out,
+                        r#"        <Attribute partialScore="{}"><SimpleSetPredicate field="{field}" booleanOperator="isIn"><Array type="string" n="{}">{}</Array></SimpleSetPredicate></Attribute>"#,
+                        number(bin.points),
+                        values.len(),
+                        quoted.join(" ")
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            r#"        <Attribute partialScore="{}"><True/></Attribute>"#,
+            number(otherwise.unwrap_or(missing))
+        );
+        let _ = writeln!(out, "      </Characteristic>");
+    }
+    let _ = writeln!(out, "    </Characteristics>");
+    let _ = writeln!(out, "  </Scorecard>");
+    let _ = writeln!(out, "</PMML>");
+    out
+}

@@ -22,7 +22,7 @@ pub use band::Band;
 pub use compiled::{CompiledScorecard, Input, ScoreSummary};
 pub use defaults::{default_model, default_model_json};
 pub use error::{Error, Result};
-pub use export::to_sql;
+pub use export::{to_pmml, to_sql};
 pub use model::{
     Bin, BinRule, BinStats, FORMAT, MAX_SCORE, MIN_SCORE, Origin, Scaling, Scorecard, ScoredFeature,
 };

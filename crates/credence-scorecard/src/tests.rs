@@ -376,3 +376,28 @@ mod sql_export {
         }
     }
 }
+
+#[test]
+fn pmml_has_a_characteristic_per_input_with_reason_codes_and_baselines() {
+    let model = default_model(SubjectKind::Person).expect("model");
+    let pmml = to_pmml(&model);
+    assert!(pmml.starts_with("<?xml") && pmml.contains(r#"version="4.4""#));
+    assert_eq!(
+        pmml.matches("<Characteristic ").count(),
+        model.features.len()
+    );
+    for feature in &model.features {
+        assert!(
+            pmml.contains(&format!(r#"reasonCode="{}""#, feature.reason_code)),
+            "{}",
+            feature.name
+        );
+        assert!(pmml.contains(&format!(r#"<DataField name="{}""#, feature.name)));
+    }
+    assert!(
+        pmml.contains(r#"reasonCodeAlgorithm="pointsBelow""#)
+            && pmml.contains(r#"baselineMethod="max""#)
+    );
+    assert_eq!(pmml.matches("<PMML").count(), 1);
+    assert_eq!(pmml.matches("</PMML>").count(), 1);
+}

@@ -309,8 +309,7 @@ pub fn train(
             .position(|&k| k == c)
             .map(|p| fit.coefficients[p]);
         let total = candidate.binning.total();
-        let points_of =
-            |stat: BinStat| beta.map_or(0.0, |b| round2(-factor * b * woe(stat, total)));
+        let points_of = |stat: BinStat| beta.map_or(0.0, |b| whole(-factor * b * woe(stat, total)));
         let mut bins = vec![Bin {
             rule: BinRule::Missing,
             points: points_of(candidate.binning.missing()),
@@ -401,7 +400,7 @@ pub fn train(
             validation: None,
         },
         scaling: options.scaling,
-        base_points: round2(base_points),
+        base_points: whole(base_points),
         features,
         checksum: String::new(),
     };
@@ -480,8 +479,13 @@ fn stats_of(stat: BinStat, total: BinStat) -> credence_scorecard::BinStats {
     }
 }
 
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+/// Points are whole numbers, as on a printed scorecard: sums of whole
+/// numbers are exact in floating point, so every engine (Rust, SQL, PMML)
+/// adds them up to the same total, and rounding the total never depends on
+/// the order of addition.
+fn whole(x: f64) -> f64 {
+    let rounded = x.round();
+    if rounded == 0.0 { 0.0 } else { rounded }
 }
 
 fn round6(x: f64) -> f64 {
