@@ -184,6 +184,10 @@ pub struct TrainArgs {
     /// The outcome column of --data.
     #[arg(long, requires = "data")]
     pub target: Option<String>,
+    /// Validate on this CSV (same columns) instead of holding out rows of
+    /// --data.
+    #[arg(long, requires = "data")]
+    pub test_data: Option<PathBuf>,
     /// Train on the database instead: features as of --snapshot, target =
     /// 90+ days past due, charge-off or court judgment in the window after.
     #[arg(long)]
@@ -228,8 +232,10 @@ pub struct TrainArgs {
     /// A sentence added to the model's provenance note (what data, why).
     #[arg(long)]
     pub note: Option<String>,
-    /// Drop inputs with less information value than this.
-    #[arg(long, default_value_t = 0.02)]
+    /// Drop inputs with less information value than this. The default
+    /// drops only inputs that carry no information: weak inputs still add
+    /// to a regularised fit (0.02 is the classic, stricter threshold).
+    #[arg(long, default_value_t = 1e-4)]
     pub min_iv: f64,
     /// Drop the weaker of two inputs whose WOE correlate more than this.
     #[arg(long, default_value_t = 0.8)]

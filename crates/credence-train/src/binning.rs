@@ -258,6 +258,64 @@ fn best_of_trends(
     chosen.map_or((vec![0], trend), |(starts, _, trend)| (starts, trend))
 }
 
+/// Pre-bin cuts chosen by the target, as a decision tree would: repeatedly
+/// split the pre-bin whose best split lowers Gini impurity most, each side
+/// keeping at least `min_count` rows, until `max_prebins` pre-bins or no
+/// split helps. Candidate cuts are the distinct values; `present` is sorted.
+fn supervised_prebins(present: &[(f64, u8)], max_prebins: usize, min_count: usize) -> Vec<f64> {
+    // Prefix counts of rows and bads at each distinct value boundary.
+    let mut values: Vec<f64> = Vec::new();
+    let mut rows = vec![0usize];
+    let mut bads = vec![0usize];
+    for (v, t) in present {
+        if values.last() != Some(v) {
+            values.push(*v);
+            rows.push(*rows.last().unwrap_or(&0));
+            bads.push(*bads.last().unwrap_or(&0));
+        }
+        if let (Some(r), Some(b)) = (rows.last_mut(), bads.last_mut()) {
+            *r += 1;
+            *b += usize::from(*t);
+        }
+    }
+    // impurity × size of the rows in distinct-value range [a, b)
+    let cost = |a: usize, b: usize| {
+        let n = (rows[b] - rows[a]) as f64;
+        if n == 0.0 {
+            return 0.0;
+        }
+        let p = (bads[b] - bads[a]) as f64 / n;
+        n * 2.0 * p * (1.0 - p)
+    };
+    let best_split = |a: usize, b: usize| -> Option<(f64, usize)> {
+        let whole = cost(a, b);
+        let mut best: Option<(f64, usize)> = None;
+        for k in a + 1..b {
+            if rows[k] - rows[a] < min_count || rows[b] - rows[k] < min_count {
+                continue;
+            }
+            let gain = whole - cost(a, k) - cost(k, b);
+            if gain > 1e-12 && best.is_none_or(|(g, _)| gain > g) {
+                best = Some((gain, k));
+            }
+        }
+        best
+    };
+    let mut leaves: Vec<(usize, usize)> = vec![(0, values.len())];
+    while leaves.len() < max_prebins.max(1) {
+        let candidate = leaves
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &(a, b))| best_split(a, b).map(|(gain, k)| (gain, i, k)))
+            .max_by(|x, y| x.0.total_cmp(&y.0));
+        let Some((_, leaf, k)) = candidate else { break };
+        let (a, b) = leaves[leaf];
+        leaves[leaf] = (a, k);
+        leaves.insert(leaf + 1, (k, b));
+    }
+    leaves.iter().skip(1).map(|&(a, _)| values[a]).collect()
+}
+
 /// Bins a numeric input against a 0/1 target.
 pub fn bin_numeric(values: &[f64], target: &[u8], options: &BinningOptions) -> Binning {
     let mut present: Vec<(f64, u8)> = values
@@ -292,16 +350,8 @@ pub fn bin_numeric(values: &[f64], target: &[u8], options: &BinningOptions) -> B
     if distinct.len() <= options.max_prebins {
         cuts.extend(distinct.iter().skip(1));
     } else {
-        for k in 1..options.max_prebins.max(1) {
-            let index = k * n / options.max_prebins;
-            if index == 0 || index >= n {
-                continue;
-            }
-            let cut = present[index].0;
-            if cut > present[0].0 && cuts.last().is_none_or(|last| cut > *last) {
-                cuts.push(cut);
-            }
-        }
+        let min_prebin = ((n as f64) * options.min_bin_share).ceil().max(1.0) as usize;
+        cuts = supervised_prebins(&present, options.max_prebins, min_prebin);
     }
     let mut prebins = vec![BinStat::default(); cuts.len() + 1];
     for (v, t) in &present {

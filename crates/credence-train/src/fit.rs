@@ -44,7 +44,7 @@ impl Default for FitOptions {
     fn default() -> Self {
         Self {
             binning: BinningOptions::default(),
-            min_iv: 0.02,
+            min_iv: 1e-4,
             max_correlation: 0.8,
             lambda: 1.0,
             scaling: Scaling::default(),

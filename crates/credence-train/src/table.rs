@@ -97,41 +97,60 @@ impl Table {
     /// Reads a CSV file with a header. A column whose every present value
     /// is a number is numeric; any other is categorical.
     pub fn read_csv(path: &Path) -> Result<Self> {
-        let fail = |message: String| Error::Read {
-            path: path.display().to_string(),
-            message,
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(|e| fail(e.to_string()))?;
-        let names: Vec<String> = reader
-            .headers()
-            .map_err(|e| fail(e.to_string()))?
-            .iter()
-            .map(str::to_string)
-            .collect();
-        if names.is_empty() {
-            return Err(fail("the file has no header".into()));
-        }
-        for (i, name) in names.iter().enumerate() {
-            if names[..i].contains(name) {
-                return Err(fail(format!("column {name:?} appears twice in the header")));
+        Self::read_csvs(&[path])
+    }
+
+    /// Reads CSV files with the same header into one table, rows in file
+    /// order (so a training file and a validation file share one typing of
+    /// their columns).
+    pub fn read_csvs(paths: &[&Path]) -> Result<Self> {
+        let mut names: Vec<String> = Vec::new();
+        let mut cells: Vec<Vec<String>> = Vec::new();
+        for (file, path) in paths.iter().enumerate() {
+            let fail = |message: String| Error::Read {
+                path: path.display().to_string(),
+                message,
+            };
+            let mut reader = csv::ReaderBuilder::new()
+                .trim(csv::Trim::All)
+                .from_path(path)
+                .map_err(|e| fail(e.to_string()))?;
+            let header: Vec<String> = reader
+                .headers()
+                .map_err(|e| fail(e.to_string()))?
+                .iter()
+                .map(str::to_string)
+                .collect();
+            if header.is_empty() {
+                return Err(fail("the file has no header".into()));
             }
-        }
-        let mut cells: Vec<Vec<String>> = vec![Vec::new(); names.len()];
-        for (row, record) in reader.records().enumerate() {
-            let record = record.map_err(|e| fail(format!("line {}: {e}", row + 2)))?;
-            if record.len() != names.len() {
+            for (i, name) in header.iter().enumerate() {
+                if header[..i].contains(name) {
+                    return Err(fail(format!("column {name:?} appears twice in the header")));
+                }
+            }
+            if file == 0 {
+                names = header;
+                cells = vec![Vec::new(); names.len()];
+            } else if header != names {
                 return Err(fail(format!(
-                    "line {}: {} cells, the header has {}",
-                    row + 2,
-                    record.len(),
-                    names.len()
+                    "its header differs from {}'s; both files need the same columns in the same order",
+                    paths[0].display()
                 )));
             }
-            for (column, cell) in cells.iter_mut().zip(record.iter()) {
-                column.push(cell.to_string());
+            for (row, record) in reader.records().enumerate() {
+                let record = record.map_err(|e| fail(format!("line {}: {e}", row + 2)))?;
+                if record.len() != names.len() {
+                    return Err(fail(format!(
+                        "line {}: {} cells, the header has {}",
+                        row + 2,
+                        record.len(),
+                        names.len()
+                    )));
+                }
+                for (column, cell) in cells.iter_mut().zip(record.iter()) {
+                    column.push(cell.to_string());
+                }
             }
         }
         let rows = cells.first().map_or(0, Vec::len);

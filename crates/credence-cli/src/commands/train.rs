@@ -32,6 +32,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
         created: context::clock().now().strftime("%Y-%m-%d").to_string(),
         ..defaults
     };
+    let mut split = None;
     let (table, target, roles, kind) = if args.from_store {
         let kind = SubjectKind::from_name(&args.kind).ok_or_else(|| {
             anyhow::anyhow!("--kind {:?} is not person or organisation", args.kind)
@@ -67,7 +68,23 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
         let (Some(data), Some(target_name)) = (&args.data, &args.target) else {
             bail!("give --data FILE --target COLUMN, or --from-store");
         };
-        let table = Table::read_csv(data).with_context(|| format!("reading {}", data.display()))?;
+        let table = match &args.test_data {
+            Some(test) => {
+                let train_rows = Table::read_csv(data)
+                    .with_context(|| format!("reading {}", data.display()))?
+                    .rows;
+                let both =
+                    Table::read_csvs(&[data.as_path(), test.as_path()]).with_context(|| {
+                        format!("reading {} and {}", data.display(), test.display())
+                    })?;
+                split = Some((
+                    (0..train_rows).collect::<Vec<_>>(),
+                    (train_rows..both.rows).collect::<Vec<_>>(),
+                ));
+                both
+            }
+            None => Table::read_csv(data).with_context(|| format!("reading {}", data.display()))?,
+        };
         let dictionary = match &args.dictionary {
             Some(path) => Dictionary::from_file(path)?,
             None => Dictionary::default(),
@@ -77,7 +94,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
         let target = target_from(&table, target_name, args.bad.as_deref())?;
         (table, target, roles, None)
     };
-    let trained = fit(&table, &target, &roles, args, &options, kind)?;
+    let trained = fit(&table, &target, &roles, args, &options, kind, split)?;
     report(&trained, args)
 }
 
@@ -88,8 +105,11 @@ fn fit(
     args: &TrainArgs,
     options: &FitOptions,
     kind: Option<SubjectKind>,
+    split: Option<(Vec<usize>, Vec<usize>)>,
 ) -> Result<TrainedModel> {
-    let (train_rows, test_rows) = if args.test_share > 0.0 {
+    let (train_rows, test_rows) = if let Some(split) = split {
+        split
+    } else if args.test_share > 0.0 {
         stratified_split(target, args.test_share, args.seed)
     } else {
         ((0..table.rows).collect(), Vec::new())
