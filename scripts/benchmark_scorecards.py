@@ -95,7 +95,29 @@ def fit_optbinning(X_train, y_train, X_test, categorical):
     return p, fit_seconds, score_seconds
 
 
+def _allow_errors_ignore():
+    """scorecardpy calls pd.to_numeric / pd.to_datetime with errors="ignore",
+    which current pandas removed; give those calls their old meaning (return
+    the input unchanged when it does not convert)."""
+    for name in ("to_numeric", "to_datetime"):
+        original = getattr(pd, name)
+        if getattr(original, "_credence_shim", False):
+            continue
+
+        def shim(arg, *args, errors="raise", _original=original, **kwargs):
+            if errors == "ignore":
+                try:
+                    return _original(arg, *args, errors="raise", **kwargs)
+                except (ValueError, TypeError):
+                    return arg
+            return _original(arg, *args, errors=errors, **kwargs)
+
+        shim._credence_shim = True
+        setattr(pd, name, shim)
+
+
 def fit_scorecardpy(X_train, y_train, X_test, categorical):
+    _allow_errors_ignore()
     import scorecardpy as sc
 
     train = X_train.copy()
