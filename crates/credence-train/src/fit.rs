@@ -404,20 +404,24 @@ pub fn train(
         features,
         checksum: String::new(),
     };
-    let train_metrics = evaluate(&scorecard, table, target, train_rows)?;
-    let test_metrics = if test_rows.is_empty() {
-        None
-    } else {
-        Some(evaluate(&scorecard, table, target, test_rows)?)
+    // Score every row once with the model's own runtime; every measure
+    // below reads these.
+    let measure = |rows: &[usize], summaries: &[credence_scorecard::ScoreSummary]| {
+        let risk: Vec<f64> = summaries.iter().map(|s| -s.raw_points).collect();
+        let outcomes: Vec<u8> = rows.iter().map(|&r| target[r]).collect();
+        metrics(&risk, &outcomes)
     };
+    let train_summaries = score_rows(&scorecard, table, train_rows)?;
+    let test_summaries = score_rows(&scorecard, table, test_rows)?;
+    let train_metrics = measure(train_rows, &train_summaries);
+    let test_metrics = (!test_rows.is_empty()).then(|| measure(test_rows, &test_summaries));
     scorecard.origin.validation =
         Some(serde_json::json!({ "train": train_metrics, "test": test_metrics }));
-    let audited_rows: Vec<usize> = if test_rows.is_empty() {
-        train_rows.to_vec()
+    let (audited_rows, audited) = if test_rows.is_empty() {
+        (train_rows.to_vec(), train_summaries.clone())
     } else {
-        test_rows.to_vec()
+        (test_rows.to_vec(), test_summaries.clone())
     };
-    let audited = score_rows(&scorecard, table, &audited_rows)?;
     let audited_scores: Vec<i32> = audited.iter().map(|s| s.score).collect();
     let calibration_rows: Vec<(i32, f64, u8)> = audited
         .iter()
@@ -431,15 +435,10 @@ pub fn train(
             .map(|(s, _, y)| (*s, *y))
             .collect::<Vec<_>>(),
     );
-    let psi_train_to_test = if test_rows.is_empty() {
-        None
-    } else {
-        let train_scores: Vec<i32> = score_rows(&scorecard, table, train_rows)?
-            .iter()
-            .map(|s| s.score)
-            .collect();
-        Some(crate::psi(&train_scores, &audited_scores))
-    };
+    let psi_train_to_test = (!test_rows.is_empty()).then(|| {
+        let train_scores: Vec<i32> = train_summaries.iter().map(|s| s.score).collect();
+        crate::psi(&train_scores, &audited_scores)
+    });
     let fairness_reports = roles
         .iter()
         .enumerate()
@@ -528,17 +527,4 @@ pub fn score_rows(
             })
         })
         .collect())
-}
-
-/// Scores `rows` of `table` with the model's own runtime and measures it.
-pub fn evaluate(
-    scorecard: &Scorecard,
-    table: &Table,
-    target: &[u8],
-    rows: &[usize],
-) -> Result<Metrics> {
-    let summaries = score_rows(scorecard, table, rows)?;
-    let risk: Vec<f64> = summaries.iter().map(|s| -s.raw_points).collect();
-    let outcomes: Vec<u8> = rows.iter().map(|&r| target[r]).collect();
-    Ok(metrics(&risk, &outcomes))
 }

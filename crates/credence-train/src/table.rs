@@ -104,8 +104,16 @@ impl Table {
     /// order (so a training file and a validation file share one typing of
     /// their columns).
     pub fn read_csvs(paths: &[&Path]) -> Result<Self> {
+        Self::read_csvs_counted(paths).map(|(table, _)| table)
+    }
+
+    /// Like [`Table::read_csvs`], also returning each file's row count.
+    pub fn read_csvs_counted(paths: &[&Path]) -> Result<(Self, Vec<usize>)> {
         let mut names: Vec<String> = Vec::new();
-        let mut cells: Vec<Vec<String>> = Vec::new();
+        // Each column's cells in one byte arena: millions of cells must not
+        // mean millions of allocations.
+        let mut cells: Vec<CellArena> = Vec::new();
+        let mut counts = Vec::with_capacity(paths.len());
         for (file, path) in paths.iter().enumerate() {
             let fail = |message: String| Error::Read {
                 path: path.display().to_string(),
@@ -131,38 +139,46 @@ impl Table {
             }
             if file == 0 {
                 names = header;
-                cells = vec![Vec::new(); names.len()];
+                cells = (0..names.len()).map(|_| CellArena::default()).collect();
             } else if header != names {
                 return Err(fail(format!(
                     "its header differs from {}'s; both files need the same columns in the same order",
                     paths[0].display()
                 )));
             }
-            for (row, record) in reader.records().enumerate() {
-                let record = record.map_err(|e| fail(format!("line {}: {e}", row + 2)))?;
+            let mut record = csv::StringRecord::new();
+            let mut rows_in_file = 0;
+            loop {
+                match reader.read_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) => {}
+                    Err(e) => return Err(fail(format!("line {}: {e}", rows_in_file + 2))),
+                }
                 if record.len() != names.len() {
                     return Err(fail(format!(
                         "line {}: {} cells, the header has {}",
-                        row + 2,
+                        rows_in_file + 2,
                         record.len(),
                         names.len()
                     )));
                 }
                 for (column, cell) in cells.iter_mut().zip(record.iter()) {
-                    column.push(cell.to_string());
+                    column.push(cell);
                 }
+                rows_in_file += 1;
             }
+            counts.push(rows_in_file);
         }
-        let rows = cells.first().map_or(0, Vec::len);
+        let rows = counts.iter().sum();
         let columns = names
             .into_iter()
             .zip(cells)
-            .map(|(name, values)| Column {
+            .map(|(name, arena)| Column {
                 name,
-                data: typed(values),
+                data: typed(&arena),
             })
             .collect();
-        Ok(Self { columns, rows })
+        Ok((Self { columns, rows }, counts))
     }
 
     /// The column called `name`.
@@ -179,8 +195,31 @@ impl Table {
     }
 }
 
-fn typed(values: Vec<String>) -> ColumnData {
-    let numeric: Option<Vec<f64>> = values
+/// One column's cells, back to back.
+#[derive(Debug, Default)]
+struct CellArena {
+    bytes: String,
+    ends: Vec<usize>,
+}
+
+impl CellArena {
+    fn push(&mut self, cell: &str) {
+        self.bytes.push_str(cell);
+        self.ends.push(self.bytes.len());
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let cell = &self.bytes[start..end];
+            start = end;
+            cell
+        })
+    }
+}
+
+fn typed(cells: &CellArena) -> ColumnData {
+    let numeric: Option<Vec<f64>> = cells
         .iter()
         .map(|v| {
             if is_missing(v) {
@@ -194,19 +233,17 @@ fn typed(values: Vec<String>) -> ColumnData {
         Some(v) if v.iter().any(|x| !x.is_nan()) => ColumnData::Numeric(v),
         _ => {
             let mut levels: Vec<String> = Vec::new();
-            let codes = values
+            let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+            let codes = cells
                 .iter()
                 .map(|v| {
                     if is_missing(v) {
                         return MISSING_CODE;
                     }
-                    match levels.iter().position(|l| l == v) {
-                        Some(i) => i as u32,
-                        None => {
-                            levels.push(v.clone());
-                            (levels.len() - 1) as u32
-                        }
-                    }
+                    *index.entry(v).or_insert_with(|| {
+                        levels.push(v.to_string());
+                        (levels.len() - 1) as u32
+                    })
                 })
                 .collect();
             ColumnData::Categorical { codes, levels }

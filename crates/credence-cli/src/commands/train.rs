@@ -70,13 +70,11 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
         };
         let table = match &args.test_data {
             Some(test) => {
-                let train_rows = Table::read_csv(data)
-                    .with_context(|| format!("reading {}", data.display()))?
-                    .rows;
-                let both =
-                    Table::read_csvs(&[data.as_path(), test.as_path()]).with_context(|| {
+                let (both, counts) = Table::read_csvs_counted(&[data.as_path(), test.as_path()])
+                    .with_context(|| {
                         format!("reading {} and {}", data.display(), test.display())
                     })?;
+                let train_rows = counts[0];
                 split = Some((
                     (0..train_rows).collect::<Vec<_>>(),
                     (train_rows..both.rows).collect::<Vec<_>>(),
