@@ -425,21 +425,30 @@ fn read_body(reader: &mut Reader<'_>, table: &Table, code: u8) -> Result<EventBo
     })
 }
 
-/// Decodes a blob into `out` (appending), giving every event `subject`.
-pub fn decode(blob: &[u8], subject: &SubjectId, out: &mut Vec<Event>) -> Result<(), String> {
+/// A reader past a blob's header, and the size of its string table; `None`
+/// for an empty blob.
+fn open<'a>(blob: &'a [u8], subject: &'a SubjectId) -> Result<Option<(Reader<'a>, usize)>, String> {
+    if blob.is_empty() {
+        return Ok(None);
+    }
     let mut reader = Reader {
         bytes: blob,
         at: 0,
         subject,
     };
-    if blob.is_empty() {
-        return Ok(());
-    }
     let version = reader.byte()?;
     if version != FORMAT_V2 {
         return Err(reader.fail(&format!("unknown blob format {version}")));
     }
     let n_strings = reader.varint()? as usize;
+    Ok(Some((reader, n_strings)))
+}
+
+/// Decodes a blob into `out` (appending), giving every event `subject`.
+pub fn decode(blob: &[u8], subject: &SubjectId, out: &mut Vec<Event>) -> Result<(), String> {
+    let Some((mut reader, n_strings)) = open(blob, subject)? else {
+        return Ok(()); // a subject with no events yet
+    };
     let mut table = Table {
         ids: Vec::with_capacity(n_strings.min(4096)),
         currencies: Vec::with_capacity(n_strings.min(4096)),
@@ -502,19 +511,9 @@ pub fn decode_facts(
     out: &mut Vec<Fact>,
     remap: &mut Vec<u32>,
 ) -> Result<(), String> {
-    let mut reader = Reader {
-        bytes: blob,
-        at: 0,
-        subject,
+    let Some((mut reader, n_strings)) = open(blob, subject)? else {
+        return Ok(()); // a subject with no events yet
     };
-    if blob.is_empty() {
-        return Ok(());
-    }
-    let version = reader.byte()?;
-    if version != FORMAT_V2 {
-        return Err(reader.fail(&format!("unknown blob format {version}")));
-    }
-    let n_strings = reader.varint()? as usize;
     for _ in 0..n_strings {
         reader.bytes()?;
     }

@@ -82,6 +82,45 @@ impl SqliteStore {
         result
     }
 
+    /// Visits up to `limit` subjects with keys in `(cursor, until]`, in key
+    /// order, with their raw event blobs. Returns the cursor to continue
+    /// from, or `None` when the range is done.
+    fn scan_rows(
+        &self,
+        cursor: Option<ScanCursor>,
+        until: Option<ScanCursor>,
+        limit: usize,
+        mut visit: impl FnMut(Subject, &[u8]) -> Result<()>,
+    ) -> Result<Option<ScanCursor>> {
+        let after = cursor.map_or(0, |c| c.0 as i64);
+        let before = until.map_or(i64::MAX, |c| c.0 as i64);
+        self.with_reader(|c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {SUBJECT_COLUMNS}, events FROM subjects
+                     WHERE subject_key > ?1 AND subject_key <= ?3 ORDER BY subject_key LIMIT ?2"
+                ))
+                .map_err(backend("scanning subjects"))?;
+            let mut rows = stmt
+                .query(params![after, limit as i64, before])
+                .map_err(backend("scanning subjects"))?;
+            let (mut seen, mut last) = (0, after);
+            while let Some(row) = rows.next().map_err(backend("scanning subjects"))? {
+                let (key, subject) = subject_from_parts(
+                    subject_from_row(row).map_err(backend("scanning subjects"))?,
+                )?;
+                let blob = row
+                    .get_ref(6)
+                    .and_then(|v| v.as_blob().map_err(Into::into))
+                    .map_err(backend("scanning subjects"))?;
+                visit(subject, blob)?;
+                seen += 1;
+                last = key;
+            }
+            Ok((seen == limit && limit > 0).then_some(ScanCursor(last as u64)))
+        })
+    }
+
     fn writer(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
         self.writer
             .lock()
@@ -291,36 +330,23 @@ impl Store for SqliteStore {
         limit: usize,
         out: &mut Vec<SubjectRecord>,
     ) -> Result<Option<ScanCursor>> {
-        let after = cursor.map_or(0, |c| c.0 as i64);
-        let before = until.map_or(i64::MAX, |c| c.0 as i64);
-        self.with_reader(|c| {
-            let mut stmt = c
-                .prepare_cached(&format!(
-                    "SELECT {SUBJECT_COLUMNS}, events FROM subjects WHERE subject_key > ?1 AND subject_key <= ?3 ORDER BY subject_key LIMIT ?2"
-                ))
-                .map_err(backend("scanning subjects"))?;
-            let mut rows = stmt.query(params![after, limit as i64, before]).map_err(backend("scanning subjects"))?;
-            let mut filled = 0;
-            let mut last = after;
-            while let Some(row) = rows.next().map_err(backend("scanning subjects"))? {
-                let (key, subject) = subject_from_parts(subject_from_row(row).map_err(backend("scanning subjects"))?)?;
-                let blob = row.get_ref(6).and_then(|v| v.as_blob().map_err(Into::into)).map_err(backend("scanning subjects"))?;
-                if filled == out.len() {
-                    out.push(SubjectRecord {
-                        subject: subject.clone(),
-                        events: Vec::new(),
-                    });
-                }
-                let record = &mut out[filled];
-                record.events.clear();
-                codec::decode(blob, &subject.id, &mut record.events).map_err(Error::Corrupt)?;
-                record.subject = subject;
-                filled += 1;
-                last = key;
+        let mut filled = 0;
+        let next = self.scan_rows(cursor, until, limit, |subject, blob| {
+            if filled == out.len() {
+                out.push(SubjectRecord {
+                    subject: subject.clone(),
+                    events: Vec::new(),
+                });
             }
-            out.truncate(filled);
-            Ok((filled == limit && limit > 0).then_some(ScanCursor(last as u64)))
-        })
+            let record = &mut out[filled];
+            record.events.clear();
+            codec::decode(blob, &subject.id, &mut record.events).map_err(Error::Corrupt)?;
+            record.subject = subject;
+            filled += 1;
+            Ok(())
+        })?;
+        out.truncate(filled);
+        Ok(next)
     }
 
     fn scan_logs(
@@ -330,8 +356,6 @@ impl Store for SqliteStore {
         limit: usize,
         out: &mut Vec<SubjectLog>,
     ) -> Result<Option<ScanCursor>> {
-        let after = cursor.map_or(0, |c| c.0 as i64);
-        let before = until.map_or(i64::MAX, |c| c.0 as i64);
         // Reuse the fact buffers of the previous page.
         let mut spare: Vec<Vec<Fact>> = out
             .drain(..)
@@ -342,28 +366,15 @@ impl Store for SqliteStore {
             })
             .collect();
         let mut remap = Vec::new();
-        self.with_reader(|c| {
-            let mut stmt = c
-                .prepare_cached(&format!(
-                    "SELECT {SUBJECT_COLUMNS}, events FROM subjects WHERE subject_key > ?1 AND subject_key <= ?3 ORDER BY subject_key LIMIT ?2"
-                ))
-                .map_err(backend("scanning subjects"))?;
-            let mut rows = stmt
-                .query(params![after, limit as i64, before])
-                .map_err(backend("scanning subjects"))?;
-            let mut last = after;
-            while let Some(row) = rows.next().map_err(backend("scanning subjects"))? {
-                let (key, subject) = subject_from_parts(subject_from_row(row).map_err(backend("scanning subjects"))?)?;
-                let blob = row
-                    .get_ref(6)
-                    .and_then(|v| v.as_blob().map_err(Into::into))
-                    .map_err(backend("scanning subjects"))?;
-                let mut facts = spare.pop().unwrap_or_default();
-                codec::decode_facts(blob, &subject.id, &mut facts, &mut remap).map_err(Error::Corrupt)?;
-                out.push(SubjectLog::from_facts(subject, facts).map_err(|e| Error::Corrupt(e.to_string()))?);
-                last = key;
-            }
-            Ok((out.len() == limit && limit > 0).then_some(ScanCursor(last as u64)))
+        self.scan_rows(cursor, until, limit, |subject, blob| {
+            let mut facts = spare.pop().unwrap_or_default();
+            codec::decode_facts(blob, &subject.id, &mut facts, &mut remap)
+                .map_err(Error::Corrupt)?;
+            out.push(
+                SubjectLog::from_facts(subject, facts)
+                    .map_err(|e| Error::Corrupt(e.to_string()))?,
+            );
+            Ok(())
         })
     }
 
