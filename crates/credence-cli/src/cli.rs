@@ -246,12 +246,32 @@ pub struct TrainArgs {
     /// Smallest share of rows a bin may hold.
     #[arg(long, default_value_t = 0.05)]
     pub min_bin_share: f64,
+    /// Event-rate shape of numeric bins: monotone by default; peaks and
+    /// valleys only when asked.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub trend: TrendArg,
     /// The approval cut-off of the fairness report.
     #[arg(long, default_value_t = 600)]
     pub cutoff: i32,
     /// Print the metrics as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TrendArg {
+    /// Ascending or descending, whichever carries more information.
+    Auto,
+    /// Event rate rises with the value.
+    Ascending,
+    /// Event rate falls as the value rises.
+    Descending,
+    /// Rises, then falls.
+    Peak,
+    /// Falls, then rises.
+    Valley,
+    /// The best of all four shapes.
+    AutoWithPeaks,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

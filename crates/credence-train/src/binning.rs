@@ -76,6 +76,13 @@ pub enum Trend {
     Ascending,
     /// Event rate falls as the value rises.
     Descending,
+    /// Event rate rises, then falls (riskiest in the middle). Only on request.
+    Peak,
+    /// Event rate falls, then rises (riskiest at both ends). Only on request.
+    Valley,
+    /// The best of ascending, descending, peak and valley, by information
+    /// value. Only on request.
+    AutoWithPeaks,
 }
 
 /// How to bin.
@@ -158,13 +165,35 @@ impl Binning {
     }
 }
 
-/// The best grouping of `prebins` into contiguous bins: returns the start
-/// index of each group. `None` when no grouping meets the minimum size.
+/// The best grouping of `prebins` into contiguous bins under a monotone
+/// trend: returns the start index of each group and the total information
+/// value. `None` when no grouping meets the minimum size.
 pub fn optimal_groups(
     prebins: &[BinStat],
     total: BinStat,
     min_count: u64,
     ascending: bool,
+) -> Option<(Vec<usize>, f64)> {
+    optimal_shaped_groups(
+        prebins,
+        total,
+        min_count,
+        if ascending {
+            Trend::Ascending
+        } else {
+            Trend::Descending
+        },
+    )
+}
+
+/// The best grouping under `shape` (ascending, descending, peak or valley),
+/// by dynamic programming over (phase, last group start, last group end):
+/// a peak rises in phase 0 and falls in phase 1, a valley the reverse.
+pub fn optimal_shaped_groups(
+    prebins: &[BinStat],
+    total: BinStat,
+    min_count: u64,
+    shape: Trend,
 ) -> Option<(Vec<usize>, f64)> {
     let n = prebins.len();
     if n == 0 {
@@ -178,17 +207,40 @@ pub fn optimal_groups(
         count: prefix[i].count - prefix[j].count,
         bads: prefix[i].bads - prefix[j].bads,
     };
-    let ordered = |before: BinStat, after: BinStat| {
-        // Compare rates without division: b1/c1 <= b2/c2 <=> b1*c2 <= b2*c1.
-        let (l, r) = (
-            before.bads as u128 * after.count as u128,
-            after.bads as u128 * before.count as u128,
-        );
-        if ascending { l <= r } else { l >= r }
+    // Compare rates without division: b1/c1 <= b2/c2 <=> b1*c2 <= b2*c1.
+    let rising = |before: BinStat, after: BinStat| {
+        before.bads as u128 * after.count as u128 <= after.bads as u128 * before.count as u128
     };
-    // best[j][i]: best IV of [0, i) whose last group is [j, i).
-    let mut best = vec![vec![f64::NEG_INFINITY; n + 1]; n + 1];
-    let mut from = vec![vec![usize::MAX; n + 1]; n + 1];
+    let falling = |before: BinStat, after: BinStat| {
+        before.bads as u128 * after.count as u128 >= after.bads as u128 * before.count as u128
+    };
+    // The phase a step from `before` to `after` lands in, given the phase of
+    // `before`, or None if the shape forbids it.
+    let step = |phase: usize, before: BinStat, after: BinStat| -> Option<usize> {
+        match shape {
+            Trend::Ascending | Trend::Auto | Trend::AutoWithPeaks => {
+                rising(before, after).then_some(0)
+            }
+            Trend::Descending => falling(before, after).then_some(0),
+            Trend::Peak => {
+                if phase == 0 && rising(before, after) {
+                    Some(0)
+                } else {
+                    falling(before, after).then_some(1)
+                }
+            }
+            Trend::Valley => {
+                if phase == 0 && falling(before, after) {
+                    Some(0)
+                } else {
+                    rising(before, after).then_some(1)
+                }
+            }
+        }
+    };
+    // best[p][j][i]: best IV of [0, i) whose last group is [j, i), in phase p.
+    let mut best = vec![vec![vec![f64::NEG_INFINITY; n + 1]; n + 1]; 2];
+    let mut from = vec![vec![vec![(usize::MAX, 0usize); n + 1]; n + 1]; 2];
     for i in 1..=n {
         for j in 0..i {
             let last = group(j, i);
@@ -197,25 +249,35 @@ pub fn optimal_groups(
             }
             let value = information_value(last, total);
             if j == 0 {
-                best[0][i] = value;
+                best[0][0][i] = value;
                 continue;
             }
             for k in 0..j {
-                if best[k][j] > f64::NEG_INFINITY && ordered(group(k, j), last) {
-                    let candidate = best[k][j] + value;
-                    if candidate > best[j][i] + 1e-15 {
-                        best[j][i] = candidate;
-                        from[j][i] = k;
+                let before = group(k, j);
+                for phase in 0..2 {
+                    if best[phase][k][j] == f64::NEG_INFINITY {
+                        continue;
+                    }
+                    let Some(next) = step(phase, before, last) else {
+                        continue;
+                    };
+                    let candidate = best[phase][k][j] + value;
+                    if candidate > best[next][j][i] + 1e-15 {
+                        best[next][j][i] = candidate;
+                        from[next][j][i] = (k, phase);
                     }
                 }
             }
         }
     }
-    let (mut j, mut value) = (usize::MAX, f64::NEG_INFINITY);
-    for (start, row) in best.iter().enumerate().take(n) {
-        if row[n] > value + 1e-15 {
-            value = row[n];
-            j = start;
+    let (mut j, mut phase, mut value) = (usize::MAX, 0, f64::NEG_INFINITY);
+    for (p, table) in best.iter().enumerate() {
+        for (start, row) in table.iter().enumerate().take(n) {
+            if row[n] > value + 1e-15 {
+                value = row[n];
+                j = start;
+                phase = p;
+            }
         }
     }
     if j == usize::MAX {
@@ -224,10 +286,11 @@ pub fn optimal_groups(
     let mut starts = vec![j];
     let mut i = n;
     while j > 0 {
-        let k = from[j][i];
+        let (k, previous) = from[phase][j][i];
         starts.push(k);
         i = j;
         j = k;
+        phase = previous;
     }
     starts.reverse();
     Some((starts, value))
@@ -239,14 +302,22 @@ fn best_of_trends(
     min_count: u64,
     trend: Trend,
 ) -> (Vec<usize>, Trend) {
-    let candidates: &[(bool, Trend)] = match trend {
-        Trend::Ascending => &[(true, Trend::Ascending)],
-        Trend::Descending => &[(false, Trend::Descending)],
-        Trend::Auto => &[(true, Trend::Ascending), (false, Trend::Descending)],
+    let candidates: &[Trend] = match trend {
+        Trend::Auto => &[Trend::Ascending, Trend::Descending],
+        Trend::AutoWithPeaks => &[
+            Trend::Ascending,
+            Trend::Descending,
+            Trend::Peak,
+            Trend::Valley,
+        ],
+        Trend::Ascending => &[Trend::Ascending],
+        Trend::Descending => &[Trend::Descending],
+        Trend::Peak => &[Trend::Peak],
+        Trend::Valley => &[Trend::Valley],
     };
     let mut chosen: Option<(Vec<usize>, f64, Trend)> = None;
-    for &(ascending, trend) in candidates {
-        if let Some((starts, value)) = optimal_groups(prebins, total, min_count, ascending)
+    for &trend in candidates {
+        if let Some((starts, value)) = optimal_shaped_groups(prebins, total, min_count, trend)
             && chosen
                 .as_ref()
                 .is_none_or(|(_, best, _)| value > *best + 1e-12)
@@ -480,6 +551,49 @@ mod tests {
         min_count: u64,
         ascending: bool,
     ) -> Option<f64> {
+        brute_force_shape(
+            prebins,
+            total,
+            min_count,
+            if ascending {
+                Trend::Ascending
+            } else {
+                Trend::Descending
+            },
+        )
+    }
+
+    /// True when the groups' rates follow `shape` (equal neighbours allowed).
+    fn follows(groups: &[BinStat], shape: Trend) -> bool {
+        let up = |a: &BinStat, b: &BinStat| {
+            a.bads as u128 * b.count as u128 <= b.bads as u128 * a.count as u128
+        };
+        let down = |a: &BinStat, b: &BinStat| {
+            a.bads as u128 * b.count as u128 >= b.bads as u128 * a.count as u128
+        };
+        let pairs: Vec<(&BinStat, &BinStat)> = groups.iter().zip(groups.iter().skip(1)).collect();
+        let turn = |first: &dyn Fn(&BinStat, &BinStat) -> bool,
+                    second: &dyn Fn(&BinStat, &BinStat) -> bool| {
+            (0..=pairs.len()).any(|t| {
+                pairs[..t].iter().all(|(a, b)| first(a, b))
+                    && pairs[t..].iter().all(|(a, b)| second(a, b))
+            })
+        };
+        match shape {
+            Trend::Ascending => pairs.iter().all(|(a, b)| up(a, b)),
+            Trend::Descending => pairs.iter().all(|(a, b)| down(a, b)),
+            Trend::Peak => turn(&up, &down),
+            Trend::Valley => turn(&down, &up),
+            _ => false,
+        }
+    }
+
+    fn brute_force_shape(
+        prebins: &[BinStat],
+        total: BinStat,
+        min_count: u64,
+        shape: Trend,
+    ) -> Option<f64> {
         let n = prebins.len();
         let mut best: Option<f64> = None;
         for mask in 0u32..(1 << (n - 1)) {
@@ -495,17 +609,7 @@ mod tests {
                         .fold(BinStat::default(), |a, b| a.add(*b))
                 })
                 .collect();
-            if groups.iter().any(|g| g.count < min_count) {
-                continue;
-            }
-            let monotone = groups.windows(2).all(|w| {
-                let (l, r) = (
-                    w[0].bads as u128 * w[1].count as u128,
-                    w[1].bads as u128 * w[0].count as u128,
-                );
-                if ascending { l <= r } else { l >= r }
-            });
-            if !monotone {
+            if groups.iter().any(|g| g.count < min_count) || !follows(&groups, shape) {
                 continue;
             }
             let iv: f64 = groups.iter().map(|g| information_value(*g, total)).sum();
@@ -535,6 +639,29 @@ mod tests {
             }
         }
 
+        /// Peak and valley shapes are found optimally too.
+        #[test]
+        fn shaped_binning_is_optimal(raw in proptest::collection::vec((1u64..60, 0u64..60), 1..9), min_count in 1u64..40, peak in any::<bool>()) {
+            let prebins: Vec<BinStat> = raw.iter().map(|(c, b)| stat(*c, (*b).min(*c))).collect();
+            let total = prebins.iter().fold(BinStat::default(), |a, b| a.add(*b));
+            prop_assume!(total.bads > 0 && total.goods() > 0);
+            let shape = if peak { Trend::Peak } else { Trend::Valley };
+            let dp = optimal_shaped_groups(&prebins, total, min_count, shape);
+            let brute = brute_force_shape(&prebins, total, min_count, shape);
+            match (dp.as_ref().map(|(_, v)| *v), brute) {
+                (Some(a), Some(b)) => prop_assert!((a - b).abs() < 1e-9, "dp {} brute {}", a, b),
+                (None, None) => {}
+                other => prop_assert!(false, "dp and brute force disagree: {:?}", other),
+            }
+            if let Some((starts, _)) = dp {
+                let groups: Vec<BinStat> = starts.iter().enumerate().map(|(g, &s)| {
+                    let e = starts.get(g + 1).copied().unwrap_or(prebins.len());
+                    prebins[s..e].iter().fold(BinStat::default(), |a, b| a.add(*b))
+                }).collect();
+                prop_assert!(follows(&groups, shape), "{:?}", groups);
+            }
+        }
+
         /// Fitted numeric bins are monotone in event rate and large enough.
         #[test]
         fn fitted_bins_are_monotone_and_large_enough(values in proptest::collection::vec(0.0f64..100.0, 50..400), seed in any::<u64>()) {
@@ -553,7 +680,7 @@ mod tests {
             let monotone = match trend {
                 Trend::Ascending => rates.windows(2).all(|w| w[0] <= w[1] + 1e-12),
                 Trend::Descending => rates.windows(2).all(|w| w[0] + 1e-12 >= w[1]),
-                Trend::Auto => false,
+                _ => false, // the default never fits other shapes
             };
             prop_assert!(monotone, "{:?} {:?}", trend, rates);
             prop_assert_eq!(binning.total().count, values.len() as u64);

@@ -23,7 +23,8 @@ mod validation;
 
 pub use batch::{SCORE_COLUMNS, score_csv};
 pub use binning::{
-    BinStat, Binning, BinningOptions, Trend, bin_categorical, bin_numeric, information_value, woe,
+    BinStat, Binning, BinningOptions, Trend, bin_categorical, bin_numeric, information_value,
+    optimal_groups, optimal_shaped_groups, woe,
 };
 pub use dictionary::{ColumnRole, Dictionary};
 pub use error::{Error, Result};

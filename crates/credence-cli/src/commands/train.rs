@@ -27,6 +27,14 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
         cutoff: args.cutoff,
         binning: credence_train::BinningOptions {
             min_bin_share: args.min_bin_share,
+            trend: match args.trend {
+                crate::cli::TrendArg::Auto => credence_train::Trend::Auto,
+                crate::cli::TrendArg::Ascending => credence_train::Trend::Ascending,
+                crate::cli::TrendArg::Descending => credence_train::Trend::Descending,
+                crate::cli::TrendArg::Peak => credence_train::Trend::Peak,
+                crate::cli::TrendArg::Valley => credence_train::Trend::Valley,
+                crate::cli::TrendArg::AutoWithPeaks => credence_train::Trend::AutoWithPeaks,
+            },
             ..defaults.binning
         },
         created: context::clock().now().strftime("%Y-%m-%d").to_string(),
