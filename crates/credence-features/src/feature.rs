@@ -142,6 +142,119 @@ impl Feature {
     }
 }
 
+impl Feature {
+    /// The stable reason code of the feature (`H01`…), the same in every
+    /// model that uses it.
+    pub fn reason_code(self) -> &'static str {
+        match self {
+            Self::OnTimeRatio24m => "H01",
+            Self::WorstDaysLate24m => "H02",
+            Self::Delinquencies30 => "H03",
+            Self::Delinquencies60 => "H04",
+            Self::Delinquencies90Plus => "H05",
+            Self::MonthsSinceLastDelinquency => "H06",
+            Self::HistoryMonths => "H07",
+            Self::ChargeOffs => "H08",
+            Self::UnsatisfiedJudgments => "H09",
+            Self::CapacityRatio => "C01",
+            Self::PaidToBilledRatio12m => "C02",
+            Self::Utilisation => "B01",
+            Self::OpenAccounts => "B02",
+            Self::AccountMix => "B03",
+            Self::NewAccounts6m => "B04",
+            Self::IdentityLevel => "I01",
+            Self::EnrolledMonths => "I02",
+            Self::RentalOnTimeRatio24m => "F01",
+            Self::RentalDamage24m => "F02",
+            Self::ContractsHonouredRatio => "F03",
+        }
+    }
+
+    /// The sentence shown when this feature holds a score down.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::OnTimeRatio24m => "Some bills in the last 24 months were not paid on time.",
+            Self::WorstDaysLate24m => "A bill in the last 24 months was paid many days late.",
+            Self::Delinquencies30 => "Bills paid 30 to 59 days late still count against you.",
+            Self::Delinquencies60 => "Bills paid 60 to 89 days late still count against you.",
+            Self::Delinquencies90Plus => {
+                "Bills paid 90 or more days late, or left unpaid, still count against you."
+            }
+            Self::MonthsSinceLastDelinquency => "A recent delinquency still weighs on the score.",
+            Self::HistoryMonths => "Your history of accounts and bills is short.",
+            Self::ChargeOffs => "A debt was written off as a loss.",
+            Self::UnsatisfiedJudgments => "A court judgment for unpaid debt is not satisfied.",
+            Self::CapacityRatio => "Reported income is low compared with monthly bills.",
+            Self::PaidToBilledRatio12m => "Less was paid than was billed in the last 12 months.",
+            Self::Utilisation => "Card balances are high compared with their limits.",
+            Self::OpenAccounts => "Few accounts are open at the moment.",
+            Self::AccountMix => "Few kinds of obligation are on file.",
+            Self::NewAccounts6m => "Several accounts were opened in the last 6 months.",
+            Self::IdentityLevel => "Identity is not verified, or only at a basic level.",
+            Self::EnrolledMonths => "You enrolled recently.",
+            Self::RentalOnTimeRatio24m => "Some rentals in the last 24 months were returned late.",
+            Self::RentalDamage24m => "Some rentals were returned damaged.",
+            Self::ContractsHonouredRatio => {
+                "Some contracts were closed without being paid as agreed."
+            }
+        }
+    }
+
+    /// What the subject can do about it.
+    pub fn improve(self) -> &'static str {
+        match self {
+            Self::OnTimeRatio24m => {
+                "Pay every bill by its due date; each bill paid on time raises this share."
+            }
+            Self::WorstDaysLate24m => {
+                "Bring any overdue bill up to date; lateness leaves this measure after 24 months."
+            }
+            Self::Delinquencies30 => {
+                "Keep every account current; each record stops counting on the date shown."
+            }
+            Self::Delinquencies60 => {
+                "Keep every account current; each record stops counting on the date shown."
+            }
+            Self::Delinquencies90Plus => {
+                "Pay or settle overdue bills; each record stops counting on the date shown."
+            }
+            Self::MonthsSinceLastDelinquency => {
+                "Each month without a new late payment lowers its weight."
+            }
+            Self::HistoryMonths => {
+                "Keep existing accounts in good standing; history grows with time, not with more accounts."
+            }
+            Self::ChargeOffs => {
+                "Contact the furnisher to settle it; the record stops counting on the date shown."
+            }
+            Self::UnsatisfiedJudgments => "Satisfy the judgment and have the furnisher report it.",
+            Self::CapacityRatio => {
+                "Lower monthly obligations where you can. Reporting income is optional and needs your separate consent."
+            }
+            Self::PaidToBilledRatio12m => "Pay bills in full when you can.",
+            Self::Utilisation => "Pay card balances down; below 30% of the limit is best.",
+            Self::OpenAccounts => {
+                "An account kept in good standing shows how you handle credit now."
+            }
+            Self::AccountMix => {
+                "Bills you already pay (utility, telecom, rent) count when their provider reports them."
+            }
+            Self::NewAccounts6m => "Space out applications for new credit.",
+            Self::IdentityLevel => {
+                "Verify your identity with the operator; only the level is kept, never the document."
+            }
+            Self::EnrolledMonths => "This improves with time on its own.",
+            Self::RentalOnTimeRatio24m => "Return rentals by the agreed time.",
+            Self::RentalDamage24m => {
+                "Return items as agreed; each record stops counting after 24 months."
+            }
+            Self::ContractsHonouredRatio => {
+                "Complete contracts as agreed; settled and written-off contracts stop counting on the dates shown."
+            }
+        }
+    }
+}
+
 /// One value per [`Feature`], `None` when the file holds nothing to compute
 /// it from (a scorecard puts that in its "missing" bin).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -301,3 +301,16 @@ fn outcomes_look_only_inside_the_window() {
     let log = SubjectLog::from_events(subject("s"), &paid).expect("valid");
     assert!(!bad_outcome(&log, at(0), at(400)));
 }
+
+#[test]
+fn every_feature_has_a_unique_reason_code_and_plain_texts() {
+    let codes: std::collections::BTreeSet<&str> =
+        Feature::ALL.iter().map(|f| f.reason_code()).collect();
+    assert_eq!(codes.len(), Feature::ALL.len());
+    for feature in Feature::ALL {
+        assert!(
+            feature.reason().ends_with('.') && feature.improve().ends_with('.'),
+            "{feature:?}"
+        );
+    }
+}

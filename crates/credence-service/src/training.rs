@@ -5,7 +5,7 @@
 use crate::{Error, Result, Scorer};
 use credence_domain::SubjectKind;
 use credence_features::{Feature, bad_outcome};
-use credence_scorecard::{Scorecard, default_model};
+use credence_scorecard::Scorecard;
 use credence_store::Store;
 use credence_train::{Column, ColumnData, ColumnRole, Table, Trend};
 use jiff::Timestamp;
@@ -141,23 +141,15 @@ pub fn feature_trends() -> BTreeMap<String, Trend> {
         .collect()
 }
 
-/// Gives a model trained on event features the reason codes, sentences and
-/// improvement advice of the built-in model for the same features, and
-/// marks it as a model for `kind`; then re-seals it.
+/// Gives a model trained on event features each feature's stable reason
+/// code, sentence and improvement advice (they belong to the feature, not
+/// to any one model), marks it as a model for `kind`, and re-seals it.
 pub fn adopt_texts(model: &mut Scorecard, kind: SubjectKind) -> Result<()> {
-    // The person model covers every feature; the kind's own model wins.
-    let own = default_model(kind)?;
-    let person = default_model(SubjectKind::Person)?;
-    for feature in &mut model.features {
-        let source = own
-            .features
-            .iter()
-            .chain(&person.features)
-            .find(|f| f.name == feature.name);
-        if let Some(source) = source {
-            feature.reason_code = source.reason_code.clone();
-            feature.reason = source.reason.clone();
-            feature.improve = source.improve.clone();
+    for scored in &mut model.features {
+        if let Some(feature) = Feature::from_name(&scored.name) {
+            scored.reason_code = feature.reason_code().to_string();
+            scored.reason = feature.reason().to_string();
+            scored.improve = feature.improve().to_string();
         }
     }
     model.subject_kind = Some(kind);
