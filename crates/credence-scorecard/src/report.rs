@@ -103,13 +103,33 @@ impl ScoreReport {
                     .flatten()
                     .map(|&index| {
                         let feature = &scorecard.features[index as usize];
-                        let (points, best) = model.points_of(index as usize, bins[index as usize]);
+                        let bin = bins[index as usize];
+                        let (points, best) = model.points_of(index as usize, bin);
+                        // A reason must be true of this subject: when the
+                        // input is simply absent, say that, not what a bad
+                        // value would mean.
+                        let absent = feature
+                            .bins
+                            .get(bin as usize)
+                            .is_some_and(|b| b.rule == crate::BinRule::Missing);
+                        let (sentence, improve) = if absent {
+                            (
+                                format!(
+                                    "Nothing on file yet speaks to this measure ({}).",
+                                    feature.name.replace('_', " ")
+                                ),
+                                "It counts once records of this kind are reported for you."
+                                    .to_string(),
+                            )
+                        } else {
+                            (feature.reason.clone(), feature.improve.clone())
+                        };
                         Reason {
                             code: feature.reason_code.clone(),
                             feature: feature.name.clone(),
                             dimension: feature.dimension,
-                            sentence: feature.reason.clone(),
-                            improve: feature.improve.clone(),
+                            sentence,
+                            improve,
                             points_short: ((best - points) * 10.0).round() / 10.0,
                         }
                     })

@@ -401,3 +401,55 @@ fn pmml_has_a_characteristic_per_input_with_reason_codes_and_baselines() {
     assert_eq!(pmml.matches("<PMML").count(), 1);
     assert_eq!(pmml.matches("</PMML>").count(), 1);
 }
+
+#[test]
+fn default_models_never_penalise_absent_records() {
+    for kind in [SubjectKind::Person, SubjectKind::Organisation] {
+        let model = default_model(kind).expect("model");
+        for feature in &model.features {
+            let missing = feature
+                .bins
+                .iter()
+                .find(|b| b.rule == BinRule::Missing)
+                .map(|b| b.points);
+            assert_eq!(
+                missing,
+                Some(0.0),
+                "{kind:?} {}: absence is no evidence",
+                feature.name
+            );
+        }
+    }
+}
+
+#[test]
+fn a_reason_for_an_absent_input_says_so() {
+    let model = bind_tiny(tiny_model());
+    let mut values = FeatureVector::default();
+    values.set(Feature::OnTimeRatio24m, None);
+    let features = credence_features::FeatureSet { values, thin: None };
+    // Slot 0 (x) missing scores 0, 30 short of its best bin.
+    let summary = model.score_with(|slot| {
+        if slot == 0 {
+            Input::Missing
+        } else {
+            Input::Category("red")
+        }
+    });
+    let report = ScoreReport::build(
+        &model,
+        "s",
+        jiff::Timestamp::UNIX_EPOCH,
+        &features,
+        Some(&summary),
+        Vec::new(),
+    );
+    assert_eq!(report.reasons[0].code, "X1");
+    assert!(
+        report.reasons[0]
+            .sentence
+            .starts_with("Nothing on file yet"),
+        "{}",
+        report.reasons[0].sentence
+    );
+}

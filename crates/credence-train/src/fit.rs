@@ -34,6 +34,11 @@ pub struct FitOptions {
     pub created: String,
     /// Scores at or above this are "approved" in the fairness report.
     pub cutoff: i32,
+    /// Score an absent input as average (WOE 0, no points) instead of by the
+    /// bads among training rows that lacked it: for inputs where absence is
+    /// no evidence (no rentals, no closed contracts yet), so that a thin
+    /// part of a file never lowers a score.
+    pub neutral_missing: bool,
     /// Event-rate trends imposed on named numeric inputs (domain knowledge:
     /// risk rises with days late, falls with history); others use
     /// `binning.trend`.
@@ -53,6 +58,7 @@ impl Default for FitOptions {
             created: String::new(),
             cutoff: 600,
             trends: std::collections::BTreeMap::new(),
+            neutral_missing: false,
         }
     }
 }
@@ -125,10 +131,16 @@ struct Candidate {
     status: String,
 }
 
-fn woe_of_row(binning: &Binning, data: &ColumnData, row: usize) -> f64 {
+fn woe_of_row(binning: &Binning, data: &ColumnData, row: usize, neutral_missing: bool) -> f64 {
     let total = binning.total();
-    let stat = bin_of_row(binning, data, row);
-    woe(stat, total)
+    let missing = match data {
+        ColumnData::Numeric(values) => values[row].is_nan(),
+        ColumnData::Categorical { codes, .. } => codes[row] == MISSING_CODE,
+    };
+    if missing && neutral_missing {
+        return 0.0;
+    }
+    woe(bin_of_row(binning, data, row), total)
 }
 
 fn bin_of_row(binning: &Binning, data: &ColumnData, row: usize) -> BinStat {
@@ -225,7 +237,7 @@ pub fn train(
             }
         };
         let woe_values = (0..train_table.rows)
-            .map(|row| woe_of_row(&binning, &column.data, row))
+            .map(|row| woe_of_row(&binning, &column.data, row, options.neutral_missing))
             .collect();
         let iv = binning.iv();
         let status = if iv < options.min_iv {
@@ -312,7 +324,11 @@ pub fn train(
         let points_of = |stat: BinStat| beta.map_or(0.0, |b| whole(-factor * b * woe(stat, total)));
         let mut bins = vec![Bin {
             rule: BinRule::Missing,
-            points: points_of(candidate.binning.missing()),
+            points: if options.neutral_missing {
+                0.0
+            } else {
+                points_of(candidate.binning.missing())
+            },
             stats: Some(stats_of(candidate.binning.missing(), total)),
         }];
         match &candidate.binning {

@@ -71,6 +71,8 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
             set.already_bad
         );
         options.trends = feature_trends();
+        // Absence of a kind of record is no evidence: never a penalty.
+        options.neutral_missing = true;
         (set.table, set.target, set.roles, Some(kind))
     } else {
         let (Some(data), Some(target_name)) = (&args.data, &args.target) else {
