@@ -260,6 +260,31 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
         format!("{threads} threads; score sum {}", sums.iter().sum::<i64>()),
     ));
 
+    // 9. Batch scoring alone: the scorecard over inputs already computed
+    // (what scoring a prepared table costs), repeated to at least 2M rows.
+    let person = scorer.model(credence_domain::SubjectKind::Person);
+    let mut engine = scorer.engine();
+    let vectors: Vec<credence_features::FeatureVector> = subjects
+        .iter()
+        .map(|log| engine.compute(log, as_of).values)
+        .collect();
+    let rounds = (2_000_000 / vectors.len().max(1)).max(1);
+    let started = Instant::now();
+    let mut total = 0i64;
+    for _ in 0..rounds {
+        for vector in &vectors {
+            total += i64::from(person.score_features(vector).score);
+        }
+    }
+    let batch = started.elapsed().as_secs_f64();
+    results.push(measure(
+        "in memory: scorecard only (1 thread)",
+        (rounds * vectors.len()) as u64,
+        "rows",
+        batch,
+        format!("score sum {total}"),
+    ));
+
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&results)?)?;
     } else {
