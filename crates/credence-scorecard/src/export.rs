@@ -21,6 +21,41 @@ fn number(x: f64) -> String {
     }
 }
 
+/// How one bin is recognised.
+enum Test<'a> {
+    Missing,
+    Below(f64),
+    In(&'a [String]),
+    Otherwise,
+}
+
+/// The bins of `feature` as (test, points) in the order every engine must
+/// try them, first match wins: missing, then ranges by upper bound, then
+/// category sets, then a catch-all (the open last range, `other`, or — for
+/// categories never seen — the missing bin's points, as the Rust runtime
+/// scores them).
+fn decision_list(feature: &crate::ScoredFeature) -> Vec<(Test<'_>, f64)> {
+    let missing = feature
+        .bins
+        .iter()
+        .find(|b| b.rule == BinRule::Missing)
+        .map_or(0.0, |b| b.points);
+    let mut list = vec![(Test::Missing, missing)];
+    let mut otherwise = None;
+    for bin in &feature.bins {
+        match &bin.rule {
+            BinRule::Missing => {}
+            BinRule::Range {
+                upper: Some(upper), ..
+            } => list.push((Test::Below(*upper), bin.points)),
+            BinRule::Range { upper: None, .. } | BinRule::Other => otherwise = Some(bin.points),
+            BinRule::Categories { values } => list.push((Test::In(values), bin.points)),
+        }
+    }
+    list.push((Test::Otherwise, otherwise.unwrap_or(missing)));
+    list
+}
+
 /// One `SELECT` over `table` that adds `score` and `band` columns, summing
 /// the points in the model's own order so every engine with IEEE doubles
 /// gets the same total as Credence, then rounding half away from zero and
@@ -29,43 +64,27 @@ pub fn to_sql(model: &Scorecard, table: &str) -> String {
     let mut terms = vec![number(model.base_points)];
     for feature in &model.features {
         let column = quote_identifier(&feature.name);
-        let mut case = format!("CASE\n      WHEN {column} IS NULL THEN ");
-        let missing = feature
-            .bins
-            .iter()
-            .find(|b| b.rule == BinRule::Missing)
-            .map_or(0.0, |b| b.points);
-        case.push_str(&number(missing));
-        let mut otherwise = None;
-        for bin in &feature.bins {
-            match &bin.rule {
-                BinRule::Missing => {}
-                BinRule::Range {
-                    upper: Some(upper), ..
-                } => {
-                    case.push_str(&format!(
-                        "\n      WHEN {column} < {} THEN {}",
-                        number(*upper),
-                        number(bin.points)
-                    ));
+        let mut case = String::from("CASE");
+        for (test, points) in decision_list(feature) {
+            let points = number(points);
+            match test {
+                Test::Missing => {
+                    case.push_str(&format!("\n      WHEN {column} IS NULL THEN {points}"))
                 }
-                BinRule::Range { upper: None, .. } | BinRule::Other => otherwise = Some(bin.points),
-                BinRule::Categories { values } => {
+                Test::Below(upper) => case.push_str(&format!(
+                    "\n      WHEN {column} < {} THEN {points}",
+                    number(upper)
+                )),
+                Test::In(values) => {
                     let list: Vec<String> = values.iter().map(|v| quote_text(v)).collect();
                     case.push_str(&format!(
-                        "\n      WHEN CAST({column} AS TEXT) IN ({}) THEN {}",
-                        list.join(", "),
-                        number(bin.points)
+                        "\n      WHEN CAST({column} AS TEXT) IN ({}) THEN {points}",
+                        list.join(", ")
                     ));
                 }
+                Test::Otherwise => case.push_str(&format!("\n      ELSE {points}\n    END")),
             }
         }
-        // Categorical models without an `other` bin score unseen values as
-        // missing, as the Rust runtime does.
-        case.push_str(&format!(
-            "\n      ELSE {}\n    END",
-            number(otherwise.unwrap_or(missing))
-        ));
         terms.push(format!("({case})"));
     }
     let total = terms.join("\n    + ");
@@ -186,51 +205,36 @@ pub fn to_pmml(model: &Scorecard) -> String {
             xml(&feature.reason_code),
             number(best)
         );
-        let missing = feature
-            .bins
-            .iter()
-            .find(|b| b.rule == BinRule::Missing)
-            .map_or(0.0, |b| b.points);
-        let _ = writeln!(
-            out,
-            r#"        <Attribute partialScore="{}"><SimplePredicate field="{field}" operator="isMissing"/></Attribute>"#,
-            number(missing)
-        );
-        let mut otherwise = None;
-        for bin in &feature.bins {
-            match &bin.rule {
-                BinRule::Missing => {}
-                BinRule::Range {
-                    upper: Some(upper), ..
-                } => {
-                    let _ = writeln!(
-                        out,
-                        r#"        <Attribute partialScore="{}"><SimplePredicate field="{field}" operator="lessThan" value="{}"/></Attribute>"#,
-                        number(bin.points),
-                        number(*upper)
-                    );
+        for (test, points) in decision_list(feature) {
+            let predicate = match test {
+                Test::Missing => {
+                    format!(r#"<SimplePredicate field="{field}" operator="isMissing"/>"#)
                 }
-                BinRule::Range { upper: None, .. } | BinRule::Other => otherwise = Some(bin.points),
-                BinRule::Categories { values } => {
+                Test::Below(upper) => {
+                    format!(
+                        r#"<SimplePredicate field="{field}" operator="lessThan" value="{}"/>"#,
+                        number(upper)
+                    )
+                }
+                Test::In(values) => {
                     let quoted: Vec<String> = values
                         .iter()
                         .map(|v| format!("\"{}\"", xml(&v.replace('"', "\\\""))))
                         .collect();
-                    let _ = writeln!(
-                        out,
-                        r#"        <Attribute partialScore="{}"><SimpleSetPredicate field="{field}" booleanOperator="isIn"><Array type="string" n="{}">{}</Array></SimpleSetPredicate></Attribute>"#,
-                        number(bin.points),
+                    format!(
+                        r#"<SimpleSetPredicate field="{field}" booleanOperator="isIn"><Array type="string" n="{}">{}</Array></SimpleSetPredicate>"#,
                         values.len(),
                         quoted.join(" ")
-                    );
+                    )
                 }
-            }
+                Test::Otherwise => "<True/>".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                r#"        <Attribute partialScore="{}">{predicate}</Attribute>"#,
+                number(points)
+            );
         }
-        let _ = writeln!(
-            out,
-            r#"        <Attribute partialScore="{}"><True/></Attribute>"#,
-            number(otherwise.unwrap_or(missing))
-        );
         let _ = writeln!(out, "      </Characteristic>");
     }
     let _ = writeln!(out, "    </Characteristics>");

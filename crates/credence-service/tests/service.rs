@@ -89,6 +89,21 @@ mod import {
         path
     }
 
+    /// Imports `path` with the default options at a fixed "now".
+    fn import(
+        world: &World,
+        path: &std::path::Path,
+    ) -> credence_service::Result<credence_service::import::ImportSummary> {
+        import_file(
+            &world.store,
+            &world.ingestor,
+            path,
+            &ImportOptions::default(),
+            day(1000),
+            &mut |_| {},
+        )
+    }
+
     fn enrol(subject: &str) -> String {
         format!(
             r#"{{"furnisher_id":"op","event_id":"enrol-{subject}","subject_id":"{subject}","kind":"subject_enrolled","occurred_at":"2024-01-01","subject_kind":"person"}}"#
@@ -148,15 +163,7 @@ mod import {
             bill("nobody", 4),
         ];
         let path = file(&world, "bad.jsonl", &lines);
-        let err = import_file(
-            &world.store,
-            &world.ingestor,
-            &path,
-            &ImportOptions::default(),
-            day(1000),
-            &mut |_| {},
-        )
-        .expect_err("refused");
+        let err = import(&world, &path).expect_err("refused");
         let Error::BadRecords { bad, errors, .. } = err else {
             panic!("expected BadRecords, got {err}")
         };
@@ -181,15 +188,7 @@ mod import {
             "unenrolled.jsonl",
             &[enrol("s1"), bill("s1", 1), bill("nobody", 2)],
         );
-        let err = import_file(
-            &world.store,
-            &world.ingestor,
-            &path,
-            &ImportOptions::default(),
-            day(1000),
-            &mut |_| {},
-        )
-        .expect_err("refused");
+        let err = import(&world, &path).expect_err("refused");
         let Error::BadRecords { errors, .. } = err else {
             panic!("expected BadRecords")
         };
@@ -255,30 +254,14 @@ mod import {
             "bill_due,bank,e2,s1,2024-02-01,,a,b1,100,EUR".to_string(),
         ];
         let path = file(&world, "events.csv", &lines);
-        let summary = import_file(
-            &world.store,
-            &world.ingestor,
-            &path,
-            &ImportOptions::default(),
-            day(1000),
-            &mut |_| {},
-        )
-        .expect("imports");
+        let summary = import(&world, &path).expect("imports");
         assert_eq!(summary.inserted, 2);
         let bad = file(
             &world,
             "bad.csv",
             &["kind,religion".to_string(), "bill_due,x".to_string()],
         );
-        let err = import_file(
-            &world.store,
-            &world.ingestor,
-            &bad,
-            &ImportOptions::default(),
-            day(1000),
-            &mut |_| {},
-        )
-        .expect_err("bad header");
+        let err = import(&world, &bad).expect_err("bad header");
         assert!(err.to_string().contains("religion"), "{err}");
     }
 
@@ -287,15 +270,7 @@ mod import {
         let world = world();
         let income = r#"{"furnisher_id":"employer","event_id":"i1","subject_id":"s1","kind":"income_reported","occurred_at":"2024-03-01","amount":300000,"currency":"EUR"}"#;
         let path = file(&world, "income.jsonl", &[enrol("s1"), income.to_string()]);
-        let err = import_file(
-            &world.store,
-            &world.ingestor,
-            &path,
-            &ImportOptions::default(),
-            day(1000),
-            &mut |_| {},
-        )
-        .expect_err("no consent");
+        let err = import(&world, &path).expect_err("no consent");
         let Error::BadRecords { errors, .. } = err else {
             panic!("expected BadRecords")
         };
@@ -305,30 +280,14 @@ mod import {
             r#""subject_kind":"person","restricted_data_consent":true"#,
         );
         let path = file(&world, "income-ok.jsonl", &[consenting, income.to_string()]);
-        import_file(
-            &world.store,
-            &world.ingestor,
-            &path,
-            &ImportOptions::default(),
-            day(1000),
-            &mut |_| {},
-        )
-        .expect("consented");
+        import(&world, &path).expect("consented");
     }
 
     #[test]
     fn unknown_formats_are_explained() {
         let world = world();
         let path = file(&world, "events.txt", &[enrol("s1")]);
-        let err = import_file(
-            &world.store,
-            &world.ingestor,
-            &path,
-            &ImportOptions::default(),
-            day(1000),
-            &mut |_| {},
-        )
-        .expect_err("unknown format");
+        let err = import(&world, &path).expect_err("unknown format");
         assert!(err.to_string().contains(".jsonl or .csv"), "{err}");
     }
 }
