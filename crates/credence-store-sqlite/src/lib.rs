@@ -121,6 +121,22 @@ impl SqliteStore {
         })
     }
 
+    /// The first row of `sql` (one `?1` parameter: the subject id), mapped
+    /// by `map`, or `None`.
+    fn one_row<T>(
+        &self,
+        sql: &str,
+        id: &SubjectId,
+        map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        context: &'static str,
+    ) -> Result<Option<T>> {
+        self.with_reader(|c| {
+            c.prepare_cached(sql)
+                .and_then(|mut s| s.query_row([id.as_str()], map).optional())
+                .map_err(backend(context))
+        })
+    }
+
     fn writer(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
         self.writer
             .lock()
@@ -296,17 +312,10 @@ impl Store for SqliteStore {
     }
 
     fn subject(&self, id: &SubjectId) -> Result<Option<Subject>> {
-        self.with_reader(|c| {
-            let parts = c
-                .prepare_cached(&format!(
-                    "SELECT {SUBJECT_COLUMNS} FROM subjects WHERE subject_id = ?1"
-                ))
-                .and_then(|mut s| s.query_row([id.as_str()], subject_from_row).optional())
-                .map_err(backend("reading a subject"))?;
-            parts
-                .map(|p| subject_from_parts(p).map(|(_, s)| s))
-                .transpose()
-        })
+        let sql = format!("SELECT {SUBJECT_COLUMNS} FROM subjects WHERE subject_id = ?1");
+        self.one_row(&sql, id, subject_from_row, "reading a subject")?
+            .map(|p| subject_from_parts(p).map(|(_, s)| s))
+            .transpose()
     }
 
     fn subject_events(&self, id: &SubjectId) -> Result<Vec<Event>> {
@@ -417,15 +426,12 @@ impl Store for SqliteStore {
     }
 
     fn latest_score(&self, id: &SubjectId) -> Result<Option<StoredScore>> {
-        self.with_reader(|c| {
-            let row = c
-                .prepare_cached(&format!(
-                    "SELECT {SCORE_COLUMNS} FROM scores WHERE subject_id = ?1 ORDER BY as_of DESC, computed_at DESC LIMIT 1"
-                ))
-                .and_then(|mut s| s.query_row([id.as_str()], score_from_row).optional())
-                .map_err(backend("reading a score"))?;
-            row.map(score_from_parts).transpose()
-        })
+        let sql = format!(
+            "SELECT {SCORE_COLUMNS} FROM scores WHERE subject_id = ?1 ORDER BY as_of DESC, computed_at DESC LIMIT 1"
+        );
+        self.one_row(&sql, id, score_from_row, "reading a score")?
+            .map(score_from_parts)
+            .transpose()
     }
 
     fn score_history(&self, id: &SubjectId) -> Result<Vec<StoredScore>> {

@@ -2,6 +2,7 @@
 //! four reason codes, appended to its own columns. Streaming, so a file of
 //! any size scores in constant memory. The target column need not be there.
 
+use crate::table::is_missing;
 use crate::{Error, Result};
 use credence_scorecard::{CompiledScorecard, Input, Scorecard};
 use std::io::{Read, Write};
@@ -10,13 +11,6 @@ use std::io::{Read, Write};
 pub const SCORE_COLUMNS: [&str; 7] = [
     "score", "band", "pd", "reason_1", "reason_2", "reason_3", "reason_4",
 ];
-
-fn is_missing(cell: &str) -> bool {
-    matches!(
-        cell,
-        "" | "NA" | "N/A" | "NaN" | "nan" | "null" | "NULL" | "?"
-    )
-}
 
 /// Scores every row of `input` (CSV with a header) into `output`. Returns
 /// the number of rows scored. `name` names the input in errors.

@@ -86,7 +86,10 @@ pub struct Table {
     pub rows: usize,
 }
 
-fn is_missing(cell: &str) -> bool {
+/// The cell texts that mean "no value". Training and file scoring share
+/// this one list, so a value missing when a model was fitted is missing
+/// when it scores.
+pub(crate) fn is_missing(cell: &str) -> bool {
     matches!(
         cell,
         "" | "NA" | "N/A" | "NaN" | "nan" | "null" | "NULL" | "?"
