@@ -62,6 +62,59 @@ pub enum Command {
     },
     /// Measure import, rescore and simulation speed against baselines.
     Bench(BenchArgs),
+    /// Run the HTTP API (furnishers, partners, subjects, operators).
+    Serve(ServeArgs),
+    /// Create, list or revoke API keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Check the hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "CREDENCE_LISTEN")]
+    pub listen: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Create a key; it is printed once and stored only as a hash.
+    Create {
+        /// operator, furnisher or partner.
+        #[arg(long)]
+        role: String,
+        /// The furnisher or partner the key acts for.
+        #[arg(long)]
+        principal: Option<String>,
+        /// Who holds it.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key at once.
+    Revoke {
+        /// The key's id (the part after `crd_`, before the second `_`).
+        key_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Walk the chain; exit 1 if any entry was changed, deleted or reordered.
+    Verify {
+        /// Also require the chain to end at this hash (recorded earlier), to
+        /// detect a cut-off tail.
+        #[arg(long)]
+        expect_head: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +125,12 @@ pub struct DemoArgs {
     /// World seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Address the demo serves on after its summary.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "CREDENCE_LISTEN")]
+    pub listen: String,
+    /// Print the summary and exit instead of serving.
+    #[arg(long)]
+    pub no_serve: bool,
 }
 
 #[derive(Debug, Args)]

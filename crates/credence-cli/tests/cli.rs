@@ -223,7 +223,7 @@ fn a_bad_file_is_refused_whole_with_every_line_listed() {
 #[test]
 fn demo_runs_and_prints_a_scored_population() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = ok(dir.path(), &["demo", "--subjects", "400"]);
+    let out = ok(dir.path(), &["demo", "--subjects", "400", "--no-serve"]);
     assert!(out.contains("Score bands"), "{out}");
     assert!(out.contains("Excellent") && out.contains("Poor"), "{out}");
     assert!(
@@ -339,5 +339,159 @@ fn train_refuses_protected_inputs_and_writes_a_verifiable_model() {
         report["test"]["gini"].as_f64().is_some_and(|g| g > 0.3),
         "{}",
         report["test"]
+    );
+}
+
+/// Reads the demo's stdout until it says where it serves; returns the base
+/// URL and everything printed so far.
+fn wait_for_server(stdout: std::process::ChildStdout) -> (String, String) {
+    use std::io::BufRead;
+    let mut printed = String::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("demo output");
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.starts_with("Try: curl") {
+            break;
+        }
+    }
+    let base = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("Serving on "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in:\n{printed}"))
+        .to_string();
+    (base, printed)
+}
+
+#[test]
+fn demo_serves_the_api_and_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_credence"))
+        .args(["demo", "--subjects", "300", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("CREDENCE_DB")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the demo starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (base, printed) = wait_for_server(stdout);
+    let token = printed
+        .lines()
+        .find_map(|l| {
+            l.trim().strip_prefix("sub-").map(|rest| {
+                rest.split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string()
+            })
+        })
+        .unwrap_or_else(|| panic!("no subject token in:\n{printed}"));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut me = agent
+        .get(&format!("{base}/v1/me"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .expect("GET /v1/me");
+    assert_eq!(me.status().as_u16(), 200);
+    let body: Value =
+        serde_json::from_str(&me.body_mut().read_to_string().unwrap_or_default()).expect("JSON");
+    assert!(
+        body["report"]["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Friends")
+    );
+    let operator = printed
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("operator")
+                .map(|k| k.trim().to_string())
+        })
+        .expect("operator key");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("the demo exits");
+    assert!(exit.success(), "graceful shutdown exits cleanly: {exit:?}");
+    // The audit log written while serving is intact, and the key works
+    // from the command line too.
+    let db = dir.path().join("credence-demo.db");
+    let db = db.to_str().expect("utf-8 path");
+    let verdict = ok(dir.path(), &["audit", "verify", "--db", db]);
+    assert!(verdict.contains("audit log intact"), "{verdict}");
+    let keys = ok(dir.path(), &["keys", "list", "--db", db]);
+    let operator_id = operator
+        .trim_start_matches("crd_")
+        .split('_')
+        .next()
+        .unwrap_or_default();
+    assert!(keys.contains(operator_id), "{keys}");
+    let revoked = ok(dir.path(), &["keys", "revoke", operator_id, "--db", db]);
+    assert!(revoked.contains("revoked"));
+    assert!(ok(dir.path(), &["keys", "list", "--db", db]).contains("revoked"));
+    let created = ok(
+        dir.path(),
+        &[
+            "keys", "create", "--role", "operator", "--label", "ops", "--db", db,
+        ],
+    );
+    assert!(created.starts_with("crd_"));
+    let refused = fails(
+        dir.path(),
+        &[
+            "keys",
+            "create",
+            "--role",
+            "partner",
+            "--principal",
+            "nobody",
+            "--db",
+            db,
+        ],
+    );
+    assert!(refused.contains("register it first"), "{refused}");
+}
+
+#[test]
+fn audit_verify_fails_on_a_tampered_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let db = d.join("a.db");
+    let db = db.to_str().expect("utf-8 path");
+    for label in ["one", "two", "three"] {
+        ok(
+            d,
+            &[
+                "keys", "create", "--role", "operator", "--label", label, "--db", db,
+            ],
+        );
+    }
+    let intact = ok(d, &["audit", "verify", "--db", db]);
+    assert!(intact.contains("3 entries"), "{intact}");
+    let head = intact
+        .split("head ")
+        .nth(1)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    ok(d, &["audit", "verify", "--db", db, "--expect-head", &head]);
+    let cut = fails(d, &["audit", "verify", "--db", db, "--expect-head", "abc"]);
+    assert!(cut.contains("cut off"), "{cut}");
+    let connection = rusqlite::Connection::open(db).expect("open");
+    connection
+        .execute("UPDATE audit SET actor = 'nobody' WHERE seq = 2", [])
+        .expect("tamper");
+    let broken = fails(d, &["audit", "verify", "--db", db]);
+    assert!(
+        broken.contains("NOT intact") && broken.contains("entry 2"),
+        "{broken}"
     );
 }

@@ -77,6 +77,11 @@ impl Ingestor {
         })
     }
 
+    /// The event kinds this ingestor accepts.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
     /// Parses one record.
     pub fn parse(
         &self,

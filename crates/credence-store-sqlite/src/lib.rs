@@ -10,6 +10,7 @@
 
 mod baseline;
 mod codec;
+mod records;
 mod schema;
 mod writer;
 
@@ -17,7 +18,8 @@ pub use baseline::bare_insert_baseline;
 
 use credence_domain::{Event, Fact, Subject, SubjectId, SubjectKind, SubjectLog, SubjectState};
 use credence_store::{
-    AppendReport, Counts, Error, EventWriter, Result, ScanCursor, Store, StoredScore, SubjectRecord,
+    AppendReport, AuditEntry, Counts, Erasure, Error, EventWriter, Record, RecordFilter, Result,
+    ScanCursor, ScoreDistribution, Store, StoredScore, SubjectRecord,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -52,7 +54,9 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self> {
         let mut writer = open_connection(path)?;
         writer
-            .execute_batch("PRAGMA synchronous = FULL;")
+            // secure_delete: an erased subject's bytes must not linger in
+            // freed pages.
+            .execute_batch("PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;")
             .map_err(backend("configuring durability"))?;
         schema::migrate(&mut writer)?;
         Ok(Self {
@@ -468,6 +472,59 @@ impl Store for SqliteStore {
                 scores: scores as u64,
             })
         })
+    }
+
+    fn score_distribution(&self, bucket_width: i32) -> Result<ScoreDistribution> {
+        self.score_distribution_impl(bucket_width)
+    }
+
+    fn erase_subject(&self, id: &SubjectId, tombstone: &SubjectId) -> Result<Option<Erasure>> {
+        self.erase_subject_impl(id, tombstone)
+    }
+
+    fn put_records(&self, records: &[Record]) -> Result<()> {
+        self.put_records_impl(records)
+    }
+
+    fn insert_record_once(&self, record: &Record) -> Result<Option<Record>> {
+        self.insert_record_once_impl(record)
+    }
+
+    fn record(&self, kind: &'static str, id: &str) -> Result<Option<Record>> {
+        self.record_impl(kind, id)
+    }
+
+    fn records(&self, kind: &'static str, filter: RecordFilter<'_>) -> Result<Vec<Record>> {
+        self.records_impl(kind, filter)
+    }
+
+    fn delete_record(&self, kind: &'static str, id: &str) -> Result<bool> {
+        self.delete_record_impl(kind, id)
+    }
+
+    fn append_audit(&self, entries: &[AuditEntry], records: &[Record]) -> Result<()> {
+        self.append_audit_impl(entries, records)
+    }
+
+    fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.audit_query(
+            "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            params![after as i64, limit as i64],
+        )
+    }
+
+    fn audit_of_subject(&self, subject_ref: &str, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.audit_query(
+            "WHERE subject_ref = ?1 ORDER BY seq DESC LIMIT ?2",
+            params![subject_ref, limit as i64],
+        )
+    }
+
+    fn audit_head(&self) -> Result<Option<AuditEntry>> {
+        Ok(self
+            .audit_query("ORDER BY seq DESC LIMIT 1", [])?
+            .into_iter()
+            .next())
     }
 }
 

@@ -35,6 +35,29 @@ const MIGRATIONS: &[&str] = &[
         computed_at INTEGER NOT NULL,
         PRIMARY KEY (subject_id, as_of, model_version)
     ) WITHOUT ROWID;",
+    // 2: control-plane records and the hash-chained audit log.
+    "CREATE TABLE records (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        subject_id TEXT,
+        owner TEXT,
+        body TEXT NOT NULL,
+        UNIQUE (kind, id)
+    );
+    CREATE INDEX records_by_subject ON records (kind, subject_id) WHERE subject_id IS NOT NULL;
+    CREATE INDEX records_by_owner ON records (kind, owner) WHERE owner IS NOT NULL;
+    CREATE INDEX records_of_subject ON records (subject_id) WHERE subject_id IS NOT NULL;
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject_ref TEXT,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_subject ON audit (subject_ref, seq) WHERE subject_ref IS NOT NULL;",
 ];
 
 /// The newest schema version this build knows.

@@ -4,7 +4,9 @@
 //! empty store. Each check panics with a message that names the broken
 //! property, so a failing backend says what it got wrong.
 
-use crate::{Error, ScanCursor, Store, StoredScore, SubjectRecord};
+use crate::{
+    AuditEntry, Error, Record, RecordFilter, ScanCursor, Store, StoredScore, SubjectRecord,
+};
 use credence_domain::build::EventFactory;
 use credence_domain::{
     AccountType, Event, SubjectId, SubjectKind, SubjectLog, SubjectState, canonical_order,
@@ -38,6 +40,11 @@ pub const CHECKS: &[Check] = checks![
     partitions_cover_every_subject_once,
     scores_round_trip_and_keep_history,
     counts_add_up,
+    records_round_trip_by_kind_subject_and_owner,
+    first_record_writer_wins,
+    audit_appends_only_in_sequence,
+    erasure_leaves_only_a_tombstone,
+    distribution_counts_latest_scores_of_enrolled_subjects,
 ];
 
 /// Runs every check, each on a fresh store from `open_empty`.
@@ -422,4 +429,221 @@ fn counts_add_up(store: &dyn Store) {
     append_ok(store, &[sample("a"), sample("b")].concat());
     let counts = store.counts().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((counts.subjects, counts.events, counts.scores), (2, 12, 0));
+}
+
+fn record(
+    kind: &'static str,
+    id_: &str,
+    subject: Option<&str>,
+    owner: Option<&str>,
+    body: &str,
+) -> Record {
+    Record {
+        kind,
+        id: id_.into(),
+        subject: subject.map(id),
+        owner: owner.map(str::to_string),
+        body: body.into(),
+    }
+}
+
+fn records_round_trip_by_kind_subject_and_owner(store: &dyn Store) {
+    let first = record("consent", "c1", Some("s1"), Some("p1"), r#"{"n":1}"#);
+    let second = record("consent", "c2", Some("s2"), Some("p1"), r#"{"n":2}"#);
+    let other_kind = record("dispute", "c1", Some("s1"), Some("f1"), "{}");
+    store
+        .put_records(&[first.clone(), second.clone(), other_kind.clone()])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store.record("consent", "c1").ok().flatten(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.record("dispute", "c1").ok().flatten(),
+        Some(other_kind)
+    );
+    assert_eq!(store.record("consent", "nope").ok().flatten(), None);
+    let by_subject = store
+        .records("consent", RecordFilter::Subject(&id("s1")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(by_subject, vec![first.clone()], "only s1's consents");
+    let by_owner = store
+        .records("consent", RecordFilter::Owner("p1"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        by_owner,
+        vec![first.clone(), second.clone()],
+        "oldest first"
+    );
+    let updated = Record {
+        body: r#"{"n":3}"#.into(),
+        ..first.clone()
+    };
+    store
+        .put_records(std::slice::from_ref(&updated))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let all = store
+        .records("consent", RecordFilter::All)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        all,
+        vec![updated, second],
+        "an update keeps the record's place"
+    );
+    assert!(store.delete_record("consent", "c1").unwrap_or(false));
+    assert!(!store.delete_record("consent", "c1").unwrap_or(true));
+    assert_eq!(store.record("consent", "c1").ok().flatten(), None);
+}
+
+fn first_record_writer_wins(store: &dyn Store) {
+    let first = record("answer", "p1/t1", Some("s1"), Some("p1"), "yes");
+    let second = record("answer", "p1/t1", Some("s1"), Some("p1"), "no");
+    assert_eq!(store.insert_record_once(&first).ok(), Some(None));
+    assert_eq!(
+        store.insert_record_once(&second).ok(),
+        Some(Some(first.clone()))
+    );
+    assert_eq!(store.record("answer", "p1/t1").ok().flatten(), Some(first));
+}
+
+fn audit(seq: u64, subject_ref: Option<&str>) -> AuditEntry {
+    AuditEntry {
+        seq,
+        at: at(seq as i64),
+        actor: "system".into(),
+        action: "test".into(),
+        subject_ref: subject_ref.map(str::to_string),
+        detail: format!("entry {seq}"),
+        prev_hash: format!("h{}", seq - 1),
+        hash: format!("h{seq}"),
+    }
+}
+
+fn audit_appends_only_in_sequence(store: &dyn Store) {
+    assert_eq!(store.audit_head().ok().flatten(), None);
+    store
+        .append_audit(
+            &[audit(1, Some("r1")), audit(2, None), audit(3, Some("r1"))],
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        store.append_audit(&[audit(5, None)], &[]).is_err(),
+        "a gap is refused"
+    );
+    assert!(
+        store.append_audit(&[audit(3, None)], &[]).is_err(),
+        "a repeat is refused"
+    );
+    assert!(
+        store
+            .append_audit(&[audit(4, None), audit(6, None)], &[])
+            .is_err(),
+        "a gap inside a batch is refused"
+    );
+    assert_eq!(
+        store.audit_head().ok().flatten(),
+        Some(audit(3, Some("r1"))),
+        "refused batches wrote nothing"
+    );
+    let all = store
+        .audit_entries(0, 100)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(all[0], audit(1, Some("r1")));
+    let page = store.audit_entries(1, 1).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page, vec![audit(2, None)]);
+    let mine = store
+        .audit_of_subject("r1", 10)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        mine.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![3, 1],
+        "newest first"
+    );
+}
+
+fn erasure_leaves_only_a_tombstone(store: &dyn Store) {
+    append_ok(store, &[sample("gone"), sample("stays")].concat());
+    let score = |subject: &str| StoredScore {
+        subject_id: id(subject),
+        as_of: at(90),
+        model_version: "m@1".into(),
+        scored: true,
+        score: Some(640),
+        pd: Some(0.02),
+        dimensions: [None; 5],
+        reasons: vec![],
+        computed_at: at(90),
+    };
+    store
+        .put_scores(&[score("gone"), score("stays")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .put_records(&[
+            record("consent", "g", Some("gone"), Some("p"), "{}"),
+            record("consent", "s", Some("stays"), Some("p"), "{}"),
+            record("partner", "p", None, None, "{}"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let erased = store
+        .erase_subject(&id("gone"), &id("erased-abc"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the subject existed"));
+    assert_eq!((erased.events, erased.scores, erased.records), (6, 1, 1));
+    assert_eq!(store.subject(&id("gone")).ok().flatten(), None);
+    assert!(events_of(store, "gone").is_empty());
+    assert_eq!(store.latest_score(&id("gone")).ok().flatten(), None);
+    assert_eq!(store.record("consent", "g").ok().flatten(), None);
+    let tombstone = store
+        .subject(&id("erased-abc"))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("the tombstone is kept"));
+    assert_eq!(tombstone.state, SubjectState::OptedOut);
+    assert!(events_of(store, "erased-abc").is_empty());
+    // Everyone else is untouched.
+    assert_eq!(events_of(store, "stays").len(), 6);
+    assert!(store.latest_score(&id("stays")).ok().flatten().is_some());
+    assert!(store.record("consent", "s").ok().flatten().is_some());
+    assert!(store.record("partner", "p").ok().flatten().is_some());
+    // The erased subject's events are refused from now on.
+    match store.append_events(&sample("gone")[1..]) {
+        Err(Error::Rejected(r)) => assert_eq!(r[0].code, "not_enrolled"),
+        other => panic!("events after erasure: {other:?}"),
+    }
+    assert_eq!(store.counts().map(|c| c.subjects).ok(), Some(1));
+    assert_eq!(
+        store.erase_subject(&id("nobody"), &id("erased-x")).ok(),
+        Some(None),
+        "erasing an unknown subject is a no-op"
+    );
+}
+
+fn distribution_counts_latest_scores_of_enrolled_subjects(store: &dyn Store) {
+    append_ok(store, &[sample("a"), sample("b"), sample("c")].concat());
+    let score = |subject: &str, day: i64, value: Option<i32>| StoredScore {
+        subject_id: id(subject),
+        as_of: at(day),
+        model_version: "m@1".into(),
+        scored: value.is_some(),
+        score: value,
+        pd: None,
+        dimensions: [None; 5],
+        reasons: vec![],
+        computed_at: at(day),
+    };
+    store
+        .put_scores(&[
+            score("a", 1, Some(400)),
+            score("a", 2, Some(612)),
+            score("b", 1, Some(619)),
+            score("c", 1, None),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let distribution = store
+        .score_distribution(10)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(distribution.buckets, vec![(610, 2)]);
+    assert_eq!(distribution.not_enough_data, 1);
 }

@@ -7,6 +7,9 @@
 //! wherever Credence runs.
 
 pub mod conformance;
+mod records;
+
+pub use records::{AuditEntry, Erasure, Record, RecordFilter, ScoreDistribution};
 
 use credence_domain::{Event, Subject, SubjectId, SubjectLog};
 use jiff::Timestamp;
@@ -226,4 +229,46 @@ pub trait Store: Send + Sync {
 
     /// What the store holds.
     fn counts(&self) -> Result<Counts>;
+
+    /// Histogram of every enrolled subject's latest stored score.
+    fn score_distribution(&self, bucket_width: i32) -> Result<ScoreDistribution>;
+
+    /// Erases a subject in one transaction: its events, idempotency keys,
+    /// scores and every record about it. What remains is a tombstone under
+    /// `tombstone` (a keyed hash of the id, never the id), in state opted
+    /// out. Returns `None` when the subject is unknown. Backends must not
+    /// leave the erased bytes readable in the file (free pages, journals).
+    fn erase_subject(&self, id: &SubjectId, tombstone: &SubjectId) -> Result<Option<Erasure>>;
+
+    /// Inserts or replaces records, all in one durable transaction.
+    fn put_records(&self, records: &[Record]) -> Result<()>;
+
+    /// Inserts a record unless one with its kind and id exists; returns the
+    /// stored one in that case (first writer wins).
+    fn insert_record_once(&self, record: &Record) -> Result<Option<Record>>;
+
+    /// One record by kind and id.
+    fn record(&self, kind: &'static str, id: &str) -> Result<Option<Record>>;
+
+    /// Records of a kind, oldest first.
+    fn records(&self, kind: &'static str, filter: RecordFilter<'_>) -> Result<Vec<Record>>;
+
+    /// Deletes one record; true when it existed.
+    fn delete_record(&self, kind: &'static str, id: &str) -> Result<bool>;
+
+    /// Appends audit entries durably, in one transaction. Each `seq` must
+    /// follow the last stored one; anything else is refused whole. `records`
+    /// are inserted in the same transaction unless one with the same kind
+    /// and id exists (first writer wins): what an audited answer promised
+    /// is kept exactly when its audit entry is.
+    fn append_audit(&self, entries: &[AuditEntry], records: &[Record]) -> Result<()>;
+
+    /// Up to `limit` audit entries with `seq > after`, in order.
+    fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>>;
+
+    /// The newest `limit` audit entries about one subject, newest first.
+    fn audit_of_subject(&self, subject_ref: &str, limit: usize) -> Result<Vec<AuditEntry>>;
+
+    /// The last audit entry.
+    fn audit_head(&self) -> Result<Option<AuditEntry>>;
 }

@@ -11,6 +11,7 @@ use credence_scorecard::{Band, ScoreStatus};
 use credence_service::{Clock, Scorer};
 use credence_sim::{SimConfig, generate_in_order, simulate_subject, subject_id};
 use credence_store::Store;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 /// The demo's own database, recreated on every run.
@@ -59,8 +60,21 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     bar.finish_and_clear();
     let ingested = started.elapsed();
 
-    let bar = output::progress(args.subjects, "score", "subjects");
-    let summary = scorer.rescore(&store, now, now, &mut |done| bar.set_position(done))?;
+    // Month-end scores for the last half year, so every subject has a
+    // history to show, then today's.
+    let bar = output::progress(args.subjects * 7, "score", "subjects");
+    for months_back in (1..=6).rev() {
+        let as_of = now
+            .checked_sub(jiff::SignedDuration::from_hours(24 * 30 * months_back))
+            .context("computing history dates")?;
+        let offset = (6 - months_back as u64) * args.subjects;
+        scorer.rescore(&store, as_of, now, &mut |done| {
+            bar.set_position(offset + done)
+        })?;
+    }
+    let summary = scorer.rescore(&store, now, now, &mut |done| {
+        bar.set_position(6 * args.subjects + done)
+    })?;
     bar.finish_and_clear();
 
     outln!(
@@ -82,6 +96,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     // A sample subject whose score has reasons to show, and a thin file.
     let mut shown_scored = false;
     let mut shown_thin = false;
+    let mut samples: Vec<SubjectId> = Vec::new();
     for index in 0..args.subjects.min(5_000) {
         let id = SubjectId::new(&subject_id(index))?;
         let report = scorer.report(&store, &id, now)?;
@@ -94,6 +109,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
             && !report.negative_records.is_empty();
         let wanted_thin = !shown_thin && report.status == ScoreStatus::NotEnoughData;
         if wanted_scored || wanted_thin {
+            samples.push(id.clone());
             outln!()?;
             output::print_report(&report)?;
             shown_scored |= wanted_scored;
@@ -112,6 +128,25 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         counts.events,
         path.display()
     )?;
+    if args.no_serve {
+        print_next(&path)?;
+        return Ok(());
+    }
+    // One more sample: the best-scored of the first subjects.
+    if let Some(best) = (0..args.subjects.min(200))
+        .filter_map(|i| SubjectId::new(&subject_id(i)).ok())
+        .filter(|id| !samples.contains(id))
+        .filter_map(|id| store.latest_score(&id).ok().flatten())
+        .max_by_key(|s| s.score.unwrap_or(0))
+    {
+        samples.push(best.subject_id);
+    }
+    let furnishers = furnishers_of(&store, args.subjects.min(2_000))?;
+    drop(store);
+    serve_demo(global, args, &furnishers, &samples)
+}
+
+fn print_next(path: &std::path::Path) -> Result<()> {
     outln!("Next:")?;
     outln!(
         "  credence score sub-00000042 --db {}          # one subject, with reasons",
@@ -125,6 +160,225 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         "  credence rescore --as-of 2025-01-01 --db {}  # everyone, at another date",
         path.display()
     )?;
+    Ok(())
+}
+
+/// Furnishers seen among the first subjects, with the kinds each reported.
+fn furnishers_of(store: &dyn Store, subjects: u64) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut furnishers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for index in 0..subjects {
+        let id = SubjectId::new(&subject_id(index))?;
+        for event in store.subject_events(&id)? {
+            furnishers
+                .entry(event.key.furnisher_id.to_string())
+                .or_default()
+                .insert(event.kind().name().to_string());
+        }
+    }
+    Ok(furnishers)
+}
+
+/// Sesame Credit's own perks, for the demo's partners.
+/// A demo perk: id, name, description, minimum score.
+type DemoPerk = (&'static str, &'static str, &'static str, i32);
+
+const DEMO_PARTNERS: &[(&str, &str, &[DemoPerk])] = &[
+    (
+        "bike-share",
+        "City Bike Share",
+        &[
+            (
+                "deposit-free-ride",
+                "Deposit-free bike rides",
+                "Ride without the 299 deposit.",
+                600,
+            ),
+            (
+                "e-bike-no-deposit",
+                "Deposit-free e-bikes",
+                "E-bikes without a deposit.",
+                650,
+            ),
+        ],
+    ),
+    (
+        "hotel-stays",
+        "Hotel Stays",
+        &[(
+            "deposit-free-stay",
+            "Deposit-free hotel stays",
+            "Check in without a card deposit; pay at check-out.",
+            600,
+        )],
+    ),
+    (
+        "car-rental",
+        "Car Rental Co-op",
+        &[(
+            "no-deposit-rental",
+            "Car rental without deposit",
+            "Rent a car without a deposit.",
+            650,
+        )],
+    ),
+    (
+        "visa-services",
+        "Visa Paperwork Help",
+        &[(
+            "visa-express",
+            "Visa paperwork help",
+            "Fewer documents for a travel visa application.",
+            700,
+        )],
+    ),
+];
+
+fn serve_demo(
+    global: &Global,
+    args: &DemoArgs,
+    furnishers: &BTreeMap<String, BTreeSet<String>>,
+    samples: &[SubjectId],
+) -> Result<()> {
+    use credence_service::platform::{
+        FurnisherSpec, KeySpec, PartnerSpec, Perk, Principal, Role, TokenSpec,
+    };
+    let platform = super::serve::open_platform(global, DEMO_DB)?;
+    let fail = |e: credence_service::platform::ApiError| anyhow::anyhow!("{e}");
+    let operator_key = platform
+        .create_key_unchecked(
+            &KeySpec {
+                role: Role::Operator,
+                principal: None,
+                label: "demo operator".into(),
+            },
+            "demo",
+        )
+        .map_err(fail)?;
+    let operator = Principal::Operator {
+        key_id: operator_key.record.id.clone(),
+    };
+    for (id, kinds) in furnishers {
+        platform
+            .put_furnisher(
+                &operator,
+                &FurnisherSpec {
+                    id: id.clone(),
+                    name: id.replace('-', " "),
+                    kinds: kinds.iter().cloned().collect(),
+                },
+            )
+            .map_err(fail)?;
+    }
+    let mut partner_keys = Vec::new();
+    for (id, name, perks) in DEMO_PARTNERS {
+        platform
+            .put_partner(
+                &operator,
+                &PartnerSpec {
+                    id: id.to_string(),
+                    name: name.to_string(),
+                },
+            )
+            .map_err(fail)?;
+        let key = platform
+            .create_key_unchecked(
+                &KeySpec {
+                    role: Role::Partner,
+                    principal: Some(id.to_string()),
+                    label: "demo".into(),
+                },
+                "demo",
+            )
+            .map_err(fail)?;
+        let partner = Principal::Partner {
+            id: id.to_string(),
+            key_id: key.record.id.clone(),
+        };
+        for (perk_id, perk_name, description, min_score) in *perks {
+            platform
+                .put_perk(
+                    &partner,
+                    Perk {
+                        id: perk_id.to_string(),
+                        partner_id: id.to_string(),
+                        name: perk_name.to_string(),
+                        description: description.to_string(),
+                        min_score: *min_score,
+                        subject_kind: None,
+                        dimension_minimums: BTreeMap::new(),
+                    },
+                )
+                .map_err(fail)?;
+        }
+        partner_keys.push((id, key.key));
+    }
+    let furnisher_key = match furnishers.keys().find(|f| f.as_str() != "operator") {
+        Some(furnisher) => Some((
+            furnisher.clone(),
+            platform
+                .create_key_unchecked(
+                    &KeySpec {
+                        role: Role::Furnisher,
+                        principal: Some(furnisher.clone()),
+                        label: "demo".into(),
+                    },
+                    "demo",
+                )
+                .map_err(fail)?
+                .key,
+        )),
+        None => None,
+    };
+    let mut tokens = Vec::new();
+    for id in samples {
+        let token = platform
+            .issue_token_unchecked(
+                id,
+                &TokenSpec {
+                    minutes: Some(24 * 60),
+                },
+            )
+            .map_err(fail)?;
+        tokens.push((id.clone(), token.token));
+    }
+    super::serve::run_server(platform, &args.listen, |address| {
+        let base = format!("http://{address}");
+        let _ = print_links(
+            &base,
+            &operator_key.key,
+            &partner_keys,
+            furnisher_key.as_ref(),
+            &tokens,
+        );
+    })
+}
+
+fn print_links(
+    base: &str,
+    operator_key: &str,
+    partner_keys: &[(&&str, String)],
+    furnisher_key: Option<&(String, String)>,
+    tokens: &[(SubjectId, String)],
+) -> Result<()> {
+    outln!()?;
+    outln!(
+        "Serving on {base} (API: {base}/openapi.json). Ctrl-C stops; everything acknowledged is kept."
+    )?;
+    outln!("Subject tokens (valid 24 hours; send as `Authorization: Bearer <token>`):")?;
+    for (id, token) in tokens {
+        outln!("  {id}: {token}")?;
+    }
+    outln!("API keys (shown once):")?;
+    outln!("  operator            {operator_key}")?;
+    for (partner, key) in partner_keys {
+        outln!("  partner {partner:<12}{key}")?;
+    }
+    if let Some((furnisher, key)) = furnisher_key {
+        outln!("  furnisher {furnisher:<10}{key}")?;
+    }
+    if let Some((_, token)) = tokens.first() {
+        outln!("Try: curl -s -H 'Authorization: Bearer {token}' {base}/v1/me")?;
+    }
     Ok(())
 }
 

@@ -5,6 +5,7 @@ mod demo;
 mod import;
 mod model;
 mod score;
+mod serve;
 mod simulate;
 mod train;
 
@@ -25,5 +26,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ExportModel(args) => model::export(args),
         Command::Model { action } => model::run(action),
         Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => serve::serve(global, args),
+        Command::Keys { action } => serve::keys(global, action),
+        Command::Audit { action } => serve::audit(global, action),
     }
 }

@@ -1,0 +1,140 @@
+//! `credence serve`, `credence keys …`, `credence audit verify`.
+
+use crate::cli::{AuditAction, Global, KeysAction, ServeArgs};
+use crate::context;
+use anyhow::{Context, Result, anyhow, bail};
+use credence_service::SystemClock;
+use credence_service::platform::{KeySpec, Limits, Platform, Role};
+use credence_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Opens the platform over the database the flags name.
+pub fn open_platform(global: &Global, default_db: &str) -> Result<Arc<Platform>> {
+    let config = context::config(global)?;
+    let store: Arc<dyn Store> = Arc::new(context::open_store(global, default_db)?);
+    let platform = Platform::open(store, &config, Arc::new(SystemClock), Limits::default())
+        .map_err(|e| anyhow!("{e}"))
+        .context("starting the platform")?;
+    Ok(Arc::new(platform))
+}
+
+pub fn serve(global: &Global, args: &ServeArgs) -> Result<()> {
+    let platform = open_platform(global, context::DEFAULT_DB)?;
+    run_server(platform, &args.listen, |address| {
+        eprintln!(
+            "credence: serving on http://{address} (API described at /openapi.json); Ctrl-C stops"
+        );
+    })
+}
+
+/// Serves until Ctrl-C or SIGTERM; `ready` is told the bound address.
+pub fn run_server(
+    platform: Arc<Platform>,
+    listen: &str,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<()> {
+    let address: SocketAddr = listen
+        .parse()
+        .with_context(|| format!("--listen {listen:?} is not an address like 127.0.0.1:8080"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address}; is another server running there? pick another with --listen"))?;
+        ready(listener.local_addr().unwrap_or(address));
+        credence_server::serve(listener, platform, credence_server::shutdown_signal())
+            .await
+            .context("serving HTTP")
+    })
+}
+
+pub fn keys(global: &Global, action: &KeysAction) -> Result<()> {
+    let platform = open_platform(global, context::DEFAULT_DB)?;
+    let actor = "cli";
+    match action {
+        KeysAction::Create {
+            role,
+            principal,
+            label,
+        } => {
+            let role = Role::from_name(role)
+                .ok_or_else(|| anyhow!("--role {role:?} is not operator, furnisher or partner"))?;
+            let issued = platform
+                .create_key_unchecked(
+                    &KeySpec {
+                        role,
+                        principal: principal.clone(),
+                        label: label.clone(),
+                    },
+                    actor,
+                )
+                .map_err(|e| anyhow!("{e}"))?;
+            outln!("{}", issued.key)?;
+            eprintln!(
+                "created {} key {} for {}; it is shown only now, so store it safely",
+                role.name(),
+                issued.record.id,
+                issued.record.principal
+            );
+        }
+        KeysAction::List => {
+            for key in platform.keys().map_err(|e| anyhow!("{e}"))? {
+                outln!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    key.id,
+                    key.role.name(),
+                    key.principal,
+                    key.revoked_at
+                        .map_or("active".to_string(), |t| format!("revoked {t}")),
+                    key.label
+                )?;
+            }
+        }
+        KeysAction::Revoke { key_id } => {
+            let key = platform
+                .revoke_key_unchecked(key_id, actor)
+                .map_err(|e| anyhow!("{e}"))?;
+            outln!(
+                "revoked {} ({} key for {})",
+                key.id,
+                key.role.name(),
+                key.principal
+            )?;
+        }
+    }
+    platform.close();
+    Ok(())
+}
+
+pub fn audit(global: &Global, action: &AuditAction) -> Result<()> {
+    let AuditAction::Verify { expect_head } = action;
+    let store = context::open_existing_store(global)?;
+    let verdict =
+        credence_service::platform::audit::verify(&store).context("reading the audit log")?;
+    if !verdict.intact {
+        bail!(
+            "the audit log is NOT intact after {} good entries: {}",
+            verdict.entries,
+            verdict.problem.unwrap_or_default()
+        );
+    }
+    if let Some(expected) = expect_head
+        && *expected != verdict.head_hash
+    {
+        bail!(
+            "the audit log's {} entries are intact, but it ends at {} instead of the expected {expected}: entries after that point were cut off or the chain was rebuilt",
+            verdict.entries,
+            verdict.head_hash
+        );
+    }
+    outln!(
+        "audit log intact: {} entries, head {}",
+        verdict.entries,
+        verdict.head_hash
+    )?;
+    Ok(())
+}

@@ -1,0 +1,977 @@
+//! The real server on port 0, driven over HTTP: authorisation, consent,
+//! freeze, pseudonyms, disputes with the 20-day rule, erasure, audit
+//! tampering, ingest atomicity and idempotency, bad inputs.
+
+use credence_service::platform::{KeySpec, Limits, Platform, Role};
+use credence_service::{Clock, Config};
+use credence_store::Store;
+use credence_store_sqlite::SqliteStore;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// A clock tests can move.
+struct TestClock(AtomicI64);
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_second(self.0.load(Ordering::SeqCst)).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+}
+
+impl TestClock {
+    fn advance_days(&self, days: i64) {
+        self.0.fetch_add(days * 86_400, Ordering::SeqCst);
+    }
+}
+
+struct World {
+    base: String,
+    clock: Arc<TestClock>,
+    db: std::path::PathBuf,
+    operator: String,
+    bank: String,
+    other_bank: String,
+    bikes: String,
+    hotel: String,
+    _dir: tempfile::TempDir,
+    _server: std::thread::JoinHandle<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// 2026-11-01, a Sunday noon.
+const NOW: i64 = 1_793_534_400;
+
+struct Reply {
+    status: u16,
+    body: Value,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+impl World {
+    fn start() -> World {
+        Self::start_with(Limits {
+            max_batch_events: 200,
+            ..Limits::default()
+        })
+    }
+
+    fn start_with(limits: Limits) -> World {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let db = dir.path().join("api.db");
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&db).unwrap_or_else(|e| panic!("{e}")));
+        let clock = Arc::new(TestClock(AtomicI64::new(NOW)));
+        let platform = Arc::new(
+            Platform::open(store, &Config::default(), clock.clone(), limits)
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let operator = platform
+            .create_key_unchecked(
+                &KeySpec {
+                    role: Role::Operator,
+                    principal: None,
+                    label: "test".into(),
+                },
+                "test",
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+            .key;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
+        let server = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let _ = addr_tx.send(listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+                let _ = credence_server::serve(listener, platform, async {
+                    let _ = rx.await;
+                })
+                .await;
+            });
+        });
+        let address = addr_rx.recv().unwrap_or_else(|e| panic!("{e}"));
+        let mut world = World {
+            base: format!("http://{address}"),
+            clock,
+            db,
+            operator,
+            bank: String::new(),
+            other_bank: String::new(),
+            bikes: String::new(),
+            hotel: String::new(),
+            _dir: dir,
+            _server: server,
+            shutdown: Some(tx),
+        };
+        world.set_up();
+        world
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        credential: Option<&str>,
+        body: Option<&str>,
+    ) -> Reply {
+        let url = format!("{}{path}", self.base);
+        let agent = agent();
+        let auth = credential.map(|c| format!("Bearer {c}"));
+        let response = match (method, body) {
+            ("GET", _) => {
+                let mut r = agent.get(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.call()
+            }
+            ("DELETE", _) => {
+                let mut r = agent.delete(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.call()
+            }
+            (_, body) => {
+                let mut r = agent.post(&url).header("Content-Type", "application/json");
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.send(body.unwrap_or(""))
+            }
+        };
+        let mut response = response.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply { status, body }
+    }
+
+    fn ok(&self, method: &str, path: &str, credential: &str, body: Option<Value>) -> Value {
+        let text = body.map(|b| b.to_string());
+        let reply = self.call(method, path, Some(credential), text.as_deref());
+        assert!(
+            (200..300).contains(&reply.status),
+            "{method} {path} answered {}: {}",
+            reply.status,
+            reply.body
+        );
+        reply.body
+    }
+
+    fn set_up(&mut self) {
+        let op = self.operator.clone();
+        for (id, kinds) in [
+            (
+                "bank",
+                vec![
+                    "account_opened",
+                    "bill_due",
+                    "payment_made",
+                    "balance_reported",
+                    "identity_verified",
+                    "income_reported",
+                ],
+            ),
+            (
+                "other-bank",
+                vec!["account_opened", "bill_due", "payment_made"],
+            ),
+        ] {
+            self.ok(
+                "POST",
+                "/v1/operator/furnishers",
+                &op,
+                Some(json!({"id": id, "name": id, "kinds": kinds})),
+            );
+        }
+        for id in ["bikes", "hotel"] {
+            self.ok(
+                "POST",
+                "/v1/operator/partners",
+                &op,
+                Some(json!({"id": id, "name": id})),
+            );
+        }
+        let key = |w: &World, role: &str, principal: &str| -> String {
+            w.ok(
+                "POST",
+                "/v1/operator/keys",
+                &op,
+                Some(json!({"role": role, "principal": principal})),
+            )["key"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        self.bank = key(self, "furnisher", "bank");
+        self.other_bank = key(self, "furnisher", "other-bank");
+        self.bikes = key(self, "partner", "bikes");
+        self.hotel = key(self, "partner", "hotel");
+        self.ok("POST", "/v1/partner/perks", &self.bikes.clone(), Some(json!({"id": "ride", "partner_id": "ignored", "name": "Deposit-free ride", "min_score": 350})));
+        self.ok(
+            "POST",
+            "/v1/partner/perks",
+            &self.bikes.clone(),
+            Some(
+                json!({"id": "gold", "partner_id": "bikes", "name": "Gold ride", "min_score": 950}),
+            ),
+        );
+        self.ok("POST", "/v1/partner/perks", &self.hotel.clone(), Some(json!({"id": "stay", "partner_id": "hotel", "name": "Deposit-free stay", "min_score": 350})));
+        for subject in ["alice", "bob"] {
+            self.enrol(subject);
+        }
+    }
+
+    fn enrol(&self, subject: &str) {
+        self.ok(
+            "POST",
+            "/v1/operator/subjects",
+            &self.operator,
+            Some(json!({"subject_id": subject, "kind": "person"})),
+        );
+        self.ingest_ok(&history(subject));
+    }
+
+    fn ingest(&self, key: &str, events: &[Value]) -> Reply {
+        self.call(
+            "POST",
+            "/v1/events",
+            Some(key),
+            Some(&Value::Array(events.to_vec()).to_string()),
+        )
+    }
+
+    fn ingest_ok(&self, events: &[Value]) -> Value {
+        let reply = self.ingest(&self.bank, events);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body
+    }
+
+    fn token(&self, subject: &str) -> String {
+        self.ok(
+            "POST",
+            &format!("/v1/operator/subjects/{subject}/token"),
+            &self.operator,
+            Some(json!({"minutes": 600})),
+        )["token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn pseudonym(&self, partner_key: &str) -> Vec<String> {
+        self.ok("GET", "/v1/partner/consents", partner_key, None)
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c["pseudonym"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn score(&self, token: &str) -> Option<i64> {
+        self.ok("GET", "/v1/me", token, None)["report"]["score"].as_i64()
+    }
+}
+
+fn date(days_before_now: i64) -> String {
+    Timestamp::from_second(NOW - days_before_now * 86_400)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%d")
+        .to_string()
+}
+
+/// Two years of a loan paid on time, plus identity.
+fn history(subject: &str) -> Vec<Value> {
+    let mut events = vec![
+        json!({"event_id": format!("{subject}-open"), "subject_id": subject, "kind": "account_opened", "occurred_at": date(760), "account_id": "loan", "account_type": "loan"}),
+        json!({"event_id": format!("{subject}-id"), "subject_id": subject, "kind": "identity_verified", "occurred_at": date(700), "level": "strong"}),
+    ];
+    for month in 0..24 {
+        let due = 730 - month * 30;
+        events.push(json!({"event_id": format!("{subject}-bill-{month}"), "subject_id": subject, "kind": "bill_due", "occurred_at": date(due), "account_id": "loan", "bill_id": format!("b{month}"), "amount": 20000, "currency": "EUR"}));
+        events.push(json!({"event_id": format!("{subject}-pay-{month}"), "subject_id": subject, "kind": "payment_made", "occurred_at": date(due), "account_id": "loan", "bill_id": format!("b{month}"), "amount": 20000, "currency": "EUR", "days_late": 0}));
+    }
+    events
+}
+
+fn late_payment(subject: &str, id: &str) -> Value {
+    json!({"event_id": id, "subject_id": subject, "kind": "payment_made", "occurred_at": date(5), "account_id": "loan", "bill_id": "b-late", "amount": 20000, "currency": "EUR", "days_late": 75})
+}
+
+fn grant(world: &World, token: &str, partner: &str, scope: &str) {
+    world.ok(
+        "POST",
+        "/v1/me/consents",
+        token,
+        Some(json!({"partner_id": partner, "scope": scope, "purpose": "deposit-free rental", "expires_at": "2027-06-01T00:00:00Z"})),
+    );
+}
+
+fn check(
+    world: &World,
+    partner_key: &str,
+    pseudonym: &str,
+    perk: &str,
+    transaction: &str,
+) -> Reply {
+    world.call(
+        "POST",
+        "/v1/partner/check",
+        Some(partner_key),
+        Some(
+            &json!({"pseudonym": pseudonym, "perk_id": perk, "transaction_id": transaction})
+                .to_string(),
+        ),
+    )
+}
+
+#[test]
+fn authorisation_matrix_every_role_every_endpoint_no_leak() {
+    let world = World::start();
+    let alice = world.token("alice");
+    let bob = world.token("bob");
+    grant(&world, &alice, "bikes", "full_report");
+    let alice_pseudonym = world.pseudonym(&world.bikes)[0].clone();
+    let roles: [(&str, Option<&str>); 6] = [
+        ("anonymous", None),
+        ("operator", Some(&world.operator)),
+        ("furnisher", Some(&world.bank)),
+        ("partner", Some(&world.bikes)),
+        ("subject", Some(&alice)),
+        ("garbage", Some("crd_nope_nope")),
+    ];
+    let question = json!({"pseudonym": alice_pseudonym, "perk_id": "ride", "transaction_id": "m1"})
+        .to_string();
+    // (method, path, body, roles that may use it)
+    let endpoints: Vec<(&str, String, Option<String>, &[&str])> = vec![
+        ("GET", "/v1/me".into(), None, &["subject"]),
+        ("GET", "/v1/me/history".into(), None, &["subject"]),
+        ("GET", "/v1/me/perks".into(), None, &["subject"]),
+        ("GET", "/v1/me/consents".into(), None, &["subject"]),
+        ("GET", "/v1/me/access-log".into(), None, &["subject"]),
+        ("GET", "/v1/me/disputes".into(), None, &["subject"]),
+        ("GET", "/v1/me/notices".into(), None, &["subject"]),
+        ("GET", "/v1/me/reviews".into(), None, &["subject"]),
+        ("GET", "/v1/me/export".into(), None, &["subject"]),
+        (
+            "POST",
+            "/v1/me/what-if".into(),
+            Some(json!({"scenarios": [{"type": "on_time_months", "months": 3}]}).to_string()),
+            &["subject"],
+        ),
+        ("GET", "/v1/partners".into(), None, &["subject", "operator"]),
+        ("GET", "/v1/partner/consents".into(), None, &["partner"]),
+        ("GET", "/v1/partner/perks".into(), None, &["partner"]),
+        (
+            "POST",
+            "/v1/partner/check".into(),
+            Some(question.clone()),
+            &["partner"],
+        ),
+        (
+            "POST",
+            "/v1/partner/score".into(),
+            Some(question.replace("m1", "m2")),
+            &["partner"],
+        ),
+        (
+            "POST",
+            "/v1/partner/report".into(),
+            Some(question.replace("m1", "m3")),
+            &["partner"],
+        ),
+        (
+            "POST",
+            "/v1/events".into(),
+            Some(json!([late_payment("alice", "matrix-1")]).to_string()),
+            &["furnisher"],
+        ),
+        (
+            "GET",
+            "/v1/furnisher/disputes".into(),
+            None,
+            &["furnisher", "operator"],
+        ),
+        ("GET", "/v1/operator/furnishers".into(), None, &["operator"]),
+        ("GET", "/v1/operator/keys".into(), None, &["operator"]),
+        ("GET", "/v1/operator/stats".into(), None, &["operator"]),
+        ("GET", "/v1/operator/models".into(), None, &["operator"]),
+        ("GET", "/v1/operator/perks".into(), None, &["operator"]),
+        ("GET", "/v1/operator/disputes".into(), None, &["operator"]),
+        ("GET", "/v1/operator/reviews".into(), None, &["operator"]),
+        (
+            "GET",
+            "/v1/operator/audit/verify".into(),
+            None,
+            &["operator"],
+        ),
+        (
+            "POST",
+            "/v1/operator/subjects/alice/token".into(),
+            Some("{}".into()),
+            &["operator"],
+        ),
+        (
+            "POST",
+            "/v1/operator/partners".into(),
+            Some(json!({"id": "p2", "name": "P2"}).to_string()),
+            &["operator"],
+        ),
+    ];
+    for (method, path, body, allowed) in &endpoints {
+        for (role, credential) in &roles {
+            let reply = world.call(method, path, *credential, body.as_deref());
+            let may = allowed.contains(role);
+            if may {
+                assert!(
+                    (200..300).contains(&reply.status),
+                    "{role} should be able to {method} {path}: {} {}",
+                    reply.status,
+                    reply.body
+                );
+            } else {
+                assert!(
+                    [401, 403].contains(&reply.status),
+                    "{role} must not {method} {path}: got {} {}",
+                    reply.status,
+                    reply.body
+                );
+                let code = reply.body["code"].as_str().unwrap_or_default();
+                assert!(["unauthenticated", "forbidden"].contains(&code), "{code}");
+            }
+        }
+    }
+    // Own versus other subject: each token sees its own file only.
+    let mine = world.ok("GET", "/v1/me", &alice, None);
+    assert_eq!(mine["subject_id"], "alice");
+    let theirs = world.ok("GET", "/v1/me", &bob, None);
+    assert_eq!(theirs["subject_id"], "bob");
+    let bob_export = world.ok("GET", "/v1/me/export", &bob, None).to_string();
+    assert!(!bob_export.contains("alice"), "bob's export mentions alice");
+    // A partner with consent for alice cannot reach bob, who gave none.
+    let bob_pseudonym_for_bikes = "ps_00000000000000000000000000000000";
+    let reply = check(&world, &world.bikes, bob_pseudonym_for_bikes, "ride", "x1");
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (403, Some("consent_required"))
+    );
+    // Another partner cannot use bikes' pseudonym for alice.
+    let reply = check(&world, &world.hotel, &alice_pseudonym, "stay", "x2");
+    assert_eq!(reply.body["code"], "consent_required");
+    // The full report a partner gets names the pseudonym, never the id.
+    let report = world.ok(
+        "POST",
+        "/v1/partner/report",
+        &world.bikes,
+        Some(json!({"pseudonym": alice_pseudonym, "transaction_id": "r9"})),
+    );
+    assert!(!report.to_string().contains("alice"));
+    // A furnisher cannot report for another furnisher.
+    let mut forged = late_payment("alice", "forged");
+    forged["furnisher_id"] = json!("other-bank");
+    let reply = world.ingest(&world.bank, &[forged]);
+    assert_eq!(reply.status, 422);
+    assert_eq!(reply.body["problems"][0]["code"], "furnisher_mismatch");
+}
+
+#[test]
+fn consent_grant_check_revoke_denied_at_once_and_freeze() {
+    let world = World::start();
+    let alice = world.token("alice");
+    let reply = world.call("GET", "/v1/partner/consents", Some(&world.bikes), None);
+    assert_eq!(reply.body, json!([]), "no consent yet");
+    grant(&world, &alice, "bikes", "eligibility");
+    let pseudonym = world.pseudonym(&world.bikes)[0].clone();
+    let yes = check(&world, &world.bikes, &pseudonym, "ride", "t1");
+    assert_eq!(yes.status, 200, "{}", yes.body);
+    assert_eq!(yes.body["eligible"], true);
+    assert!(
+        yes.body.get("score").is_none(),
+        "eligibility never reveals the number"
+    );
+    let no = check(&world, &world.bikes, &pseudonym, "gold", "t2");
+    assert_eq!(no.body["eligible"], false);
+    // Eligibility scope does not reach the score.
+    let reply = world.call(
+        "POST",
+        "/v1/partner/score",
+        Some(&world.bikes),
+        Some(&json!({"pseudonym": pseudonym, "transaction_id": "t3"}).to_string()),
+    );
+    assert_eq!(reply.body["code"], "consent_required");
+
+    // Freeze: refused at once; unfreeze: allowed at once.
+    world.ok("POST", "/v1/me/freeze", &alice, None);
+    let frozen = check(&world, &world.bikes, &pseudonym, "ride", "t4");
+    assert_eq!(
+        (frozen.status, frozen.body["code"].as_str()),
+        (403, Some("frozen"))
+    );
+    world.ok("DELETE", "/v1/me/freeze", &alice, None);
+    assert_eq!(
+        check(&world, &world.bikes, &pseudonym, "ride", "t5").status,
+        200
+    );
+
+    // Revoke: the very next ask is denied.
+    world.ok("DELETE", "/v1/me/consents/bikes", &alice, None);
+    let denied = check(&world, &world.bikes, &pseudonym, "ride", "t6");
+    assert_eq!(
+        (denied.status, denied.body["code"].as_str()),
+        (403, Some("consent_required"))
+    );
+
+    // Alice sees who looked and who tried.
+    let log = world.ok("GET", "/v1/me/access-log", &alice, None);
+    let whats: Vec<&str> = log
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["what"].as_str())
+        .collect();
+    assert!(whats.contains(&"partner.check"));
+    assert!(whats.contains(&"partner.refused"));
+    assert!(whats.contains(&"consent.revoke"));
+    assert!(
+        log.as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["who"] == "partner:bikes")
+    );
+}
+
+#[test]
+fn pseudonyms_are_per_partner_and_answers_repeat_within_a_day() {
+    let world = World::start();
+    let alice = world.token("alice");
+    grant(&world, &alice, "bikes", "score");
+    grant(&world, &alice, "hotel", "eligibility");
+    let for_bikes = world.pseudonym(&world.bikes)[0].clone();
+    let for_hotel = world.pseudonym(&world.hotel)[0].clone();
+    assert_ne!(for_bikes, for_hotel, "partners cannot join their data");
+    assert!(!for_bikes.contains("alice") && !for_hotel.contains("alice"));
+
+    let first = world.ok(
+        "POST",
+        "/v1/partner/score",
+        &world.bikes,
+        Some(json!({"pseudonym": for_bikes, "transaction_id": "order-7"})),
+    );
+    // New data changes the score, but the same transaction on the same day
+    // gets the same answer.
+    world.ingest_ok(&[late_payment("alice", "late-1")]);
+    let again = world.ok(
+        "POST",
+        "/v1/partner/score",
+        &world.bikes,
+        Some(json!({"pseudonym": for_bikes, "transaction_id": "order-7"})),
+    );
+    assert_eq!(first["score"], again["score"]);
+    assert_eq!(again["repeated"], true);
+    let fresh = world.ok(
+        "POST",
+        "/v1/partner/score",
+        &world.bikes,
+        Some(json!({"pseudonym": for_bikes, "transaction_id": "order-8"})),
+    );
+    assert!(
+        fresh["score"].as_i64() < first["score"].as_i64(),
+        "a new transaction sees the late payment"
+    );
+    // The next day the same transaction id is a new question.
+    world.clock.advance_days(1);
+    let next_day = world.ok(
+        "POST",
+        "/v1/partner/score",
+        &world.bikes,
+        Some(json!({"pseudonym": for_bikes, "transaction_id": "order-7"})),
+    );
+    assert_eq!(next_day["repeated"], false);
+}
+
+#[test]
+fn dispute_lifecycle_with_the_twenty_day_rule() {
+    let world = World::start();
+    let alice = world.token("alice");
+    let clean = world
+        .score(&alice)
+        .unwrap_or_else(|| panic!("alice is scored"));
+    world.ingest_ok(&[late_payment("alice", "late-1")]);
+    let notices = world.ok("GET", "/v1/me/notices", &alice, None);
+    assert!(
+        notices.to_string().contains("75 days late"),
+        "a negative record sends a notice: {notices}"
+    );
+    let hurt = world.score(&alice).unwrap_or_default();
+    assert!(hurt < clean, "the late payment counts: {hurt} vs {clean}");
+    let view = world.ok("GET", "/v1/me", &alice, None);
+    assert!(
+        view["report"]["negative_records"]
+            .to_string()
+            .contains("stops_counting")
+    );
+
+    // Open: the record is excluded at once and the file says so.
+    let dispute = world.ok(
+        "POST",
+        "/v1/me/disputes",
+        &alice,
+        Some(json!({"furnisher_id": "bank", "event_id": "late-1", "reason": "I paid on time"})),
+    );
+    assert_eq!(dispute["status"], "open");
+    assert_eq!(world.score(&alice), Some(clean));
+    let view = world.ok("GET", "/v1/me", &alice, None);
+    assert_eq!(view["excluded_under_dispute"][0]["event_id"], "late-1");
+    let again = world.call(
+        "POST",
+        "/v1/me/disputes",
+        Some(&alice),
+        Some(&json!({"furnisher_id": "bank", "event_id": "late-1", "reason": "again"}).to_string()),
+    );
+    assert_eq!(again.status, 409);
+
+    // The furnisher sees it; another furnisher does not and cannot answer.
+    let queue = world.ok("GET", "/v1/furnisher/disputes", &world.bank, None);
+    assert_eq!(queue.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        world.ok("GET", "/v1/furnisher/disputes", &world.other_bank, None),
+        json!([])
+    );
+    let id = dispute["id"].as_str().unwrap_or_default().to_string();
+    let stolen = world.call(
+        "POST",
+        &format!("/v1/disputes/{id}/answer"),
+        Some(&world.other_bank),
+        Some(r#"{"answer":"withdraw"}"#),
+    );
+    assert_eq!(stolen.status, 404);
+    // Confirmed: it counts again.
+    world.ok(
+        "POST",
+        &format!("/v1/disputes/{id}/answer"),
+        &world.bank,
+        Some(json!({"answer": "confirm", "note": "bank statement shows day 75"})),
+    );
+    assert_eq!(world.score(&alice), Some(hurt));
+
+    // A second dispute the furnisher ignores resolves for the subject after 20 days.
+    world.ingest_ok(&[late_payment("alice", "late-2")]);
+    let second = world.ok(
+        "POST",
+        "/v1/me/disputes",
+        &alice,
+        Some(json!({"furnisher_id": "bank", "event_id": "late-2", "reason": "not mine"})),
+    );
+    world.clock.advance_days(19);
+    let alice = world.token("alice");
+    assert_eq!(
+        world.ok("GET", "/v1/me/disputes", &alice, None)[1]["status"],
+        "open"
+    );
+    world.clock.advance_days(1);
+    let alice = world.token("alice");
+    let disputes = world.ok("GET", "/v1/me/disputes", &alice, None);
+    assert_eq!(disputes[1]["id"], second["id"]);
+    assert_eq!(disputes[1]["status"], "resolved_for_subject");
+    let late = world.call(
+        "POST",
+        &format!(
+            "/v1/disputes/{}/answer",
+            second["id"].as_str().unwrap_or_default()
+        ),
+        Some(&world.bank),
+        Some(r#"{"answer":"confirm"}"#),
+    );
+    assert_eq!(late.status, 409, "too late to answer");
+    // The operator's queue is empty again.
+    assert_eq!(
+        world.ok("GET", "/v1/operator/disputes", &world.operator, None),
+        json!([])
+    );
+}
+
+#[test]
+fn opt_out_erases_everything_but_a_tombstone_and_the_audit_record() {
+    let world = World::start();
+    world.enrol("zed-unique-subject-7731");
+    let zed = world.token("zed-unique-subject-7731");
+    grant(&world, &zed, "bikes", "eligibility");
+    world.ok("POST", "/v1/me/statements", &zed, Some(json!({"furnisher_id": "bank", "event_id": "zed-unique-subject-7731-pay-3", "text": "I was in hospital that month"})));
+    world.ok(
+        "POST",
+        "/v1/me/reviews",
+        &zed,
+        Some(json!({"about": "bike perk", "message": "please check"})),
+    );
+    let export = world.ok("GET", "/v1/me/export", &zed, None);
+    assert!(export["events"].as_array().map(Vec::len) > Some(40));
+    assert_eq!(export["consents"].as_array().map(Vec::len), Some(1));
+    let erased = world.ok("DELETE", "/v1/me", &zed, None);
+    assert!(erased["events"].as_i64() > Some(40));
+    // The token now finds nothing.
+    assert_eq!(
+        world.call("GET", "/v1/me/export", Some(&zed), None).status,
+        404
+    );
+    // A furnisher's further records are refused.
+    let reply = world.ingest(
+        &world.bank,
+        &[late_payment("zed-unique-subject-7731", "after")],
+    );
+    assert_eq!(reply.status, 422);
+    // A scan of the database files finds nothing of the subject.
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal"] {
+        if let Ok(b) = std::fs::read(format!("{}{suffix}", world.db.display())) {
+            bytes.extend(b);
+        }
+    }
+    let needle = b"zed-unique-subject-7731";
+    if let Some(at) = bytes.windows(needle.len()).position(|w| w == needle) {
+        let start = at.saturating_sub(200);
+        panic!(
+            "the subject id is still in the database at byte {at}: {:?}",
+            String::from_utf8_lossy(&bytes[start..(at + 100).min(bytes.len())])
+        );
+    }
+    let statement = b"I was in hospital";
+    assert!(
+        !bytes.windows(statement.len()).any(|w| w == statement),
+        "the statement is still in the database"
+    );
+    // The audit chain is intact and records the erasure.
+    let verdict = world.ok("GET", "/v1/operator/audit/verify", &world.operator, None);
+    assert_eq!(verdict["intact"], true);
+}
+
+#[test]
+fn audit_tampering_is_detected() {
+    let world = World::start();
+    let alice = world.token("alice");
+    world.ok("GET", "/v1/me", &alice, None);
+    grant(&world, &alice, "bikes", "eligibility");
+    world.ok("GET", "/v1/me/perks", &alice, None);
+    let verdict = world.ok("GET", "/v1/operator/audit/verify", &world.operator, None);
+    assert_eq!(verdict["intact"], true, "{verdict}");
+    let entries = verdict["entries"].as_i64().unwrap_or_default();
+    assert!(entries > 5);
+    let connection = rusqlite::Connection::open(&world.db).unwrap_or_else(|e| panic!("{e}"));
+    let tamper = |sql: &str| {
+        connection
+            .execute_batch(sql)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let verdict = world.ok("GET", "/v1/operator/audit/verify", &world.operator, None);
+        assert_eq!(verdict["intact"], false, "{sql}: {verdict}");
+        verdict["problem"].as_str().unwrap_or_default().to_string()
+    };
+    // Change.
+    let problem = tamper(
+        "BEGIN; CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE seq = 3; UPDATE audit SET detail = 'nothing happened' WHERE seq = 3; COMMIT;",
+    );
+    assert!(problem.contains("entry 3"), "{problem}");
+    connection
+        .execute_batch("UPDATE audit SET detail = (SELECT detail FROM saved) WHERE seq = 3;")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        world.ok("GET", "/v1/operator/audit/verify", &world.operator, None)["intact"],
+        true
+    );
+    // Delete.
+    tamper(
+        "BEGIN; DROP TABLE saved; CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE seq = 4; DELETE FROM audit WHERE seq = 4; COMMIT;",
+    );
+    connection
+        .execute_batch("INSERT INTO audit SELECT * FROM saved;")
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Reorder: swap two entries' contents.
+    tamper(
+        "BEGIN; UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -1; COMMIT;",
+    );
+}
+
+#[test]
+fn ingest_is_atomic_idempotent_and_refuses_bad_input_with_clear_codes() {
+    let world = World::start();
+    let alice = world.token("alice");
+    let before = world.ok("GET", "/v1/me/export", &alice, None)["events"]
+        .as_array()
+        .map(Vec::len);
+    let batch = [late_payment("alice", "n1"), late_payment("alice", "n2")];
+    assert_eq!(world.ingest_ok(&batch)["inserted"], 2);
+    let again = world.ingest_ok(&batch);
+    assert_eq!(
+        (again["inserted"].as_i64(), again["duplicates"].as_i64()),
+        (Some(0), Some(2))
+    );
+    let count = |w: &World| {
+        w.ok("GET", "/v1/me/export", &alice, None)["events"]
+            .as_array()
+            .map(Vec::len)
+    };
+    assert_eq!(count(&world), before.map(|n| n + 2));
+
+    let mut future = late_payment("alice", "b1");
+    future["occurred_at"] = json!("2031-01-01");
+    let mut negative = late_payment("alice", "b2");
+    negative["amount"] = json!(-5);
+    let mut wrong_type = late_payment("alice", "b3");
+    wrong_type["days_late"] = json!("seventy");
+    let mut unknown_kind = late_payment("alice", "b4");
+    unknown_kind["kind"] = json!("lottery_win");
+    let mut prohibited = late_payment("alice", "b5");
+    prohibited["religion"] = json!("x");
+    let not_allowed = json!({"event_id": "b6", "subject_id": "alice", "kind": "judgment_entered", "occurred_at": date(3), "judgment_id": "j1", "amount": 5000, "currency": "EUR"});
+    let cases: [(Value, &[&str]); 6] = [
+        (future, &["future_date", "in_the_future", "future"]),
+        (negative, &["negative_amount", "negative", "invalid_amount"]),
+        (
+            wrong_type,
+            &[
+                "invalid_integer",
+                "wrong_type",
+                "invalid_number",
+                "not_an_integer",
+            ],
+        ),
+        (unknown_kind, &["unknown_kind"]),
+        (
+            prohibited,
+            &["prohibited_category", "prohibited_field", "unknown_field"],
+        ),
+        (not_allowed, &["kind_not_allowed"]),
+    ];
+    for (bad, codes) in cases {
+        // One bad record spoils the batch: nothing of it is written.
+        let reply = world.ingest(
+            &world.bank,
+            &[late_payment("alice", "good-one"), bad.clone()],
+        );
+        assert_eq!(reply.status, 422, "{bad}: {}", reply.body);
+        assert_eq!(reply.body["code"], "invalid_records");
+        let problem = &reply.body["problems"][0];
+        assert_eq!(problem["index"], 1, "{}", reply.body);
+        let code = problem["code"].as_str().unwrap_or_default();
+        assert!(
+            codes.iter().any(|c| code.contains(c)),
+            "{bad}: code {code}: {}",
+            reply.body
+        );
+        assert!(!problem["message"].as_str().unwrap_or_default().is_empty());
+    }
+    assert_eq!(
+        count(&world),
+        before.map(|n| n + 2),
+        "nothing of a bad batch was written"
+    );
+
+    for (body, code) in [
+        ("{not json", "invalid_request"),
+        ("[]", "invalid_request"),
+        ("{\"events\": 5}", "invalid_request"),
+        ("[1, 2]", "invalid_records"),
+    ] {
+        let reply = world.call("POST", "/v1/events", Some(&world.bank), Some(body));
+        assert!(
+            (400..500).contains(&reply.status),
+            "{body}: {}",
+            reply.status
+        );
+        assert_eq!(reply.body["code"], code, "{body}: {}", reply.body);
+    }
+    let oversized: Vec<Value> = (0..201)
+        .map(|i| late_payment("alice", &format!("big-{i}")))
+        .collect();
+    let reply = world.ingest(&world.bank, &oversized);
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    assert_eq!(count(&world), before.map(|n| n + 2));
+}
+
+#[test]
+fn contract_openapi_health_metrics_and_json_errors() {
+    let world = World::start();
+    let doc = world.call("GET", "/openapi.json", None, None);
+    assert_eq!(doc.status, 200);
+    assert!(
+        doc.body["openapi"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("3.")
+    );
+    let paths = doc.body["paths"]
+        .as_object()
+        .map(|p| p.len())
+        .unwrap_or_default();
+    assert!(paths >= 35, "{paths} paths documented");
+    assert_eq!(
+        world.call("GET", "/healthz", None, None).body["status"],
+        "ok"
+    );
+    let metrics = world.call("GET", "/metrics", None, None);
+    assert!(
+        metrics
+            .body
+            .as_str()
+            .unwrap_or_default()
+            .contains("credence_http_requests_total")
+    );
+    for (method, path, body) in [
+        ("GET", "/nowhere", None),
+        ("DELETE", "/healthz", None),
+        ("POST", "/v1/me/consents", Some("{\"partner_id\": 5}")),
+    ] {
+        let reply = world.call(method, path, Some(&world.operator), body);
+        assert!((400..500).contains(&reply.status), "{path}");
+        assert!(
+            reply.body["code"].is_string() && reply.body["message"].is_string(),
+            "{path}: {}",
+            reply.body
+        );
+    }
+    let alice = world.token("alice");
+    let bad = world.call("POST", "/v1/me/consents", Some(&alice), Some(r#"{"partner_id":"bikes","scope":"everything","purpose":"x","expires_at":"2027-01-01T00:00:00Z"}"#));
+    assert_eq!(bad.status, 400);
+    let past = world.call("POST", "/v1/me/consents", Some(&alice), Some(r#"{"partner_id":"bikes","scope":"score","purpose":"x","expires_at":"2020-01-01T00:00:00Z"}"#));
+    assert_eq!(
+        (past.status, past.body["field"].as_str()),
+        (400, Some("expires_at"))
+    );
+    let what_if = world.ok(
+        "POST",
+        "/v1/me/what-if",
+        &alice,
+        Some(json!({"scenarios": [{"type": "on_time_months", "months": 6}]})),
+    );
+    assert!(
+        what_if["projected_score"].as_i64() >= what_if["current_score"].as_i64(),
+        "{what_if}"
+    );
+}

@@ -1,0 +1,287 @@
+//! The append-only, hash-chained audit log.
+//!
+//! Every entry's hash covers its content and the previous entry's hash, so
+//! changing, deleting or reordering any entry breaks every hash after it,
+//! and [`verify`] finds the first broken link. Writes go through one thread
+//! that commits whatever has queued up in one transaction (group commit):
+//! each caller still waits until its own entry is durable, but many callers
+//! share one fsync.
+
+use credence_store::{AuditEntry, Record, Store};
+use jiff::Timestamp;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use utoipa::ToSchema;
+
+/// The hash before the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Most entries committed in one transaction.
+const MAX_GROUP: usize = 4_096;
+
+/// What to record.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    /// Who did it.
+    pub actor: String,
+    /// What was done.
+    pub action: &'static str,
+    /// The subject it concerns, as a keyed hash.
+    pub subject_ref: Option<String>,
+    /// Why and with what outcome.
+    pub detail: String,
+    /// A record to keep exactly when this entry is kept (a partner's
+    /// answer, so a repeated ask gets the same one).
+    pub record: Option<Record>,
+}
+
+/// Called once the entry is durable (its sequence number) or failed.
+pub type Done = Box<dyn FnOnce(Result<u64, String>) + Send>;
+
+struct Pending {
+    event: AuditEvent,
+    at: Timestamp,
+    done: Done,
+}
+
+/// The audit log's writer.
+pub struct AuditLog {
+    sender: RwLock<Option<Sender<Pending>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditLog")
+    }
+}
+
+/// The hash of one entry's content chained to `prev_hash`.
+pub fn entry_hash(
+    prev_hash: &str,
+    seq: u64,
+    at: Timestamp,
+    actor: &str,
+    action: &str,
+    subject_ref: Option<&str>,
+    detail: &str,
+) -> String {
+    let mut hasher = Sha256::new();
+    // Length-prefixed fields: no two different entries hash alike by
+    // shifting text between fields.
+    for field in [
+        prev_hash,
+        &seq.to_string(),
+        &at.as_second().to_string(),
+        actor,
+        action,
+        subject_ref.unwrap_or("-"),
+        detail,
+    ] {
+        hasher.update((field.len() as u64).to_le_bytes());
+        hasher.update(field.as_bytes());
+    }
+    super::access::hex(&hasher.finalize())
+}
+
+impl AuditLog {
+    /// Starts the writer, continuing the chain the store holds.
+    pub fn start(store: Arc<dyn Store>) -> Result<Self, credence_store::Error> {
+        let head = store.audit_head()?;
+        let (sender, receiver) = channel();
+        let thread = std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || write_loop(store.as_ref(), receiver, head))
+            .map_err(|e| {
+                credence_store::Error::Backend(format!("starting the audit writer: {e}"))
+            })?;
+        Ok(Self {
+            sender: RwLock::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Queues an entry; `done` runs once it is durable or has failed.
+    pub fn submit(&self, event: AuditEvent, at: Timestamp, done: Done) {
+        let pending = Pending { event, at, done };
+        let refused = match self.sender.read() {
+            Ok(guard) => match guard.as_ref() {
+                Some(sender) => sender.send(pending).err().map(|e| e.0),
+                None => Some(pending),
+            },
+            Err(_) => Some(pending),
+        };
+        if let Some(pending) = refused {
+            (pending.done)(Err(
+                "the audit log is closed: the server is shutting down".into()
+            ));
+        }
+    }
+
+    /// Records an entry and waits until it is durable.
+    pub fn record(&self, event: AuditEvent, at: Timestamp) -> Result<u64, String> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.submit(
+            event,
+            at,
+            Box::new(move |result| {
+                let _ = tx.send(result);
+            }),
+        );
+        rx.recv()
+            .unwrap_or_else(|_| Err("the audit writer stopped".into()))
+    }
+
+    /// Stops taking entries and waits until every queued one is written.
+    pub fn close(&self) {
+        if let Ok(mut sender) = self.sender.write() {
+            sender.take();
+        }
+        if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<AuditEntry>) {
+    let (mut last_seq, mut last_hash) = head.map_or((0, GENESIS.to_string()), |h| (h.seq, h.hash));
+    let mut group = Vec::with_capacity(MAX_GROUP);
+    while let Ok(first) = receiver.recv() {
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match receiver.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut entries = Vec::with_capacity(group.len());
+        let mut records = Vec::new();
+        let mut hash = last_hash.clone();
+        for (offset, pending) in group.iter_mut().enumerate() {
+            let seq = last_seq + 1 + offset as u64;
+            let event = &pending.event;
+            let entry_hash = entry_hash(
+                &hash,
+                seq,
+                pending.at,
+                &event.actor,
+                event.action,
+                event.subject_ref.as_deref(),
+                &event.detail,
+            );
+            entries.push(AuditEntry {
+                seq,
+                at: pending.at,
+                actor: event.actor.clone(),
+                action: event.action.to_string(),
+                subject_ref: event.subject_ref.clone(),
+                detail: event.detail.clone(),
+                prev_hash: std::mem::replace(&mut hash, entry_hash.clone()),
+                hash: entry_hash,
+            });
+            if let Some(record) = pending.event.record.take() {
+                records.push(record);
+            }
+        }
+        match store.append_audit(&entries, &records) {
+            Ok(()) => {
+                last_seq += entries.len() as u64;
+                last_hash = hash;
+                for (pending, entry) in group.drain(..).zip(&entries) {
+                    (pending.done)(Ok(entry.seq));
+                }
+            }
+            Err(e) => {
+                let message = format!("the audit log could not be written: {e}");
+                tracing::error!(%message);
+                for pending in group.drain(..) {
+                    (pending.done)(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The verdict of [`verify`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AuditVerdict {
+    /// True when every entry is intact and in place.
+    pub intact: bool,
+    /// Entries checked.
+    pub entries: u64,
+    /// The last entry's hash (keep it elsewhere to detect a cut-off tail).
+    pub head_hash: String,
+    /// The first problem found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// Walks the whole chain and reports the first broken link.
+pub fn verify(store: &dyn Store) -> Result<AuditVerdict, credence_store::Error> {
+    let mut expected_seq = 1;
+    let mut prev_hash = GENESIS.to_string();
+    let mut after = 0;
+    loop {
+        let page = store.audit_entries(after, 10_000)?;
+        if page.is_empty() {
+            break;
+        }
+        for entry in &page {
+            let problem = if entry.seq != expected_seq {
+                Some(format!(
+                    "entry {} is where entry {expected_seq} should be: entries were deleted or reordered",
+                    entry.seq
+                ))
+            } else if entry.prev_hash != prev_hash {
+                Some(format!(
+                    "entry {} does not link to entry {}: an entry was changed, deleted or reordered",
+                    entry.seq,
+                    expected_seq - 1
+                ))
+            } else if entry.hash
+                != entry_hash(
+                    &entry.prev_hash,
+                    entry.seq,
+                    entry.at,
+                    &entry.actor,
+                    &entry.action,
+                    entry.subject_ref.as_deref(),
+                    &entry.detail,
+                )
+            {
+                Some(format!(
+                    "entry {} was changed after it was written",
+                    entry.seq
+                ))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Ok(AuditVerdict {
+                    intact: false,
+                    entries: expected_seq - 1,
+                    head_hash: prev_hash,
+                    problem: Some(problem),
+                });
+            }
+            prev_hash = entry.hash.clone();
+            expected_seq += 1;
+            after = entry.seq;
+        }
+    }
+    Ok(AuditVerdict {
+        intact: true,
+        entries: expected_seq - 1,
+        head_hash: prev_hash,
+        problem: None,
+    })
+}

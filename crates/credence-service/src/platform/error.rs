@@ -1,0 +1,151 @@
+//! API errors: a stable code, a message a person can act on, and the field
+//! at fault when there is one.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The stable error codes of the API. Clients match on these, never on
+/// messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// No credentials, or unknown, revoked or expired ones (401).
+    Unauthenticated,
+    /// Valid credentials without the right to this (403).
+    Forbidden,
+    /// No such thing, or not yours to see (404).
+    NotFound,
+    /// The request is malformed or a value is out of range (400).
+    InvalidRequest,
+    /// Records of a batch are invalid; nothing was written (422).
+    InvalidRecords,
+    /// The partner has no active consent of the needed scope (403).
+    ConsentRequired,
+    /// The subject froze their file; partners get no answer (403).
+    Frozen,
+    /// The request conflicts with what exists (409).
+    Conflict,
+    /// The body or batch is larger than allowed (413).
+    PayloadTooLarge,
+    /// The server is shutting down or the store is unavailable (503).
+    Unavailable,
+    /// A failure on our side, logged with its cause (500).
+    Internal,
+}
+
+impl Code {
+    /// The HTTP status that carries this code.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::Unauthenticated => 401,
+            Self::Forbidden | Self::ConsentRequired | Self::Frozen => 403,
+            Self::NotFound => 404,
+            Self::InvalidRequest => 400,
+            Self::InvalidRecords => 422,
+            Self::Conflict => 409,
+            Self::PayloadTooLarge => 413,
+            Self::Unavailable => 503,
+            Self::Internal => 500,
+        }
+    }
+
+    /// Every code, for the documented code table.
+    pub const ALL: [Code; 11] = [
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::InvalidRequest,
+        Self::InvalidRecords,
+        Self::ConsentRequired,
+        Self::Frozen,
+        Self::Conflict,
+        Self::PayloadTooLarge,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+}
+
+/// One problem with one record of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RecordProblem {
+    /// 0-based position in the batch.
+    pub index: u64,
+    /// The field at fault (`-` for the whole record).
+    pub field: String,
+    /// Stable code of the problem (`unknown_kind`, `prohibited_category`…).
+    pub code: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    /// Stable code.
+    pub code: Code,
+    /// What went wrong and what to do about it.
+    pub message: String,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For `invalid_records`: every bad record.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<RecordProblem>,
+}
+
+impl ApiError {
+    /// An error with a code and a message.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+            problems: Vec::new(),
+        }
+    }
+
+    /// An invalid value in `field`.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.to_string()),
+            ..Self::new(Code::InvalidRequest, message)
+        }
+    }
+
+    /// Not found (also used for what exists but is not the caller's, so
+    /// nothing leaks).
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(Code::NotFound, what)
+    }
+
+    /// A failure on our side; the cause goes to the log, not the client.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(
+            Code::Internal,
+            "an internal error occurred; it has been logged, and retrying later is safe",
+        )
+    }
+}
+
+impl From<crate::Error> for ApiError {
+    fn from(error: crate::Error) -> Self {
+        match error {
+            crate::Error::UnknownSubject(id) => Self::not_found(format!("no subject {id}")),
+            crate::Error::Input(message) | crate::Error::Config(message) => {
+                Self::new(Code::InvalidRequest, message)
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<credence_store::Error> for ApiError {
+    fn from(error: credence_store::Error) -> Self {
+        Self::internal(error)
+    }
+}
+
+/// Result with [`ApiError`].
+pub type ApiResult<T> = std::result::Result<T, ApiError>;

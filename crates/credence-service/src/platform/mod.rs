@@ -1,0 +1,333 @@
+//! The platform: roles, rights and guardrails as use cases over the store.
+//!
+//! Every method takes the authenticated [`Principal`] and checks it first,
+//! so the HTTP layer cannot forget an authorisation check: it has no way to
+//! reach a subject's data but through here. Every read of a subject's data,
+//! every consent, freeze, dispute, erasure, key and model change is written
+//! to the audit log before the answer leaves.
+
+pub mod access;
+pub mod audit;
+mod error;
+mod furnisher;
+mod operator;
+mod partner;
+mod records;
+mod subject;
+
+pub use access::{ApiKey, IssuedKey, Principal, Role};
+pub use audit::{AuditEvent, AuditLog, AuditVerdict};
+pub use error::{ApiError, ApiResult, Code, RecordProblem};
+pub use furnisher::{DisputeAnswer, DisputeAnswerKind, IngestReceipt};
+pub use operator::{
+    FurnisherSpec, IssuedToken, KeySpec, ModelCard, PartnerSpec, PopulationStats, SubjectSpec,
+    TokenSpec,
+};
+pub use partner::{EligibilityAnswer, PartnerConsent, PartnerQuestion, ScoreAnswer};
+pub use records::{
+    Consent, Deployment, Dispute, DisputeStatus, Furnisher, Partner, Perk, Review, ReviewStatus,
+    Scope, Statement,
+};
+pub use subject::{
+    AccessEntry, ConsentRequest, DisputeRequest, DisputedRecord, Export, Notice, PerkStatus,
+    ReviewRequest, Scenario, StatementRequest, SubjectView, WhatIf,
+};
+
+use crate::{Clock, Config, Ingestor, Scorer};
+use access::Secrets;
+use credence_domain::{Event, Subject, SubjectId, SubjectState};
+use credence_scorecard::ScoreReport;
+use credence_store::Store;
+use jiff::Timestamp;
+use records::{Records, kind};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Limits on what one request may carry.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Events in one furnisher batch.
+    pub max_batch_events: usize,
+    /// Longest a subject token may live, in minutes.
+    pub max_token_minutes: i64,
+    /// Longest a consent may run, in days.
+    pub max_consent_days: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_batch_events: 10_000,
+            max_token_minutes: 24 * 60,
+            max_consent_days: 2 * 366,
+        }
+    }
+}
+
+/// Days a furnisher has to answer a dispute before it resolves for the
+/// subject (China's limit; stricter than the US 30).
+pub const DISPUTE_ANSWER_DAYS: i64 = 20;
+
+/// The platform over one store.
+pub struct Platform {
+    store: Arc<dyn Store>,
+    scorer: RwLock<Arc<Scorer>>,
+    ingestor: Ingestor,
+    clock: Arc<dyn Clock>,
+    secrets: Secrets,
+    audit: AuditLog,
+    /// API keys by id. Keys are few and checked on every request; the cache
+    /// is written through on create and revoke, so a revocation is in force
+    /// for the next request of this process.
+    keys: RwLock<HashMap<String, ApiKey>>,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform").finish_non_exhaustive()
+    }
+}
+
+/// A subject's file as scoring sees it: disputed records left out.
+pub(crate) struct Assessment {
+    pub subject: Subject,
+    pub events: Vec<Event>,
+    pub report: ScoreReport,
+    pub disputes: Vec<Dispute>,
+}
+
+fn lock_poisoned() -> ApiError {
+    ApiError::internal("a lock was poisoned by an earlier panic")
+}
+
+impl Platform {
+    /// Opens the platform: loads or creates its secrets, starts the audit
+    /// writer and puts the deployed models in force.
+    pub fn open(
+        store: Arc<dyn Store>,
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        limits: Limits,
+    ) -> ApiResult<Self> {
+        let secrets = Secrets::load_or_create(store.as_ref())?;
+        let audit = AuditLog::start(store.clone())?;
+        let mut keys = HashMap::new();
+        for key in Records(store.as_ref())
+            .list::<ApiKey>(kind::API_KEY, credence_store::RecordFilter::All)?
+        {
+            keys.insert(key.id.clone(), key);
+        }
+        let scorer = operator::scorer_in_force(store.as_ref(), config)?;
+        Ok(Self {
+            ingestor: Ingestor::new(config)?,
+            store,
+            scorer: RwLock::new(Arc::new(scorer)),
+            clock,
+            secrets,
+            audit,
+            keys: RwLock::new(keys),
+            limits,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Now, by the platform's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The models in force.
+    pub fn scorer(&self) -> ApiResult<Arc<Scorer>> {
+        self.scorer
+            .read()
+            .map(|s| s.clone())
+            .map_err(|_| lock_poisoned())
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Stops the audit writer after it has written everything queued.
+    pub fn close(&self) {
+        self.audit.close();
+    }
+
+    /// The audit log (for callers that submit without waiting).
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Who a bearer credential belongs to.
+    pub fn authenticate(&self, bearer: Option<&str>) -> ApiResult<Principal> {
+        let Some(credential) = bearer.map(str::trim).filter(|c| !c.is_empty()) else {
+            return Err(ApiError::new(
+                Code::Unauthenticated,
+                "this endpoint needs credentials: send `Authorization: Bearer <API key or subject token>`",
+            ));
+        };
+        if credential.starts_with("st1.") {
+            let id = self.secrets.verify_subject_token(credential, self.now())?;
+            return Ok(Principal::Subject { id });
+        }
+        let key = access::check_key(credential, |id| {
+            Ok(self
+                .keys
+                .read()
+                .map_err(|_| lock_poisoned())?
+                .get(id)
+                .cloned())
+        })?;
+        Ok(match key.role {
+            Role::Operator => Principal::Operator { key_id: key.id },
+            Role::Furnisher => Principal::Furnisher {
+                id: key.principal,
+                key_id: key.id,
+            },
+            Role::Partner => Principal::Partner {
+                id: key.principal,
+                key_id: key.id,
+            },
+        })
+    }
+
+    pub(crate) fn records(&self) -> Records<'_> {
+        Records(self.store.as_ref())
+    }
+
+    pub(crate) fn subject_ref(&self, id: &SubjectId) -> String {
+        self.secrets.subject_ref(id)
+    }
+
+    /// Writes an audit entry and waits until it is durable.
+    pub(crate) fn audit(
+        &self,
+        actor: &Principal,
+        action: &'static str,
+        subject: Option<&SubjectId>,
+        detail: impl Into<String>,
+    ) -> ApiResult<()> {
+        self.audit_event(AuditEvent {
+            actor: actor.actor(),
+            action,
+            subject_ref: subject.map(|s| self.subject_ref(s)),
+            detail: detail.into(),
+            record: None,
+        })
+    }
+
+    pub(crate) fn audit_event(&self, event: AuditEvent) -> ApiResult<()> {
+        self.audit
+            .record(event, self.now())
+            .map(|_| ())
+            .map_err(|e| ApiError::new(Code::Unavailable, e))
+    }
+
+    /// An enrolled subject, or not found.
+    pub(crate) fn enrolled(&self, id: &SubjectId) -> ApiResult<Subject> {
+        match self.store.subject(id)? {
+            Some(subject) if subject.state == SubjectState::Enrolled => Ok(subject),
+            _ => Err(ApiError::not_found(format!("no enrolled subject {id}"))),
+        }
+    }
+
+    /// The subject's disputes, settling any the furnisher left unanswered
+    /// past the deadline (resolved for the subject).
+    pub(crate) fn disputes_of(&self, id: &SubjectId) -> ApiResult<Vec<Dispute>> {
+        let mut disputes: Vec<Dispute> = self
+            .records()
+            .list(kind::DISPUTE, credence_store::RecordFilter::Subject(id))?;
+        let now = self.now();
+        for dispute in &mut disputes {
+            if dispute.status == DisputeStatus::Open && now >= dispute.answer_due {
+                dispute.status = DisputeStatus::ResolvedForSubject;
+                dispute.resolved_at = Some(dispute.answer_due);
+                dispute.note = format!(
+                    "{} did not answer within {DISPUTE_ANSWER_DAYS} days; resolved for you and the record no longer counts",
+                    dispute.furnisher_id
+                );
+                self.records().put(
+                    kind::DISPUTE,
+                    dispute.id.clone(),
+                    Some(id),
+                    Some(&dispute.furnisher_id),
+                    dispute,
+                )?;
+                self.audit(
+                    &Principal::Operator {
+                        key_id: "system".into(),
+                    },
+                    "dispute.lapsed",
+                    Some(id),
+                    format!("dispute {} resolved for the subject after {DISPUTE_ANSWER_DAYS} days without an answer", dispute.id),
+                )?;
+            }
+        }
+        Ok(disputes)
+    }
+
+    /// Scores a subject now, leaving out records under dispute (or resolved
+    /// against the furnisher).
+    pub(crate) fn assess(&self, id: &SubjectId) -> ApiResult<Assessment> {
+        let subject = self.enrolled(id)?;
+        let events = self.store.subject_events(id)?;
+        let disputes = self.disputes_of(id)?;
+        let report = self.report_without_disputed(&subject, &events, &disputes, self.now())?;
+        Ok(Assessment {
+            subject,
+            events,
+            report,
+            disputes,
+        })
+    }
+
+    pub(crate) fn report_without_disputed(
+        &self,
+        subject: &Subject,
+        events: &[Event],
+        disputes: &[Dispute],
+        as_of: Timestamp,
+    ) -> ApiResult<ScoreReport> {
+        let excluded = |event: &Event| {
+            disputes.iter().any(|d| {
+                d.status.excludes_record()
+                    && d.event_id == event.key.event_id.as_str()
+                    && d.furnisher_id == event.key.furnisher_id.as_str()
+            })
+        };
+        let counted: Vec<Event> = if disputes.is_empty() {
+            events.to_vec()
+        } else {
+            events.iter().filter(|e| !excluded(e)).cloned().collect()
+        };
+        Ok(self
+            .scorer()?
+            .report_events(subject.clone(), &counted, as_of)?)
+    }
+
+    /// Settles every dispute past its deadline; returns how many.
+    pub fn settle_lapsed_disputes(&self) -> ApiResult<usize> {
+        let open: Vec<credence_store::Record> = self
+            .store
+            .records(kind::DISPUTE, credence_store::RecordFilter::All)?;
+        let now = self.now();
+        let mut settled = 0;
+        for record in open {
+            let dispute: Dispute = records::decode(&record)?;
+            if dispute.status == DisputeStatus::Open
+                && now >= dispute.answer_due
+                && let Some(subject) = &record.subject
+            {
+                self.disputes_of(subject)?;
+                settled += 1;
+            }
+        }
+        Ok(settled)
+    }
+}

@@ -1,0 +1,455 @@
+//! What partners do: ask, with consent and within its scope, about a
+//! subject they know only by their own pseudonym; manage their perks.
+
+use super::records::{Freeze, Records, SEP, kind};
+use super::subject::{consent_id, perk_status};
+use super::{ApiError, ApiResult, AuditEvent, Code, Consent, Perk, Platform, Principal, Scope};
+use credence_domain::SubjectId;
+use credence_store::RecordFilter;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// A consent as the partner sees it: the pseudonym, never the subject id.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PartnerConsent {
+    /// The subject as this partner knows them.
+    pub pseudonym: String,
+    /// What the partner may ask.
+    pub scope: Scope,
+    /// The stated purpose.
+    pub purpose: String,
+    /// When it lapses.
+    pub expires_at: String,
+    /// False once revoked or expired.
+    pub active: bool,
+}
+
+/// A partner's question about one subject.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerQuestion {
+    /// The subject, by this partner's pseudonym.
+    pub pseudonym: String,
+    /// The partner's transaction id: repeated asks within a day under one
+    /// transaction id get the same answer.
+    pub transaction_id: String,
+    /// For eligibility: the perk asked about.
+    #[serde(default)]
+    pub perk_id: Option<String>,
+}
+
+/// Yes or no; never the number.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EligibilityAnswer {
+    /// The perk.
+    pub perk_id: String,
+    /// The answer.
+    pub eligible: bool,
+    /// The transaction it answers.
+    pub transaction_id: String,
+    /// When it was first answered.
+    pub answered_at: String,
+    /// True when this repeats an earlier answer of the same day.
+    #[serde(default)]
+    pub repeated: bool,
+}
+
+/// Score and band (scope `score` or wider).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ScoreAnswer {
+    /// 350–950, or none for a thin file.
+    pub score: Option<i32>,
+    /// The band's label.
+    pub band: Option<String>,
+    /// The model that made it.
+    pub model_version: String,
+    /// The transaction it answers.
+    pub transaction_id: String,
+    /// When it was first answered.
+    pub answered_at: String,
+    /// True when this repeats an earlier answer of the same day.
+    #[serde(default)]
+    pub repeated: bool,
+}
+
+fn partner_of(principal: &Principal) -> ApiResult<&str> {
+    match principal {
+        Principal::Partner { id, .. } => Ok(id),
+        _ => Err(ApiError::new(
+            Code::Forbidden,
+            "only partners may use this endpoint (with a partner API key)",
+        )),
+    }
+}
+
+fn check_transaction_id(id: &str) -> ApiResult<()> {
+    if id.is_empty() || id.len() > 128 || id.contains(SEP) || id.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "transaction_id",
+            "`transaction_id` must be 1–128 printable characters without `|`",
+        ));
+    }
+    Ok(())
+}
+
+/// A stored answer and the pseudonym it was for.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredAnswer {
+    pseudonym: String,
+    question: String,
+    answer: serde_json::Value,
+}
+
+impl Platform {
+    /// The partner's consents.
+    pub fn partner_consents(&self, principal: &Principal) -> ApiResult<Vec<PartnerConsent>> {
+        let partner = partner_of(principal)?;
+        let now = self.now();
+        let consents: Vec<Consent> = self
+            .records()
+            .list(kind::CONSENT, RecordFilter::Owner(partner))?;
+        Ok(consents
+            .into_iter()
+            .map(|c| PartnerConsent {
+                active: c.allows(Scope::Eligibility, now),
+                pseudonym: c.pseudonym,
+                scope: c.scope,
+                purpose: c.purpose,
+                expires_at: c.expires_at.to_string(),
+            })
+            .collect())
+    }
+
+    /// The partner's perks.
+    pub fn partner_perks(&self, principal: &Principal) -> ApiResult<Vec<Perk>> {
+        let partner = partner_of(principal)?;
+        self.records()
+            .list(kind::PERK, RecordFilter::Owner(partner))
+    }
+
+    /// Creates or replaces one of the partner's perks.
+    pub fn put_perk(&self, principal: &Principal, mut perk: Perk) -> ApiResult<Perk> {
+        let partner = partner_of(principal)?;
+        perk.partner_id = partner.to_string();
+        check_perk(&perk)?;
+        self.records().put(
+            kind::PERK,
+            format!("{partner}{SEP}{}", perk.id),
+            None,
+            Some(partner),
+            &perk,
+        )?;
+        self.audit(
+            principal,
+            "perk.put",
+            None,
+            format!("perk {} at {}", perk.id, perk.min_score),
+        )?;
+        Ok(perk)
+    }
+
+    /// Deletes one of the partner's perks.
+    pub fn delete_perk(&self, principal: &Principal, perk_id: &str) -> ApiResult<()> {
+        let partner = partner_of(principal)?;
+        if !self
+            .store()
+            .delete_record(kind::PERK, &format!("{partner}{SEP}{perk_id}"))?
+        {
+            return Err(ApiError::not_found(format!("you have no perk {perk_id:?}")));
+        }
+        self.audit(principal, "perk.delete", None, format!("perk {perk_id}"))
+    }
+
+    /// The consented subject behind a pseudonym, or the refusal (audited:
+    /// the subject sees who tried).
+    fn consented_subject(
+        &self,
+        principal: &Principal,
+        partner: &str,
+        question: &PartnerQuestion,
+        scope: Scope,
+    ) -> ApiResult<SubjectId> {
+        check_transaction_id(&question.transaction_id)?;
+        let record = self
+            .store()
+            .record(kind::CONSENT, &consent_id(partner, &question.pseudonym))?;
+        let no_consent = || {
+            ApiError::new(
+                Code::ConsentRequired,
+                format!(
+                    "no active consent of scope {} from this subject; ask them to grant it",
+                    scope.name()
+                ),
+            )
+        };
+        let Some(record) = record else {
+            return Err(no_consent());
+        };
+        let consent: Consent = super::records::decode(&record)?;
+        let subject = record
+            .subject
+            .ok_or_else(|| ApiError::internal("consent without subject"))?;
+        let refuse = |code: Code, why: String| -> ApiResult<SubjectId> {
+            self.audit(
+                principal,
+                "partner.refused",
+                Some(&subject),
+                format!("{why} (transaction {})", question.transaction_id),
+            )?;
+            Err(ApiError::new(code, why))
+        };
+        if !consent.allows(scope, self.now()) {
+            return refuse(Code::ConsentRequired, no_consent().message);
+        }
+        if Records(self.store())
+            .get::<Freeze>(kind::FREEZE, subject.as_str())?
+            .is_some()
+        {
+            return refuse(
+                Code::Frozen,
+                "the subject has frozen their file; no partner gets an answer until they lift it"
+                    .into(),
+            );
+        }
+        Ok(subject)
+    }
+
+    /// The answer given earlier today under this transaction id, if any.
+    fn earlier_answer<T: serde::de::DeserializeOwned>(
+        &self,
+        answer_id: &str,
+        question: &PartnerQuestion,
+        kind_of_question: &str,
+    ) -> ApiResult<Option<T>> {
+        let Some(stored) = self
+            .records()
+            .get::<StoredAnswer>(kind::ANSWER, answer_id)?
+        else {
+            return Ok(None);
+        };
+        if stored.pseudonym != question.pseudonym || stored.question != kind_of_question {
+            return Err(ApiError::new(
+                Code::Conflict,
+                "this transaction id was already used today for another question; use a new transaction id",
+            ));
+        }
+        serde_json::from_value(stored.answer)
+            .map(Some)
+            .map_err(ApiError::internal)
+    }
+
+    fn answer_id(&self, partner: &str, question: &PartnerQuestion, what: &str) -> String {
+        let day = self.now().as_second().div_euclid(86_400);
+        format!(
+            "{partner}{SEP}{day}{SEP}{what}{SEP}{}",
+            question.transaction_id
+        )
+    }
+
+    /// Records an answer durably with its audit entry.
+    fn audit_answer(
+        &self,
+        principal: &Principal,
+        subject: &SubjectId,
+        answer_id: String,
+        stored: &StoredAnswer,
+        action: &'static str,
+        detail: String,
+    ) -> ApiResult<()> {
+        let partner = partner_of(principal)?;
+        let record = Records::record(
+            kind::ANSWER,
+            answer_id,
+            Some(subject),
+            Some(partner),
+            stored,
+        )?;
+        self.audit_event(AuditEvent {
+            actor: principal.actor(),
+            action,
+            subject_ref: Some(self.subject_ref(subject)),
+            detail,
+            record: Some(record),
+        })
+    }
+
+    fn stored_answer<T: Serialize>(
+        question: &PartnerQuestion,
+        what: &str,
+        answer: &T,
+    ) -> ApiResult<StoredAnswer> {
+        Ok(StoredAnswer {
+            pseudonym: question.pseudonym.clone(),
+            question: what.to_string(),
+            answer: serde_json::to_value(answer).map_err(ApiError::internal)?,
+        })
+    }
+
+    /// Is the subject eligible for one of the partner's perks? Yes or no.
+    pub fn check_eligibility(
+        &self,
+        principal: &Principal,
+        question: &PartnerQuestion,
+    ) -> ApiResult<EligibilityAnswer> {
+        let partner = partner_of(principal)?;
+        let Some(perk_id) = question.perk_id.as_deref() else {
+            return Err(ApiError::invalid(
+                "perk_id",
+                "`perk_id` is required for an eligibility check",
+            ));
+        };
+        let perk: Perk = self
+            .records()
+            .get(kind::PERK, &format!("{partner}{SEP}{perk_id}"))?
+            .ok_or_else(|| ApiError::invalid("perk_id", format!("you have no perk {perk_id:?}")))?;
+        let subject = self.consented_subject(principal, partner, question, Scope::Eligibility)?;
+        let answer_id = self.answer_id(partner, question, &format!("perk:{perk_id}"));
+        if let Some(mut earlier) =
+            self.earlier_answer::<EligibilityAnswer>(&answer_id, question, "partner.check")?
+        {
+            earlier.repeated = true;
+            self.audit(
+                principal,
+                "partner.check",
+                Some(&subject),
+                format!(
+                    "repeated transaction {}: same answer",
+                    question.transaction_id
+                ),
+            )?;
+            return Ok(earlier);
+        }
+        let assessment = self.assess(&subject)?;
+        let eligible = perk_status(&perk, &assessment.report, assessment.subject.kind).eligible;
+        let answer = EligibilityAnswer {
+            perk_id: perk_id.to_string(),
+            eligible,
+            transaction_id: question.transaction_id.clone(),
+            answered_at: self.now().to_string(),
+            repeated: false,
+        };
+        self.audit_answer(
+            principal,
+            &subject,
+            answer_id,
+            &Self::stored_answer(question, "partner.check", &answer)?,
+            "partner.check",
+            format!(
+                "eligibility for {perk_id} (transaction {}): {}",
+                question.transaction_id,
+                if eligible { "yes" } else { "no" }
+            ),
+        )?;
+        Ok(answer)
+    }
+
+    /// The subject's score and band (scope `score` or wider).
+    pub fn partner_score(
+        &self,
+        principal: &Principal,
+        question: &PartnerQuestion,
+    ) -> ApiResult<ScoreAnswer> {
+        let partner = partner_of(principal)?;
+        let subject = self.consented_subject(principal, partner, question, Scope::Score)?;
+        let answer_id = self.answer_id(partner, question, "score");
+        if let Some(mut earlier) =
+            self.earlier_answer::<ScoreAnswer>(&answer_id, question, "partner.score")?
+        {
+            earlier.repeated = true;
+            self.audit(
+                principal,
+                "partner.score",
+                Some(&subject),
+                format!(
+                    "repeated transaction {}: same answer",
+                    question.transaction_id
+                ),
+            )?;
+            return Ok(earlier);
+        }
+        let report = self.assess(&subject)?.report;
+        let answer = ScoreAnswer {
+            score: report.score,
+            band: report.band.map(|b| b.label().to_string()),
+            model_version: report.model_version,
+            transaction_id: question.transaction_id.clone(),
+            answered_at: self.now().to_string(),
+            repeated: false,
+        };
+        self.audit_answer(
+            principal,
+            &subject,
+            answer_id,
+            &Self::stored_answer(question, "partner.score", &answer)?,
+            "partner.score",
+            format!("score and band (transaction {})", question.transaction_id),
+        )?;
+        Ok(answer)
+    }
+
+    /// The subject's full report (scope `full_report`).
+    pub fn partner_report(
+        &self,
+        principal: &Principal,
+        question: &PartnerQuestion,
+    ) -> ApiResult<credence_scorecard::ScoreReport> {
+        let partner = partner_of(principal)?;
+        let subject = self.consented_subject(principal, partner, question, Scope::FullReport)?;
+        let mut report = self.assess(&subject)?.report;
+        // The partner knows the subject by pseudonym only.
+        report.subject_id = question.pseudonym.clone();
+        self.audit(
+            principal,
+            "partner.report",
+            Some(&subject),
+            format!("full report (transaction {})", question.transaction_id),
+        )?;
+        Ok(report)
+    }
+}
+
+fn check_perk(perk: &Perk) -> ApiResult<()> {
+    if credence_domain::ValidId::new(&perk.id).is_err() || perk.id.contains(SEP) {
+        return Err(ApiError::invalid(
+            "id",
+            "`id` must be 1–128 letters, digits or . _ - : / @",
+        ));
+    }
+    if perk.name.trim().is_empty() || perk.name.chars().count() > 100 {
+        return Err(ApiError::invalid("name", "`name` must be 1–100 characters"));
+    }
+    if perk.description.chars().count() > 500 {
+        return Err(ApiError::invalid(
+            "description",
+            "`description` is at most 500 characters",
+        ));
+    }
+    if !(350..=950).contains(&perk.min_score) {
+        return Err(ApiError::invalid(
+            "min_score",
+            "`min_score` must be 350 to 950",
+        ));
+    }
+    let known: BTreeMap<&str, ()> = credence_features::Dimension::ALL
+        .iter()
+        .map(|d| (d.name(), ()))
+        .collect();
+    for (dimension, minimum) in &perk.dimension_minimums {
+        if !known.contains_key(dimension.as_str()) {
+            return Err(ApiError::invalid(
+                "dimension_minimums",
+                format!(
+                    "unknown dimension {dimension:?}; use history, capacity, behaviour, identity or fulfilment"
+                ),
+            ));
+        }
+        if *minimum > 100 {
+            return Err(ApiError::invalid(
+                "dimension_minimums",
+                "dimension minimums are 0 to 100",
+            ));
+        }
+    }
+    Ok(())
+}

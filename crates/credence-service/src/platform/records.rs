@@ -1,0 +1,307 @@
+//! The typed control-plane documents and how they map onto store records.
+
+use super::{ApiError, ApiResult};
+use credence_domain::{SubjectId, SubjectKind};
+use credence_store::{Record, RecordFilter, Store};
+use jiff::Timestamp;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// Separates parts of composite record ids; ids never contain it.
+pub(crate) const SEP: char = '|';
+
+/// A data furnisher and the event kinds it may report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Furnisher {
+    /// Its id (as in events' `furnisher_id`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Event kinds it may report (`payment_made`, …).
+    pub kinds: Vec<String>,
+    /// When it was registered.
+    #[schema(value_type = String)]
+    pub created_at: Timestamp,
+}
+
+/// A partner: asks with consent, offers perks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Partner {
+    /// Its id.
+    pub id: String,
+    /// Display name, shown to subjects.
+    pub name: String,
+    /// When it was registered.
+    #[schema(value_type = String)]
+    pub created_at: Timestamp,
+}
+
+/// A perk a partner offers and the rule that decides it. Perks never change
+/// a score.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Perk {
+    /// Unique within the partner.
+    pub id: String,
+    /// The partner offering it.
+    pub partner_id: String,
+    /// Name shown to subjects.
+    pub name: String,
+    /// One sentence on what it gives.
+    #[serde(default)]
+    pub description: String,
+    /// Minimum score, 350–950.
+    pub min_score: i32,
+    /// Only for this kind of subject, if set.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub subject_kind: Option<SubjectKind>,
+    /// Minimum per dimension (0–100), by dimension name.
+    #[serde(default)]
+    pub dimension_minimums: BTreeMap<String, u8>,
+}
+
+/// How much a consent lets a partner see; each includes the ones before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Yes or no for a perk; never the number.
+    Eligibility,
+    /// The score and band.
+    Score,
+    /// The full report with reasons and dimensions.
+    FullReport,
+}
+
+impl Scope {
+    /// The snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Eligibility => "eligibility",
+            Self::Score => "score",
+            Self::FullReport => "full_report",
+        }
+    }
+}
+
+/// A subject's consent to one partner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Consent {
+    /// The partner.
+    pub partner_id: String,
+    /// The subject as this partner knows them.
+    pub pseudonym: String,
+    /// What the partner may see.
+    pub scope: Scope,
+    /// Why, in the subject's words or the partner's request.
+    pub purpose: String,
+    /// When granted.
+    #[schema(value_type = String)]
+    pub granted_at: Timestamp,
+    /// When it lapses.
+    #[schema(value_type = String)]
+    pub expires_at: Timestamp,
+    /// When revoked, if it was.
+    #[schema(value_type = Option<String>)]
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl Consent {
+    /// True when it allows `scope` at `now`.
+    pub fn allows(&self, scope: Scope, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at && self.scope >= scope
+    }
+}
+
+/// Where a dispute stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DisputeStatus {
+    /// Waiting for the furnisher; the record is excluded meanwhile.
+    Open,
+    /// The furnisher confirmed the record; it counts again.
+    Confirmed,
+    /// The furnisher corrected it with a new record; the old one is out.
+    Corrected,
+    /// The furnisher withdrew the record.
+    Withdrawn,
+    /// No answer within 20 days: resolved for the subject, record out.
+    ResolvedForSubject,
+}
+
+impl DisputeStatus {
+    /// True when the disputed record is left out of the score.
+    pub fn excludes_record(self) -> bool {
+        !matches!(self, Self::Confirmed)
+    }
+}
+
+/// A subject's dispute of one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Dispute {
+    /// Its id.
+    pub id: String,
+    /// Who reported the record.
+    pub furnisher_id: String,
+    /// The furnisher's id of the record.
+    pub event_id: String,
+    /// The subject's reason.
+    pub reason: String,
+    /// When opened.
+    #[schema(value_type = String)]
+    pub opened_at: Timestamp,
+    /// The furnisher must answer before this, or it resolves for the subject.
+    #[schema(value_type = String)]
+    pub answer_due: Timestamp,
+    /// Where it stands.
+    pub status: DisputeStatus,
+    /// When it was resolved.
+    #[schema(value_type = Option<String>)]
+    pub resolved_at: Option<Timestamp>,
+    /// The furnisher's or operator's note.
+    #[serde(default)]
+    pub note: String,
+    /// For a correction: the event id of the corrected record.
+    #[serde(default)]
+    pub replacement_event_id: Option<String>,
+}
+
+/// A subject's short statement attached to one of their records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Statement {
+    /// Who reported the record.
+    pub furnisher_id: String,
+    /// The record.
+    pub event_id: String,
+    /// The statement (at most 1,000 characters).
+    pub text: String,
+    /// When written.
+    #[schema(value_type = String)]
+    pub at: Timestamp,
+}
+
+/// Where a human-review request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    /// Waiting for the operator.
+    Queued,
+    /// A person reviewed it.
+    Closed,
+}
+
+/// A subject's request for a person to review an automated decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Review {
+    /// Its id.
+    pub id: String,
+    /// What decision it is about.
+    pub about: String,
+    /// The subject's message.
+    pub message: String,
+    /// When asked.
+    #[schema(value_type = String)]
+    pub opened_at: Timestamp,
+    /// Where it stands.
+    pub status: ReviewStatus,
+    /// The reviewer's answer.
+    #[serde(default)]
+    pub outcome: String,
+    /// When closed.
+    #[schema(value_type = Option<String>)]
+    pub closed_at: Option<Timestamp>,
+}
+
+/// A freeze on a subject's file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Freeze {
+    pub since: Timestamp,
+}
+
+/// A deployed model version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Deployment {
+    /// `model_id@version`.
+    pub version: String,
+    /// SHA-256 of the model.
+    pub checksum: String,
+    /// Which subjects it scores.
+    #[schema(value_type = String)]
+    pub subject_kind: SubjectKind,
+    /// When deployed.
+    #[schema(value_type = String)]
+    pub deployed_at: Timestamp,
+    /// True while in force.
+    pub active: bool,
+}
+
+/// Record kinds.
+pub(crate) mod kind {
+    pub const FURNISHER: &str = "furnisher";
+    pub const PARTNER: &str = "partner";
+    pub const PERK: &str = "perk";
+    pub const CONSENT: &str = "consent";
+    pub const DISPUTE: &str = "dispute";
+    pub const STATEMENT: &str = "statement";
+    pub const REVIEW: &str = "review";
+    pub const FREEZE: &str = "freeze";
+    pub const API_KEY: &str = "api_key";
+    pub const SECRET: &str = "secret";
+    pub const MODEL: &str = "model";
+    pub const ANSWER: &str = "answer";
+}
+
+/// Typed access to records.
+pub(crate) struct Records<'a>(pub &'a dyn Store);
+
+impl Records<'_> {
+    pub fn record<T: Serialize>(
+        kind: &'static str,
+        id: String,
+        subject: Option<&SubjectId>,
+        owner: Option<&str>,
+        body: &T,
+    ) -> ApiResult<Record> {
+        Ok(Record {
+            kind,
+            id,
+            subject: subject.cloned(),
+            owner: owner.map(str::to_string),
+            body: serde_json::to_string(body).map_err(ApiError::internal)?,
+        })
+    }
+
+    pub fn put<T: Serialize>(
+        &self,
+        kind: &'static str,
+        id: String,
+        subject: Option<&SubjectId>,
+        owner: Option<&str>,
+        body: &T,
+    ) -> ApiResult<()> {
+        let record = Self::record(kind, id, subject, owner, body)?;
+        Ok(self.0.put_records(std::slice::from_ref(&record))?)
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, kind: &'static str, id: &str) -> ApiResult<Option<T>> {
+        self.0.record(kind, id)?.map(|r| decode(&r)).transpose()
+    }
+
+    pub fn list<T: DeserializeOwned>(
+        &self,
+        kind: &'static str,
+        filter: RecordFilter<'_>,
+    ) -> ApiResult<Vec<T>> {
+        self.0.records(kind, filter)?.iter().map(decode).collect()
+    }
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(record: &Record) -> ApiResult<T> {
+    serde_json::from_str(&record.body).map_err(|e| {
+        ApiError::internal(format!(
+            "stored {} record {:?} is unreadable: {e}",
+            record.kind, record.id
+        ))
+    })
+}

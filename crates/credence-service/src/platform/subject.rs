@@ -1,0 +1,899 @@
+//! What subjects do with their own file: read it, see who looked, consent,
+//! freeze, dispute, add statements, ask for review, simulate, export, leave.
+//!
+//! Every method takes the subject from the verified token and nothing else,
+//! so no request can name another subject.
+
+use super::records::{Freeze, SEP, kind};
+use super::{
+    ApiError, ApiResult, Code, Consent, DISPUTE_ANSWER_DAYS, Dispute, DisputeStatus, Perk,
+    Platform, Principal, Review, ReviewStatus, Scope, Statement,
+};
+use credence_domain::build::EventFactory;
+use credence_domain::wire::WireEvent;
+use credence_domain::{Event, EventBody, SubjectId, SubjectKind};
+use credence_scorecard::ScoreReport;
+use credence_store::{RecordFilter, StoredScore};
+use jiff::{Timestamp, ToSpan};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A record left out of the score because of a dispute.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DisputedRecord {
+    /// Who reported it.
+    pub furnisher_id: String,
+    /// The record.
+    pub event_id: String,
+    /// The dispute's status.
+    pub status: DisputeStatus,
+}
+
+/// A subject's own view of their file.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubjectView {
+    /// The subject.
+    pub subject_id: String,
+    /// Person or organisation.
+    #[schema(value_type = String)]
+    pub kind: SubjectKind,
+    /// True while partners are refused every answer.
+    pub frozen: bool,
+    /// Score, band, dimensions, reasons with how to improve, and every
+    /// negative record with the date it stops counting.
+    #[schema(value_type = Object)]
+    pub report: ScoreReport,
+    /// Records the score leaves out because of a dispute.
+    pub excluded_under_dispute: Vec<DisputedRecord>,
+    /// The subject's statements on their records.
+    pub statements: Vec<Statement>,
+}
+
+/// A perk and where the subject stands.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PerkStatus {
+    /// The perk.
+    pub perk: Perk,
+    /// The partner's name.
+    pub partner_name: String,
+    /// True when the subject qualifies now.
+    pub eligible: bool,
+    /// Points still missing on the score (0 when the score is enough).
+    pub points_to_go: Option<i32>,
+    /// Dimensions below the perk's minimum.
+    pub dimensions_short: Vec<String>,
+    /// Why not, in a sentence, when not eligible.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_not: Option<String>,
+}
+
+/// Grant a partner access.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentRequest {
+    /// The partner.
+    pub partner_id: String,
+    /// What it may see.
+    pub scope: Scope,
+    /// Why (shown in the access log).
+    pub purpose: String,
+    /// When the consent lapses (RFC 3339); at most two years ahead.
+    pub expires_at: String,
+}
+
+/// Open a dispute on one of your records.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisputeRequest {
+    /// Who reported the record.
+    pub furnisher_id: String,
+    /// The record.
+    pub event_id: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Attach a statement to one of your records.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatementRequest {
+    /// Who reported the record.
+    pub furnisher_id: String,
+    /// The record.
+    pub event_id: String,
+    /// At most 1,000 characters.
+    pub text: String,
+}
+
+/// Ask a person to review an automated decision.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    /// Which decision (a perk refused, a score).
+    pub about: String,
+    /// What the reviewer should know.
+    pub message: String,
+}
+
+/// One hypothetical change.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Scenario {
+    /// "If I pay this balance down to X" (minor units).
+    PayDown {
+        /// The account.
+        account_id: String,
+        /// The new balance, minor units, ≥ 0.
+        balance: i64,
+    },
+    /// "If I pay every bill on time for N more months".
+    OnTimeMonths {
+        /// 1–24.
+        months: u32,
+    },
+}
+
+/// The result of a what-if.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WhatIf {
+    /// The score today (none for a thin file).
+    pub current_score: Option<i32>,
+    /// The projected score.
+    pub projected_score: Option<i32>,
+    /// Projected minus current, when both exist.
+    pub change: Option<i32>,
+    /// The projected band.
+    pub projected_band: Option<String>,
+    /// The date the projection is for.
+    pub as_of: String,
+    /// A reminder that this is a projection.
+    pub note: &'static str,
+}
+
+/// One entry of "who looked at my data".
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AccessEntry {
+    /// When.
+    pub at: String,
+    /// Who (`partner:bikes`, `operator:…`, `subject` for yourself).
+    pub who: String,
+    /// What (`partner.check`, `read.report`, `consent.grant`…).
+    pub what: String,
+    /// Why and with what outcome.
+    pub why: String,
+}
+
+/// A notice of a negative record.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Notice {
+    /// When the record arrived.
+    pub received_at: String,
+    /// Who reported it.
+    pub furnisher_id: String,
+    /// The record.
+    pub event_id: String,
+    /// What it says.
+    pub message: String,
+}
+
+/// Everything Credence holds about a subject.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Export {
+    /// When exported.
+    pub exported_at: String,
+    /// The subject's own view.
+    pub view: SubjectView,
+    /// Every record, in the wire format furnishers use.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<serde_json::Value>,
+    /// Every stored score.
+    #[schema(value_type = Vec<Object>)]
+    pub score_history: Vec<StoredScore>,
+    /// Consents given.
+    pub consents: Vec<Consent>,
+    /// Disputes.
+    pub disputes: Vec<Dispute>,
+    /// Review requests.
+    pub reviews: Vec<Review>,
+    /// Notices of negative records.
+    pub notices: Vec<Notice>,
+    /// Who looked.
+    pub access_log: Vec<AccessEntry>,
+}
+
+const WHAT_IF_NOTE: &str = "A projection from your records and the stated changes; it is not a promise, and nothing is stored.";
+
+fn subject_of(principal: &Principal) -> ApiResult<&SubjectId> {
+    match principal {
+        Principal::Subject { id } => Ok(id),
+        _ => Err(ApiError::new(
+            Code::Forbidden,
+            "only the subject may use this endpoint (with a subject token)",
+        )),
+    }
+}
+
+fn bounded(field: &str, text: &str, max: usize) -> ApiResult<()> {
+    if text.trim().is_empty() {
+        return Err(ApiError::invalid(
+            field,
+            format!("`{field}` must not be empty"),
+        ));
+    }
+    if text.chars().count() > max {
+        return Err(ApiError::invalid(
+            field,
+            format!("`{field}` is longer than {max} characters; shorten it"),
+        ));
+    }
+    Ok(())
+}
+
+fn negative_message(event: &Event) -> Option<String> {
+    match &event.body {
+        EventBody::PaymentMade {
+            account_id,
+            days_late,
+            ..
+        } if *days_late > 0 => Some(format!(
+            "a payment on account {account_id} was reported {days_late} days late"
+        )),
+        EventBody::AccountClosed {
+            account_id,
+            closure,
+            ..
+        } if closure.name() != "paid_as_agreed" => Some(format!(
+            "account {account_id} was reported closed as {}",
+            closure.name().replace('_', " ")
+        )),
+        EventBody::RentalReturned {
+            account_id,
+            days_late,
+            damage,
+        } if *days_late > 0 || damage.name() != "none" => Some(format!(
+            "rental {account_id} was reported returned {days_late} days late with {} damage",
+            damage.name()
+        )),
+        EventBody::JudgmentEntered { judgment_id, .. } => Some(format!(
+            "a court judgment for unpaid debt ({judgment_id}) was reported"
+        )),
+        _ => None,
+    }
+}
+
+impl Platform {
+    fn own_view(&self, id: &SubjectId) -> ApiResult<SubjectView> {
+        let assessment = self.assess(id)?;
+        let frozen = self
+            .records()
+            .get::<Freeze>(kind::FREEZE, id.as_str())?
+            .is_some();
+        let statements = self
+            .records()
+            .list(kind::STATEMENT, RecordFilter::Subject(id))?;
+        Ok(SubjectView {
+            subject_id: id.to_string(),
+            kind: assessment.subject.kind,
+            frozen,
+            report: assessment.report,
+            excluded_under_dispute: assessment
+                .disputes
+                .iter()
+                .filter(|d| d.status.excludes_record())
+                .map(|d| DisputedRecord {
+                    furnisher_id: d.furnisher_id.clone(),
+                    event_id: d.event_id.clone(),
+                    status: d.status,
+                })
+                .collect(),
+            statements,
+        })
+    }
+
+    /// The subject's score, reasons, negative records and disputes.
+    pub fn my_view(&self, principal: &Principal) -> ApiResult<SubjectView> {
+        let id = subject_of(principal)?;
+        let view = self.own_view(id)?;
+        self.audit(
+            principal,
+            "read.report",
+            Some(id),
+            "the subject read their own file",
+        )?;
+        Ok(view)
+    }
+
+    /// Stored scores, oldest first, with today's score last.
+    pub fn my_history(&self, principal: &Principal) -> ApiResult<Vec<StoredScore>> {
+        let id = subject_of(principal)?;
+        let assessment = self.assess(id)?;
+        let mut history = self.store().score_history(id)?;
+        let report = &assessment.report;
+        let today = StoredScore {
+            subject_id: id.clone(),
+            as_of: self.now(),
+            model_version: report.model_version.clone(),
+            scored: report.score.is_some(),
+            score: report.score,
+            pd: report.pd,
+            dimensions: [
+                report.dimensions.get("history").copied().flatten(),
+                report.dimensions.get("capacity").copied().flatten(),
+                report.dimensions.get("behaviour").copied().flatten(),
+                report.dimensions.get("identity").copied().flatten(),
+                report.dimensions.get("fulfilment").copied().flatten(),
+            ],
+            reasons: report.reasons.iter().map(|r| r.code.clone()).collect(),
+            computed_at: self.now(),
+        };
+        history.retain(|s| s.as_of < today.as_of);
+        history.push(today);
+        self.audit(
+            principal,
+            "read.history",
+            Some(id),
+            "the subject read their score history",
+        )?;
+        Ok(history)
+    }
+
+    /// Every perk, with eligibility and points to go.
+    pub fn my_perks(&self, principal: &Principal) -> ApiResult<Vec<PerkStatus>> {
+        let id = subject_of(principal)?;
+        let assessment = self.assess(id)?;
+        let perks: Vec<Perk> = self.records().list(kind::PERK, RecordFilter::All)?;
+        let mut out = Vec::with_capacity(perks.len());
+        for perk in perks {
+            let partner_name = self
+                .records()
+                .get::<super::Partner>(kind::PARTNER, &perk.partner_id)?
+                .map_or_else(|| perk.partner_id.clone(), |p| p.name);
+            let mut status = perk_status(&perk, &assessment.report, assessment.subject.kind);
+            status.partner_name = partner_name;
+            out.push(status);
+        }
+        out.sort_by_key(|s| (!s.eligible, s.points_to_go.unwrap_or(i32::MAX)));
+        self.audit(
+            principal,
+            "read.perks",
+            Some(id),
+            "the subject read their perks",
+        )?;
+        Ok(out)
+    }
+
+    /// Projects the score under hypothetical changes. Nothing is stored.
+    pub fn what_if(&self, principal: &Principal, scenarios: &[Scenario]) -> ApiResult<WhatIf> {
+        let id = subject_of(principal)?;
+        if scenarios.is_empty() || scenarios.len() > 10 {
+            return Err(ApiError::invalid(
+                "scenarios",
+                "give between 1 and 10 scenarios",
+            ));
+        }
+        let assessment = self.assess(id)?;
+        let now = self.now();
+        let mut events = assessment.events.clone();
+        let mut as_of = now;
+        let mut factory = EventFactory::new("what-if", id.as_str()).recorded_at(now);
+        for (index, scenario) in scenarios.iter().enumerate() {
+            match scenario {
+                Scenario::PayDown {
+                    account_id,
+                    balance,
+                } => {
+                    if *balance < 0 {
+                        return Err(ApiError::invalid(
+                            "balance",
+                            "`balance` is in minor units and must be 0 or more",
+                        ));
+                    }
+                    let opened = events.iter().any(|e| {
+                        matches!(&e.body, EventBody::AccountOpened { account_id: a, .. } if a.as_str() == account_id)
+                    });
+                    if !opened {
+                        return Err(ApiError::invalid(
+                            "account_id",
+                            format!(
+                                "you have no account {account_id:?}; use an account id from your records"
+                            ),
+                        ));
+                    }
+                    events.push(factory.balance(now, account_id, *balance));
+                }
+                Scenario::OnTimeMonths { months } => {
+                    if !(1..=24).contains(months) {
+                        return Err(ApiError::invalid("months", "`months` must be 1 to 24"));
+                    }
+                    let accounts = open_billed_accounts(&events);
+                    for month in 1..=i64::from(*months) {
+                        let due = now
+                            .checked_add((month * 30 * 24).hours())
+                            .map_err(ApiError::internal)?;
+                        for (account, amount) in &accounts {
+                            let bill = format!("whatif-{index}-{month}-{account}");
+                            events.push(factory.bill(due, account, &bill, *amount));
+                            events.push(factory.payment(due, account, Some(&bill), *amount, 0));
+                        }
+                        as_of = as_of.max(due);
+                    }
+                }
+            }
+        }
+        events.sort_by(credence_domain::canonical_order);
+        let projected = self.report_without_disputed(
+            &assessment.subject,
+            &events,
+            &assessment.disputes,
+            as_of,
+        )?;
+        self.audit(
+            principal,
+            "read.what_if",
+            Some(id),
+            "the subject ran a what-if",
+        )?;
+        Ok(WhatIf {
+            current_score: assessment.report.score,
+            projected_score: projected.score,
+            change: assessment
+                .report
+                .score
+                .zip(projected.score)
+                .map(|(a, b)| b - a),
+            projected_band: projected.band.map(|b| b.label().to_string()),
+            as_of: as_of.to_string(),
+            note: WHAT_IF_NOTE,
+        })
+    }
+
+    /// The subject's consents.
+    pub fn my_consents(&self, principal: &Principal) -> ApiResult<Vec<Consent>> {
+        let id = subject_of(principal)?;
+        self.records()
+            .list(kind::CONSENT, RecordFilter::Subject(id))
+    }
+
+    /// Grants (or replaces) a consent to one partner.
+    pub fn grant_consent(
+        &self,
+        principal: &Principal,
+        request: &ConsentRequest,
+    ) -> ApiResult<Consent> {
+        let id = subject_of(principal)?;
+        self.enrolled(id)?;
+        if self
+            .records()
+            .get::<super::Partner>(kind::PARTNER, &request.partner_id)?
+            .is_none()
+        {
+            return Err(ApiError::invalid(
+                "partner_id",
+                format!("no partner {:?}", request.partner_id),
+            ));
+        }
+        bounded("purpose", &request.purpose, 200)?;
+        let now = self.now();
+        let expires_at: Timestamp = request.expires_at.parse().map_err(|e| {
+            ApiError::invalid(
+                "expires_at",
+                format!("`expires_at` is not an RFC 3339 instant: {e}"),
+            )
+        })?;
+        let longest = now
+            .checked_add((self.limits().max_consent_days * 24).hours())
+            .map_err(ApiError::internal)?;
+        if expires_at <= now || expires_at > longest {
+            return Err(ApiError::invalid(
+                "expires_at",
+                format!(
+                    "`expires_at` must be in the future and at most {} days ahead",
+                    self.limits().max_consent_days
+                ),
+            ));
+        }
+        let pseudonym = self.secrets.pseudonym(&request.partner_id, id);
+        let consent = Consent {
+            partner_id: request.partner_id.clone(),
+            pseudonym: pseudonym.clone(),
+            scope: request.scope,
+            purpose: request.purpose.trim().to_string(),
+            granted_at: now,
+            expires_at,
+            revoked_at: None,
+        };
+        self.records().put(
+            kind::CONSENT,
+            consent_id(&request.partner_id, &pseudonym),
+            Some(id),
+            Some(&request.partner_id),
+            &consent,
+        )?;
+        self.audit(
+            principal,
+            "consent.grant",
+            Some(id),
+            format!(
+                "to {} for {} until {expires_at}: {}",
+                request.partner_id,
+                request.scope.name(),
+                consent.purpose
+            ),
+        )?;
+        Ok(consent)
+    }
+
+    /// Revokes the consent to a partner, in force for its next request.
+    pub fn revoke_consent(&self, principal: &Principal, partner_id: &str) -> ApiResult<Consent> {
+        let id = subject_of(principal)?;
+        let pseudonym = self.secrets.pseudonym(partner_id, id);
+        let record_id = consent_id(partner_id, &pseudonym);
+        let mut consent: Consent =
+            self.records()
+                .get(kind::CONSENT, &record_id)?
+                .ok_or_else(|| {
+                    ApiError::not_found(format!("you have no consent for partner {partner_id:?}"))
+                })?;
+        if consent.revoked_at.is_none() {
+            consent.revoked_at = Some(self.now());
+            self.records().put(
+                kind::CONSENT,
+                record_id,
+                Some(id),
+                Some(partner_id),
+                &consent,
+            )?;
+            self.audit(
+                principal,
+                "consent.revoke",
+                Some(id),
+                format!("revoked for {partner_id}"),
+            )?;
+        }
+        Ok(consent)
+    }
+
+    /// Freezes (true) or unfreezes the file; both take effect at once.
+    pub fn set_freeze(&self, principal: &Principal, frozen: bool) -> ApiResult<bool> {
+        let id = subject_of(principal)?;
+        self.enrolled(id)?;
+        if frozen {
+            self.records().put(
+                kind::FREEZE,
+                id.to_string(),
+                Some(id),
+                None,
+                &Freeze { since: self.now() },
+            )?;
+        } else {
+            self.store().delete_record(kind::FREEZE, id.as_str())?;
+        }
+        self.audit(
+            principal,
+            if frozen { "freeze.on" } else { "freeze.off" },
+            Some(id),
+            if frozen {
+                "every partner query is refused until lifted"
+            } else {
+                "partner queries allowed again under consent"
+            },
+        )?;
+        Ok(frozen)
+    }
+
+    /// Who looked at the subject's data, newest first.
+    pub fn my_access_log(
+        &self,
+        principal: &Principal,
+        limit: usize,
+    ) -> ApiResult<Vec<AccessEntry>> {
+        let id = subject_of(principal)?;
+        self.enrolled(id)?;
+        let entries = self
+            .store()
+            .audit_of_subject(&self.subject_ref(id), limit.clamp(1, 1_000))?;
+        Ok(entries
+            .into_iter()
+            .map(|e| AccessEntry {
+                at: e.at.to_string(),
+                who: e.actor,
+                what: e.action,
+                why: e.detail,
+            })
+            .collect())
+    }
+
+    /// The subject's disputes.
+    pub fn my_disputes(&self, principal: &Principal) -> ApiResult<Vec<Dispute>> {
+        let id = subject_of(principal)?;
+        self.enrolled(id)?;
+        self.disputes_of(id)
+    }
+
+    /// Opens a dispute; the record stops counting at once.
+    pub fn open_dispute(
+        &self,
+        principal: &Principal,
+        request: &DisputeRequest,
+    ) -> ApiResult<Dispute> {
+        let id = subject_of(principal)?;
+        self.enrolled(id)?;
+        bounded("reason", &request.reason, 1_000)?;
+        self.own_event(id, &request.furnisher_id, &request.event_id)?;
+        let existing = self.disputes_of(id)?;
+        if existing.iter().any(|d| {
+            d.status == DisputeStatus::Open
+                && d.event_id == request.event_id
+                && d.furnisher_id == request.furnisher_id
+        }) {
+            return Err(ApiError::new(
+                Code::Conflict,
+                "this record already has an open dispute; follow it in your disputes",
+            ));
+        }
+        let now = self.now();
+        let dispute = Dispute {
+            id: format!(
+                "d_{}",
+                super::access::hex(&super::access::random_bytes::<8>()?)
+            ),
+            furnisher_id: request.furnisher_id.clone(),
+            event_id: request.event_id.clone(),
+            reason: request.reason.trim().to_string(),
+            opened_at: now,
+            answer_due: now
+                .checked_add((DISPUTE_ANSWER_DAYS * 24).hours())
+                .map_err(ApiError::internal)?,
+            status: DisputeStatus::Open,
+            resolved_at: None,
+            note: String::new(),
+            replacement_event_id: None,
+        };
+        self.records().put(
+            kind::DISPUTE,
+            dispute.id.clone(),
+            Some(id),
+            Some(&dispute.furnisher_id),
+            &dispute,
+        )?;
+        self.audit(
+            principal,
+            "dispute.open",
+            Some(id),
+            format!(
+                "dispute {} on {}'s record {}",
+                dispute.id, dispute.furnisher_id, dispute.event_id
+            ),
+        )?;
+        Ok(dispute)
+    }
+
+    fn own_event(&self, id: &SubjectId, furnisher: &str, event_id: &str) -> ApiResult<Event> {
+        self.store()
+            .subject_events(id)?
+            .into_iter()
+            .find(|e| e.key.furnisher_id.as_str() == furnisher && e.key.event_id.as_str() == event_id)
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "you have no record {event_id:?} from {furnisher:?}; use the ids shown on your records"
+                ))
+            })
+    }
+
+    /// Attaches (or replaces) a statement on one of the subject's records.
+    pub fn add_statement(
+        &self,
+        principal: &Principal,
+        request: &StatementRequest,
+    ) -> ApiResult<Statement> {
+        let id = subject_of(principal)?;
+        self.enrolled(id)?;
+        bounded("text", &request.text, 1_000)?;
+        self.own_event(id, &request.furnisher_id, &request.event_id)?;
+        let statement = Statement {
+            furnisher_id: request.furnisher_id.clone(),
+            event_id: request.event_id.clone(),
+            text: request.text.trim().to_string(),
+            at: self.now(),
+        };
+        self.records().put(
+            kind::STATEMENT,
+            format!("{id}{SEP}{}{SEP}{}", request.furnisher_id, request.event_id),
+            Some(id),
+            Some(&request.furnisher_id),
+            &statement,
+        )?;
+        self.audit(
+            principal,
+            "statement.add",
+            Some(id),
+            format!("on a record from {}", request.furnisher_id),
+        )?;
+        Ok(statement)
+    }
+
+    /// Queues a request for human review.
+    pub fn request_review(
+        &self,
+        principal: &Principal,
+        request: &ReviewRequest,
+    ) -> ApiResult<Review> {
+        let id = subject_of(principal)?;
+        self.enrolled(id)?;
+        bounded("about", &request.about, 200)?;
+        bounded("message", &request.message, 2_000)?;
+        let review = Review {
+            id: format!(
+                "r_{}",
+                super::access::hex(&super::access::random_bytes::<8>()?)
+            ),
+            about: request.about.trim().to_string(),
+            message: request.message.trim().to_string(),
+            opened_at: self.now(),
+            status: ReviewStatus::Queued,
+            outcome: String::new(),
+            closed_at: None,
+        };
+        self.records()
+            .put(kind::REVIEW, review.id.clone(), Some(id), None, &review)?;
+        self.audit(
+            principal,
+            "review.request",
+            Some(id),
+            format!("review {} about {}", review.id, review.about),
+        )?;
+        Ok(review)
+    }
+
+    /// The subject's review requests.
+    pub fn my_reviews(&self, principal: &Principal) -> ApiResult<Vec<Review>> {
+        let id = subject_of(principal)?;
+        self.records().list(kind::REVIEW, RecordFilter::Subject(id))
+    }
+
+    /// Notices of every negative record reported, newest first.
+    pub fn my_notices(&self, principal: &Principal) -> ApiResult<Vec<Notice>> {
+        let id = subject_of(principal)?;
+        self.enrolled(id)?;
+        Ok(self.notices(&self.store().subject_events(id)?))
+    }
+
+    fn notices(&self, events: &[Event]) -> Vec<Notice> {
+        // Derived from the stored events themselves, so a notice exists
+        // exactly when its record does and can never be lost apart from it.
+        let mut notices: Vec<Notice> = events
+            .iter()
+            .filter_map(|e| {
+                negative_message(e).map(|message| Notice {
+                    received_at: e.recorded_at.to_string(),
+                    furnisher_id: e.key.furnisher_id.to_string(),
+                    event_id: e.key.event_id.to_string(),
+                    message,
+                })
+            })
+            .collect();
+        notices.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+        notices
+    }
+
+    /// Everything held about the subject, machine-readable.
+    pub fn export(&self, principal: &Principal) -> ApiResult<Export> {
+        let id = subject_of(principal)?;
+        let view = self.own_view(id)?;
+        let events = self.store().subject_events(id)?;
+        let wire = events
+            .iter()
+            .map(|e| serde_json::to_value(WireEvent::from_event(e)).map_err(ApiError::internal))
+            .collect::<ApiResult<Vec<_>>>()?;
+        self.audit(
+            principal,
+            "read.export",
+            Some(id),
+            "the subject exported their data",
+        )?;
+        Ok(Export {
+            exported_at: self.now().to_string(),
+            notices: self.notices(&events),
+            events: wire,
+            score_history: self.store().score_history(id)?,
+            consents: self
+                .records()
+                .list(kind::CONSENT, RecordFilter::Subject(id))?,
+            disputes: self.disputes_of(id)?,
+            reviews: self
+                .records()
+                .list(kind::REVIEW, RecordFilter::Subject(id))?,
+            access_log: self.my_access_log(principal, 1_000)?,
+            view,
+        })
+    }
+
+    /// Opts out: erases every event, score, consent, dispute and statement,
+    /// leaving a tombstone under a keyed hash and the audit record of the
+    /// erasure.
+    pub fn opt_out(&self, principal: &Principal) -> ApiResult<credence_store::Erasure> {
+        let id = subject_of(principal)?;
+        self.enrolled(id)?;
+        let reference = self.subject_ref(id);
+        let tombstone =
+            SubjectId::new(&format!("erased-{reference}")).map_err(ApiError::internal)?;
+        let erasure = self
+            .store()
+            .erase_subject(id, &tombstone)?
+            .ok_or_else(|| ApiError::not_found("no such subject"))?;
+        self.audit(
+            principal,
+            "subject.erase",
+            Some(id),
+            format!(
+                "opted out: {} events, {} scores and {} other records erased; tombstone kept",
+                erasure.events, erasure.scores, erasure.records
+            ),
+        )?;
+        Ok(erasure)
+    }
+}
+
+/// The record id of a consent: one per partner and subject.
+pub(crate) fn consent_id(partner: &str, pseudonym: &str) -> String {
+    format!("{partner}{SEP}{pseudonym}")
+}
+
+/// Accounts with bills and not closed, with their latest bill amount.
+fn open_billed_accounts(events: &[Event]) -> Vec<(String, i64)> {
+    let mut accounts: Vec<(String, i64)> = Vec::new();
+    for event in events {
+        match &event.body {
+            EventBody::BillDue {
+                account_id, amount, ..
+            } => match accounts.iter_mut().find(|(a, _)| a == account_id.as_str()) {
+                Some(entry) => entry.1 = amount.minor,
+                None => accounts.push((account_id.to_string(), amount.minor)),
+            },
+            EventBody::AccountClosed { account_id, .. } => {
+                accounts.retain(|(a, _)| a != account_id.as_str());
+            }
+            _ => {}
+        }
+    }
+    accounts
+}
+
+/// Whether a report meets a perk's rule, and by how much it falls short.
+pub(crate) fn perk_status(perk: &Perk, report: &ScoreReport, kind: SubjectKind) -> PerkStatus {
+    let mut status = PerkStatus {
+        perk: perk.clone(),
+        partner_name: perk.partner_id.clone(),
+        eligible: false,
+        points_to_go: None,
+        dimensions_short: Vec::new(),
+        why_not: None,
+    };
+    if perk.subject_kind.is_some_and(|k| k != kind) {
+        status.why_not = Some(format!(
+            "offered to {}s only",
+            perk.subject_kind.map_or("?", |k| k.name())
+        ));
+        return status;
+    }
+    let Some(score) = report.score else {
+        status.why_not = Some("not enough data yet to score you".into());
+        return status;
+    };
+    status.points_to_go = Some((perk.min_score - score).max(0));
+    for (dimension, minimum) in &perk.dimension_minimums {
+        let have = report.dimensions.get(dimension.as_str()).copied().flatten();
+        if have.is_none_or(|h| h < *minimum) {
+            status.dimensions_short.push(dimension.clone());
+        }
+    }
+    status.eligible = score >= perk.min_score && status.dimensions_short.is_empty();
+    if !status.eligible {
+        status.why_not = Some(if score < perk.min_score {
+            format!("{} points to go", perk.min_score - score)
+        } else {
+            format!("{} below the minimum", status.dimensions_short.join(", "))
+        });
+    }
+    status
+}

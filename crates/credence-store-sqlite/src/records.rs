@@ -1,0 +1,357 @@
+//! Control-plane records, the audit log and erasure.
+
+use crate::{SqliteStore, backend, codec, timestamp};
+use credence_domain::SubjectId;
+use credence_store::{AuditEntry, Erasure, Error, Record, RecordFilter, Result, ScoreDistribution};
+use rusqlite::{OptionalExtension, params};
+
+const RECORD_COLUMNS: &str = "kind, id, subject_id, owner, body";
+const AUDIT_COLUMNS: &str = "seq, at, actor, action, subject_ref, detail, prev_hash, hash";
+
+type RecordRow = (String, String, Option<String>, Option<String>, String);
+
+fn record_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn record_from(kind: &'static str, row: RecordRow) -> Result<Record> {
+    let (_, id, subject, owner, body) = row;
+    let subject = subject
+        .map(|s| {
+            SubjectId::new(&s).map_err(|e| Error::Corrupt(format!("record subject {s:?}: {e}")))
+        })
+        .transpose()?;
+    Ok(Record {
+        kind,
+        id,
+        subject,
+        owner,
+        body,
+    })
+}
+
+type AuditRow = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
+fn audit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    ))
+}
+
+fn audit_from(row: AuditRow) -> Result<AuditEntry> {
+    let (seq, at, actor, action, subject_ref, detail, prev_hash, hash) = row;
+    Ok(AuditEntry {
+        seq: seq as u64,
+        at: timestamp(at)?,
+        actor,
+        action,
+        subject_ref,
+        detail,
+        prev_hash,
+        hash,
+    })
+}
+
+impl SqliteStore {
+    pub(crate) fn put_records_impl(&self, records: &[Record]) -> Result<()> {
+        let mut connection = self.writer()?;
+        let tx = connection
+            .transaction()
+            .map_err(backend("storing records"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO records (kind, id, subject_id, owner, body) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (kind, id) DO UPDATE SET subject_id = excluded.subject_id,
+                        owner = excluded.owner, body = excluded.body",
+                )
+                .map_err(backend("storing records"))?;
+            for r in records {
+                stmt.execute(params![
+                    r.kind,
+                    r.id,
+                    r.subject.as_ref().map(|s| s.as_str()),
+                    r.owner,
+                    r.body
+                ])
+                .map_err(backend("storing records"))?;
+            }
+        }
+        tx.commit().map_err(backend("committing records"))
+    }
+
+    pub(crate) fn insert_record_once_impl(&self, record: &Record) -> Result<Option<Record>> {
+        let connection = self.writer()?;
+        let inserted = connection
+            .prepare_cached(
+                "INSERT INTO records (kind, id, subject_id, owner, body) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (kind, id) DO NOTHING",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    record.kind,
+                    record.id,
+                    record.subject.as_ref().map(|s| s.as_str()),
+                    record.owner,
+                    record.body
+                ])
+            })
+            .map_err(backend("storing a record"))?;
+        if inserted == 1 {
+            return Ok(None);
+        }
+        let existing = connection
+            .prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM records WHERE kind = ?1 AND id = ?2"
+            ))
+            .and_then(|mut s| {
+                s.query_row(params![record.kind, record.id], record_row)
+                    .optional()
+            })
+            .map_err(backend("reading a record"))?;
+        existing
+            .map(|row| record_from(record.kind, row))
+            .transpose()
+    }
+
+    pub(crate) fn record_impl(&self, kind: &'static str, id: &str) -> Result<Option<Record>> {
+        self.with_reader(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM records WHERE kind = ?1 AND id = ?2"
+            ))
+            .and_then(|mut s| s.query_row(params![kind, id], record_row).optional())
+            .map_err(backend("reading a record"))?
+            .map(|row| record_from(kind, row))
+            .transpose()
+        })
+    }
+
+    pub(crate) fn records_impl(
+        &self,
+        kind: &'static str,
+        filter: RecordFilter<'_>,
+    ) -> Result<Vec<Record>> {
+        let (sql, key) = match filter {
+            RecordFilter::All => ("kind = ?1 AND ?2 IS NULL", None),
+            RecordFilter::Subject(s) => ("kind = ?1 AND subject_id = ?2", Some(s.as_str())),
+            RecordFilter::Owner(o) => ("kind = ?1 AND owner = ?2", Some(o)),
+        };
+        self.with_reader(|c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {RECORD_COLUMNS} FROM records WHERE {sql} ORDER BY rowid"
+                ))
+                .map_err(backend("listing records"))?;
+            let rows = stmt
+                .query_map(params![kind, key], record_row)
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(backend("listing records"))?;
+            rows.into_iter().map(|row| record_from(kind, row)).collect()
+        })
+    }
+
+    pub(crate) fn delete_record_impl(&self, kind: &'static str, id: &str) -> Result<bool> {
+        let connection = self.writer()?;
+        let deleted = connection
+            .prepare_cached("DELETE FROM records WHERE kind = ?1 AND id = ?2")
+            .and_then(|mut s| s.execute(params![kind, id]))
+            .map_err(backend("deleting a record"))?;
+        Ok(deleted > 0)
+    }
+
+    pub(crate) fn append_audit_impl(
+        &self,
+        entries: &[AuditEntry],
+        records: &[Record],
+    ) -> Result<()> {
+        let Some(first) = entries.first() else {
+            return Ok(());
+        };
+        let mut connection = self.writer()?;
+        let tx = connection
+            .transaction()
+            .map_err(backend("appending to the audit log"))?;
+        let last: i64 = tx
+            .query_row("SELECT coalesce(max(seq), 0) FROM audit", [], |r| r.get(0))
+            .map_err(backend("reading the audit head"))?;
+        if first.seq != last as u64 + 1 {
+            return Err(Error::Backend(format!(
+                "audit entry {} does not follow the last stored entry {last}",
+                first.seq
+            )));
+        }
+        {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                ))
+                .map_err(backend("appending to the audit log"))?;
+            for (offset, e) in entries.iter().enumerate() {
+                if e.seq != first.seq + offset as u64 {
+                    return Err(Error::Backend(format!(
+                        "audit entries are not consecutive at {}",
+                        e.seq
+                    )));
+                }
+                stmt.execute(params![
+                    e.seq as i64,
+                    e.at.as_second(),
+                    e.actor,
+                    e.action,
+                    e.subject_ref,
+                    e.detail,
+                    e.prev_hash,
+                    e.hash
+                ])
+                .map_err(backend("appending to the audit log"))?;
+            }
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO records (kind, id, subject_id, owner, body) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (kind, id) DO NOTHING",
+                )
+                .map_err(backend("storing audited records"))?;
+            for r in records {
+                insert
+                    .execute(params![
+                        r.kind,
+                        r.id,
+                        r.subject.as_ref().map(|s| s.as_str()),
+                        r.owner,
+                        r.body
+                    ])
+                    .map_err(backend("storing audited records"))?;
+            }
+        }
+        tx.commit().map_err(backend("committing the audit log"))
+    }
+
+    pub(crate) fn audit_query(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<AuditEntry>> {
+        self.with_reader(|c| {
+            let mut stmt = c
+                .prepare_cached(&format!("SELECT {AUDIT_COLUMNS} FROM audit {sql}"))
+                .map_err(backend("reading the audit log"))?;
+            let rows = stmt
+                .query_map(args, audit_row)
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(backend("reading the audit log"))?;
+            rows.into_iter().map(audit_from).collect()
+        })
+    }
+
+    pub(crate) fn score_distribution_impl(&self, width: i32) -> Result<ScoreDistribution> {
+        let width = width.max(1);
+        self.with_reader(|c| {
+            // The latest score per enrolled subject: the newest as-of, then
+            // the newest computation.
+            let mut stmt = c
+                .prepare_cached(
+                    "WITH latest AS (
+                        SELECT s.subject_id, s.scored, s.score,
+                               row_number() OVER (PARTITION BY s.subject_id
+                                   ORDER BY s.as_of DESC, s.computed_at DESC) AS n
+                        FROM scores s JOIN subjects j ON j.subject_id = s.subject_id AND j.state = 0)
+                     SELECT CASE WHEN scored THEN (score / ?1) * ?1 ELSE NULL END AS bucket, count(*)
+                     FROM latest WHERE n = 1 GROUP BY bucket ORDER BY bucket",
+                )
+                .map_err(backend("summarising scores"))?;
+            let rows = stmt
+                .query_map([width], |r| Ok((r.get::<_, Option<i32>>(0)?, r.get::<_, i64>(1)?)))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(backend("summarising scores"))?;
+            let mut out = ScoreDistribution::default();
+            for (bucket, count) in rows {
+                match bucket {
+                    Some(b) => out.buckets.push((b, count as u64)),
+                    None => out.not_enough_data += count as u64,
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    pub(crate) fn erase_subject_impl(
+        &self,
+        id: &SubjectId,
+        tombstone: &SubjectId,
+    ) -> Result<Option<Erasure>> {
+        let mut connection = self.writer()?;
+        let tx = connection
+            .transaction()
+            .map_err(backend("erasing a subject"))?;
+        let found: Option<(i64, Vec<u8>)> = tx
+            .query_row(
+                "SELECT subject_key, events FROM subjects WHERE subject_id = ?1",
+                [id.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(backend("erasing a subject"))?;
+        let Some((key, blob)) = found else {
+            return Ok(None);
+        };
+        let mut events = Vec::new();
+        codec::decode(&blob, id, &mut events).map_err(Error::Corrupt)?;
+        {
+            let mut forget = tx
+                .prepare_cached("DELETE FROM event_keys WHERE furnisher_id = ?1 AND event_id = ?2")
+                .map_err(backend("erasing idempotency keys"))?;
+            for event in &events {
+                forget
+                    .execute(params![
+                        event.key.furnisher_id.as_str(),
+                        event.key.event_id.as_str()
+                    ])
+                    .map_err(backend("erasing idempotency keys"))?;
+            }
+        }
+        let scores = tx
+            .execute("DELETE FROM scores WHERE subject_id = ?1", [id.as_str()])
+            .map_err(backend("erasing scores"))?;
+        let records = tx
+            .execute("DELETE FROM records WHERE subject_id = ?1", [id.as_str()])
+            .map_err(backend("erasing records"))?;
+        tx.execute(
+            "UPDATE subjects SET subject_id = ?1, state = 1, restricted_consent = 0,
+                 event_count = 0, events = x'' WHERE subject_key = ?2",
+            params![tombstone.as_str(), key],
+        )
+        .map_err(backend("writing the tombstone"))?;
+        tx.commit().map_err(backend("committing an erasure"))?;
+        // secure_delete zeroed the freed pages; copy the WAL into the main
+        // file and truncate it, so no old frame still holds the subject.
+        // Busy readers can delay this; the next checkpoint finishes it.
+        let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        Ok(Some(Erasure {
+            events: events.len() as u64,
+            scores: scores as u64,
+            records: records as u64,
+        }))
+    }
+}

@@ -1,0 +1,83 @@
+//! Control-plane records and the audit log.
+//!
+//! Keys, furnishers, partners, perks, consents, disputes, statements, review
+//! requests, notices and model deployments are few and small next to
+//! events, and their shape changes with the product; so a backend stores
+//! them as typed JSON documents with the three columns every query needs
+//! (kind, subject, owner) instead of one table per type. The audit log is
+//! different: append-only and hash-chained, so it has its own methods.
+
+use credence_domain::SubjectId;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// One control-plane document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// What it is: `consent`, `dispute`, `api_key`…
+    pub kind: &'static str,
+    /// Unique within its kind.
+    pub id: String,
+    /// The subject it is about, if any: erasing the subject erases it.
+    pub subject: Option<SubjectId>,
+    /// Who owns it (a partner, a furnisher), if anyone: listed by owner.
+    pub owner: Option<String>,
+    /// The document, as JSON.
+    pub body: String,
+}
+
+/// Which records of a kind to list.
+#[derive(Debug, Clone, Copy)]
+pub enum RecordFilter<'a> {
+    /// Every record of the kind.
+    All,
+    /// Records about one subject.
+    Subject(&'a SubjectId),
+    /// Records of one owner.
+    Owner(&'a str),
+}
+
+/// One entry of the hash-chained audit log.
+///
+/// Subjects appear only as `subject_ref`, a keyed hash of their id, so the
+/// log can outlive an erasure without keeping the id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Position in the log, from 1, without gaps.
+    pub seq: u64,
+    /// When it happened.
+    pub at: Timestamp,
+    /// Who did it: `operator:<key id>`, `partner:<id>`, `subject`, `system`…
+    pub actor: String,
+    /// What was done: `read.score`, `consent.grant`, `subject.erase`…
+    pub action: String,
+    /// The subject it concerns, as a keyed hash.
+    pub subject_ref: Option<String>,
+    /// Why, and any detail (purpose, transaction id, outcome).
+    pub detail: String,
+    /// Hash of the previous entry (all zeros for the first).
+    pub prev_hash: String,
+    /// Hash of this entry's content and `prev_hash`.
+    pub hash: String,
+}
+
+/// What an erasure removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Erasure {
+    /// Events removed.
+    pub events: u64,
+    /// Scores removed.
+    pub scores: u64,
+    /// Control-plane records removed (consents, disputes, notices…).
+    pub records: u64,
+}
+
+/// A histogram of the latest score of every scored subject.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ScoreDistribution {
+    /// `(bucket start, subjects)` in ascending order; buckets are
+    /// `bucket_width` points wide.
+    pub buckets: Vec<(i32, u64)>,
+    /// Subjects whose latest result is "not enough data".
+    pub not_enough_data: u64,
+}
