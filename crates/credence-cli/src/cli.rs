@@ -64,6 +64,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// Run the HTTP API (furnishers, partners, subjects, operators).
     Serve(ServeArgs),
+    /// Load-test the HTTP API on loopback: partner eligibility checks and
+    /// furnisher ingest, beside the same server's /healthz.
+    BenchApi(BenchApiArgs),
     /// Create, list or revoke API keys.
     Keys {
         #[command(subcommand)]
@@ -81,6 +84,25 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", env = "CREDENCE_LISTEN")]
     pub listen: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchApiArgs {
+    /// Subjects in the benchmark world, each consenting to the partner.
+    #[arg(long, default_value_t = 20_000)]
+    pub subjects: u64,
+    /// Seconds per measured phase.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Events per ingest batch.
+    #[arg(long, default_value_t = 2_000)]
+    pub batch: usize,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

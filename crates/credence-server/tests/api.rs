@@ -517,6 +517,31 @@ fn consent_grant_check_revoke_denied_at_once_and_freeze() {
     );
     let no = check(&world, &world.bikes, &pseudonym, "gold", "t2");
     assert_eq!(no.body["eligible"], false);
+    // The check's fast path scores exactly as the subject's own view does:
+    // a perk at exactly that score is met, one point more is not.
+    let exact = world
+        .score(&alice)
+        .unwrap_or_else(|| panic!("alice is scored"));
+    for (perk, min_score, expected) in [("exact", exact, true), ("one-more", exact + 1, false)] {
+        world.ok(
+            "POST",
+            "/v1/partner/perks",
+            &world.bikes,
+            Some(json!({"id": perk, "partner_id": "bikes", "name": perk, "min_score": min_score})),
+        );
+        let answer = check(
+            &world,
+            &world.bikes,
+            &pseudonym,
+            perk,
+            &format!("exact-{perk}"),
+        );
+        assert_eq!(
+            answer.body["eligible"], expected,
+            "{perk} at {min_score}: {}",
+            answer.body
+        );
+    }
     // Eligibility scope does not reach the score.
     let reply = world.call(
         "POST",

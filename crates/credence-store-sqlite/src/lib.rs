@@ -26,8 +26,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Readers kept open for reuse.
-const READER_POOL: usize = 4;
+/// Readers kept open for reuse. The server reads from many blocking
+/// threads at once; opening a connection per read costs more than the read.
+const READER_POOL: usize = 64;
 
 /// A Credence store in one SQLite file.
 pub struct SqliteStore {
@@ -333,6 +334,34 @@ impl Store for SqliteStore {
                 codec::decode(&blob, id, &mut events).map_err(Error::Corrupt)?;
             }
             Ok(events)
+        })
+    }
+
+    fn subject_log(&self, id: &SubjectId) -> Result<Option<SubjectLog>> {
+        self.with_reader(|c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {SUBJECT_COLUMNS}, events FROM subjects WHERE subject_id = ?1"
+                ))
+                .map_err(backend("reading a subject"))?;
+            let mut rows = stmt
+                .query([id.as_str()])
+                .map_err(backend("reading a subject"))?;
+            let Some(row) = rows.next().map_err(backend("reading a subject"))? else {
+                return Ok(None);
+            };
+            let (_, subject) =
+                subject_from_parts(subject_from_row(row).map_err(backend("reading a subject"))?)?;
+            let blob = row
+                .get_ref(6)
+                .and_then(|v| v.as_blob().map_err(Into::into))
+                .map_err(backend("reading a subject"))?;
+            let mut facts = Vec::new();
+            codec::decode_facts(blob, &subject.id, &mut facts, &mut Vec::new())
+                .map_err(Error::Corrupt)?;
+            SubjectLog::from_facts(subject, facts)
+                .map(Some)
+                .map_err(|e| Error::Corrupt(e.to_string()))
         })
     }
 

@@ -190,8 +190,10 @@ impl SqliteStore {
             return Ok(());
         };
         let mut connection = self.writer()?;
+        // IMMEDIATE: take the write lock before reading the head, so the
+        // read cannot go stale and fail the upgrade.
         let tx = connection
-            .transaction()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(backend("appending to the audit log"))?;
         let last: i64 = tx
             .query_row("SELECT coalesce(max(seq), 0) FROM audit", [], |r| r.get(0))
@@ -303,7 +305,7 @@ impl SqliteStore {
     ) -> Result<Option<Erasure>> {
         let mut connection = self.writer()?;
         let tx = connection
-            .transaction()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(backend("erasing a subject"))?;
         let found: Option<(i64, Vec<u8>)> = tx
             .query_row(

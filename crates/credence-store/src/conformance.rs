@@ -37,6 +37,7 @@ pub const CHECKS: &[Check] = checks![
     subjects_never_see_each_others_events,
     scans_visit_every_subject_once,
     logs_match_events,
+    one_subject_log_matches_its_events,
     partitions_cover_every_subject_once,
     scores_round_trip_and_keep_history,
     counts_add_up,
@@ -646,4 +647,22 @@ fn distribution_counts_latest_scores_of_enrolled_subjects(store: &dyn Store) {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(distribution.buckets, vec![(610, 2)]);
     assert_eq!(distribution.not_enough_data, 1);
+}
+
+fn one_subject_log_matches_its_events(store: &dyn Store) {
+    append_ok(store, &[sample("a"), sample("b")].concat());
+    let log = store
+        .subject_log(&id("a"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("a is enrolled"));
+    let subject = store
+        .subject(&id("a"))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("a"));
+    let expected =
+        SubjectLog::from_events(subject, &events_of(store, "a")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(log.facts(), expected.facts());
+    assert_eq!(log.subject(), expected.subject());
+    assert!(store.subject_log(&id("nobody")).ok().flatten().is_none());
 }

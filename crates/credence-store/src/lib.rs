@@ -191,6 +191,19 @@ pub trait Store: Send + Sync {
         out: &mut Vec<SubjectRecord>,
     ) -> Result<Option<ScanCursor>>;
 
+    /// One subject as its compact [`SubjectLog`] (the hot path of a
+    /// partner's check), or `None` when unknown. The default builds it from
+    /// full events.
+    fn subject_log(&self, id: &SubjectId) -> Result<Option<SubjectLog>> {
+        let Some(subject) = self.subject(id)? else {
+            return Ok(None);
+        };
+        let events = self.subject_events(id)?;
+        SubjectLog::from_events(subject, &events)
+            .map(Some)
+            .map_err(|e| Error::Corrupt(e.to_string()))
+    }
+
     /// Like [`Store::scan_subjects`], but each subject comes as its compact
     /// [`SubjectLog`], which is all scoring needs. Backends that can decode
     /// straight into facts should: it is the hot path of every rescore. The

@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod bench;
+mod bench_api;
 mod demo;
 mod import;
 mod model;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Model { action } => model::run(action),
         Command::Bench(args) => bench::run(args),
         Command::Serve(args) => serve::serve(global, args),
+        Command::BenchApi(args) => bench_api::run(args),
         Command::Keys { action } => serve::keys(global, action),
         Command::Audit { action } => serve::audit(global, action),
     }

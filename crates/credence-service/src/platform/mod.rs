@@ -311,6 +311,35 @@ impl Platform {
             .report_events(subject.clone(), &counted, as_of)?)
     }
 
+    /// Score and dimensions now, the fast way: straight from the stored
+    /// compact log when no dispute changes what counts (a partner's check
+    /// needs no reasons or negative records). Same numbers as [`Self::assess`].
+    pub(crate) fn quick_score(
+        &self,
+        id: &SubjectId,
+    ) -> ApiResult<(Option<i32>, [Option<u8>; 5], credence_domain::SubjectKind)> {
+        let disputes = self.disputes_of(id)?;
+        if disputes.iter().any(|d| d.status.excludes_record()) {
+            let assessment = self.assess(id)?;
+            let report = &assessment.report;
+            let dimensions = credence_features::Dimension::ALL
+                .map(|d| report.dimensions.get(d.name()).copied().flatten());
+            return Ok((report.score, dimensions, assessment.subject.kind));
+        }
+        let log = self
+            .store
+            .subject_log(id)?
+            .filter(|log| log.subject().state == SubjectState::Enrolled)
+            .ok_or_else(|| ApiError::not_found(format!("no enrolled subject {id}")))?;
+        let scorer = self.scorer()?;
+        let (_, summary) = scorer.assess(&mut scorer.engine(), &log, self.now());
+        Ok((
+            summary.as_ref().map(|s| s.score),
+            summary.map_or([None; 5], |s| s.dimensions),
+            log.subject().kind,
+        ))
+    }
+
     /// Settles every dispute past its deadline; returns how many.
     pub fn settle_lapsed_disputes(&self) -> ApiResult<usize> {
         let open: Vec<credence_store::Record> = self

@@ -2,7 +2,7 @@
 //! subject they know only by their own pseudonym; manage their perks.
 
 use super::records::{Freeze, Records, SEP, kind};
-use super::subject::{consent_id, perk_status};
+use super::subject::{consent_id, perk_verdict};
 use super::{ApiError, ApiResult, AuditEvent, Code, Consent, Perk, Platform, Principal, Scope};
 use credence_domain::SubjectId;
 use credence_store::RecordFilter;
@@ -320,8 +320,14 @@ impl Platform {
             )?;
             return Ok(earlier);
         }
-        let assessment = self.assess(&subject)?;
-        let eligible = perk_status(&perk, &assessment.report, assessment.subject.kind).eligible;
+        let (score, dimensions, kind) = self.quick_score(&subject)?;
+        let dimension = |name: &str| {
+            credence_features::Dimension::ALL
+                .iter()
+                .position(|d| d.name() == name)
+                .and_then(|i| dimensions[i])
+        };
+        let eligible = perk_verdict(&perk, score, &dimension, kind).eligible;
         let answer = EligibilityAnswer {
             perk_id: perk_id.to_string(),
             eligible,

@@ -861,6 +861,21 @@ fn open_billed_accounts(events: &[Event]) -> Vec<(String, i64)> {
 
 /// Whether a report meets a perk's rule, and by how much it falls short.
 pub(crate) fn perk_status(perk: &Perk, report: &ScoreReport, kind: SubjectKind) -> PerkStatus {
+    perk_verdict(
+        perk,
+        report.score,
+        &|name| report.dimensions.get(name).copied().flatten(),
+        kind,
+    )
+}
+
+/// Whether a score and dimensions meet a perk's rule.
+pub(crate) fn perk_verdict(
+    perk: &Perk,
+    score: Option<i32>,
+    dimension: &dyn Fn(&str) -> Option<u8>,
+    kind: SubjectKind,
+) -> PerkStatus {
     let mut status = PerkStatus {
         perk: perk.clone(),
         partner_name: perk.partner_id.clone(),
@@ -876,15 +891,15 @@ pub(crate) fn perk_status(perk: &Perk, report: &ScoreReport, kind: SubjectKind) 
         ));
         return status;
     }
-    let Some(score) = report.score else {
+    let Some(score) = score else {
         status.why_not = Some("not enough data yet to score you".into());
         return status;
     };
     status.points_to_go = Some((perk.min_score - score).max(0));
-    for (dimension, minimum) in &perk.dimension_minimums {
-        let have = report.dimensions.get(dimension.as_str()).copied().flatten();
+    for (name, minimum) in &perk.dimension_minimums {
+        let have = dimension(name);
         if have.is_none_or(|h| h < *minimum) {
-            status.dimensions_short.push(dimension.clone());
+            status.dimensions_short.push(name.clone());
         }
     }
     status.eligible = score >= perk.min_score && status.dimensions_short.is_empty();
