@@ -128,6 +128,40 @@ where
     }
 }
 
+/// Like [`call`], for work that finishes on another thread (the audit
+/// writer): the blocking pool only decides the answer, and this task awaits
+/// the durable audit entry without parking a thread.
+async fn call_then<T, F>(state: AppState, headers: HeaderMap, work: F) -> Response
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&Platform, &Principal, Box<dyn FnOnce(ApiResult<T>) + Send>) + Send + 'static,
+{
+    let credential = bearer(&headers);
+    let platform = state.platform.clone();
+    let (sender, receiver) = tokio::sync::oneshot::channel::<ApiResult<T>>();
+    let started = tokio::task::spawn_blocking(move || {
+        let done: Box<dyn FnOnce(ApiResult<T>) + Send> = Box::new(move |outcome| {
+            let _ = sender.send(outcome);
+        });
+        match platform.authenticate(credential.as_deref()) {
+            Ok(principal) => work(&platform, &principal, done),
+            Err(error) => done(Err(error)),
+        }
+    })
+    .await;
+    if let Err(panic) = started {
+        return Failure(ApiError::internal(panic)).into_response();
+    }
+    match receiver.await {
+        Ok(Ok(value)) => Json(value).into_response(),
+        Ok(Err(error)) => Failure(error).into_response(),
+        Err(_) => Failure(ApiError::internal(
+            "the answer was dropped before it was audited",
+        ))
+        .into_response(),
+    }
+}
+
 /// Every route of the API.
 pub fn routes(state: AppState) -> Router {
     Router::new()
@@ -549,8 +583,9 @@ async fn delete_perk(
 #[utoipa::path(post, path = "/v1/partner/check", tag = "partner", request_body = PartnerQuestion,
     responses((status = 200, body = EligibilityAnswer), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn partner_check(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| {
-        p.check_eligibility(who, &parse(&body)?)
+    call_then(s, headers, move |p, who, done| match parse(&body) {
+        Ok(question) => p.check_eligibility_then(who, &question, done),
+        Err(error) => done(Err(error)),
     })
     .await
 }

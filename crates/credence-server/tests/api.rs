@@ -1000,3 +1000,47 @@ fn contract_openapi_health_metrics_and_json_errors() {
         "{what_if}"
     );
 }
+
+#[test]
+fn a_revocation_racing_many_checks_is_in_force_for_the_next_one() {
+    let world = World::start();
+    let alice = world.token("alice");
+    for round in 0..5 {
+        grant(&world, &alice, "bikes", "eligibility");
+        let pseudonym = world.pseudonym(&world.bikes)[0].clone();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            for thread in 0..4 {
+                let (world, pseudonym, stop) = (&world, &pseudonym, &stop);
+                scope.spawn(move || {
+                    let mut n = 0;
+                    while !stop.load(Ordering::SeqCst) {
+                        check(
+                            world,
+                            &world.bikes,
+                            pseudonym,
+                            "ride",
+                            &format!("race-{round}-{thread}-{n}"),
+                        );
+                        n += 1;
+                    }
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            world.ok("DELETE", "/v1/me/consents/bikes", &alice, None);
+            let after = check(
+                &world,
+                &world.bikes,
+                &pseudonym,
+                "ride",
+                &format!("after-{round}"),
+            );
+            assert_eq!(
+                after.body["code"], "consent_required",
+                "round {round}: {}",
+                after.body
+            );
+            stop.store(true, Ordering::SeqCst);
+        });
+    }
+}

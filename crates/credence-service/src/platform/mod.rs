@@ -80,6 +80,7 @@ pub struct Platform {
     /// is written through on create and revoke, so a revocation is in force
     /// for the next request of this process.
     keys: RwLock<HashMap<String, ApiKey>>,
+    record_cache: records::RecordCache,
     limits: Limits,
 }
 
@@ -113,7 +114,7 @@ impl Platform {
         let secrets = Secrets::load_or_create(store.as_ref())?;
         let audit = AuditLog::start(store.clone())?;
         let mut keys = HashMap::new();
-        for key in Records(store.as_ref())
+        for key in Records::uncached(store.as_ref())
             .list::<ApiKey>(kind::API_KEY, credence_store::RecordFilter::All)?
         {
             keys.insert(key.id.clone(), key);
@@ -127,6 +128,7 @@ impl Platform {
             secrets,
             audit,
             keys: RwLock::new(keys),
+            record_cache: records::RecordCache::default(),
             limits,
         })
     }
@@ -198,7 +200,12 @@ impl Platform {
     }
 
     pub(crate) fn records(&self) -> Records<'_> {
-        Records(self.store.as_ref())
+        Records::cached(self.store.as_ref(), &self.record_cache)
+    }
+
+    /// Forgets every cached record (after an erasure).
+    pub(crate) fn clear_record_cache(&self) {
+        self.record_cache.clear();
     }
 
     pub(crate) fn subject_ref(&self, id: &SubjectId) -> String {
@@ -242,7 +249,10 @@ impl Platform {
     pub(crate) fn disputes_of(&self, id: &SubjectId) -> ApiResult<Vec<Dispute>> {
         let mut disputes: Vec<Dispute> = self
             .records()
-            .list(kind::DISPUTE, credence_store::RecordFilter::Subject(id))?;
+            .disputes_of(id)?
+            .iter()
+            .map(records::decode)
+            .collect::<ApiResult<_>>()?;
         let now = self.now();
         for dispute in &mut disputes {
             if dispute.status == DisputeStatus::Open && now >= dispute.answer_due {

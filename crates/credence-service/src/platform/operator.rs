@@ -167,7 +167,8 @@ fn check_name(name: &str) -> ApiResult<()> {
 /// configuration's.
 pub(crate) fn scorer_in_force(store: &dyn Store, config: &Config) -> ApiResult<Scorer> {
     let configured = Scorer::from_config(config)?;
-    let deployed: Vec<StoredModel> = Records(store).list(kind::MODEL, RecordFilter::All)?;
+    let deployed: Vec<StoredModel> =
+        Records::uncached(store).list(kind::MODEL, RecordFilter::All)?;
     let pick = |kind: SubjectKind| -> ApiResult<Scorecard> {
         match deployed
             .iter()
@@ -580,7 +581,7 @@ impl Platform {
                 model_json: model.to_json(),
             },
         )?);
-        self.store().put_records(&records)?;
+        self.records().put_all(&records)?;
         *self
             .scorer
             .write()

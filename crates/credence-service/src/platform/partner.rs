@@ -93,6 +93,13 @@ fn check_transaction_id(id: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// An answer, either final (already audited) or waiting for its audit
+/// entry to be written.
+enum Decided<T> {
+    Final(T),
+    ToAudit(T, AuditEvent),
+}
+
 /// A stored answer and the pseudonym it was for.
 #[derive(Debug, Serialize, Deserialize)]
 struct StoredAnswer {
@@ -153,8 +160,8 @@ impl Platform {
     pub fn delete_perk(&self, principal: &Principal, perk_id: &str) -> ApiResult<()> {
         let partner = partner_of(principal)?;
         if !self
-            .store()
-            .delete_record(kind::PERK, &format!("{partner}{SEP}{perk_id}"))?
+            .records()
+            .delete(kind::PERK, &format!("{partner}{SEP}{perk_id}"))?
         {
             return Err(ApiError::not_found(format!("you have no perk {perk_id:?}")));
         }
@@ -172,8 +179,8 @@ impl Platform {
     ) -> ApiResult<SubjectId> {
         check_transaction_id(&question.transaction_id)?;
         let record = self
-            .store()
-            .record(kind::CONSENT, &consent_id(partner, &question.pseudonym))?;
+            .records()
+            .raw(kind::CONSENT, &consent_id(partner, &question.pseudonym))?;
         let no_consent = || {
             ApiError::new(
                 Code::ConsentRequired,
@@ -202,7 +209,8 @@ impl Platform {
         if !consent.allows(scope, self.now()) {
             return refuse(Code::ConsentRequired, no_consent().message);
         }
-        if Records(self.store())
+        if self
+            .records()
             .get::<Freeze>(kind::FREEZE, subject.as_str())?
             .is_some()
         {
@@ -247,8 +255,9 @@ impl Platform {
         )
     }
 
-    /// Records an answer durably with its audit entry.
-    fn audit_answer(
+    /// The audit entry that records an answer, carrying the answer record
+    /// so both are kept in one transaction.
+    fn answer_event(
         &self,
         principal: &Principal,
         subject: &SubjectId,
@@ -256,7 +265,7 @@ impl Platform {
         stored: &StoredAnswer,
         action: &'static str,
         detail: String,
-    ) -> ApiResult<()> {
+    ) -> ApiResult<AuditEvent> {
         let partner = partner_of(principal)?;
         let record = Records::record(
             kind::ANSWER,
@@ -265,7 +274,7 @@ impl Platform {
             Some(partner),
             stored,
         )?;
-        self.audit_event(AuditEvent {
+        Ok(AuditEvent {
             actor: principal.actor(),
             action,
             subject_ref: Some(self.subject_ref(subject)),
@@ -292,6 +301,48 @@ impl Platform {
         principal: &Principal,
         question: &PartnerQuestion,
     ) -> ApiResult<EligibilityAnswer> {
+        match self.decide_eligibility(principal, question)? {
+            Decided::Final(answer) => Ok(answer),
+            Decided::ToAudit(answer, event) => {
+                self.audit_event(event)?;
+                Ok(answer)
+            }
+        }
+    }
+
+    /// Like [`Self::check_eligibility`], but returns as soon as the answer
+    /// is decided and its audit entry queued; `done` gets the answer once
+    /// the entry is durable. The caller's thread is never parked on the
+    /// audit log's fsync, which is what lets a server keep many checks in
+    /// flight on few threads.
+    pub fn check_eligibility_then(
+        &self,
+        principal: &Principal,
+        question: &PartnerQuestion,
+        done: Box<dyn FnOnce(ApiResult<EligibilityAnswer>) + Send>,
+    ) {
+        match self.decide_eligibility(principal, question) {
+            Err(error) => done(Err(error)),
+            Ok(Decided::Final(answer)) => done(Ok(answer)),
+            Ok(Decided::ToAudit(answer, event)) => self.audit.submit(
+                event,
+                self.now(),
+                Box::new(move |written| {
+                    done(
+                        written
+                            .map(|_| answer)
+                            .map_err(|e| ApiError::new(Code::Unavailable, e)),
+                    )
+                }),
+            ),
+        }
+    }
+
+    fn decide_eligibility(
+        &self,
+        principal: &Principal,
+        question: &PartnerQuestion,
+    ) -> ApiResult<Decided<EligibilityAnswer>> {
         let partner = partner_of(principal)?;
         let Some(perk_id) = question.perk_id.as_deref() else {
             return Err(ApiError::invalid(
@@ -318,7 +369,7 @@ impl Platform {
                     question.transaction_id
                 ),
             )?;
-            return Ok(earlier);
+            return Ok(Decided::Final(earlier));
         }
         let (score, dimensions, kind) = self.quick_score(&subject)?;
         let dimension = |name: &str| {
@@ -335,7 +386,7 @@ impl Platform {
             answered_at: self.now().to_string(),
             repeated: false,
         };
-        self.audit_answer(
+        let event = self.answer_event(
             principal,
             &subject,
             answer_id,
@@ -347,7 +398,7 @@ impl Platform {
                 if eligible { "yes" } else { "no" }
             ),
         )?;
-        Ok(answer)
+        Ok(Decided::ToAudit(answer, event))
     }
 
     /// The subject's score and band (scope `score` or wider).
@@ -383,7 +434,7 @@ impl Platform {
             answered_at: self.now().to_string(),
             repeated: false,
         };
-        self.audit_answer(
+        let event = self.answer_event(
             principal,
             &subject,
             answer_id,
@@ -391,6 +442,7 @@ impl Platform {
             "partner.score",
             format!("score and band (transaction {})", question.transaction_id),
         )?;
+        self.audit_event(event)?;
         Ok(answer)
     }
 

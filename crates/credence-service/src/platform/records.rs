@@ -252,10 +252,158 @@ pub(crate) mod kind {
     pub const ANSWER: &str = "answer";
 }
 
-/// Typed access to records.
-pub(crate) struct Records<'a>(pub &'a dyn Store);
+/// Kinds read on every partner check and written rarely: cached.
+const CACHED: [&str; 3] = [kind::PERK, kind::CONSENT, kind::FREEZE];
+/// Entries kept before the cache starts over (a bound on memory).
+const CACHE_LIMIT: usize = 1 << 20;
 
-impl Records<'_> {
+/// A write-through cache of the records a partner check reads (perks,
+/// consents, freezes, and each subject's disputes), so a check costs two
+/// store reads instead of six. Every write through [`Records`] updates it,
+/// and an erasure clears it; like the key cache, it assumes one server
+/// process per database (SQLite's own model).
+#[derive(Debug, Default)]
+pub(crate) struct RecordCache {
+    state: std::sync::RwLock<CacheState>,
+}
+
+#[derive(Debug, Default)]
+struct CacheState {
+    /// Bumped by every write, so a read that raced a write does not put a
+    /// value older than the write's back into the cache.
+    generation: u64,
+    records: std::collections::HashMap<(&'static str, String), Option<Record>>,
+    disputes: std::collections::HashMap<SubjectId, Vec<Record>>,
+}
+
+impl RecordCache {
+    fn generation(&self) -> u64 {
+        self.state.read().map_or(u64::MAX, |s| s.generation)
+    }
+
+    /// Caches what a read found, unless a write happened since `seen`.
+    fn fill(&self, seen: u64, fill: impl FnOnce(&mut CacheState)) {
+        if let Ok(mut state) = self.state.write()
+            && state.generation == seen
+        {
+            if state.records.len() + state.disputes.len() >= CACHE_LIMIT {
+                state.records.clear();
+                state.disputes.clear();
+            }
+            fill(&mut state);
+        }
+    }
+
+    /// Records a write (already in the store).
+    fn written(&self, update: impl FnOnce(&mut CacheState)) {
+        if let Ok(mut state) = self.state.write() {
+            state.generation += 1;
+            update(&mut state);
+        }
+    }
+
+    /// Drops everything (after an erasure, which deletes many records).
+    pub fn clear(&self) {
+        self.written(|state| {
+            state.records.clear();
+            state.disputes.clear();
+        });
+    }
+}
+
+/// Typed access to records, through the cache when there is one.
+pub(crate) struct Records<'a> {
+    store: &'a dyn Store,
+    cache: Option<&'a RecordCache>,
+}
+
+impl<'a> Records<'a> {
+    /// Straight to the store.
+    pub fn uncached(store: &'a dyn Store) -> Self {
+        Self { store, cache: None }
+    }
+
+    /// Through `cache`.
+    pub fn cached(store: &'a dyn Store, cache: &'a RecordCache) -> Self {
+        Self {
+            store,
+            cache: Some(cache),
+        }
+    }
+
+    /// One record as stored.
+    pub fn raw(&self, kind: &'static str, id: &str) -> ApiResult<Option<Record>> {
+        let Some(cache) = self.cache.filter(|_| CACHED.contains(&kind)) else {
+            return Ok(self.store.record(kind, id)?);
+        };
+        if let Ok(state) = cache.state.read()
+            && let Some(hit) = state.records.get(&(kind, id.to_string()))
+        {
+            return Ok(hit.clone());
+        }
+        let seen = cache.generation();
+        let record = self.store.record(kind, id)?;
+        cache.fill(seen, |state| {
+            state.records.insert((kind, id.to_string()), record.clone());
+        });
+        Ok(record)
+    }
+
+    /// Writes records and keeps the cache true.
+    pub fn put_all(&self, records: &[Record]) -> ApiResult<()> {
+        self.store.put_records(records)?;
+        if let Some(cache) = self.cache {
+            cache.written(|state| {
+                for record in records {
+                    if CACHED.contains(&record.kind) {
+                        state
+                            .records
+                            .insert((record.kind, record.id.clone()), Some(record.clone()));
+                    }
+                    if record.kind == kind::DISPUTE
+                        && let Some(subject) = &record.subject
+                    {
+                        state.disputes.remove(subject);
+                    }
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Deletes a record; true when it existed.
+    pub fn delete(&self, kind: &'static str, id: &str) -> ApiResult<bool> {
+        let existed = self.store.delete_record(kind, id)?;
+        if let Some(cache) = self.cache.filter(|_| CACHED.contains(&kind)) {
+            cache.written(|state| {
+                state.records.insert((kind, id.to_string()), None);
+            });
+        }
+        Ok(existed)
+    }
+
+    /// A subject's disputes, as stored records.
+    pub fn disputes_of(&self, subject: &SubjectId) -> ApiResult<Vec<Record>> {
+        let Some(cache) = self.cache else {
+            return Ok(self
+                .store
+                .records(kind::DISPUTE, RecordFilter::Subject(subject))?);
+        };
+        if let Ok(state) = cache.state.read()
+            && let Some(hit) = state.disputes.get(subject)
+        {
+            return Ok(hit.clone());
+        }
+        let seen = cache.generation();
+        let records = self
+            .store
+            .records(kind::DISPUTE, RecordFilter::Subject(subject))?;
+        cache.fill(seen, |state| {
+            state.disputes.insert(subject.clone(), records.clone());
+        });
+        Ok(records)
+    }
+
     pub fn record<T: Serialize>(
         kind: &'static str,
         id: String,
@@ -281,11 +429,11 @@ impl Records<'_> {
         body: &T,
     ) -> ApiResult<()> {
         let record = Self::record(kind, id, subject, owner, body)?;
-        Ok(self.0.put_records(std::slice::from_ref(&record))?)
+        self.put_all(std::slice::from_ref(&record))
     }
 
     pub fn get<T: DeserializeOwned>(&self, kind: &'static str, id: &str) -> ApiResult<Option<T>> {
-        self.0.record(kind, id)?.map(|r| decode(&r)).transpose()
+        self.raw(kind, id)?.map(|r| decode(&r)).transpose()
     }
 
     pub fn list<T: DeserializeOwned>(
@@ -293,7 +441,11 @@ impl Records<'_> {
         kind: &'static str,
         filter: RecordFilter<'_>,
     ) -> ApiResult<Vec<T>> {
-        self.0.records(kind, filter)?.iter().map(decode).collect()
+        self.store
+            .records(kind, filter)?
+            .iter()
+            .map(decode)
+            .collect()
     }
 }
 

@@ -566,7 +566,7 @@ impl Platform {
                 &Freeze { since: self.now() },
             )?;
         } else {
-            self.store().delete_record(kind::FREEZE, id.as_str())?;
+            self.records().delete(kind::FREEZE, id.as_str())?;
         }
         self.audit(
             principal,
@@ -819,7 +819,8 @@ impl Platform {
             SubjectId::new(&format!("erased-{reference}")).map_err(ApiError::internal)?;
         let erasure = self
             .store()
-            .erase_subject(id, &tombstone)?
+            .erase_subject(id, &tombstone)
+            .inspect(|_| self.clear_record_cache())?
             .ok_or_else(|| ApiError::not_found("no such subject"))?;
         self.audit(
             principal,
