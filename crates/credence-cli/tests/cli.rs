@@ -378,15 +378,9 @@ fn demo_serves_the_api_and_stops_gracefully_on_sigterm() {
     let stdout = child.stdout.take().expect("stdout");
     let (base, printed) = wait_for_server(stdout);
     let token = printed
-        .lines()
-        .find_map(|l| {
-            l.trim().strip_prefix("sub-").map(|rest| {
-                rest.split_whitespace()
-                    .nth(1)
-                    .unwrap_or_default()
-                    .to_string()
-            })
-        })
+        .split_whitespace()
+        .find(|word| word.starts_with("st1."))
+        .map(str::to_string)
         .unwrap_or_else(|| panic!("no subject token in:\n{printed}"));
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -409,9 +403,12 @@ fn demo_serves_the_api_and_stops_gracefully_on_sigterm() {
     let operator = printed
         .lines()
         .find_map(|l| {
-            l.trim()
-                .strip_prefix("operator")
-                .map(|k| k.trim().to_string())
+            let mut words = l.split_whitespace();
+            (words.next() == Some("operator"))
+                .then(|| words.next())
+                .flatten()
+                .filter(|k| k.starts_with("crd_"))
+                .map(str::to_string)
         })
         .expect("operator key");
     let status = Command::new("kill")

@@ -13,6 +13,19 @@ use credence_domain::SubjectKind;
 const PERSON: &str = include_str!("../models/person-default.json");
 const ORGANISATION: &str = include_str!("../models/organisation-default.json");
 
+const PERSON_REPORT: &str = include_str!("../models/person-default.report.json");
+const ORGANISATION_REPORT: &str = include_str!("../models/organisation-default.report.json");
+
+/// The validation report (JSON) of the default model for a subject kind:
+/// ROC curve, calibration by band (the reference population for drift),
+/// fairness.
+pub fn default_report_json(kind: SubjectKind) -> &'static str {
+    match kind {
+        SubjectKind::Person => PERSON_REPORT,
+        SubjectKind::Organisation => ORGANISATION_REPORT,
+    }
+}
+
 /// The default model's JSON for a subject kind.
 pub fn default_model_json(kind: SubjectKind) -> &'static str {
     match kind {

@@ -20,7 +20,7 @@ mod report;
 
 pub use band::Band;
 pub use compiled::{CompiledScorecard, Input, ScoreSummary};
-pub use defaults::{default_model, default_model_json};
+pub use defaults::{default_model, default_model_json, default_report_json};
 pub use error::{Error, Result};
 pub use export::{to_pmml, to_sql};
 pub use model::{

@@ -168,6 +168,17 @@ pub fn routes(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi_json))
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::temporary("/app/") }),
+        )
+        .route(
+            "/app",
+            get(|| async { axum::response::Redirect::permanent("/app/") }),
+        )
+        .route("/app/", get(page))
+        .route("/app/app.js", get(script))
+        .route("/app/app.css", get(style))
         .route("/v1/events", post(ingest))
         .route("/v1/furnisher/disputes", get(furnisher_disputes))
         .route("/v1/disputes/{dispute_id}/answer", post(answer_dispute))
@@ -264,6 +275,38 @@ async fn method_not_allowed() -> Response {
     );
     error.field = Some("method".into());
     (StatusCode::METHOD_NOT_ALLOWED, Json(error)).into_response()
+}
+
+/// The pages: one HTML file, one script, one style sheet, all in the
+/// binary. The content security policy forbids any other host.
+const PAGE: &str = include_str!("../assets/index.html");
+const SCRIPT: &str = include_str!("../assets/app.js");
+const STYLE: &str = include_str!("../assets/app.css");
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_SECURITY_POLICY, CSP),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn page() -> Response {
+    asset("text/html; charset=utf-8", PAGE)
+}
+
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+async fn style() -> Response {
+    asset("text/css; charset=utf-8", STYLE)
 }
 
 async fn openapi_json() -> Response {

@@ -364,7 +364,14 @@ fn print_links(
     outln!(
         "Serving on {base} (API: {base}/openapi.json). Ctrl-C stops; everything acknowledged is kept."
     )?;
-    outln!("Subject tokens (valid 24 hours; send as `Authorization: Bearer <token>`):")?;
+    outln!("Open in a browser (links valid 24 hours):")?;
+    if let Some((id, token)) = tokens.first() {
+        outln!("  {id}'s own page: {base}/app/#token={token}")?;
+    }
+    outln!("  operator dashboard: {base}/app/#key={operator_key}")?;
+    outln!(
+        "Subject tokens (send as `Authorization: Bearer <token>`, or open {base}/app/#token=<token>):"
+    )?;
     for (id, token) in tokens {
         outln!("  {id}: {token}")?;
     }

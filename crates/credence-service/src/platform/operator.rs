@@ -106,6 +106,11 @@ pub struct ModelCard {
     pub validation: Option<serde_json::Value>,
     /// Features by dimension.
     pub dimensions: BTreeMap<String, Vec<String>>,
+    /// The test ROC curve `[false positive rate, true positive rate]`, when
+    /// the model's validation report is known (the built-in models).
+    pub roc: Vec<[f64; 2]>,
+    /// Test-population subjects by band: the reference for drift.
+    pub reference_bands: BTreeMap<String, u64>,
 }
 
 /// The population at a glance.
@@ -125,6 +130,10 @@ pub struct PopulationStats {
     pub queued_reviews: usize,
     /// The models in force.
     pub models: Vec<ModelCard>,
+    /// Population stability index of today's latest scores by band against
+    /// the person model's reference population (under 0.1 stable, 0.1–0.25
+    /// watch, above 0.25 investigate); none without a reference.
+    pub drift_psi: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -200,7 +209,10 @@ fn model_card(scorer: &Scorer, kind: SubjectKind) -> ModelCard {
             .or_default()
             .push(feature.name.clone());
     }
+    let (roc, reference_bands) = reference_of(model, kind);
     ModelCard {
+        roc,
+        reference_bands,
         version: model.version_tag(),
         subject_kind: kind.name().to_string(),
         checksum: model.checksum.clone(),
@@ -209,6 +221,63 @@ fn model_card(scorer: &Scorer, kind: SubjectKind) -> ModelCard {
         validation: model.origin.validation.clone(),
         dimensions,
     }
+}
+
+/// The ROC curve (at most 101 points) and band counts from the validation
+/// report of a built-in model; empty for others.
+fn reference_of(model: &Scorecard, kind: SubjectKind) -> (Vec<[f64; 2]>, BTreeMap<String, u64>) {
+    let builtin = credence_scorecard::default_model(kind)
+        .is_ok_and(|default| default.checksum == model.checksum);
+    if !builtin {
+        return (Vec::new(), BTreeMap::new());
+    }
+    let Ok(report) =
+        serde_json::from_str::<serde_json::Value>(credence_scorecard::default_report_json(kind))
+    else {
+        return (Vec::new(), BTreeMap::new());
+    };
+    let points: Vec<[f64; 2]> = report["curves"]["roc"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some([p[0].as_f64()?, p[1].as_f64()?]))
+        .collect();
+    let step = (points.len() / 100).max(1);
+    let mut roc: Vec<[f64; 2]> = points.iter().step_by(step).copied().collect();
+    if let Some(last) = points.last()
+        && roc.last() != Some(last)
+    {
+        roc.push(*last);
+    }
+    let bands = report["calibration"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| Some((b["band"].as_str()?.to_string(), b["count"].as_u64()?)))
+        .collect();
+    (roc, bands)
+}
+
+/// PSI between two band distributions (counts), over the bands of `reference`.
+fn psi(reference: &BTreeMap<String, u64>, current: &BTreeMap<String, u64>) -> Option<f64> {
+    let total_ref: u64 = reference.values().sum();
+    let total_now: u64 = reference.keys().filter_map(|b| current.get(b)).sum();
+    if total_ref == 0 || total_now == 0 {
+        return None;
+    }
+    // A floor keeps an empty band from making the index infinite.
+    const FLOOR: f64 = 1e-4;
+    Some(
+        reference
+            .iter()
+            .map(|(band, count)| {
+                let expected = (*count as f64 / total_ref as f64).max(FLOOR);
+                let actual =
+                    (current.get(band).copied().unwrap_or(0) as f64 / total_now as f64).max(FLOOR);
+                (actual - expected) * (actual / expected).ln()
+            })
+            .sum(),
+    )
 }
 
 impl Platform {
@@ -498,7 +567,13 @@ impl Platform {
         let disputes: Vec<Dispute> = self.records().list(kind::DISPUTE, RecordFilter::All)?;
         let reviews: Vec<Review> = self.records().list(kind::REVIEW, RecordFilter::All)?;
         let scorer = self.scorer()?;
+        let models = vec![
+            model_card(&scorer, SubjectKind::Person),
+            model_card(&scorer, SubjectKind::Organisation),
+        ];
+        let drift_psi = psi(&models[0].reference_bands, &bands);
         Ok(PopulationStats {
+            drift_psi,
             counts: self.store().counts()?,
             distribution,
             bands,
@@ -510,10 +585,7 @@ impl Platform {
                 .iter()
                 .filter(|r| r.status == ReviewStatus::Queued)
                 .count(),
-            models: vec![
-                model_card(&scorer, SubjectKind::Person),
-                model_card(&scorer, SubjectKind::Organisation),
-            ],
+            models,
         })
     }
 
@@ -664,5 +736,31 @@ impl Platform {
     pub fn verify_audit(&self, principal: &Principal) -> ApiResult<AuditVerdict> {
         operator_only(principal)?;
         Ok(super::audit::verify(self.store())?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bands(counts: &[(&str, u64)]) -> BTreeMap<String, u64> {
+        counts.iter().map(|(b, c)| (b.to_string(), *c)).collect()
+    }
+
+    #[test]
+    fn psi_is_zero_for_the_same_shape_and_grows_with_shift() {
+        let reference = bands(&[("poor", 10), ("good", 80), ("excellent", 10)]);
+        let same = bands(&[
+            ("poor", 100),
+            ("good", 800),
+            ("excellent", 100),
+            ("not_enough_data", 7),
+        ]);
+        assert!(psi(&reference, &same).is_some_and(|p| p.abs() < 1e-12));
+        let shifted = bands(&[("poor", 30), ("good", 60), ("excellent", 10)]);
+        // By hand: (0.3-0.1)ln3 + (0.6-0.8)ln(0.75) = 0.2197 + 0.0575.
+        let value = psi(&reference, &shifted).unwrap_or_default();
+        assert!((value - 0.27726).abs() < 1e-4, "{value}");
+        assert_eq!(psi(&reference, &BTreeMap::new()), None);
     }
 }

@@ -47,6 +47,8 @@ pub struct SubjectView {
     pub excluded_under_dispute: Vec<DisputedRecord>,
     /// The subject's statements on their records.
     pub statements: Vec<Statement>,
+    /// The ids of the subject's accounts (for the what-if simulator).
+    pub accounts: Vec<String>,
 }
 
 /// A perk and where the subject stands.
@@ -271,7 +273,17 @@ impl Platform {
         let statements = self
             .records()
             .list(kind::STATEMENT, RecordFilter::Subject(id))?;
+        let mut accounts: Vec<String> = assessment
+            .events
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::AccountOpened { account_id, .. } => Some(account_id.to_string()),
+                _ => None,
+            })
+            .collect();
+        accounts.dedup();
         Ok(SubjectView {
+            accounts,
             subject_id: id.to_string(),
             kind: assessment.subject.kind,
             frozen,

@@ -1,0 +1,182 @@
+// End-to-end tests of the subject page and the operator dashboard, in
+// Debian's chromium, against the real server (started by scripts/test-ui).
+// Every step asserts on what is on screen, not only on HTTP codes.
+//
+// Usage: node e2e.mjs <base url> <file with the demo's output> [screenshot dir]
+import { chromium } from "playwright-core";
+import { readFileSync, mkdirSync } from "node:fs";
+import assert from "node:assert/strict";
+
+const [base, demoOutput, shots] = process.argv.slice(2);
+const printed = readFileSync(demoOutput, "utf8");
+const tokens = [...printed.matchAll(/^  (sub-\d+): (st1\.\S+)$/gm)].map((m) => ({ id: m[1], token: m[2] }));
+const operatorKey = printed.match(/^  operator\s+(crd_\S+)$/m)[1];
+const bikeKey = printed.match(/^  partner bike-share\s*(crd_\S+)$/m)[1];
+assert.ok(tokens.length >= 2, "the demo printed subject tokens");
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const outside = [];
+let failures = 0;
+
+async function page(credential, viewport = { width: 390, height: 844 }) {
+  const context = await browser.newContext({ viewport });
+  const p = await context.newPage();
+  p.on("request", (r) => { if (!r.url().startsWith(base) && !r.url().startsWith("data:") && !r.url().startsWith("blob:")) outside.push(r.url()); });
+  p.on("pageerror", (e) => { throw e; });
+  await p.goto(`${base}/app/#${credential.startsWith("st1.") ? "token" : "key"}=${credential}`);
+  return p;
+}
+
+async function partner(method, path, body) {
+  const r = await fetch(base + path, { method, headers: { Authorization: "Bearer " + bikeKey, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
+  return { status: r.status, body: await r.json() };
+}
+
+async function check(transaction) {
+  const consents = (await partner("GET", "/v1/partner/consents")).body;
+  const active = consents.find((c) => c.active) || consents[0];
+  if (!active) return { status: 403, body: { code: "consent_required" } };
+  return partner("POST", "/v1/partner/check", { pseudonym: active.pseudonym, perk_id: "deposit-free-ride", transaction_id: transaction });
+}
+
+async function test(name, body) {
+  try {
+    await body();
+    console.log(`ok   ${name}`);
+  } catch (error) {
+    failures += 1;
+    console.log(`FAIL ${name}\n     ${error.stack.split("\n").slice(0, 3).join("\n     ")}`);
+  }
+}
+
+const dialScore = async (p) => (await p.locator("svg.dial").getAttribute("aria-label"));
+
+await test("a subject sees the score, band, dimensions and reasons", async () => {
+  const p = await page(tokens[0].token);
+  await p.getByRole("heading", { name: "Your score", exact: true }).waitFor();
+  assert.match(await dialScore(p), /Score \d{3} of 350 to 950, band/);
+  await p.getByText("Friends, contacts and connections are never part of your score").waitFor();
+  assert.match(await p.getByRole("img", { name: /Five dimensions/ }).getAttribute("aria-label"), /history \d+/);
+  assert.ok(await p.getByText("How to improve:").first().isVisible(), "reasons come with how to improve");
+  await p.getByText(/stops counting on \d{4}-\d{2}-\d{2}/).first().waitFor();
+  assert.equal(new URL(p.url()).hash, "", "the token leaves the address bar");
+  await p.context().close();
+});
+
+await test("grant consent → partner check passes → revoke → denied at once", async () => {
+  const p = await page(tokens[0].token);
+  await p.getByLabel("Partner").selectOption({ label: "City Bike Share" });
+  await p.getByLabel("What they may see").selectOption("eligibility");
+  await p.getByRole("button", { name: "Grant consent" }).click();
+  await p.getByRole("button", { name: "Revoke consent for City Bike Share" }).waitFor();
+  const allowed = await check("ui-1");
+  assert.equal(allowed.status, 200, JSON.stringify(allowed.body));
+  assert.equal(typeof allowed.body.eligible, "boolean");
+  assert.equal(allowed.body.score, undefined, "eligibility never shows the number");
+  await p.reload();
+  await p.getByRole("cell", { name: "partner:bike-share" }).first().waitFor();
+  await p.getByRole("button", { name: "Revoke consent for City Bike Share" }).click();
+  await p.getByText(/^Revoked \d{4}/).waitFor();
+  const denied = await check("ui-2");
+  assert.equal(denied.status, 403);
+  assert.equal(denied.body.code, "consent_required");
+  await p.context().close();
+});
+
+let disputedEvent = null;
+await test("a subject disputes a late payment and sees the score change", async () => {
+  const p = await page(tokens[0].token);
+  const before = await dialScore(p);
+  // The worst late payments first: disputing them is what moves a score.
+  const daysLate = (label) => Number((label.match(/made (\d+) days late/) || [0, 0])[1]);
+  let after = before;
+  for (let attempt = 0; attempt < 4 && after === before; attempt += 1) {
+    const buttons = p.getByRole("button", { name: /^Dispute payment .* days late$/ });
+    const labels = await buttons.evaluateAll((all) => all.map((b) => b.getAttribute("aria-label")));
+    assert.ok(labels.length > 0, "the subject has a late payment to dispute");
+    const worst = labels.reduce((a, b) => (daysLate(b) > daysLate(a) ? b : a));
+    await p.getByRole("button", { name: worst, exact: true }).click();
+    await p.getByLabel("What is wrong with it?").fill("I paid this bill on time.");
+    await p.getByRole("button", { name: "Open dispute" }).click();
+    await p.getByText(/Dispute opened|Could not do that/).waitFor();
+    assert.match(await p.locator("#toast").textContent(), /Dispute opened/);
+    await p.getByText("Under dispute: left out of your score").nth(attempt).waitFor();
+    after = await dialScore(p);
+  }
+  assert.notEqual(after, before, `the score changes when disputed records are left out (${before} → ${after})`);
+  await p.getByText(/record\(s\) under dispute are left out of this score/).waitFor();
+  await p.context().close();
+});
+
+await test("the operator sees the dashboard and resolves the dispute", async () => {
+  const p = await page(operatorKey, { width: 1280, height: 900 });
+  await p.getByRole("heading", { name: "Population" }).waitFor();
+  await p.getByRole("img", { name: /Score distribution/ }).waitFor();
+  await p.getByText(/Test AUC 0\.\d+ · Gini 0\.\d+ · KS 0\.\d+/).first().waitFor();
+  await p.getByText("Intact").waitFor();
+  const withdraw = p.getByRole("button", { name: /^Withdraw record / });
+  const open = await withdraw.count();
+  assert.ok(open >= 1, "the subject's dispute is in the queue");
+  await withdraw.first().click();
+  await p.getByText("Dispute answered: withdrawn.").waitFor();
+  if (open === 1) await p.getByText("No open disputes.").waitFor();
+  else assert.equal(await p.getByRole("button", { name: /^Withdraw record / }).count(), open - 1);
+  await p.context().close();
+  const s = await page(tokens[0].token);
+  await s.getByText(/^withdrawn$/).first().waitFor();
+  await s.context().close();
+});
+
+await test("opt-out erases, after a clear confirmation", async () => {
+  const victim = tokens[tokens.length - 1];
+  const p = await page(victim.token);
+  await p.getByRole("button", { name: "Opt out and erase everything" }).click();
+  await p.getByText(/This erases every record, score, consent/).waitFor();
+  await p.getByRole("button", { name: "Erase everything", exact: true }).click();
+  await p.getByRole("heading", { name: "You have opted out" }).waitFor();
+  await p.getByText(/Erased \d+ records/).waitFor();
+  const after = await fetch(base + "/v1/me", { headers: { Authorization: "Bearer " + victim.token } });
+  assert.equal(after.status, 404, "nothing is left to read");
+  await p.context().close();
+});
+
+await test("keyboard: the skip link and every control are reachable", async () => {
+  const p = await page(tokens[0].token);
+  await p.getByRole("heading", { name: "Your score", exact: true }).waitFor();
+  await p.keyboard.press("Tab");
+  assert.equal(await p.evaluate(() => document.activeElement.textContent), "Skip to content");
+  const unlabelled = await p.evaluate(() => [...document.querySelectorAll("input, select, textarea")].filter((e) => !e.labels || e.labels.length === 0).length);
+  assert.equal(unlabelled, 0, "every form control has a label");
+  const unnamedCharts = await p.evaluate(() => [...document.querySelectorAll("svg")].filter((s) => !s.getAttribute("aria-label")).length);
+  assert.equal(unnamedCharts, 0, "every chart has a text alternative");
+  await p.context().close();
+});
+
+if (shots) {
+  mkdirSync(shots, { recursive: true });
+  for (const [name, credential, viewport] of [
+    ["subject-phone", tokens[0].token, { width: 390, height: 844 }],
+    ["subject-desktop", tokens[0].token, { width: 1280, height: 900 }],
+    ["dashboard", operatorKey, { width: 1280, height: 900 }],
+  ]) {
+    const p = await page(credential, viewport);
+    await p.locator("#view section.card").first().waitFor();
+    await p.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+    await p.context().close();
+  }
+  console.log(`screenshots in ${shots}`);
+}
+
+await test("no request went to any other host", async () => {
+  assert.deepEqual(outside, []);
+});
+
+await browser.close();
+if (failures) {
+  console.log(`${failures} UI test(s) failed`);
+  process.exit(1);
+}
+console.log("all UI tests passed");
