@@ -111,6 +111,16 @@ await test("a subject disputes a late payment and sees the score change", async 
   await p.context().close();
 });
 
+await test("a subject adds an explanatory statement to a record", async () => {
+  const p = await page(tokens[0].token);
+  await p.getByRole("button", { name: /^Add a statement to / }).first().click();
+  await p.getByLabel(/Your statement/).fill("I was in hospital that month.");
+  await p.getByRole("button", { name: "Add statement" }).click();
+  await p.getByText("Statement added: it is shown with this record.").waitFor();
+  await p.getByText(/: I was in hospital that month\.$/).waitFor();
+  await p.context().close();
+});
+
 await test("the operator sees the dashboard and resolves the dispute", async () => {
   const p = await page(operatorKey, { width: 1280, height: 900 });
   await p.getByRole("heading", { name: "Population" }).waitFor();

@@ -260,9 +260,11 @@ async function subjectPage(view) {
           return el("li", {},
             el("p", {}, el("strong", { text: n.description })),
             el("p", { class: "muted", text: `Reported by ${n.event.furnisher_id} · dated ${day(n.dated)} · stops counting on ${day(n.stops_counting)}` }),
-            excluded.has(key)
-              ? el("span", { class: "badge", text: "Under dispute: left out of your score" })
-              : el("button", { class: "secondary", "aria-label": `Dispute ${n.description}`, onclick: () => openDispute(n.event) }, "Dispute this record"),
+            el("div", { class: "row" },
+              excluded.has(key)
+                ? el("span", { class: "badge", text: "Under dispute: left out of your score" })
+                : el("button", { class: "secondary", "aria-label": `Dispute ${n.description}`, onclick: () => openDispute(n.event) }, "Dispute this record"),
+              el("button", { class: "secondary", "aria-label": `Add a statement to ${n.description}`, onclick: () => openStatement(n.event) }, "Add a statement")),
           );
         }))
       : el("p", { class: "muted", text: "No negative records count against you." }),
@@ -408,6 +410,27 @@ function openDispute(event) {
   dialog.showModal();
 }
 
+function openStatement(event) {
+  const dialog = el("dialog", { "aria-labelledby": "s-title" },
+    el("form", { class: "stack", method: "dialog", onsubmit: (e) => {
+      e.preventDefault();
+      const text = new FormData(e.target).get("text");
+      dialog.close();
+      dialog.remove();
+      act("Statement added: it is shown with this record.", () => api("POST", "/v1/me/statements", { furnisher_id: event.furnisher_id, event_id: event.event_id, text }));
+    } },
+      el("h2", { id: "s-title", text: "Add a statement to this record" }),
+      el("p", { class: "muted", text: "A short explanation shown with the record, for example why a payment was late. It does not change the score." }),
+      el("label", { for: "s-text", text: "Your statement (at most 1,000 characters)" }),
+      el("textarea", { id: "s-text", name: "text", required: true, maxlength: 1000, rows: 4 }),
+      el("div", { class: "row" },
+        el("button", { type: "submit" }, "Add statement"),
+        el("button", { type: "button", class: "secondary", onclick: () => { dialog.close(); dialog.remove(); } }, "Cancel")),
+    ));
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
 async function downloadExport() {
   const data = await api("GET", "/v1/me/export");
   const link = el("a", { href: URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" })), download: "credence-my-data.json" });
@@ -501,7 +524,8 @@ async function operatorPage(view) {
   ));
   const table = (heads, rows) => el("table", {}, el("thead", {}, el("tr", {}, heads.map((h) => el("th", { text: h })))), el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c) => el("td", { text: c }))))));
   view.append(card("Furnishers", table(["Id", "Name", "Kinds"], furnishers.map((f) => [f.id, f.name, f.kinds.join(", ")]))));
-  view.append(card("Partners and perks", table(["Partner", "Perk", "Minimum"], perks.map((p) => [partners.find((x) => x.id === p.partner_id)?.name || p.partner_id, p.name, String(p.min_score)]))));
+  view.append(card("Partners", table(["Id", "Name", "Since"], partners.map((p) => [p.id, p.name, day(p.created_at)]))));
+  view.append(card("Perks", table(["Partner", "Perk", "Minimum"], perks.map((p) => [partners.find((x) => x.id === p.partner_id)?.name || p.partner_id, p.name, String(p.min_score)]))));
   view.append(card("API keys", table(["Id", "Role", "For", "State"], keys.map((k) => [k.id, k.role, k.principal, k.revoked_at ? "revoked" : "active"]))));
 }
 
