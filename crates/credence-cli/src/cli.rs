@@ -269,6 +269,11 @@ pub struct TrainArgs {
     /// --data.
     #[arg(long, requires = "data")]
     pub test_data: Option<PathBuf>,
+    /// A later scoring population (CSV with the same input columns; no
+    /// target needed): the report gives its population stability index
+    /// against the development sample (--data).
+    #[arg(long, requires = "data")]
+    pub population: Option<PathBuf>,
     /// Train on the database instead: features as of --snapshot, target =
     /// 90+ days past due, charge-off or court judgment in the window after.
     #[arg(long)]

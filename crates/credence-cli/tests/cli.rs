@@ -313,9 +313,12 @@ fn train_refuses_protected_inputs_and_writes_a_verifiable_model() {
             "age_in_years",
             "--audit-column",
             "foreign_worker",
+            "--population",
+            data,
         ],
     );
     assert!(out.contains("test") && out.contains("Gini"), "{out}");
+    assert!(out.contains("later population"), "{out}");
     ok(d, &["model", "verify", "g.json"]);
     let model: Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("g.json")).expect("model"))
@@ -340,6 +343,56 @@ fn train_refuses_protected_inputs_and_writes_a_verifiable_model() {
         "{}",
         report["test"]
     );
+    // The development sample against itself is perfectly stable.
+    assert_eq!(report["population"]["rows"], 1000);
+    assert!(
+        report["population"]["psi"]
+            .as_f64()
+            .is_some_and(|p| p.abs() < 1e-9)
+    );
+    // A later population of only the bad outcomes has shifted.
+    let text = std::fs::read_to_string(data).expect("data");
+    let mut lines = text.lines();
+    let header = lines.next().expect("header");
+    let bads: Vec<&str> = lines.filter(|l| l.split(',').any(|c| c == "bad")).collect();
+    let shifted = format!("{header}\n{}\n", bads.join("\n"));
+    std::fs::write(d.join("later.csv"), shifted).expect("write");
+    let model_args = [
+        "train",
+        "--data",
+        data,
+        "--target",
+        "creditability",
+        "--bad",
+        "bad",
+        "--out",
+        "g2.json",
+        "--report",
+        "r2.json",
+        "--population",
+        "later.csv",
+        "--quiet",
+        "--audit-column",
+        "personal_status_and_sex",
+        "--audit-column",
+        "age_in_years",
+        "--audit-column",
+        "foreign_worker",
+    ];
+    ok(d, &model_args);
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("r2.json")).expect("report"))
+            .expect("JSON");
+    assert_eq!(report["population"]["rows"], bads.len());
+    assert!(
+        report["population"]["psi"]
+            .as_f64()
+            .is_some_and(|p| p > 0.1),
+        "{}",
+        report["population"]
+    );
+    let html = std::fs::read_to_string(d.join("r2.html")).expect("html");
+    assert!(html.contains("Later scoring population"));
 }
 
 /// Reads the demo's stdout until it says where it serves; returns the base

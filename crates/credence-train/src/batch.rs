@@ -77,3 +77,38 @@ pub fn score_csv(
     writer.flush().map_err(|e| fail(e.to_string()))?;
     Ok(rows)
 }
+
+/// The score of every row of `input` (CSV with a header), in order: for
+/// population stability of a later scoring population against the
+/// development sample. `name` names the input in errors.
+pub fn scores_of_csv(model: &Scorecard, input: impl Read, name: &str) -> Result<Vec<i32>> {
+    let fail = |message: String| Error::Read {
+        path: name.to_string(),
+        message,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let header = reader.headers().map_err(|e| fail(e.to_string()))?.clone();
+    let compiled = CompiledScorecard::bind(model.clone(), |feature| {
+        header
+            .iter()
+            .position(|h| h == feature)
+            .ok_or_else(|| format!("is not a column of {name} (the model was trained on it)"))
+    })?;
+    let mut record = csv::StringRecord::new();
+    let mut scores = Vec::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(fail(format!("line {}: {e}", scores.len() + 2))),
+        }
+        let summary = compiled.score_with(|slot| match record.get(slot) {
+            Some(cell) if !is_missing(cell) => Input::Category(cell),
+            _ => Input::Missing,
+        });
+        scores.push(summary.score);
+    }
+    Ok(scores)
+}

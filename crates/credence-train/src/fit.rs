@@ -110,6 +110,24 @@ pub struct TrainReport {
     pub psi_train_to_test: Option<f64>,
     /// ROC, KS and score-distribution curves of the validation rows.
     pub curves: crate::Curves,
+    /// Stability of a later scoring population against the development
+    /// sample, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub population: Option<PopulationShift>,
+}
+
+/// Population stability of a later scoring population.
+#[derive(Debug, Clone, Serialize)]
+pub struct PopulationShift {
+    /// The later population's file.
+    pub file: String,
+    /// Its rows.
+    pub rows: usize,
+    /// Rows of the development sample it is compared with.
+    pub reference_rows: usize,
+    /// Population stability index of its scores against the development
+    /// sample's (under 0.1 stable, 0.1–0.25 some shift, above material).
+    pub psi: f64,
 }
 
 /// A trained model and its report.
@@ -482,6 +500,7 @@ pub fn train(
             calibration,
             psi_train_to_test,
             curves,
+            population: None,
         },
     })
 }

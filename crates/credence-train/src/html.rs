@@ -227,6 +227,23 @@ th{{background:#f2f2f2}}figure{{display:inline-block;margin:0 1rem 1rem 0}}figca
             "<h2>Stability</h2><p>Population stability index, test scores against training scores: <strong>{psi:.4}</strong> ({verdict}).</p>"
         );
     }
+    if let Some(shift) = &report.population {
+        let verdict = if shift.psi < 0.1 {
+            "stable"
+        } else if shift.psi < 0.25 {
+            "some shift"
+        } else {
+            "material shift"
+        };
+        let _ = write!(
+            page,
+            "<p>Later scoring population <code>{}</code> ({} rows) against the development sample ({} rows): PSI <strong>{:.4}</strong> ({verdict}).</p>",
+            escape(&shift.file),
+            shift.rows,
+            shift.reference_rows,
+            shift.psi
+        );
+    }
     page.push_str("<h2>Calibration by band</h2><table><tr><th>band</th><th>rows</th><th>observed bad rate</th><th>predicted bad rate</th></tr>");
     for band in &report.calibration {
         let _ = write!(

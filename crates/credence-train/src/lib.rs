@@ -21,7 +21,7 @@ mod metrics;
 mod table;
 mod validation;
 
-pub use batch::{SCORE_COLUMNS, score_csv};
+pub use batch::{SCORE_COLUMNS, score_csv, scores_of_csv};
 pub use binning::{
     BinStat, Binning, BinningOptions, Trend, bin_categorical, bin_numeric, information_value,
     optimal_groups, optimal_shaped_groups, woe,
@@ -29,7 +29,7 @@ pub use binning::{
 pub use dictionary::{ColumnRole, Dictionary};
 pub use error::{Error, Result};
 pub use fairness::{FairnessReport, GroupReport, fairness};
-pub use fit::{FitOptions, TrainReport, TrainedModel, train};
+pub use fit::{FitOptions, PopulationShift, TrainReport, TrainedModel, train};
 pub use html::report_html;
 pub use logistic::{LogisticFit, fit_logistic};
 pub use metrics::{Metrics, auc, ks, metrics};

@@ -284,6 +284,38 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
         batch,
         format!("score sum {total}"),
     ));
+    // The same rows split across every core: batch scoring's throughput.
+    let started = Instant::now();
+    let sums: Vec<i64> = std::thread::scope(|scope| {
+        let chunk = vectors.len().div_ceil(threads);
+        let handles: Vec<_> = vectors
+            .chunks(chunk.max(1))
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut sum = 0i64;
+                    for _ in 0..rounds {
+                        for vector in part {
+                            sum += i64::from(person.score_features(vector).score);
+                        }
+                    }
+                    sum
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).collect()
+    });
+    let batch_all = started.elapsed().as_secs_f64();
+    results.push(measure(
+        "in memory: scorecard only (all cores)",
+        (rounds * vectors.len()) as u64,
+        "rows",
+        batch_all,
+        format!(
+            "{threads} threads; score sum {}; {:.2}x one thread",
+            sums.iter().sum::<i64>(),
+            batch / batch_all.max(1e-9)
+        ),
+    ));
 
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&results)?)?;

@@ -130,6 +130,28 @@ fn fit(
         Some(kind) => adopt_texts(&mut trained.scorecard, kind)?,
         None => trained.scorecard.seal(),
     }
+    if let (Some(population), Some(data)) = (&args.population, &args.data) {
+        let scores = |path: &std::path::Path| -> Result<Vec<i32>> {
+            let file =
+                std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+            Ok(credence_train::scores_of_csv(
+                &trained.scorecard,
+                std::io::BufReader::new(file),
+                &path.display().to_string(),
+            )?)
+        };
+        let reference = scores(data)?;
+        let later = scores(population)?;
+        if later.is_empty() {
+            anyhow::bail!("{} has no rows to compare", population.display());
+        }
+        trained.report.population = Some(credence_train::PopulationShift {
+            file: population.display().to_string(),
+            rows: later.len(),
+            reference_rows: reference.len(),
+            psi: credence_train::psi(&reference, &later),
+        });
+    }
     std::fs::write(&args.out, trained.scorecard.to_json() + "\n")
         .with_context(|| format!("writing {}", args.out.display()))?;
     if let Some(path) = &args.report {
@@ -184,6 +206,14 @@ fn report(trained: &TrainedModel, args: &TrainArgs) -> Result<()> {
             m.ks,
             100.0 * m.bad_rate,
             m.rows
+        )?;
+    }
+    if let Some(shift) = &trained.report.population {
+        outln!(
+            "later population {}: {} rows, PSI {:.4} against the development sample",
+            shift.file,
+            shift.rows,
+            shift.psi
         )?;
     }
     for report in &trained.report.fairness {
