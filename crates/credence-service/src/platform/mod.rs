@@ -81,6 +81,7 @@ pub struct Platform {
     /// for the next request of this process.
     keys: RwLock<HashMap<String, ApiKey>>,
     record_cache: records::RecordCache,
+    answers: Arc<partner::AnswerBook>,
     limits: Limits,
 }
 
@@ -120,6 +121,7 @@ impl Platform {
             keys.insert(key.id.clone(), key);
         }
         let scorer = operator::scorer_in_force(store.as_ref(), config)?;
+        let started_day = clock.now().as_second().div_euclid(86_400);
         Ok(Self {
             ingestor: Ingestor::new(config)?,
             store,
@@ -129,6 +131,7 @@ impl Platform {
             audit,
             keys: RwLock::new(keys),
             record_cache: records::RecordCache::default(),
+            answers: Arc::new(partner::AnswerBook::new(started_day)),
             limits,
         })
     }

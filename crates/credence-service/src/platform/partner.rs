@@ -97,11 +97,74 @@ fn check_transaction_id(id: &str) -> ApiResult<()> {
 /// entry to be written.
 enum Decided<T> {
     Final(T),
-    ToAudit(T, AuditEvent),
+    ToAudit(T, AuditEvent, Remember),
+}
+
+/// An answer to add to the [`AnswerBook`] once its audit entry is durable.
+struct Remember {
+    id: String,
+    day: i64,
+    stored: StoredAnswer,
+}
+
+/// Today's and yesterday's answers in memory, so a partner's check does not
+/// read the store to learn that its transaction id is new.
+///
+/// Answers are added once durable, in the audit writer's order (the order
+/// the store keeps them, first writer winning). For a day that began after
+/// this process started, the book holds every answer of the day, so a miss
+/// is a definite "new transaction"; for the day the process started on, a
+/// miss falls back to the store. Like the record cache, this assumes one
+/// server process per database.
+#[derive(Debug)]
+pub(crate) struct AnswerBook {
+    started_day: i64,
+    state: std::sync::Mutex<BookState>,
+}
+
+#[derive(Debug, Default)]
+struct BookState {
+    newest_day: i64,
+    answers: std::collections::HashMap<String, (i64, StoredAnswer)>,
+}
+
+impl AnswerBook {
+    pub fn new(started_day: i64) -> Self {
+        Self {
+            started_day,
+            state: std::sync::Mutex::new(BookState {
+                newest_day: started_day,
+                answers: std::collections::HashMap::new(),
+            }),
+        }
+    }
+
+    /// `Some(found)` when the book can answer for `day` (found or definitely
+    /// absent); `None` when only the store knows.
+    fn lookup(&self, id: &str, day: i64) -> Option<Option<StoredAnswer>> {
+        let state = self.state.lock().ok()?;
+        match state.answers.get(id) {
+            Some((_, stored)) => Some(Some(stored.clone())),
+            None => (day > self.started_day).then_some(None),
+        }
+    }
+
+    fn remember(&self, remember: Remember) {
+        if let Ok(mut state) = self.state.lock() {
+            if remember.day > state.newest_day {
+                state.newest_day = remember.day;
+                state.answers.retain(|_, (day, _)| *day + 1 >= remember.day);
+            }
+            state
+                .answers
+                .entry(remember.id)
+                .or_insert((remember.day, remember.stored));
+        }
+    }
 }
 
 /// A stored answer and the pseudonym it was for.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredAnswer {
     pseudonym: String,
     question: String,
@@ -230,10 +293,13 @@ impl Platform {
         question: &PartnerQuestion,
         kind_of_question: &str,
     ) -> ApiResult<Option<T>> {
-        let Some(stored) = self
-            .records()
-            .get::<StoredAnswer>(kind::ANSWER, answer_id)?
-        else {
+        let known = match self.answers.lookup(answer_id, self.today()) {
+            Some(known) => known,
+            None => self
+                .records()
+                .get::<StoredAnswer>(kind::ANSWER, answer_id)?,
+        };
+        let Some(stored) = known else {
             return Ok(None);
         };
         if stored.pseudonym != question.pseudonym || stored.question != kind_of_question {
@@ -247,8 +313,12 @@ impl Platform {
             .map_err(ApiError::internal)
     }
 
+    fn today(&self) -> i64 {
+        self.now().as_second().div_euclid(86_400)
+    }
+
     fn answer_id(&self, partner: &str, question: &PartnerQuestion, what: &str) -> String {
-        let day = self.now().as_second().div_euclid(86_400);
+        let day = self.today();
         format!(
             "{partner}{SEP}{day}{SEP}{what}{SEP}{}",
             question.transaction_id
@@ -303,8 +373,9 @@ impl Platform {
     ) -> ApiResult<EligibilityAnswer> {
         match self.decide_eligibility(principal, question)? {
             Decided::Final(answer) => Ok(answer),
-            Decided::ToAudit(answer, event) => {
+            Decided::ToAudit(answer, event, remember) => {
                 self.audit_event(event)?;
+                self.answers.remember(remember);
                 Ok(answer)
             }
         }
@@ -324,17 +395,23 @@ impl Platform {
         match self.decide_eligibility(principal, question) {
             Err(error) => done(Err(error)),
             Ok(Decided::Final(answer)) => done(Ok(answer)),
-            Ok(Decided::ToAudit(answer, event)) => self.audit.submit(
-                event,
-                self.now(),
-                Box::new(move |written| {
-                    done(
-                        written
-                            .map(|_| answer)
-                            .map_err(|e| ApiError::new(Code::Unavailable, e)),
-                    )
-                }),
-            ),
+            Ok(Decided::ToAudit(answer, event, remember)) => {
+                let book = self.answers.clone();
+                self.audit.submit(
+                    event,
+                    self.now(),
+                    Box::new(move |written| {
+                        done(
+                            written
+                                .map(|_| {
+                                    book.remember(remember);
+                                    answer
+                                })
+                                .map_err(|e| ApiError::new(Code::Unavailable, e)),
+                        )
+                    }),
+                )
+            }
         }
     }
 
@@ -386,11 +463,17 @@ impl Platform {
             answered_at: self.now().to_string(),
             repeated: false,
         };
+        let stored = Self::stored_answer(question, "partner.check", &answer)?;
+        let remember = Remember {
+            id: answer_id.clone(),
+            day: self.today(),
+            stored: stored.clone(),
+        };
         let event = self.answer_event(
             principal,
             &subject,
             answer_id,
-            &Self::stored_answer(question, "partner.check", &answer)?,
+            &stored,
             "partner.check",
             format!(
                 "eligibility for {perk_id} (transaction {}): {}",
@@ -398,7 +481,7 @@ impl Platform {
                 if eligible { "yes" } else { "no" }
             ),
         )?;
-        Ok(Decided::ToAudit(answer, event))
+        Ok(Decided::ToAudit(answer, event, remember))
     }
 
     /// The subject's score and band (scope `score` or wider).
@@ -434,15 +517,22 @@ impl Platform {
             answered_at: self.now().to_string(),
             repeated: false,
         };
+        let stored = Self::stored_answer(question, "partner.score", &answer)?;
+        let remember = Remember {
+            id: answer_id.clone(),
+            day: self.today(),
+            stored: stored.clone(),
+        };
         let event = self.answer_event(
             principal,
             &subject,
             answer_id,
-            &Self::stored_answer(question, "partner.score", &answer)?,
+            &stored,
             "partner.score",
             format!("score and band (transaction {})", question.transaction_id),
         )?;
         self.audit_event(event)?;
+        self.answers.remember(remember);
         Ok(answer)
     }
 
@@ -510,4 +600,50 @@ fn check_perk(perk: &Perk) -> ApiResult<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(text: &str) -> StoredAnswer {
+        StoredAnswer {
+            pseudonym: "ps_1".into(),
+            question: "partner.check".into(),
+            answer: serde_json::Value::String(text.into()),
+        }
+    }
+
+    fn remember(day: i64, id: &str, text: &str) -> Remember {
+        Remember {
+            id: id.into(),
+            day,
+            stored: answer(text),
+        }
+    }
+
+    #[test]
+    fn the_answer_book_knows_absence_only_for_days_it_saw_whole() {
+        let book = AnswerBook::new(100);
+        // The start day: a miss is not proof; the store must be asked.
+        assert!(book.lookup("t1", 100).is_none());
+        book.remember(remember(100, "t1", "yes"));
+        assert_eq!(
+            book.lookup("t1", 100).flatten().map(|a| a.answer),
+            Some(serde_json::json!("yes"))
+        );
+        // A later day began under this process: a miss is a new question.
+        assert!(matches!(book.lookup("t2", 101), Some(None)));
+        // The first answer of a transaction stays.
+        book.remember(remember(101, "t2", "no"));
+        book.remember(remember(101, "t2", "yes"));
+        assert_eq!(
+            book.lookup("t2", 101).flatten().map(|a| a.answer),
+            Some(serde_json::json!("no"))
+        );
+        // Two days on, the oldest answers are dropped.
+        book.remember(remember(102, "t3", "yes"));
+        assert!(book.lookup("t1", 102).is_some_and(|a| a.is_none()));
+        assert!(book.lookup("t2", 102).is_some_and(|a| a.is_some()));
+    }
 }
