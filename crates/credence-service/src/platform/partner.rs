@@ -95,6 +95,8 @@ fn check_transaction_id(id: &str) -> ApiResult<()> {
 
 /// An answer, either final (already audited) or waiting for its audit
 /// entry to be written.
+// Lives for one request on the stack; boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 enum Decided<T> {
     Final(T),
     ToAudit(T, AuditEvent, Remember),
