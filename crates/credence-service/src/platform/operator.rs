@@ -24,8 +24,10 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct FurnisherSpec {
     /// Its id.
+    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub id: String,
     /// Display name.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Event kinds it may report.
     pub kinds: Vec<String>,
@@ -36,8 +38,10 @@ pub struct FurnisherSpec {
 #[serde(deny_unknown_fields)]
 pub struct PartnerSpec {
     /// Its id.
+    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub id: String,
     /// Display name.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 
@@ -60,6 +64,7 @@ pub struct KeySpec {
 #[serde(deny_unknown_fields)]
 pub struct SubjectSpec {
     /// The operator's opaque id for them: never a name or document number.
+    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub subject_id: String,
     /// Person or organisation.
     #[schema(value_type = String)]
@@ -76,6 +81,7 @@ pub struct SubjectSpec {
 pub struct TokenSpec {
     /// Minutes it is valid (default 60, at most a day).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1440)]
     pub minutes: Option<i64>,
 }
 

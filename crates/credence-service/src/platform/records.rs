@@ -43,15 +43,19 @@ pub struct Partner {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Perk {
     /// Unique within the partner.
+    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub id: String,
     /// The partner offering it.
     pub partner_id: String,
     /// Name shown to subjects.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// One sentence on what it gives.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
     /// Minimum score, 350–950.
+    #[schema(minimum = 350, maximum = 950)]
     pub min_score: i32,
     /// Only for this kind of subject, if set.
     #[serde(default)]

@@ -78,8 +78,10 @@ pub struct ConsentRequest {
     /// What it may see.
     pub scope: Scope,
     /// Why (shown in the access log).
+    #[schema(min_length = 1, max_length = 200)]
     pub purpose: String,
     /// When the consent lapses (RFC 3339); at most two years ahead.
+    #[schema(format = DateTime)]
     pub expires_at: String,
 }
 
@@ -92,6 +94,7 @@ pub struct DisputeRequest {
     /// The record.
     pub event_id: String,
     /// What is wrong with it.
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 
@@ -104,6 +107,7 @@ pub struct StatementRequest {
     /// The record.
     pub event_id: String,
     /// At most 1,000 characters.
+    #[schema(min_length = 1, max_length = 1000)]
     pub text: String,
 }
 
@@ -112,8 +116,10 @@ pub struct StatementRequest {
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
     /// Which decision (a perk refused, a score).
+    #[schema(min_length = 1, max_length = 200)]
     pub about: String,
     /// What the reviewer should know.
+    #[schema(min_length = 1, max_length = 2000)]
     pub message: String,
 }
 
@@ -126,11 +132,13 @@ pub enum Scenario {
         /// The account.
         account_id: String,
         /// The new balance, minor units, ≥ 0.
+        #[schema(minimum = 0)]
         balance: i64,
     },
     /// "If I pay every bill on time for N more months".
     OnTimeMonths {
         /// 1–24.
+        #[schema(minimum = 1, maximum = 24)]
         months: u32,
     },
 }
