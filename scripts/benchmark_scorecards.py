@@ -22,6 +22,28 @@ import time
 import warnings
 
 REQUIREMENTS = ["numpy", "pandas", "scikit-learn", "lightgbm", "optbinning", "scorecardpy"]
+# scorecardpy needs pandas before 2 (it passes errors="ignore" and assigns
+# categoricals in ways pandas 2+ refuses), so every tool runs in one virtual
+# environment of the project's own with these pins: same pandas for all.
+PINNED = ["numpy<2", "pandas<2", "scikit-learn<1.6", "lightgbm", "optbinning", "scorecardpy"]
+ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.path.join(ROOT_DIR, "target", "tools", "scorecard-bench")
+
+
+def enter_venv():
+    """Re-runs this script inside the benchmark's virtual environment,
+    creating it (with the pinned tools) on first use."""
+    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
+        return
+    python = os.path.join(VENV, "bin", "python")
+    if not os.path.exists(python):
+        print(f"creating {VENV} with {', '.join(PINNED)}", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+        subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *PINNED], check=True)
+    os.execv(python, [python, os.path.abspath(__file__), *sys.argv[1:]])
+
+
+enter_venv()
 
 
 def ensure_packages():
