@@ -6,6 +6,24 @@ use credence_store::{AuditEntry, Erasure, Error, Record, RecordFilter, Result, S
 use rusqlite::{OptionalExtension, params};
 
 const RECORD_COLUMNS: &str = "kind, id, subject_id, owner, body";
+/// Inserts a record unless its (kind, id) exists: first writer wins.
+const INSERT_RECORD_ONCE: &str =
+    "INSERT INTO records (kind, id, subject_id, owner, body) VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT (kind, id) DO NOTHING";
+
+/// Runs a statement whose five parameters are a record's columns.
+fn execute_with_record(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    r: &Record,
+) -> rusqlite::Result<usize> {
+    stmt.execute(params![
+        r.kind,
+        r.id,
+        r.subject.as_ref().map(|s| s.as_str()),
+        r.owner,
+        r.body
+    ])
+}
 const AUDIT_COLUMNS: &str = "seq, at, actor, action, subject_ref, detail, prev_hash, hash";
 
 type RecordRow = (String, String, Option<String>, Option<String>, String);
@@ -89,14 +107,7 @@ impl SqliteStore {
                 )
                 .map_err(backend("storing records"))?;
             for r in records {
-                stmt.execute(params![
-                    r.kind,
-                    r.id,
-                    r.subject.as_ref().map(|s| s.as_str()),
-                    r.owner,
-                    r.body
-                ])
-                .map_err(backend("storing records"))?;
+                execute_with_record(&mut stmt, r).map_err(backend("storing records"))?;
             }
         }
         tx.commit().map_err(backend("committing records"))
@@ -105,19 +116,8 @@ impl SqliteStore {
     pub(crate) fn insert_record_once_impl(&self, record: &Record) -> Result<Option<Record>> {
         let connection = self.writer()?;
         let inserted = connection
-            .prepare_cached(
-                "INSERT INTO records (kind, id, subject_id, owner, body) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (kind, id) DO NOTHING",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    record.kind,
-                    record.id,
-                    record.subject.as_ref().map(|s| s.as_str()),
-                    record.owner,
-                    record.body
-                ])
-            })
+            .prepare_cached(INSERT_RECORD_ONCE)
+            .and_then(|mut s| execute_with_record(&mut s, record))
             .map_err(backend("storing a record"))?;
         if inserted == 1 {
             return Ok(None);
@@ -230,21 +230,10 @@ impl SqliteStore {
                 .map_err(backend("appending to the audit log"))?;
             }
             let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO records (kind, id, subject_id, owner, body) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (kind, id) DO NOTHING",
-                )
+                .prepare_cached(INSERT_RECORD_ONCE)
                 .map_err(backend("storing audited records"))?;
             for r in records {
-                insert
-                    .execute(params![
-                        r.kind,
-                        r.id,
-                        r.subject.as_ref().map(|s| s.as_str()),
-                        r.owner,
-                        r.body
-                    ])
-                    .map_err(backend("storing audited records"))?;
+                execute_with_record(&mut insert, r).map_err(backend("storing audited records"))?;
             }
         }
         tx.commit().map_err(backend("committing the audit log"))

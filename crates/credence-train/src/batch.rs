@@ -12,6 +12,20 @@ pub const SCORE_COLUMNS: [&str; 7] = [
     "score", "band", "pd", "reason_1", "reason_2", "reason_3", "reason_4",
 ];
 
+/// The model bound to a file's columns by name.
+fn bind_to_header(
+    model: &Scorecard,
+    header: &csv::StringRecord,
+    name: &str,
+) -> Result<CompiledScorecard> {
+    Ok(CompiledScorecard::bind(model.clone(), |feature| {
+        header
+            .iter()
+            .position(|h| h == feature)
+            .ok_or_else(|| format!("is not a column of {name} (the model was trained on it)"))
+    })?)
+}
+
 /// Scores every row of `input` (CSV with a header) into `output`. Returns
 /// the number of rows scored. `name` names the input in errors.
 pub fn score_csv(
@@ -35,12 +49,7 @@ pub fn score_csv(
             )));
         }
     }
-    let compiled = CompiledScorecard::bind(model.clone(), |feature| {
-        header
-            .iter()
-            .position(|h| h == feature)
-            .ok_or_else(|| format!("is not a column of {name} (the model was trained on it)"))
-    })?;
+    let compiled = bind_to_header(model, &header, name)?;
     let mut writer = csv::Writer::from_writer(output);
     let mut out_header = header.clone();
     for column in SCORE_COLUMNS {
@@ -90,12 +99,7 @@ pub fn scores_of_csv(model: &Scorecard, input: impl Read, name: &str) -> Result<
         .trim(csv::Trim::All)
         .from_reader(input);
     let header = reader.headers().map_err(|e| fail(e.to_string()))?.clone();
-    let compiled = CompiledScorecard::bind(model.clone(), |feature| {
-        header
-            .iter()
-            .position(|h| h == feature)
-            .ok_or_else(|| format!("is not a column of {name} (the model was trained on it)"))
-    })?;
+    let compiled = bind_to_header(model, &header, name)?;
     let mut record = csv::StringRecord::new();
     let mut scores = Vec::new();
     loop {
