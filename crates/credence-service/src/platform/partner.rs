@@ -128,8 +128,14 @@ pub(crate) struct AnswerBook {
 #[derive(Debug, Default)]
 struct BookState {
     newest_day: i64,
+    /// False once the book overflowed today: misses go to the store again.
+    complete: bool,
     answers: std::collections::HashMap<String, (i64, StoredAnswer)>,
 }
+
+/// Most answers kept in memory; past it the book stops vouching for
+/// absence until the next day (a bound on memory, not on correctness).
+const BOOK_LIMIT: usize = 2_000_000;
 
 impl AnswerBook {
     pub fn new(started_day: i64) -> Self {
@@ -137,6 +143,7 @@ impl AnswerBook {
             started_day,
             state: std::sync::Mutex::new(BookState {
                 newest_day: started_day,
+                complete: true,
                 answers: std::collections::HashMap::new(),
             }),
         }
@@ -148,7 +155,7 @@ impl AnswerBook {
         let state = self.state.lock().ok()?;
         match state.answers.get(id) {
             Some((_, stored)) => Some(Some(stored.clone())),
-            None => (day > self.started_day).then_some(None),
+            None => (state.complete && day > self.started_day).then_some(None),
         }
     }
 
@@ -156,7 +163,12 @@ impl AnswerBook {
         if let Ok(mut state) = self.state.lock() {
             if remember.day > state.newest_day {
                 state.newest_day = remember.day;
+                state.complete = true;
                 state.answers.retain(|_, (day, _)| *day + 1 >= remember.day);
+            }
+            if state.answers.len() >= BOOK_LIMIT {
+                state.answers.clear();
+                state.complete = false;
             }
             state
                 .answers
