@@ -122,6 +122,7 @@ struct Remember {
 #[derive(Debug)]
 pub(crate) struct AnswerBook {
     started_day: i64,
+    limit: usize,
     state: std::sync::Mutex<BookState>,
 }
 
@@ -139,8 +140,13 @@ const BOOK_LIMIT: usize = 2_000_000;
 
 impl AnswerBook {
     pub fn new(started_day: i64) -> Self {
+        Self::with_limit(started_day, BOOK_LIMIT)
+    }
+
+    fn with_limit(started_day: i64, limit: usize) -> Self {
         Self {
             started_day,
+            limit,
             state: std::sync::Mutex::new(BookState {
                 newest_day: started_day,
                 complete: true,
@@ -166,7 +172,7 @@ impl AnswerBook {
                 state.complete = true;
                 state.answers.retain(|_, (day, _)| *day + 1 >= remember.day);
             }
-            if state.answers.len() >= BOOK_LIMIT {
+            if state.answers.len() >= self.limit {
                 state.answers.clear();
                 state.complete = false;
             }
@@ -656,5 +662,18 @@ mod tests {
         book.remember(remember(102, "t3", "yes"));
         assert!(book.lookup("t1", 102).is_some_and(|a| a.is_none()));
         assert!(book.lookup("t2", 102).is_some_and(|a| a.is_some()));
+    }
+
+    #[test]
+    fn a_full_answer_book_stops_vouching_for_absence_until_the_next_day() {
+        let book = AnswerBook::with_limit(100, 2);
+        book.remember(remember(101, "a", "yes"));
+        book.remember(remember(101, "b", "yes"));
+        book.remember(remember(101, "c", "yes"));
+        // Overflowed: a miss is no longer proof, so the store is asked.
+        assert!(book.lookup("a", 101).is_none());
+        assert!(book.lookup("zzz", 101).is_none());
+        book.remember(remember(102, "d", "yes"));
+        assert!(matches!(book.lookup("zzz", 102), Some(None)));
     }
 }
