@@ -545,3 +545,82 @@ fn audit_verify_fails_on_a_tampered_log() {
         "{broken}"
     );
 }
+
+#[test]
+fn sigterm_during_ingest_loses_no_acknowledged_batch() {
+    use credence_store::Store;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_credence"))
+        .args(["demo", "--subjects", "200", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("CREDENCE_DB")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the demo starts");
+    let (base, printed) = wait_for_server(child.stdout.take().expect("stdout"));
+    let furnisher_key = printed
+        .lines()
+        .find_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            (words.first() == Some(&"furnisher")
+                && words.get(2).is_some_and(|k| k.starts_with("crd_")))
+            .then(|| words[2].to_string())
+        })
+        .expect("furnisher key");
+    let sender = std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut acknowledged = Vec::new();
+        for batch in 0..10_000 {
+            let events: Vec<Value> = (0..20)
+                .map(|i| {
+                    serde_json::json!({"event_id": format!("term-{batch}-{i}"), "subject_id": "sub-00000000",
+                        "kind": "balance_reported", "occurred_at": "2026-01-01", "account_id": "term-acct",
+                        "balance": 100 + i, "currency": "EUR"})
+                })
+                .collect();
+            let reply = agent
+                .post(&format!("{base}/v1/events"))
+                .header("Authorization", &format!("Bearer {furnisher_key}"))
+                .send_json(&events);
+            match reply {
+                Ok(r) if r.status().as_u16() == 200 => acknowledged.push(batch),
+                Ok(r) => panic!("batch {batch} refused with {}", r.status()),
+                Err(_) => break, // the server has gone: nothing more is acknowledged
+            }
+        }
+        acknowledged
+    });
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("the demo exits");
+    assert!(exit.success(), "graceful shutdown: {exit:?}");
+    let acknowledged = sender.join().expect("sender");
+    assert!(
+        !acknowledged.is_empty(),
+        "some batches were acknowledged before the stop"
+    );
+    let store = credence_store_sqlite::SqliteStore::open(&dir.path().join("credence-demo.db"))
+        .expect("the database opens");
+    let stored: std::collections::HashSet<String> = store
+        .subject_events(&credence_domain::SubjectId::new("sub-00000000").expect("id"))
+        .expect("events")
+        .into_iter()
+        .map(|e| e.key.event_id.to_string())
+        .collect();
+    for batch in &acknowledged {
+        for i in 0..20 {
+            assert!(
+                stored.contains(&format!("term-{batch}-{i}")),
+                "acknowledged batch {batch} lost event {i}"
+            );
+        }
+    }
+}
