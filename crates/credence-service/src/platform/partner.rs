@@ -184,6 +184,23 @@ impl AnswerBook {
     }
 }
 
+/// An answer that can say it repeats an earlier one.
+trait Repeatable {
+    fn mark_repeated(&mut self);
+}
+
+impl Repeatable for EligibilityAnswer {
+    fn mark_repeated(&mut self) {
+        self.repeated = true;
+    }
+}
+
+impl Repeatable for ScoreAnswer {
+    fn mark_repeated(&mut self) {
+        self.repeated = true;
+    }
+}
+
 /// A stored answer and the pseudonym it was for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredAnswer {
@@ -346,40 +363,72 @@ impl Platform {
         )
     }
 
-    /// The audit entry that records an answer, carrying the answer record
-    /// so both are kept in one transaction.
-    fn answer_event(
+    /// The answer to one transaction: the one given earlier today under
+    /// the same transaction id (audited as a repeat), or a fresh one from
+    /// `fresh` (answer and audit detail), to be audited together with the
+    /// stored answer so both are kept in one transaction.
+    fn decide<T: Serialize + serde::de::DeserializeOwned + Repeatable>(
         &self,
         principal: &Principal,
         subject: &SubjectId,
+        question: &PartnerQuestion,
         answer_id: String,
-        stored: &StoredAnswer,
         action: &'static str,
-        detail: String,
-    ) -> ApiResult<AuditEvent> {
-        partner_of(principal)?;
+        fresh: impl FnOnce() -> ApiResult<(T, String)>,
+    ) -> ApiResult<Decided<T>> {
+        if let Some(mut earlier) = self.earlier_answer::<T>(&answer_id, question, action)? {
+            earlier.mark_repeated();
+            self.audit(
+                principal,
+                action,
+                Some(subject),
+                format!(
+                    "repeated transaction {}: same answer",
+                    question.transaction_id
+                ),
+            )?;
+            return Ok(Decided::Final(earlier));
+        }
+        let (answer, detail) = fresh()?;
+        let stored = StoredAnswer {
+            pseudonym: question.pseudonym.clone(),
+            question: action.to_string(),
+            answer: serde_json::to_value(&answer).map_err(ApiError::internal)?,
+        };
         // No owner: answers are never listed by partner, and an owner costs
         // the audit writer one more index insert on every check.
-        let record = Records::record(kind::ANSWER, answer_id, Some(subject), None, stored)?;
-        Ok(AuditEvent {
+        let record = Records::record(
+            kind::ANSWER,
+            answer_id.clone(),
+            Some(subject),
+            None,
+            &stored,
+        )?;
+        let event = AuditEvent {
             actor: principal.actor(),
             action,
             subject_ref: Some(self.subject_ref(subject)),
             detail,
             record: Some(record),
-        })
+        };
+        let remember = Remember {
+            id: answer_id,
+            day: self.today(),
+            stored,
+        };
+        Ok(Decided::ToAudit(answer, event, remember))
     }
 
-    fn stored_answer<T: Serialize>(
-        question: &PartnerQuestion,
-        what: &str,
-        answer: &T,
-    ) -> ApiResult<StoredAnswer> {
-        Ok(StoredAnswer {
-            pseudonym: question.pseudonym.clone(),
-            question: what.to_string(),
-            answer: serde_json::to_value(answer).map_err(ApiError::internal)?,
-        })
+    /// Writes a decided answer's audit entry, waiting until it is durable.
+    fn finish<T>(&self, decided: Decided<T>) -> ApiResult<T> {
+        match decided {
+            Decided::Final(answer) => Ok(answer),
+            Decided::ToAudit(answer, event, remember) => {
+                self.audit_event(event)?;
+                self.answers.remember(remember);
+                Ok(answer)
+            }
+        }
     }
 
     /// Is the subject eligible for one of the partner's perks? Yes or no.
@@ -388,14 +437,8 @@ impl Platform {
         principal: &Principal,
         question: &PartnerQuestion,
     ) -> ApiResult<EligibilityAnswer> {
-        match self.decide_eligibility(principal, question)? {
-            Decided::Final(answer) => Ok(answer),
-            Decided::ToAudit(answer, event, remember) => {
-                self.audit_event(event)?;
-                self.answers.remember(remember);
-                Ok(answer)
-            }
-        }
+        let decided = self.decide_eligibility(principal, question)?;
+        self.finish(decided)
     }
 
     /// Like [`Self::check_eligibility`], but returns as soon as the answer
@@ -450,55 +493,36 @@ impl Platform {
             .ok_or_else(|| ApiError::invalid("perk_id", format!("you have no perk {perk_id:?}")))?;
         let subject = self.consented_subject(principal, partner, question, Scope::Eligibility)?;
         let answer_id = self.answer_id(partner, question, &format!("perk:{perk_id}"));
-        if let Some(mut earlier) =
-            self.earlier_answer::<EligibilityAnswer>(&answer_id, question, "partner.check")?
-        {
-            earlier.repeated = true;
-            self.audit(
-                principal,
-                "partner.check",
-                Some(&subject),
-                format!(
-                    "repeated transaction {}: same answer",
-                    question.transaction_id
-                ),
-            )?;
-            return Ok(Decided::Final(earlier));
-        }
-        let (score, dimensions, kind) = self.quick_score(&subject)?;
-        let dimension = |name: &str| {
-            credence_features::Dimension::ALL
-                .iter()
-                .position(|d| d.name() == name)
-                .and_then(|i| dimensions[i])
-        };
-        let eligible = perk_verdict(&perk, score, &dimension, kind).eligible;
-        let answer = EligibilityAnswer {
-            perk_id: perk_id.to_string(),
-            eligible,
-            transaction_id: question.transaction_id.clone(),
-            answered_at: self.now().to_string(),
-            repeated: false,
-        };
-        let stored = Self::stored_answer(question, "partner.check", &answer)?;
-        let remember = Remember {
-            id: answer_id.clone(),
-            day: self.today(),
-            stored: stored.clone(),
-        };
-        let event = self.answer_event(
+        self.decide(
             principal,
             &subject,
+            question,
             answer_id,
-            &stored,
             "partner.check",
-            format!(
-                "eligibility for {perk_id} (transaction {}): {}",
-                question.transaction_id,
-                if eligible { "yes" } else { "no" }
-            ),
-        )?;
-        Ok(Decided::ToAudit(answer, event, remember))
+            || {
+                let (score, dimensions, kind) = self.quick_score(&subject)?;
+                let dimension = |name: &str| {
+                    credence_features::Dimension::ALL
+                        .iter()
+                        .position(|d| d.name() == name)
+                        .and_then(|i| dimensions[i])
+                };
+                let eligible = perk_verdict(&perk, score, &dimension, kind).eligible;
+                let answer = EligibilityAnswer {
+                    perk_id: perk_id.to_string(),
+                    eligible,
+                    transaction_id: question.transaction_id.clone(),
+                    answered_at: self.now().to_string(),
+                    repeated: false,
+                };
+                let detail = format!(
+                    "eligibility for {perk_id} (transaction {}): {}",
+                    question.transaction_id,
+                    if eligible { "yes" } else { "no" }
+                );
+                Ok((answer, detail))
+            },
+        )
     }
 
     /// The subject's score and band (scope `score` or wider).
@@ -510,47 +534,27 @@ impl Platform {
         let partner = partner_of(principal)?;
         let subject = self.consented_subject(principal, partner, question, Scope::Score)?;
         let answer_id = self.answer_id(partner, question, "score");
-        if let Some(mut earlier) =
-            self.earlier_answer::<ScoreAnswer>(&answer_id, question, "partner.score")?
-        {
-            earlier.repeated = true;
-            self.audit(
-                principal,
-                "partner.score",
-                Some(&subject),
-                format!(
-                    "repeated transaction {}: same answer",
-                    question.transaction_id
-                ),
-            )?;
-            return Ok(earlier);
-        }
-        let report = self.assess(&subject)?.report;
-        let answer = ScoreAnswer {
-            score: report.score,
-            band: report.band.map(|b| b.label().to_string()),
-            model_version: report.model_version,
-            transaction_id: question.transaction_id.clone(),
-            answered_at: self.now().to_string(),
-            repeated: false,
-        };
-        let stored = Self::stored_answer(question, "partner.score", &answer)?;
-        let remember = Remember {
-            id: answer_id.clone(),
-            day: self.today(),
-            stored: stored.clone(),
-        };
-        let event = self.answer_event(
+        let decided = self.decide(
             principal,
             &subject,
+            question,
             answer_id,
-            &stored,
             "partner.score",
-            format!("score and band (transaction {})", question.transaction_id),
+            || {
+                let report = self.assess(&subject)?.report;
+                let answer = ScoreAnswer {
+                    score: report.score,
+                    band: report.band.map(|b| b.label().to_string()),
+                    model_version: report.model_version,
+                    transaction_id: question.transaction_id.clone(),
+                    answered_at: self.now().to_string(),
+                    repeated: false,
+                };
+                let detail = format!("score and band (transaction {})", question.transaction_id);
+                Ok((answer, detail))
+            },
         )?;
-        self.audit_event(event)?;
-        self.answers.remember(remember);
-        Ok(answer)
+        self.finish(decided)
     }
 
     /// The subject's full report (scope `full_report`).
