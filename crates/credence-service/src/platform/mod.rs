@@ -272,14 +272,14 @@ impl Platform {
                     Some(&dispute.furnisher_id),
                     dispute,
                 )?;
-                self.audit(
-                    &Principal::Operator {
-                        key_id: "system".into(),
-                    },
-                    "dispute.lapsed",
-                    Some(id),
-                    format!("dispute {} resolved for the subject after {DISPUTE_ANSWER_DAYS} days without an answer", dispute.id),
-                )?;
+                // The deadline acts, not an operator: the audit says so.
+                self.audit_event(AuditEvent {
+                    actor: "system".into(),
+                    action: "dispute.lapsed",
+                    subject_ref: Some(self.subject_ref(id)),
+                    detail: format!("dispute {} resolved for the subject after {DISPUTE_ANSWER_DAYS} days without an answer", dispute.id),
+                    record: None,
+                })?;
             }
         }
         Ok(disputes)
