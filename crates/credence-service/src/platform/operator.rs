@@ -232,36 +232,60 @@ fn model_card(scorer: &Scorer, kind: SubjectKind) -> ModelCard {
 /// The ROC curve (at most 101 points) and band counts from the validation
 /// report of a built-in model; empty for others.
 fn reference_of(model: &Scorecard, kind: SubjectKind) -> (Vec<[f64; 2]>, BTreeMap<String, u64>) {
-    let builtin = credence_scorecard::default_model(kind)
-        .is_ok_and(|default| default.checksum == model.checksum);
-    if !builtin {
-        return (Vec::new(), BTreeMap::new());
+    match builtin_reference(kind) {
+        Some(reference) if reference.checksum == model.checksum => {
+            (reference.roc.clone(), reference.bands.clone())
+        }
+        _ => (Vec::new(), BTreeMap::new()),
     }
-    let Ok(report) =
-        serde_json::from_str::<serde_json::Value>(credence_scorecard::default_report_json(kind))
-    else {
-        return (Vec::new(), BTreeMap::new());
+}
+
+/// What the dashboard shows from a built-in model's validation report.
+struct BuiltinReference {
+    checksum: String,
+    roc: Vec<[f64; 2]>,
+    bands: BTreeMap<String, u64>,
+}
+
+/// The built-in model's reference, read from the embedded report once per
+/// process (it never changes; the stats page asks on every view).
+fn builtin_reference(kind: SubjectKind) -> Option<&'static BuiltinReference> {
+    static PERSON: std::sync::OnceLock<Option<BuiltinReference>> = std::sync::OnceLock::new();
+    static ORGANISATION: std::sync::OnceLock<Option<BuiltinReference>> = std::sync::OnceLock::new();
+    let cell = match kind {
+        SubjectKind::Person => &PERSON,
+        SubjectKind::Organisation => &ORGANISATION,
     };
-    let points: Vec<[f64; 2]> = report["curves"]["roc"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| Some([p[0].as_f64()?, p[1].as_f64()?]))
-        .collect();
-    let step = (points.len() / 100).max(1);
-    let mut roc: Vec<[f64; 2]> = points.iter().step_by(step).copied().collect();
-    if let Some(last) = points.last()
-        && roc.last() != Some(last)
-    {
-        roc.push(*last);
-    }
-    let bands = report["calibration"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|b| Some((b["band"].as_str()?.to_string(), b["count"].as_u64()?)))
-        .collect();
-    (roc, bands)
+    cell.get_or_init(|| {
+        let checksum = credence_scorecard::default_model(kind).ok()?.checksum;
+        let report: serde_json::Value =
+            serde_json::from_str(credence_scorecard::default_report_json(kind)).ok()?;
+        let points: Vec<[f64; 2]> = report["curves"]["roc"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| Some([p[0].as_f64()?, p[1].as_f64()?]))
+            .collect();
+        let step = (points.len() / 100).max(1);
+        let mut roc: Vec<[f64; 2]> = points.iter().step_by(step).copied().collect();
+        if let Some(last) = points.last()
+            && roc.last() != Some(last)
+        {
+            roc.push(*last);
+        }
+        let bands = report["calibration"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|b| Some((b["band"].as_str()?.to_string(), b["count"].as_u64()?)))
+            .collect();
+        Some(BuiltinReference {
+            checksum,
+            roc,
+            bands,
+        })
+    })
+    .as_ref()
 }
 
 /// PSI between two band distributions (counts), over the bands of `reference`.
