@@ -11,18 +11,18 @@
 //! connection. A client crate would put its own pooling and buffering
 //! between us and what we measure, and wrk/oha are not part of the build.
 
-use super::simulate::{today, workers};
+use super::simulate::{ingest_world, today};
 use crate::cli::BenchApiArgs;
 use anyhow::{Context, Result, anyhow, bail};
+use credence_domain::SubjectId;
 use credence_domain::build::EventFactory;
 use credence_domain::wire::WireEvent;
-use credence_domain::{Event, SubjectId};
 use credence_service::platform::{
     ConsentRequest, FurnisherSpec, KeySpec, Limits, PartnerSpec, Perk, Platform, Principal, Role,
     Scope,
 };
 use credence_service::{Clock, Config, SystemClock};
-use credence_sim::{SimConfig, generate_in_order, simulate_subject, subject_id};
+use credence_sim::{SimConfig, subject_id};
 use credence_store::Store;
 use credence_store_sqlite::SqliteStore;
 use serde::Serialize;
@@ -73,20 +73,7 @@ fn run_in(dir: &std::path::Path, args: &BenchApiArgs) -> Result<()> {
     let store = SqliteStore::open(&dir.join("bench.db"))?;
     eprintln!("bench-api: building a world of {} subjects", args.subjects);
     let world = SimConfig::new(args.subjects, 11, today(&clock));
-    generate_in_order(
-        &world,
-        2_000,
-        workers(),
-        |range| {
-            range
-                .flat_map(|i| simulate_subject(&world, i).events)
-                .collect::<Vec<Event>>()
-        },
-        |_, events| -> Result<()> {
-            store.append_events(&events).context("writing the world")?;
-            Ok(())
-        },
-    )?;
+    ingest_world(&world, &store, |_| {})?;
     let store: Arc<dyn Store> = Arc::new(store);
     let platform = Arc::new(
         Platform::open(

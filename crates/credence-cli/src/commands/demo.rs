@@ -1,15 +1,15 @@
 //! `credence demo`: the main job. Simulates a population, ingests it into
 //! `./credence-demo.db`, scores everyone and prints what came out.
 
-use super::simulate::{today, workers};
+use super::simulate::{ingest_world, today};
 use crate::cli::{DemoArgs, Global};
 use crate::context;
 use crate::output;
 use anyhow::{Context, Result, bail};
-use credence_domain::{Event, SubjectId};
+use credence_domain::SubjectId;
 use credence_scorecard::{Band, ScoreStatus};
 use credence_service::{Clock, Scorer};
-use credence_sim::{SimConfig, generate_in_order, simulate_subject, subject_id};
+use credence_sim::{SimConfig, subject_id};
 use credence_store::Store;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -38,25 +38,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         path.display()
     )?;
     let bar = output::progress(args.subjects, "ingest", "subjects");
-    let mut events_written = 0u64;
-    generate_in_order(
-        &world,
-        2_000,
-        workers(),
-        |range| {
-            range
-                .flat_map(|i| simulate_subject(&world, i).events)
-                .collect::<Vec<Event>>()
-        },
-        |range, events| -> Result<()> {
-            let report = store
-                .append_events(&events)
-                .context("ingesting simulated events")?;
-            events_written += report.inserted as u64;
-            bar.set_position(range.end);
-            Ok(())
-        },
-    )?;
+    let events_written = ingest_world(&world, &store, |done| bar.set_position(done))?;
     bar.finish_and_clear();
     let ingested = started.elapsed();
 

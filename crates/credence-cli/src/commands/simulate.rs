@@ -100,6 +100,36 @@ pub fn write_world(
 }
 
 /// Threads to generate with: every core.
+/// Simulates `world` on every core and writes it into `store` in subject
+/// order, 2,000 subjects per batch; `progress` hears how many subjects are
+/// done. Returns the events written.
+pub fn ingest_world(
+    world: &SimConfig,
+    store: &dyn credence_store::Store,
+    mut progress: impl FnMut(u64),
+) -> Result<u64> {
+    let mut written = 0u64;
+    generate_in_order(
+        world,
+        2_000,
+        workers(),
+        |range| {
+            range
+                .flat_map(|i| simulate_subject(world, i).events)
+                .collect::<Vec<credence_domain::Event>>()
+        },
+        |range, events| -> Result<()> {
+            let report = store
+                .append_events(&events)
+                .context("ingesting simulated events")?;
+            written += report.inserted as u64;
+            progress(range.end);
+            Ok(())
+        },
+    )?;
+    Ok(written)
+}
+
 pub fn workers() -> usize {
     std::thread::available_parallelism()
         .map_or(2, |n| n.get())
