@@ -395,46 +395,84 @@ fn train_refuses_protected_inputs_and_writes_a_verifiable_model() {
     assert!(html.contains("Later scoring population"));
 }
 
-/// Reads the demo's stdout until it says where it serves; returns the base
-/// URL and everything printed so far.
-fn wait_for_server(stdout: std::process::ChildStdout) -> (String, String) {
-    use std::io::BufRead;
-    let mut printed = String::new();
-    for line in std::io::BufReader::new(stdout).lines() {
-        let line = line.expect("demo output");
-        printed.push_str(&line);
-        printed.push('\n');
-        if line.starts_with("Try: curl") {
-            break;
+/// `credence demo` serving on a free port, with what it printed.
+struct DemoServer {
+    child: std::process::Child,
+    base: String,
+    printed: String,
+}
+
+impl DemoServer {
+    /// Starts the demo and reads its output until it says where it serves.
+    fn start(dir: &Path, subjects: &str) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_credence"))
+            .args(["demo", "--subjects", subjects, "--listen", "127.0.0.1:0"])
+            .current_dir(dir)
+            .env_remove("CREDENCE_DB")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the demo starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut printed = String::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.expect("demo output");
+            printed.push_str(&line);
+            printed.push('\n');
+            if line.starts_with("Try: curl") {
+                break;
+            }
+        }
+        let base = printed
+            .lines()
+            .find_map(|l| l.strip_prefix("Serving on "))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in:\n{printed}"))
+            .to_string();
+        Self {
+            child,
+            base,
+            printed,
         }
     }
-    let base = printed
-        .lines()
-        .find_map(|l| l.strip_prefix("Serving on "))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in:\n{printed}"))
-        .to_string();
-    (base, printed)
+
+    /// The API key printed on the line that starts with `words` (`operator`,
+    /// `furnisher`, `partner bike-share`).
+    fn key(&self, words: &str) -> String {
+        self.printed
+            .lines()
+            .find_map(|l| {
+                let rest = l.trim().strip_prefix(words)?;
+                let key = rest.split_whitespace().next()?;
+                key.starts_with("crd_").then(|| key.to_string())
+            })
+            .unwrap_or_else(|| panic!("no {words} key in:\n{}", self.printed))
+    }
+
+    /// Sends SIGTERM and asserts the server exits cleanly.
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let exit = self.child.wait().expect("the demo exits");
+        assert!(exit.success(), "graceful shutdown exits cleanly: {exit:?}");
+    }
 }
 
 #[test]
 fn demo_serves_the_api_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_credence"))
-        .args(["demo", "--subjects", "300", "--listen", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env_remove("CREDENCE_DB")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the demo starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let (base, printed) = wait_for_server(stdout);
-    let token = printed
+    let server = DemoServer::start(dir.path(), "300");
+    let base = server.base.clone();
+    let token = server
+        .printed
         .split_whitespace()
         .find(|word| word.starts_with("st1."))
         .map(str::to_string)
-        .unwrap_or_else(|| panic!("no subject token in:\n{printed}"));
+        .unwrap_or_else(|| panic!("no subject token in:\n{}", server.printed));
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -453,24 +491,8 @@ fn demo_serves_the_api_and_stops_gracefully_on_sigterm() {
             .unwrap_or_default()
             .contains("Friends")
     );
-    let operator = printed
-        .lines()
-        .find_map(|l| {
-            let mut words = l.split_whitespace();
-            (words.next() == Some("operator"))
-                .then(|| words.next())
-                .flatten()
-                .filter(|k| k.starts_with("crd_"))
-                .map(str::to_string)
-        })
-        .expect("operator key");
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-    let exit = child.wait().expect("the demo exits");
-    assert!(exit.success(), "graceful shutdown exits cleanly: {exit:?}");
+    let operator = server.key("operator");
+    server.stop();
     // The audit log written while serving is intact, and the key works
     // from the command line too.
     let db = dir.path().join("credence-demo.db");
@@ -550,24 +572,9 @@ fn audit_verify_fails_on_a_tampered_log() {
 fn sigterm_during_ingest_loses_no_acknowledged_batch() {
     use credence_store::Store;
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_credence"))
-        .args(["demo", "--subjects", "200", "--listen", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env_remove("CREDENCE_DB")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the demo starts");
-    let (base, printed) = wait_for_server(child.stdout.take().expect("stdout"));
-    let furnisher_key = printed
-        .lines()
-        .find_map(|l| {
-            let words: Vec<&str> = l.split_whitespace().collect();
-            (words.first() == Some(&"furnisher")
-                && words.get(2).is_some_and(|k| k.starts_with("crd_")))
-            .then(|| words[2].to_string())
-        })
-        .expect("furnisher key");
+    let server = DemoServer::start(dir.path(), "200");
+    let base = server.base.clone();
+    let furnisher_key = server.key("furnisher bank-a");
     let sender = std::thread::spawn(move || {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -595,13 +602,7 @@ fn sigterm_during_ingest_loses_no_acknowledged_batch() {
         acknowledged
     });
     std::thread::sleep(std::time::Duration::from_millis(400));
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-    let exit = child.wait().expect("the demo exits");
-    assert!(exit.success(), "graceful shutdown: {exit:?}");
+    server.stop();
     let acknowledged = sender.join().expect("sender");
     assert!(
         !acknowledged.is_empty(),
