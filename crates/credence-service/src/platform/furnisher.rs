@@ -206,12 +206,7 @@ impl Platform {
                 ));
             }
         };
-        self.settle_lapsed_disputes()?;
-        let disputes: Vec<Dispute> = self.records().list(kind::DISPUTE, filter)?;
-        Ok(disputes
-            .into_iter()
-            .filter(|d| d.status == DisputeStatus::Open)
-            .collect())
+        Ok(self.settle_and_list_open(filter)?.0)
     }
 
     /// Answers a dispute: confirm, correct or withdraw.

@@ -335,9 +335,11 @@ impl Platform {
         if disputes.iter().any(|d| d.status.excludes_record()) {
             let assessment = self.assess(id)?;
             let report = &assessment.report;
-            let dimensions = credence_features::Dimension::ALL
-                .map(|d| report.dimensions.get(d.name()).copied().flatten());
-            return Ok((report.score, dimensions, assessment.subject.kind));
+            return Ok((
+                report.score,
+                Self::dimensions_of(report),
+                assessment.subject.kind,
+            ));
         }
         let log = self
             .store
@@ -355,21 +357,39 @@ impl Platform {
 
     /// Settles every dispute past its deadline; returns how many.
     pub fn settle_lapsed_disputes(&self) -> ApiResult<usize> {
-        let open: Vec<credence_store::Record> = self
-            .store
-            .records(kind::DISPUTE, credence_store::RecordFilter::All)?;
+        Ok(self
+            .settle_and_list_open(credence_store::RecordFilter::All)?
+            .1)
+    }
+
+    /// The disputes still open among `filter`'s, after settling those past
+    /// their deadline (one scan for both), and how many were settled.
+    pub(crate) fn settle_and_list_open(
+        &self,
+        filter: credence_store::RecordFilter<'_>,
+    ) -> ApiResult<(Vec<Dispute>, usize)> {
         let now = self.now();
+        let mut open = Vec::new();
         let mut settled = 0;
-        for record in open {
+        for record in self.store.records(kind::DISPUTE, filter)? {
             let dispute: Dispute = records::decode(&record)?;
-            if dispute.status == DisputeStatus::Open
-                && now >= dispute.answer_due
-                && let Some(subject) = &record.subject
-            {
+            if dispute.status != DisputeStatus::Open {
+                continue;
+            }
+            if now < dispute.answer_due {
+                open.push(dispute);
+            } else if let Some(subject) = &record.subject {
                 self.disputes_of(subject)?;
                 settled += 1;
             }
         }
-        Ok(settled)
+        Ok((open, settled))
+    }
+
+    /// A report's five dimensions in [`credence_features::Dimension::ALL`]
+    /// order, as stored scores keep them.
+    pub(crate) fn dimensions_of(report: &ScoreReport) -> [Option<u8>; 5] {
+        credence_features::Dimension::ALL
+            .map(|d| report.dimensions.get(d.name()).copied().flatten())
     }
 }

@@ -336,13 +336,7 @@ impl Platform {
             scored: report.score.is_some(),
             score: report.score,
             pd: report.pd,
-            dimensions: [
-                report.dimensions.get("history").copied().flatten(),
-                report.dimensions.get("capacity").copied().flatten(),
-                report.dimensions.get("behaviour").copied().flatten(),
-                report.dimensions.get("identity").copied().flatten(),
-                report.dimensions.get("fulfilment").copied().flatten(),
-            ],
+            dimensions: Self::dimensions_of(report),
             reasons: report.reasons.iter().map(|r| r.code.clone()).collect(),
             computed_at: self.now(),
         };
