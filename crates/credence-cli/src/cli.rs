@@ -51,7 +51,7 @@ pub enum Command {
     Score(ScoreArgs),
     /// Show the scorecard rows behind one subject's score.
     Explain(ExplainArgs),
-    /// Train a scorecard on a table (CSV) with a binary target.
+    /// Train a scorecard on a table (CSV or Parquet) with a binary target.
     Train(Box<TrainArgs>),
     /// Export a model for another engine.
     ExportModel(ExportArgs),
@@ -254,7 +254,7 @@ pub enum ModelAction {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Training data: CSV with a header.
+    /// Training data: CSV with a header, or Parquet (told apart by content).
     #[arg(
         long,
         required_unless_present = "from_store",
@@ -265,11 +265,11 @@ pub struct TrainArgs {
     /// The outcome column of --data.
     #[arg(long, requires = "data")]
     pub target: Option<String>,
-    /// Validate on this CSV (same columns) instead of holding out rows of
+    /// Validate on this CSV or Parquet file (same columns) instead of holding out rows of
     /// --data.
     #[arg(long, requires = "data")]
     pub test_data: Option<PathBuf>,
-    /// A later scoring population (CSV with the same input columns; no
+    /// A later scoring population (CSV or Parquet with the same input columns; no
     /// target needed): the report gives its population stability index
     /// against the development sample (--data).
     #[arg(long, requires = "data")]

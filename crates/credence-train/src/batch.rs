@@ -130,3 +130,29 @@ pub fn scores_of_csv(model: &Scorecard, input: impl Read, name: &str) -> Result<
     )?;
     Ok(scores)
 }
+
+/// The score of every row of a CSV or Parquet file, in order.
+pub fn scores_of_file(model: &Scorecard, path: &std::path::Path) -> Result<Vec<i32>> {
+    let name = path.display().to_string();
+    if crate::parquet::is_parquet(path) {
+        let table = crate::Table::read_csv(path)?;
+        let rows: Vec<usize> = (0..table.rows).collect();
+        return Ok(crate::fit::score_rows(model, &table, &rows)?
+            .iter()
+            .map(|s| s.score)
+            .collect());
+    }
+    let file = std::fs::File::open(path).map_err(|e| read_error(&name, e.to_string()))?;
+    scores_of_csv(model, std::io::BufReader::new(file), &name)
+}
+
+/// Refuses a Parquet file where only CSV is read, saying what to do.
+pub fn require_csv(path: &std::path::Path) -> Result<()> {
+    if crate::parquet::is_parquet(path) {
+        return Err(read_error(
+            &path.display().to_string(),
+            "is a Parquet file; scoring files reads and writes CSV (train reads both), so convert it to CSV first".into(),
+        ));
+    }
+    Ok(())
+}

@@ -2,7 +2,7 @@
 
 use crate::binning::{BinStat, Binning, BinningOptions, bin_categorical, bin_numeric, woe};
 use crate::dictionary::ColumnRole;
-use crate::logistic::fit_logistic;
+use crate::logistic::{BinnedColumn, fit_design};
 use crate::metrics::{Metrics, metrics};
 use crate::table::{ColumnData, MISSING_CODE, Table};
 use crate::{Error, Result};
@@ -114,6 +114,22 @@ pub struct TrainReport {
     /// sample, when one was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub population: Option<PopulationShift>,
+    /// Where the time went.
+    pub timings: Timings,
+}
+
+/// Where training spent its time (seconds of wall clock).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Timings {
+    /// Reading the data files (set by the caller that read them).
+    pub read_seconds: f64,
+    /// Binning every input (in parallel over inputs).
+    pub binning_seconds: f64,
+    /// Selection and the regression, refits included.
+    pub fit_seconds: f64,
+    /// Points table, scoring every row with the model's runtime, metrics,
+    /// calibration, curves and fairness.
+    pub validation_seconds: f64,
 }
 
 /// Population stability of a later scoring population.
@@ -142,79 +158,261 @@ pub struct TrainedModel {
 struct Candidate {
     column: usize,
     binning: Binning,
-    woe_values: Vec<f64>,
+    /// The bin of every training row: 0 is the missing bin, then the
+    /// binning's bins in order.
+    codes: Vec<u16>,
+    /// The WOE of each code.
+    woe_by_code: Vec<f64>,
     category: DataCategory,
     dimension: Dimension,
     iv: f64,
     status: String,
 }
 
-fn woe_of_row(binning: &Binning, data: &ColumnData, row: usize, neutral_missing: bool) -> f64 {
-    let total = binning.total();
-    let missing = match data {
-        ColumnData::Numeric(values) => values[row].is_nan(),
-        ColumnData::Categorical { codes, .. } => codes[row] == MISSING_CODE,
+impl Candidate {
+    fn design(&self) -> BinnedColumn<'_> {
+        BinnedColumn {
+            codes: &self.codes,
+            values: &self.woe_by_code,
+        }
+    }
+}
+
+/// Bins one input on the training rows and codes every row by its bin.
+fn candidate(
+    index: usize,
+    column: &crate::Column,
+    role: &ColumnRole,
+    train_rows: &[usize],
+    y: &[u8],
+    options: &FitOptions,
+) -> Result<Option<Candidate>> {
+    let ColumnRole::Input {
+        category,
+        dimension,
+    } = *role
+    else {
+        return Ok(None);
     };
-    if missing && neutral_missing {
-        return 0.0;
-    }
-    woe(bin_of_row(binning, data, row), total)
-}
-
-fn bin_of_row(binning: &Binning, data: &ColumnData, row: usize) -> BinStat {
-    match (binning, data) {
-        (
-            Binning::Numeric {
-                cuts,
-                stats,
-                missing,
-                ..
-            },
-            ColumnData::Numeric(values),
-        ) => {
-            let v = values[row];
-            if v.is_nan() {
-                *missing
-            } else {
-                stats[cuts.partition_point(|c| *c <= v)]
-            }
-        }
-        (
-            Binning::Categorical {
-                groups,
-                stats,
-                missing,
-            },
-            ColumnData::Categorical { codes, levels },
-        ) => {
-            let code = codes[row];
-            if code == MISSING_CODE {
-                return *missing;
-            }
-            let level = &levels[code as usize];
-            groups
+    let too_many = || {
+        Error::Unfit(format!(
+            "{} has more bins than a scorecard holds; raise --min-bin-share",
+            column.name
+        ))
+    };
+    let (binning, codes) = match &column.data {
+        ColumnData::Numeric(all) => {
+            let values: Vec<f64> = train_rows.iter().map(|&r| all[r]).collect();
+            let binning = BinningOptions {
+                trend: options
+                    .trends
+                    .get(&column.name)
+                    .copied()
+                    .unwrap_or(options.binning.trend),
+                ..options.binning
+            };
+            let binning = bin_numeric(&values, y, &binning);
+            let cuts = match &binning {
+                Binning::Numeric { cuts, .. } => cuts.as_slice(),
+                Binning::Categorical { .. } => &[],
+            };
+            u16::try_from(cuts.len() + 1).map_err(|_| too_many())?;
+            let codes = values
                 .iter()
-                .position(|g| g.contains(level))
-                .map_or(BinStat::default(), |g| stats[g])
+                .map(|v| {
+                    if v.is_nan() {
+                        0
+                    } else {
+                        (cuts.partition_point(|c| c <= v) + 1) as u16
+                    }
+                })
+                .collect();
+            (binning, codes)
         }
-        _ => BinStat::default(),
-    }
-}
-
-fn correlation(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len() as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma) * (x - ma);
-        sbb += (y - mb) * (y - mb);
-    }
-    if saa <= 0.0 || sbb <= 0.0 {
+        ColumnData::Categorical { codes, levels } => {
+            let own: Vec<u32> = train_rows.iter().map(|&r| codes[r]).collect();
+            let binning = bin_categorical(&own, levels, y, &options.binning);
+            let groups = match &binning {
+                Binning::Categorical { groups, .. } => groups.as_slice(),
+                Binning::Numeric { .. } => &[],
+            };
+            u16::try_from(groups.len() + 1).map_err(|_| too_many())?;
+            // Each level's bin, found once instead of once a row.
+            let position: std::collections::HashMap<&str, usize> = levels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.as_str(), i))
+                .collect();
+            let mut bin_of_level = vec![0u16; levels.len()];
+            for (g, group) in groups.iter().enumerate() {
+                for level in group {
+                    if let Some(&l) = position.get(level.as_str()) {
+                        bin_of_level[l] = (g + 1) as u16;
+                    }
+                }
+            }
+            let codes = own
+                .iter()
+                .map(|&code| {
+                    if code == MISSING_CODE {
+                        0
+                    } else {
+                        bin_of_level[code as usize]
+                    }
+                })
+                .collect();
+            (binning, codes)
+        }
+    };
+    let total = binning.total();
+    let mut woe_by_code = vec![if options.neutral_missing {
         0.0
     } else {
-        sab / (saa * sbb).sqrt()
+        woe(binning.missing(), total)
+    }];
+    woe_by_code.extend(binning.stats().iter().map(|s| woe(*s, total)));
+    let iv = binning.iv();
+    let status = if iv < options.min_iv {
+        format!(
+            "dropped: information value {iv:.4} below {}",
+            options.min_iv
+        )
+    } else {
+        "selected".into()
+    };
+    Ok(Some(Candidate {
+        column: index,
+        binning,
+        codes,
+        woe_by_code,
+        category,
+        dimension,
+        iv,
+        status,
+    }))
+}
+
+/// Every input's candidate, binned on as many threads as the machine has
+/// (inputs are independent), in column order.
+fn candidates(
+    table: &Table,
+    roles: &[ColumnRole],
+    train_rows: &[usize],
+    y: &[u8],
+    options: &FitOptions,
+) -> Result<Vec<Candidate>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let jobs = table.columns.len().min(roles.len());
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(jobs)
+        .max(1);
+    let mut results: Vec<(usize, Result<Option<Candidate>>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= jobs {
+                            break done;
+                        }
+                        let column = &table.columns[i];
+                        done.push((i, candidate(i, column, &roles[i], train_rows, y, options)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    if results.len() < jobs {
+        return Err(Error::Unfit("a binning thread failed".into()));
     }
+    results.sort_by_key(|(i, _)| *i);
+    results
+        .into_iter()
+        .filter_map(|(_, c)| c.transpose())
+        .collect()
+}
+
+/// Pearson correlations of every pair of binned columns, over all rows
+/// (row-major `p × p`). Rows are expanded to dense blocks a few thousand
+/// at a time and summed as `XᵀX`, which vectorises; each thread takes a
+/// share of the rows.
+fn correlation_matrix(columns: &[BinnedColumn<'_>]) -> Vec<f64> {
+    const BLOCK: usize = 2048;
+    let p = columns.len();
+    let n = columns.first().map_or(0, |c| c.codes.len());
+    // (Σx, Σxxᵀ) over rows [from, to).
+    let sums = |from: usize, to: usize| {
+        let mut sum = vec![0.0; p];
+        let mut cross = vec![0.0; p * p];
+        let mut block = vec![0.0; p * BLOCK];
+        let mut start = from;
+        while start < to {
+            let len = BLOCK.min(to - start);
+            for (j, column) in columns.iter().enumerate() {
+                let out = &mut block[j * BLOCK..j * BLOCK + len];
+                for (o, &code) in out.iter_mut().zip(&column.codes[start..start + len]) {
+                    *o = column.values[usize::from(code)];
+                }
+                sum[j] += out.iter().sum::<f64>();
+            }
+            for i in 0..p {
+                let a = &block[i * BLOCK..i * BLOCK + len];
+                for j in 0..=i {
+                    let b = &block[j * BLOCK..j * BLOCK + len];
+                    cross[i * p + j] += a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+                }
+            }
+            start += len;
+        }
+        (sum, cross)
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 8);
+    let share = n.div_ceil(threads).max(1);
+    let parts: Vec<(Vec<f64>, Vec<f64>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (from, to) = ((t * share).min(n), ((t + 1) * share).min(n));
+                scope.spawn(move || sums(from, to))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| (vec![0.0; p], vec![0.0; p * p]))
+            })
+            .collect()
+    });
+    let mut sum = vec![0.0; p];
+    let mut cross = vec![0.0; p * p];
+    for (s, c) in parts {
+        sum.iter_mut().zip(s).for_each(|(a, b)| *a += b);
+        cross.iter_mut().zip(c).for_each(|(a, b)| *a += b);
+    }
+    let rows = n as f64;
+    let variance = |i: usize| cross[i * p + i] - sum[i] * sum[i] / rows;
+    let mut matrix = vec![0.0; p * p];
+    for i in 0..p {
+        for j in 0..=i {
+            let (vi, vj) = (variance(i), variance(j));
+            let r = if vi <= 1e-12 * rows || vj <= 1e-12 * rows {
+                0.0
+            } else {
+                (cross[i * p + j] - sum[i] * sum[j] / rows) / (vi * vj).sqrt()
+            };
+            matrix[i * p + j] = r;
+            matrix[j * p + i] = r;
+        }
+    }
+    matrix
 }
 
 /// Trains a scorecard on `train_rows` of `table` (and measures it on
@@ -227,79 +425,40 @@ pub fn train(
     test_rows: &[usize],
     options: &FitOptions,
 ) -> Result<TrainedModel> {
-    let train_table = table.select(train_rows);
     let y: Vec<u8> = train_rows.iter().map(|&r| target[r]).collect();
-    let mut candidates: Vec<Candidate> = Vec::new();
-    for (index, (column, role)) in train_table.columns.iter().zip(roles).enumerate() {
-        let ColumnRole::Input {
-            category,
-            dimension,
-        } = *role
-        else {
-            continue;
-        };
-        let binning = match &column.data {
-            ColumnData::Numeric(values) => {
-                let binning = BinningOptions {
-                    trend: options
-                        .trends
-                        .get(&column.name)
-                        .copied()
-                        .unwrap_or(options.binning.trend),
-                    ..options.binning
-                };
-                bin_numeric(values, &y, &binning)
-            }
-            ColumnData::Categorical { codes, levels } => {
-                bin_categorical(codes, levels, &y, &options.binning)
-            }
-        };
-        let woe_values = (0..train_table.rows)
-            .map(|row| woe_of_row(&binning, &column.data, row, options.neutral_missing))
-            .collect();
-        let iv = binning.iv();
-        let status = if iv < options.min_iv {
-            format!(
-                "dropped: information value {iv:.4} below {}",
-                options.min_iv
-            )
-        } else {
-            "selected".into()
-        };
-        candidates.push(Candidate {
-            column: index,
-            binning,
-            woe_values,
-            category,
-            dimension,
-            iv,
-            status,
-        });
-    }
+    let started = std::time::Instant::now();
+    let mut candidates = candidates(table, roles, train_rows, &y, options)?;
+    let binning_seconds = started.elapsed().as_secs_f64();
     if candidates.is_empty() {
         return Err(Error::Unfit("no input columns to train on".into()));
     }
+    let started = std::time::Instant::now();
     // Correlation filter, strongest first.
     let mut order: Vec<usize> = (0..candidates.len())
         .filter(|&c| candidates[c].status == "selected")
         .collect();
     order.sort_by(|&a, &b| candidates[b].iv.total_cmp(&candidates[a].iv));
+    let designs: Vec<BinnedColumn<'_>> = order.iter().map(|&c| candidates[c].design()).collect();
+    let correlations = correlation_matrix(&designs);
     let mut kept: Vec<usize> = Vec::new();
-    for c in order {
-        if let Some(&other) = kept.iter().find(|&&k| {
-            correlation(&candidates[c].woe_values, &candidates[k].woe_values).abs()
-                > options.max_correlation
-        }) {
+    for (rank, &c) in order.iter().enumerate() {
+        let stronger = (0..rank).filter(|&r| kept.contains(&order[r]));
+        if let Some(other) = stronger
+            .into_iter()
+            .find(|&r| correlations[rank * order.len() + r].abs() > options.max_correlation)
+        {
             candidates[c].status = format!(
                 "dropped: WOE correlates above {} with {}",
-                options.max_correlation, train_table.columns[candidates[other].column].name
+                options.max_correlation, table.columns[candidates[order[other]].column].name
             );
         } else {
             kept.push(c);
         }
     }
     kept.sort_unstable();
-    // Fit; drop inputs whose coefficient contradicts their WOE, refit.
+    // Fit; drop inputs whose coefficient contradicts their WOE, refit from
+    // where the last fit ended.
+    let mut start: Option<Vec<f64>> = None;
     let fit = loop {
         if kept.is_empty() {
             return Err(Error::Unfit(
@@ -307,11 +466,8 @@ pub fn train(
                     .into(),
             ));
         }
-        let columns: Vec<Vec<f64>> = kept
-            .iter()
-            .map(|&c| candidates[c].woe_values.clone())
-            .collect();
-        let fit = fit_logistic(&columns, &y, options.lambda);
+        let columns: Vec<BinnedColumn<'_>> = kept.iter().map(|&c| candidates[c].design()).collect();
+        let fit = fit_design(columns.as_slice(), &y, options.lambda, start.as_deref());
         // WOE is ln(goods/bads): a safer bin must lower the odds of bad.
         match fit
             .coefficients
@@ -323,17 +479,28 @@ pub fn train(
             Some((position, _)) => {
                 let c = kept.remove(position);
                 candidates[c].status = "dropped: its coefficient contradicts its WOE".into();
+                let mut next = vec![fit.intercept];
+                next.extend(
+                    fit.coefficients
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != position)
+                        .map(|(_, b)| *b),
+                );
+                start = Some(next);
             }
             None => break fit,
         }
     };
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
     let factor = options.scaling.factor();
     let offset = options.scaling.base_score - factor * options.scaling.base_odds.ln();
     let base_points = offset - factor * fit.intercept;
     let mut features = Vec::new();
     let mut reports = Vec::new();
     for (c, candidate) in candidates.iter().enumerate() {
-        let name = train_table.columns[candidate.column].name.clone();
+        let name = table.columns[candidate.column].name.clone();
         let beta = kept
             .iter()
             .position(|&k| k == c)
@@ -501,6 +668,12 @@ pub fn train(
             psi_train_to_test,
             curves,
             population: None,
+            timings: Timings {
+                read_seconds: 0.0,
+                binning_seconds,
+                fit_seconds,
+                validation_seconds: started.elapsed().as_secs_f64(),
+            },
         },
     })
 }
@@ -539,27 +712,42 @@ pub fn score_rows(
             .position(|c| c.name == name)
             .ok_or_else(|| "is not a column of the data".to_string())
     })?;
-    Ok(rows
-        .iter()
-        .map(|&row| {
-            compiled.score_with(|slot| match &table.columns[slot].data {
-                ColumnData::Numeric(values) => {
-                    let v = values[row];
-                    if v.is_nan() {
-                        Input::Missing
-                    } else {
-                        Input::Number(v)
-                    }
+    let score = |row: usize| {
+        compiled.score_with(|slot| match &table.columns[slot].data {
+            ColumnData::Numeric(values) => {
+                let v = values[row];
+                if v.is_nan() {
+                    Input::Missing
+                } else {
+                    Input::Number(v)
                 }
-                ColumnData::Categorical { codes, levels } => {
-                    let code = codes[row];
-                    if code == MISSING_CODE {
-                        Input::Missing
-                    } else {
-                        Input::Category(&levels[code as usize])
-                    }
+            }
+            ColumnData::Categorical { codes, levels } => {
+                let code = codes[row];
+                if code == MISSING_CODE {
+                    Input::Missing
+                } else {
+                    Input::Category(&levels[code as usize])
                 }
-            })
+            }
         })
-        .collect())
+    };
+    // Rows score independently: each thread takes a contiguous share and
+    // the shares are joined in order.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 8);
+    let share = rows.len().div_ceil(threads).max(1);
+    let parts: Vec<Option<Vec<credence_scorecard::ScoreSummary>>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = rows
+            .chunks(share)
+            .map(|chunk| scope.spawn(|| chunk.iter().map(|&row| score(row)).collect()))
+            .collect();
+        workers.into_iter().map(|w| w.join().ok()).collect()
+    });
+    let mut summaries = Vec::with_capacity(rows.len());
+    for part in parts {
+        summaries.extend(part.ok_or_else(|| Error::Unfit("a scoring thread failed".into()))?);
+    }
+    Ok(summaries)
 }

@@ -18,10 +18,11 @@ mod fit;
 mod html;
 mod logistic;
 mod metrics;
+mod parquet;
 mod table;
 mod validation;
 
-pub use batch::{SCORE_COLUMNS, score_csv, scores_of_csv};
+pub use batch::{SCORE_COLUMNS, require_csv, score_csv, scores_of_csv, scores_of_file};
 pub use binning::{
     BinStat, Binning, BinningOptions, Trend, bin_categorical, bin_numeric, information_value,
     optimal_groups, optimal_shaped_groups, woe,
@@ -29,9 +30,9 @@ pub use binning::{
 pub use dictionary::{ColumnRole, Dictionary};
 pub use error::{Error, Result};
 pub use fairness::{FairnessReport, GroupReport, fairness};
-pub use fit::{FitOptions, PopulationShift, TrainReport, TrainedModel, train};
+pub use fit::{FitOptions, PopulationShift, Timings, TrainReport, TrainedModel, train};
 pub use html::report_html;
-pub use logistic::{LogisticFit, fit_logistic};
+pub use logistic::{BinnedColumn, Design, LogisticFit, fit_design, fit_logistic};
 pub use metrics::{Metrics, auc, ks, metrics};
 pub use table::{Column, ColumnData, Table, stratified_split, target_from};
 pub use validation::{BandCalibration, Curves, calibration, curves, psi};

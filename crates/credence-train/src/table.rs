@@ -97,15 +97,17 @@ pub(crate) fn is_missing(cell: &str) -> bool {
 }
 
 impl Table {
-    /// Reads a CSV file with a header. A column whose every present value
-    /// is a number is numeric; any other is categorical.
+    /// Reads a CSV file with a header, or a Parquet file (told apart by
+    /// their first bytes). In CSV a column whose every present value is a
+    /// number is numeric and any other is categorical; in Parquet the
+    /// column's type decides.
     pub fn read_csv(path: &Path) -> Result<Self> {
         Self::read_csvs(&[path])
     }
 
-    /// Reads CSV files with the same header into one table, rows in file
-    /// order (so a training file and a validation file share one typing of
-    /// their columns).
+    /// Reads files with the same columns into one table, rows in file order
+    /// (so a training file and a validation file share one typing of their
+    /// columns). Each may be CSV or Parquet.
     pub fn read_csvs(paths: &[&Path]) -> Result<Self> {
         Self::read_csvs_counted(paths).map(|(table, _)| table)
     }
@@ -113,27 +115,20 @@ impl Table {
     /// Like [`Table::read_csvs`], also returning each file's row count.
     pub fn read_csvs_counted(paths: &[&Path]) -> Result<(Self, Vec<usize>)> {
         let mut names: Vec<String> = Vec::new();
-        // Each column's cells in one byte arena: millions of cells must not
-        // mean millions of allocations.
-        let mut cells: Vec<CellArena> = Vec::new();
+        let mut raws: Vec<RawColumn> = Vec::new();
         let mut counts = Vec::with_capacity(paths.len());
         for (file, path) in paths.iter().enumerate() {
             let fail = |message: String| Error::Read {
                 path: path.display().to_string(),
                 message,
             };
-            let mut reader = csv::ReaderBuilder::new()
-                .trim(csv::Trim::All)
-                .from_path(path)
-                .map_err(|e| fail(e.to_string()))?;
-            let header: Vec<String> = reader
-                .headers()
-                .map_err(|e| fail(e.to_string()))?
-                .iter()
-                .map(str::to_string)
-                .collect();
+            let (header, columns, rows) = if crate::parquet::is_parquet(path) {
+                crate::parquet::read(path)?
+            } else {
+                read_csv_columns(path)?
+            };
             if header.is_empty() {
-                return Err(fail("the file has no header".into()));
+                return Err(fail("the file has no columns".into()));
             }
             for (i, name) in header.iter().enumerate() {
                 if header[..i].contains(name) {
@@ -142,43 +137,28 @@ impl Table {
             }
             if file == 0 {
                 names = header;
-                cells = (0..names.len()).map(|_| CellArena::default()).collect();
+                raws = columns;
             } else if header != names {
                 return Err(fail(format!(
-                    "its header differs from {}'s; both files need the same columns in the same order",
+                    "its columns differ from {}'s; both files need the same columns in the same order",
                     paths[0].display()
                 )));
+            } else {
+                raws = raws
+                    .into_iter()
+                    .zip(columns)
+                    .map(|(a, b)| a.append(b))
+                    .collect();
             }
-            let mut record = csv::StringRecord::new();
-            let mut rows_in_file = 0;
-            loop {
-                match reader.read_record(&mut record) {
-                    Ok(false) => break,
-                    Ok(true) => {}
-                    Err(e) => return Err(fail(format!("line {}: {e}", rows_in_file + 2))),
-                }
-                if record.len() != names.len() {
-                    return Err(fail(format!(
-                        "line {}: {} cells, the header has {}",
-                        rows_in_file + 2,
-                        record.len(),
-                        names.len()
-                    )));
-                }
-                for (column, cell) in cells.iter_mut().zip(record.iter()) {
-                    column.push(cell);
-                }
-                rows_in_file += 1;
-            }
-            counts.push(rows_in_file);
+            counts.push(rows);
         }
         let rows = counts.iter().sum();
         let columns = names
             .into_iter()
-            .zip(cells)
-            .map(|(name, arena)| Column {
+            .zip(raws)
+            .map(|(name, raw)| Column {
                 name,
-                data: typed(&arena),
+                data: raw.typed(),
             })
             .collect();
         Ok((Self { columns, rows }, counts))
@@ -200,18 +180,18 @@ impl Table {
 
 /// One column's cells, back to back.
 #[derive(Debug, Default)]
-struct CellArena {
+pub(crate) struct CellArena {
     bytes: String,
     ends: Vec<usize>,
 }
 
 impl CellArena {
-    fn push(&mut self, cell: &str) {
+    pub(crate) fn push(&mut self, cell: &str) {
         self.bytes.push_str(cell);
         self.ends.push(self.bytes.len());
     }
 
-    fn iter(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
         let mut start = 0;
         self.ends.iter().map(move |&end| {
             let cell = &self.bytes[start..end];
@@ -219,6 +199,121 @@ impl CellArena {
             cell
         })
     }
+
+    fn extend(&mut self, other: &CellArena) {
+        for cell in other.iter() {
+            self.push(cell);
+        }
+    }
+}
+
+/// A column as one file held it, before the files are joined and typed.
+#[derive(Debug)]
+pub(crate) enum RawColumn {
+    /// CSV cells: typed by their content once every file is read.
+    Text(CellArena),
+    /// A typed numeric column (Parquet); `NaN` is missing.
+    Numbers(Vec<f64>),
+    /// A typed text column (Parquet): categorical whatever it looks like,
+    /// so codes such as postcodes stay categories.
+    Strings(CellArena),
+}
+
+impl RawColumn {
+    /// This file's column followed by the next file's. Where the two files
+    /// typed it differently, the numbers become text and the CSV rule
+    /// decides.
+    fn append(self, next: RawColumn) -> RawColumn {
+        use RawColumn::{Numbers, Strings, Text};
+        match (self, next) {
+            (Numbers(mut a), Numbers(b)) => {
+                a.extend(b);
+                Numbers(a)
+            }
+            (Strings(mut a), Strings(b)) => {
+                a.extend(&b);
+                Strings(a)
+            }
+            (a, b) => {
+                let strings = matches!(a, Strings(_)) || matches!(b, Strings(_));
+                let mut cells = a.into_text();
+                cells.extend(&b.into_text());
+                if strings { Strings(cells) } else { Text(cells) }
+            }
+        }
+    }
+
+    fn into_text(self) -> CellArena {
+        match self {
+            RawColumn::Text(cells) | RawColumn::Strings(cells) => cells,
+            RawColumn::Numbers(values) => {
+                let mut cells = CellArena::default();
+                for value in values {
+                    if value.is_nan() {
+                        cells.push("");
+                    } else {
+                        cells.push(&value.to_string());
+                    }
+                }
+                cells
+            }
+        }
+    }
+
+    fn typed(self) -> ColumnData {
+        match self {
+            RawColumn::Numbers(values) => ColumnData::Numeric(values),
+            RawColumn::Strings(cells) => categorical(&cells),
+            RawColumn::Text(cells) => typed(&cells),
+        }
+    }
+}
+
+/// A CSV file's header, its columns' cells and its row count.
+fn read_csv_columns(path: &Path) -> Result<(Vec<String>, Vec<RawColumn>, usize)> {
+    let fail = |message: String| Error::Read {
+        path: path.display().to_string(),
+        message,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| fail(e.to_string()))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| fail(e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    // Each column's cells in one byte arena: millions of cells must not
+    // mean millions of allocations.
+    let mut cells: Vec<CellArena> = (0..header.len()).map(|_| CellArena::default()).collect();
+    let mut record = csv::StringRecord::new();
+    let mut rows = 0;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(fail(format!("line {}: {e}", rows + 2))),
+        }
+        if record.len() != header.len() {
+            return Err(fail(format!(
+                "line {}: {} cells, the header has {}",
+                rows + 2,
+                record.len(),
+                header.len()
+            )));
+        }
+        for (column, cell) in cells.iter_mut().zip(record.iter()) {
+            column.push(cell);
+        }
+        rows += 1;
+    }
+    Ok((
+        header,
+        cells.into_iter().map(RawColumn::Text).collect(),
+        rows,
+    ))
 }
 
 fn typed(cells: &CellArena) -> ColumnData {
@@ -234,24 +329,26 @@ fn typed(cells: &CellArena) -> ColumnData {
         .collect();
     match numeric {
         Some(v) if v.iter().any(|x| !x.is_nan()) => ColumnData::Numeric(v),
-        _ => {
-            let mut levels: Vec<String> = Vec::new();
-            let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
-            let codes = cells
-                .iter()
-                .map(|v| {
-                    if is_missing(v) {
-                        return MISSING_CODE;
-                    }
-                    *index.entry(v).or_insert_with(|| {
-                        levels.push(v.to_string());
-                        (levels.len() - 1) as u32
-                    })
-                })
-                .collect();
-            ColumnData::Categorical { codes, levels }
-        }
+        _ => categorical(cells),
     }
+}
+
+fn categorical(cells: &CellArena) -> ColumnData {
+    let mut levels: Vec<String> = Vec::new();
+    let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    let codes = cells
+        .iter()
+        .map(|v| {
+            if is_missing(v) {
+                return MISSING_CODE;
+            }
+            *index.entry(v).or_insert_with(|| {
+                levels.push(v.to_string());
+                (levels.len() - 1) as u32
+            })
+        })
+        .collect();
+    ColumnData::Categorical { codes, levels }
 }
 
 /// The 0/1 target (1 = bad) from column `name`. With `bad`, rows equal to it

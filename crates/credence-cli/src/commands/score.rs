@@ -43,6 +43,7 @@ fn score_file(
         std::fs::read_to_string(model).with_context(|| format!("reading {}", model.display()))?;
     let scorecard = credence_scorecard::Scorecard::from_json(&text)
         .with_context(|| format!("loading {}", model.display()))?;
+    credence_train::require_csv(data)?;
     let input = std::fs::File::open(data).with_context(|| format!("opening {}", data.display()))?;
     // Write next to the destination and rename at the end: a failed run
     // never leaves a half-written output behind.

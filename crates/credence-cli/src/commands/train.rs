@@ -41,6 +41,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
         ..defaults
     };
     let mut split = None;
+    let started = std::time::Instant::now();
     let (table, target, roles, kind) = if args.from_store {
         let kind = SubjectKind::from_name(&args.kind).ok_or_else(|| {
             anyhow::anyhow!("--kind {:?} is not person or organisation", args.kind)
@@ -102,7 +103,10 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
         let target = target_from(&table, target_name, args.bad.as_deref())?;
         (table, target, roles, None)
     };
-    let trained = fit(&table, &target, &roles, args, &options, kind, split)?;
+    let read_seconds = started.elapsed().as_secs_f64();
+    let mut trained = fit(&table, &target, &roles, args, &options, kind, split)?;
+    trained.report.timings.read_seconds = read_seconds;
+    write(&trained, args)?;
     report(&trained, args)
 }
 
@@ -132,13 +136,7 @@ fn fit(
     }
     if let (Some(population), Some(data)) = (&args.population, &args.data) {
         let scores = |path: &std::path::Path| -> Result<Vec<i32>> {
-            let file =
-                std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-            Ok(credence_train::scores_of_csv(
-                &trained.scorecard,
-                std::io::BufReader::new(file),
-                &path.display().to_string(),
-            )?)
+            Ok(credence_train::scores_of_file(&trained.scorecard, path)?)
         };
         let reference = scores(data)?;
         let later = scores(population)?;
@@ -152,6 +150,11 @@ fn fit(
             psi: credence_train::psi(&reference, &later),
         });
     }
+    Ok(trained)
+}
+
+/// Writes the model and, when asked, the report (JSON and HTML).
+fn write(trained: &TrainedModel, args: &TrainArgs) -> Result<()> {
     std::fs::write(&args.out, trained.scorecard.to_json() + "\n")
         .with_context(|| format!("writing {}", args.out.display()))?;
     if let Some(path) = &args.report {
@@ -166,16 +169,18 @@ fn fit(
         std::fs::write(&html_path, html)
             .with_context(|| format!("writing {}", html_path.display()))?;
     }
-    Ok(trained)
+    Ok(())
 }
 
 fn report(trained: &TrainedModel, args: &TrainArgs) -> Result<()> {
     if args.json {
         outln!(
             "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({"train": trained.report.train, "test": trained.report.test})
-            )?
+            serde_json::to_string_pretty(&serde_json::json!({
+                "train": trained.report.train,
+                "test": trained.report.test,
+                "timings": trained.report.timings,
+            }))?
         )?;
         return Ok(());
     }
