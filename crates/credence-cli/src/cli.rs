@@ -332,6 +332,18 @@ pub struct TrainArgs {
     /// Smallest share of rows a bin may hold.
     #[arg(long, default_value_t = 0.05)]
     pub min_bin_share: f64,
+    /// Choose inputs by stepwise selection (score test to enter, Wald test
+    /// to stay) after the IV and correlation filters.
+    #[arg(long)]
+    pub stepwise: bool,
+    /// With --stepwise: an input enters when its score test's p-value is
+    /// below this.
+    #[arg(long, default_value_t = 0.05, requires = "stepwise")]
+    pub entry_p: f64,
+    /// With --stepwise: an input stays while its Wald test's p-value is at
+    /// most this.
+    #[arg(long, default_value_t = 0.05, requires = "stepwise")]
+    pub stay_p: f64,
     /// Event-rate shape of numeric bins: monotone by default; peaks and
     /// valleys only when asked.
     #[arg(long, value_enum, default_value = "auto")]

@@ -43,6 +43,8 @@ pub struct FitOptions {
     /// risk rises with days late, falls with history); others use
     /// `binning.trend`.
     pub trends: std::collections::BTreeMap<String, crate::Trend>,
+    /// Stepwise selection after the IV and correlation filters, when set.
+    pub stepwise: Option<crate::StepwiseOptions>,
 }
 
 impl Default for FitOptions {
@@ -59,6 +61,7 @@ impl Default for FitOptions {
             cutoff: 600,
             trends: std::collections::BTreeMap::new(),
             neutral_missing: false,
+            stepwise: None,
         }
     }
 }
@@ -456,6 +459,23 @@ pub fn train(
         }
     }
     kept.sort_unstable();
+    if let Some(levels) = options.stepwise {
+        let designs: Vec<BinnedColumn<'_>> = kept.iter().map(|&c| candidates[c].design()).collect();
+        let outcome = crate::stepwise(&designs, &y, options.lambda, levels);
+        for (position, &c) in kept.iter().enumerate() {
+            if !outcome.chosen.contains(&position) {
+                candidates[c].status = format!(
+                    "dropped by stepwise selection: p = {:.4} (enters below {}, stays at or below {})",
+                    outcome.p_values[position], levels.entry, levels.stay
+                );
+            }
+        }
+        kept = outcome
+            .chosen
+            .iter()
+            .map(|&position| kept[position])
+            .collect();
+    }
     // Fit; drop inputs whose coefficient contradicts their WOE, refit from
     // where the last fit ended.
     let mut start: Option<Vec<f64>> = None;
@@ -592,7 +612,11 @@ pub fn train(
             method: "trained".into(),
             created: options.created.clone(),
             note: format!(
-                "Trained by credence train: optimal monotone binning, WOE, L2 logistic regression (lambda {}), {} of {} inputs kept, {} training rows.",
+                "Trained by credence train: optimal monotone binning, WOE, {}L2 logistic regression (lambda {}), {} of {} inputs kept, {} training rows.",
+                options.stepwise.map_or(String::new(), |s| format!(
+                    "stepwise selection (entry p < {}, stay p <= {}), ",
+                    s.entry, s.stay
+                )),
                 options.lambda,
                 features.len(),
                 candidates.len(),

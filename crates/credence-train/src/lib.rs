@@ -19,6 +19,7 @@ mod html;
 mod logistic;
 mod metrics;
 mod parquet;
+mod stepwise;
 mod table;
 mod validation;
 
@@ -34,6 +35,7 @@ pub use fit::{FitOptions, PopulationShift, Timings, TrainReport, TrainedModel, t
 pub use html::report_html;
 pub use logistic::{BinnedColumn, Design, LogisticFit, fit_design, fit_logistic};
 pub use metrics::{Metrics, auc, ks, metrics};
+pub use stepwise::{StepwiseOptions, StepwiseOutcome, stepwise};
 pub use table::{Column, ColumnData, Table, stratified_split, target_from};
 pub use validation::{BandCalibration, Curves, calibration, curves, psi};
 
@@ -177,6 +179,47 @@ mod tests {
             .iter()
             .position(|c| c.name == name)
             .ok_or_else(|| "missing".to_string())
+    }
+
+    #[test]
+    fn stepwise_training_keeps_the_drivers_and_says_why_others_went() {
+        let (table, _) = synthetic(6_000);
+        let target = target_from(&table, "y", None).expect("binary target");
+        let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        let roles = Dictionary::default()
+            .roles(&names, "y", &[])
+            .expect("no protected columns");
+        let (train_rows, test_rows) = stratified_split(&target, 0.3, 42);
+        let options = FitOptions {
+            stepwise: Some(StepwiseOptions {
+                entry: 0.01,
+                stay: 0.01,
+            }),
+            ..FitOptions::default()
+        };
+        let trained =
+            train(&table, &target, &roles, &train_rows, &test_rows, &options).expect("trains");
+        let in_model: Vec<&str> = trained
+            .scorecard
+            .features
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(in_model, ["debt", "tenure", "region"]);
+        let noise = trained
+            .report
+            .inputs
+            .iter()
+            .find(|i| i.name == "noise")
+            .expect("reported");
+        assert!(
+            noise
+                .status
+                .starts_with("dropped by stepwise selection: p = "),
+            "{}",
+            noise.status
+        );
+        assert!(trained.scorecard.origin.note.contains("stepwise selection"));
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub struct LogisticFit {
 
 /// Solves `a · x = b` for a symmetric positive-definite `a` (row-major
 /// n×n) by Cholesky decomposition. `None` if `a` is not positive definite.
-fn cholesky_solve(a: &[f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
+pub(crate) fn cholesky_solve(a: &[f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..=i {
@@ -159,7 +159,7 @@ fn dot(a: impl Iterator<Item = f64>, b: &[f64]) -> f64 {
 /// Rows the curvature is measured on: the gradient uses every row, so the
 /// optimum found is the exact one whatever the sample; the sample only
 /// decides how fast the steps get there.
-const HESSIAN_SAMPLE: usize = 65_536;
+pub(crate) const HESSIAN_SAMPLE: usize = 65_536;
 
 /// Rows per thread below which splitting costs more than it saves.
 const MIN_ROWS_PER_THREAD: usize = 50_000;
@@ -167,7 +167,7 @@ const MIN_ROWS_PER_THREAD: usize = 50_000;
 /// Runs `work` over contiguous shares of `0..n` on as many threads as the
 /// machine has (one when `n` is small) and returns the shares' results in
 /// order.
-fn par_rows<T: Send>(n: usize, work: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
+pub(crate) fn par_rows<T: Send>(n: usize, work: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(n / MIN_ROWS_PER_THREAD)
@@ -192,7 +192,12 @@ fn par_rows<T: Send>(n: usize, work: impl Fn(Range<usize>) -> T + Sync) -> Vec<T
 }
 
 /// `intercept + X·beta` for every row.
-fn linear<D: Design + ?Sized>(design: &D, intercept: f64, beta: &[f64], n: usize) -> Vec<f64> {
+pub(crate) fn linear<D: Design + ?Sized>(
+    design: &D,
+    intercept: f64,
+    beta: &[f64],
+    n: usize,
+) -> Vec<f64> {
     par_rows(n, |rows| {
         let mut out = vec![intercept; rows.len()];
         design.add_product(beta, rows, &mut out);
@@ -247,7 +252,12 @@ pub fn fit_design<D: Design + ?Sized>(
     start: Option<&[f64]>,
 ) -> LogisticFit {
     let p = design.columns() + 1; // intercept first
-    let n = design.rows().min(target.len());
+    // An intercept-only model has no columns to count rows by.
+    let n = if design.columns() == 0 {
+        target.len()
+    } else {
+        design.rows().min(target.len())
+    };
     let target = &target[..n];
     let mut beta = match start {
         Some(start) if start.len() == p => start.to_vec(),

@@ -17,6 +17,11 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
             args.test_share
         );
     }
+    for (flag, p) in [("--entry-p", args.entry_p), ("--stay-p", args.stay_p)] {
+        if !(p > 0.0 && p < 1.0) {
+            bail!("{flag} {p} must be a probability between 0 and 1 (0.05 is usual)");
+        }
+    }
     let defaults = FitOptions::default();
     let mut options = FitOptions {
         model_id: args.model_id.clone(),
@@ -38,6 +43,10 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
             ..defaults.binning
         },
         created: context::clock().now().strftime("%Y-%m-%d").to_string(),
+        stepwise: args.stepwise.then_some(credence_train::StepwiseOptions {
+            entry: args.entry_p,
+            stay: args.stay_p,
+        }),
         ..defaults
     };
     let mut split = None;
