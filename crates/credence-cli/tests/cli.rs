@@ -625,3 +625,158 @@ fn sigterm_during_ingest_loses_no_acknowledged_batch() {
         }
     }
 }
+
+/// Writes a Parquet training table: risk rises with `utilisation` (float),
+/// falls with `months_on_book` (integer), differs by `channel` (dictionary
+/// text, as pandas writes categoricals), and `noise`, a coin flip, carries
+/// nothing. (A coin flip, not a continuous noise column: optimal bins of
+/// continuous noise are fitted to the target, which makes any test on
+/// them optimistic.)
+fn write_parquet_table(path: &Path, rows: usize) {
+    use arrow_array::{
+        ArrayRef, DictionaryArray, Float64Array, Int64Array, RecordBatch, types::Int32Type,
+    };
+    let mut state = 5u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let channels = ["branch", "online", "partner"];
+    let (mut utilisation, mut months, mut channel, mut noise, mut bad) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..rows {
+        let u = next();
+        let m = (next() * 120.0) as i64;
+        let c = (next() * 3.0) as usize;
+        let logit = -1.5 + 2.5 * u - 0.015 * m as f64 + [0.0, 0.6, -0.4][c];
+        utilisation.push((next() > 0.05).then_some(u));
+        months.push(m);
+        channel.push(channels[c]);
+        noise.push(f64::from(u8::from(next() < 0.5)));
+        bad.push(i64::from(next() < 1.0 / (1.0 + (-logit).exp())));
+    }
+    let channel: DictionaryArray<Int32Type> = channel.into_iter().collect();
+    let batch = RecordBatch::try_from_iter([
+        (
+            "utilisation",
+            std::sync::Arc::new(Float64Array::from(utilisation)) as ArrayRef,
+        ),
+        (
+            "months_on_book",
+            std::sync::Arc::new(Int64Array::from(months)),
+        ),
+        ("channel", std::sync::Arc::new(channel)),
+        ("noise", std::sync::Arc::new(Float64Array::from(noise))),
+        ("bad", std::sync::Arc::new(Int64Array::from(bad))),
+    ])
+    .expect("batch");
+    let file = std::fs::File::create(path).expect("create");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+}
+
+#[test]
+fn trains_on_parquet_with_stepwise_selection_and_reports_its_timings() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    write_parquet_table(&d.join("train.parquet"), 8_000);
+    let out = ok(
+        d,
+        &[
+            "train",
+            "--data",
+            "train.parquet",
+            "--target",
+            "bad",
+            "--out",
+            "p.json",
+            "--report",
+            "p.json.report",
+            "--stepwise",
+            "--entry-p",
+            "0.01",
+            "--stay-p",
+            "0.01",
+        ],
+    );
+    assert!(out.contains("Gini"), "{out}");
+    let model: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("p.json")).expect("model"))
+            .expect("JSON");
+    let inputs: Vec<&str> = model["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(inputs[..3], ["utilisation", "months_on_book", "channel"]);
+    assert!(
+        model["origin"]["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("stepwise selection (entry p < 0.01")),
+        "{}",
+        model["origin"]["note"]
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("p.json.json")).expect("report"))
+            .expect("JSON");
+    // Every input is reported with its status: in the model, or why not.
+    for input in report["inputs"].as_array().expect("inputs") {
+        let status = input["status"].as_str().unwrap_or_default();
+        assert!(
+            status == "in the model" || status.starts_with("dropped"),
+            "{input}"
+        );
+    }
+    for phase in [
+        "read_seconds",
+        "binning_seconds",
+        "fit_seconds",
+        "validation_seconds",
+    ] {
+        assert!(
+            report["timings"][phase].as_f64().is_some_and(|s| s >= 0.0),
+            "{phase}: {}",
+            report["timings"]
+        );
+    }
+    // Scoring files is CSV in, CSV out: a Parquet input is refused by name.
+    let refused = fails(
+        d,
+        &[
+            "score",
+            "--model",
+            "p.json",
+            "--data",
+            "train.parquet",
+            "--out",
+            "s.csv",
+        ],
+    );
+    assert!(
+        refused.contains("train.parquet") && refused.contains("convert it to CSV"),
+        "{refused}"
+    );
+    assert!(!d.join("s.csv").exists());
+    // Stepwise levels must be probabilities.
+    let refused = fails(
+        d,
+        &[
+            "train",
+            "--data",
+            "train.parquet",
+            "--target",
+            "bad",
+            "--out",
+            "q.json",
+            "--stepwise",
+            "--entry-p",
+            "1.5",
+        ],
+    );
+    assert!(refused.contains("--entry-p 1.5"), "{refused}");
+}
