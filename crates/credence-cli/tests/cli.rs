@@ -320,24 +320,15 @@ fn train_refuses_protected_inputs_and_writes_a_verifiable_model() {
     assert!(out.contains("test") && out.contains("Gini"), "{out}");
     assert!(out.contains("later population"), "{out}");
     ok(d, &["model", "verify", "g.json"]);
-    let model: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("g.json")).expect("model"))
-            .expect("JSON");
-    let inputs: Vec<&str> = model["features"]
-        .as_array()
-        .expect("features")
-        .iter()
-        .filter_map(|f| f["name"].as_str())
-        .collect();
+    let model: Value = read_json(&d.join("g.json"));
+    let inputs = model_inputs(&model);
     for protected in ["personal_status_and_sex", "age_in_years", "foreign_worker"] {
         assert!(
             !inputs.contains(&protected),
             "{protected} must never be an input"
         );
     }
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).expect("report"))
-            .expect("JSON");
+    let report: Value = read_json(&d.join("r.json"));
     assert!(
         report["test"]["gini"].as_f64().is_some_and(|g| g > 0.3),
         "{}",
@@ -380,9 +371,7 @@ fn train_refuses_protected_inputs_and_writes_a_verifiable_model() {
         "foreign_worker",
     ];
     ok(d, &model_args);
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("r2.json")).expect("report"))
-            .expect("JSON");
+    let report: Value = read_json(&d.join("r2.json"));
     assert_eq!(report["population"]["rows"], bads.len());
     assert!(
         report["population"]["psi"]
@@ -626,6 +615,23 @@ fn sigterm_during_ingest_loses_no_acknowledged_batch() {
     }
 }
 
+/// A JSON file written by a command.
+fn read_json(path: &Path) -> Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// The input columns of a model file, in model order.
+fn model_inputs(model: &Value) -> Vec<&str> {
+    model["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect()
+}
+
 /// Writes a Parquet training table: risk rises with `utilisation` (float),
 /// falls with `months_on_book` (integer), differs by `channel` (dictionary
 /// text, as pandas writes categoricals), and `noise`, a coin flip, carries
@@ -704,15 +710,8 @@ fn trains_on_parquet_with_stepwise_selection_and_reports_its_timings() {
         ],
     );
     assert!(out.contains("Gini"), "{out}");
-    let model: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("p.json")).expect("model"))
-            .expect("JSON");
-    let inputs: Vec<&str> = model["features"]
-        .as_array()
-        .expect("features")
-        .iter()
-        .filter_map(|f| f["name"].as_str())
-        .collect();
+    let model: Value = read_json(&d.join("p.json"));
+    let inputs = model_inputs(&model);
     assert_eq!(inputs[..3], ["utilisation", "months_on_book", "channel"]);
     assert!(
         model["origin"]["note"]
@@ -721,9 +720,7 @@ fn trains_on_parquet_with_stepwise_selection_and_reports_its_timings() {
         "{}",
         model["origin"]["note"]
     );
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("p.json.json")).expect("report"))
-            .expect("JSON");
+    let report: Value = read_json(&d.join("p.json.json"));
     // Every input is reported with its status: in the model, or why not.
     for input in report["inputs"].as_array().expect("inputs") {
         let status = input["status"].as_str().unwrap_or_default();

@@ -4,6 +4,7 @@ use crate::binning::{BinStat, Binning, BinningOptions, bin_categorical, bin_nume
 use crate::dictionary::ColumnRole;
 use crate::logistic::{BinnedColumn, fit_design};
 use crate::metrics::{Metrics, metrics};
+use crate::parallel::par_rows;
 use crate::table::{ColumnData, MISSING_CODE, Table};
 use crate::{Error, Result};
 use credence_domain::DataCategory;
@@ -343,7 +344,7 @@ fn candidates(
 
 /// Pearson correlations of every pair of binned columns, over all rows
 /// (row-major `p × p`). Rows are expanded to dense blocks a few thousand
-/// at a time and summed as `XᵀX`, which vectorises; each thread takes a
+/// at a time and summed as `XᵀX`, which vectorises; each core takes a
 /// share of the rows.
 fn correlation_matrix(columns: &[BinnedColumn<'_>]) -> Vec<f64> {
     const BLOCK: usize = 2048;
@@ -375,28 +376,9 @@ fn correlation_matrix(columns: &[BinnedColumn<'_>]) -> Vec<f64> {
         }
         (sum, cross)
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, 8);
-    let share = n.div_ceil(threads).max(1);
-    let parts: Vec<(Vec<f64>, Vec<f64>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                let (from, to) = ((t * share).min(n), ((t + 1) * share).min(n));
-                scope.spawn(move || sums(from, to))
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| (vec![0.0; p], vec![0.0; p * p]))
-            })
-            .collect()
-    });
     let mut sum = vec![0.0; p];
     let mut cross = vec![0.0; p * p];
-    for (s, c) in parts {
+    for (s, c) in par_rows(n, |rows| sums(rows.start, rows.end)) {
         sum.iter_mut().zip(s).for_each(|(a, b)| *a += b);
         cross.iter_mut().zip(c).for_each(|(a, b)| *a += b);
     }
@@ -756,22 +738,14 @@ pub fn score_rows(
             }
         })
     };
-    // Rows score independently: each thread takes a contiguous share and
+    // Rows score independently: each core takes a contiguous share and
     // the shares are joined in order.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, 8);
-    let share = rows.len().div_ceil(threads).max(1);
-    let parts: Vec<Option<Vec<credence_scorecard::ScoreSummary>>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = rows
-            .chunks(share)
-            .map(|chunk| scope.spawn(|| chunk.iter().map(|&row| score(row)).collect()))
-            .collect();
-        workers.into_iter().map(|w| w.join().ok()).collect()
-    });
-    let mut summaries = Vec::with_capacity(rows.len());
-    for part in parts {
-        summaries.extend(part.ok_or_else(|| Error::Unfit("a scoring thread failed".into()))?);
-    }
+    let summaries: Vec<credence_scorecard::ScoreSummary> = par_rows(rows.len(), |share| {
+        rows[share]
+            .iter()
+            .map(|&row| score(row))
+            .collect::<Vec<_>>()
+    })
+    .concat();
     Ok(summaries)
 }

@@ -18,6 +18,7 @@ mod fit;
 mod html;
 mod logistic;
 mod metrics;
+mod parallel;
 mod parquet;
 mod stepwise;
 mod table;
@@ -95,8 +96,8 @@ mod tests {
         (table, target)
     }
 
-    #[test]
-    fn trains_a_valid_discriminating_scorecard() {
+    /// The synthetic table and a model trained on 70% of it with `options`.
+    fn train_synthetic(options: &FitOptions) -> (Table, TrainedModel) {
         let (table, _) = synthetic(6_000);
         let target = target_from(&table, "y", None).expect("binary target");
         let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
@@ -104,15 +105,14 @@ mod tests {
             .roles(&names, "y", &[])
             .expect("no protected columns");
         let (train_rows, test_rows) = stratified_split(&target, 0.3, 42);
-        let trained = train(
-            &table,
-            &target,
-            &roles,
-            &train_rows,
-            &test_rows,
-            &FitOptions::default(),
-        )
-        .expect("trains");
+        let trained =
+            train(&table, &target, &roles, &train_rows, &test_rows, options).expect("trains");
+        (table, trained)
+    }
+
+    #[test]
+    fn trains_a_valid_discriminating_scorecard() {
+        let (table, trained) = train_synthetic(&FitOptions::default());
         let model = &trained.scorecard;
         // The file round-trips with its checksum.
         // Every float survives the trip exactly (serde_json's
@@ -183,13 +183,6 @@ mod tests {
 
     #[test]
     fn stepwise_training_keeps_the_drivers_and_says_why_others_went() {
-        let (table, _) = synthetic(6_000);
-        let target = target_from(&table, "y", None).expect("binary target");
-        let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-        let roles = Dictionary::default()
-            .roles(&names, "y", &[])
-            .expect("no protected columns");
-        let (train_rows, test_rows) = stratified_split(&target, 0.3, 42);
         let options = FitOptions {
             stepwise: Some(StepwiseOptions {
                 entry: 0.01,
@@ -197,8 +190,7 @@ mod tests {
             }),
             ..FitOptions::default()
         };
-        let trained =
-            train(&table, &target, &roles, &train_rows, &test_rows, &options).expect("trains");
+        let (_, trained) = train_synthetic(&options);
         let in_model: Vec<&str> = trained
             .scorecard
             .features

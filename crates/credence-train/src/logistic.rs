@@ -5,6 +5,7 @@
 //! and the well-kept linear-algebra crates would add more build time than
 //! the rest of the workspace.
 
+use crate::parallel::par_rows;
 use std::ops::Range;
 
 /// A fitted model: `logit P(bad) = intercept + Σ coefficients[j] · x[j]`.
@@ -159,37 +160,7 @@ fn dot(a: impl Iterator<Item = f64>, b: &[f64]) -> f64 {
 /// Rows the curvature is measured on: the gradient uses every row, so the
 /// optimum found is the exact one whatever the sample; the sample only
 /// decides how fast the steps get there.
-pub(crate) const HESSIAN_SAMPLE: usize = 65_536;
-
-/// Rows per thread below which splitting costs more than it saves.
-const MIN_ROWS_PER_THREAD: usize = 50_000;
-
-/// Runs `work` over contiguous shares of `0..n` on as many threads as the
-/// machine has (one when `n` is small) and returns the shares' results in
-/// order.
-pub(crate) fn par_rows<T: Send>(n: usize, work: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(n / MIN_ROWS_PER_THREAD)
-        .clamp(1, 8);
-    if threads == 1 {
-        return vec![work(0..n)];
-    }
-    let share = n.div_ceil(threads);
-    let work = &work;
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| scope.spawn(move || work((t * share).min(n)..((t + 1) * share).min(n))))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
-}
+const HESSIAN_SAMPLE: usize = 65_536;
 
 /// `intercept + X·beta` for every row.
 pub(crate) fn linear<D: Design + ?Sized>(
@@ -204,6 +175,58 @@ pub(crate) fn linear<D: Design + ?Sized>(
         out
     })
     .concat()
+}
+
+/// The score `Xᵀ(y − p)` at predictors `eta`, over every row, intercept
+/// first.
+pub(crate) fn score<D: Design + ?Sized>(design: &D, eta: &[f64], target: &[u8]) -> Vec<f64> {
+    let p = design.columns() + 1;
+    par_rows(eta.len(), |rows| {
+        let residual: Vec<f64> = rows
+            .clone()
+            .map(|i| f64::from(target[i]) - 1.0 / (1.0 + (-eta[i]).exp()))
+            .collect();
+        let mut part = vec![0.0; p];
+        part[0] = residual.iter().sum();
+        design.add_transpose_product(&residual, rows, &mut part[1..]);
+        part
+    })
+    .into_iter()
+    .fold(vec![0.0; p], |mut sum, part| {
+        sum.iter_mut().zip(part).for_each(|(s, v)| *s += v);
+        sum
+    })
+}
+
+/// Fisher information `XᵀWX` (intercept first, row-major, symmetric) at
+/// predictors `eta`, from a fixed sample of at most [`HESSIAN_SAMPLE`] rows
+/// scaled to all rows.
+pub(crate) fn sampled_information<D: Design + ?Sized>(design: &D, eta: &[f64]) -> Vec<f64> {
+    let n = eta.len();
+    let p = design.columns() + 1;
+    let stride = n.div_ceil(HESSIAN_SAMPLE).max(1);
+    let scale = n as f64 / n.div_ceil(stride).max(1) as f64;
+    let mut matrix = vec![0.0; p * p];
+    let mut x = vec![0.0; p];
+    for row in (0..n).step_by(stride) {
+        x[0] = 1.0;
+        design.row(row, &mut x[1..]);
+        let prob = 1.0 / (1.0 + (-eta[row]).exp());
+        // Floored so that a nearly separated fit keeps a solvable system.
+        let weight = (prob * (1.0 - prob)).max(1e-10) * scale;
+        for i in 0..p {
+            let wx = weight * x[i];
+            for j in 0..=i {
+                matrix[i * p + j] += wx * x[j];
+            }
+        }
+    }
+    for i in 0..p {
+        for j in 0..i {
+            matrix[j * p + i] = matrix[i * p + j];
+        }
+    }
+    matrix
 }
 
 /// Penalised log-likelihood at linear predictors `eta + scale · direction`.
@@ -272,47 +295,14 @@ pub fn fit_design<D: Design + ?Sized>(
     let mut eta = linear(design, beta[0], &beta[1..], n);
     let no_direction = vec![0.0; n];
     let mut current = objective(&eta, &no_direction, 0.0, target, &beta, lambda);
-    let stride = n.div_ceil(HESSIAN_SAMPLE).max(1);
-    let scale_to_rows = n as f64 / n.div_ceil(stride).max(1) as f64;
     let mut iterations = 0;
-    let mut x = vec![0.0; p];
     for _ in 0..200 {
         iterations += 1;
-        let parts = par_rows(n, |rows| {
-            let residual: Vec<f64> = rows
-                .clone()
-                .map(|i| f64::from(target[i]) - 1.0 / (1.0 + (-eta[i]).exp()))
-                .collect();
-            let mut gradient = vec![0.0; p];
-            gradient[0] = residual.iter().sum();
-            design.add_transpose_product(&residual, rows, &mut gradient[1..]);
-            gradient
-        });
-        let mut gradient = vec![0.0; p];
-        for part in parts {
-            gradient.iter_mut().zip(part).for_each(|(g, v)| *g += v);
-        }
-        let mut hessian = vec![0.0; p * p];
-        for row in (0..n).step_by(stride) {
-            x[0] = 1.0;
-            design.row(row, &mut x[1..]);
-            let prob = 1.0 / (1.0 + (-eta[row]).exp());
-            let weight = (prob * (1.0 - prob)).max(1e-10) * scale_to_rows;
-            for i in 0..p {
-                let wx = weight * x[i];
-                for j in 0..=i {
-                    hessian[i * p + j] += wx * x[j];
-                }
-            }
-        }
-        for i in 0..p {
-            for j in 0..i {
-                hessian[j * p + i] = hessian[i * p + j];
-            }
-            if i > 0 {
-                hessian[i * p + i] += lambda;
-                gradient[i] -= lambda * beta[i];
-            }
+        let mut gradient = score(design, &eta, target);
+        let mut hessian = sampled_information(design, &eta);
+        for i in 1..p {
+            hessian[i * p + i] += lambda;
+            gradient[i] -= lambda * beta[i];
         }
         let Some(step) = cholesky_solve(&hessian, &gradient, p) else {
             break;

@@ -15,7 +15,7 @@
 //! (`0.01`) or validation on held-out rows make up for it.
 
 use crate::logistic::{
-    BinnedColumn, Design, HESSIAN_SAMPLE, cholesky_solve, fit_design, linear, par_rows,
+    BinnedColumn, cholesky_solve, fit_design, linear, sampled_information, score,
 };
 
 /// Significance levels of stepwise selection.
@@ -77,22 +77,10 @@ pub fn stepwise(
         let design: Vec<BinnedColumn<'_>> = model.iter().map(|&j| columns[j]).collect();
         let fit = fit_design(design.as_slice(), target, lambda, start.as_deref());
         let eta = linear(design.as_slice(), fit.intercept, &fit.coefficients, n);
-        // Score of every input at the current model: Σ x·(y − p), all rows.
-        let score: Vec<f64> = par_rows(n, |rows| {
-            let residual: Vec<f64> = rows
-                .clone()
-                .map(|i| f64::from(target[i]) - 1.0 / (1.0 + (-eta[i]).exp()))
-                .collect();
-            let mut out = vec![0.0; k];
-            columns.add_transpose_product(&residual, rows, &mut out);
-            out
-        })
-        .into_iter()
-        .fold(vec![0.0; k], |mut sum, part| {
-            sum.iter_mut().zip(part).for_each(|(s, v)| *s += v);
-            sum
-        });
-        let information = information(columns, &eta);
+        // Score and information of every input at the current model
+        // (intercept first).
+        let score = score(columns, &eta, target);
+        let information = sampled_information(columns, &eta);
         // The model's block (intercept first), with the penalty its fit had.
         let block: Vec<usize> = std::iter::once(0)
             .chain(model.iter().map(|j| j + 1))
@@ -155,7 +143,7 @@ pub fn stepwise(
                 let p = if adjusted <= 1e-12 * n as f64 {
                     1.0 // nothing left to explain: the input is redundant
                 } else {
-                    chi_square_1_survival(score[j] * score[j] / adjusted)
+                    chi_square_1_survival(score[j + 1] * score[j + 1] / adjusted)
                 };
                 p_values[j] = p;
                 if strongest.is_none_or(|(_, best)| p < best) {
@@ -193,36 +181,6 @@ pub fn stepwise(
         p_values,
         steps,
     }
-}
-
-/// Fisher information `Xᵀ W X` over the intercept and every column at
-/// predictors `eta`, from the same fixed sample of rows the solver's
-/// curvature uses, scaled to all rows. Row-major `(k+1) × (k+1)`.
-fn information(columns: &[BinnedColumn<'_>], eta: &[f64]) -> Vec<f64> {
-    let n = eta.len();
-    let width = columns.len() + 1;
-    let stride = n.div_ceil(HESSIAN_SAMPLE).max(1);
-    let scale = n as f64 / n.div_ceil(stride).max(1) as f64;
-    let mut matrix = vec![0.0; width * width];
-    let mut x = vec![0.0; width];
-    for row in (0..n).step_by(stride) {
-        x[0] = 1.0;
-        columns.row(row, &mut x[1..]);
-        let prob = 1.0 / (1.0 + (-eta[row]).exp());
-        let weight = prob * (1.0 - prob) * scale;
-        for i in 0..width {
-            let wx = weight * x[i];
-            for j in 0..=i {
-                matrix[i * width + j] += wx * x[j];
-            }
-        }
-    }
-    for i in 0..width {
-        for j in 0..i {
-            matrix[j * width + i] = matrix[i * width + j];
-        }
-    }
-    matrix
 }
 
 #[cfg(test)]
