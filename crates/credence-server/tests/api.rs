@@ -37,7 +37,7 @@ struct World {
     bikes: String,
     hotel: String,
     _dir: tempfile::TempDir,
-    _server: std::thread::JoinHandle<()>,
+    server: Option<std::thread::JoinHandle<()>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -62,6 +62,38 @@ fn agent() -> ureq::Agent {
         .http_status_as_error(false)
         .build()
         .into()
+}
+
+/// Serves `platform` on a port of its own; returns its base URL, the
+/// server's thread and the sender that shuts it down.
+fn serve(
+    platform: Arc<Platform>,
+) -> (
+    String,
+    std::thread::JoinHandle<()>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
+    let server = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let _ = addr_tx.send(listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+            let _ = credence_server::serve(listener, platform, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+    });
+    let address = addr_rx.recv().unwrap_or_else(|e| panic!("{e}"));
+    (format!("http://{address}"), server, tx)
 }
 
 impl World {
@@ -93,28 +125,9 @@ impl World {
             )
             .unwrap_or_else(|e| panic!("{e}"))
             .key;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
-        let server = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap_or_else(|e| panic!("{e}"));
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"));
-                let _ = addr_tx.send(listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
-                let _ = credence_server::serve(listener, platform, async {
-                    let _ = rx.await;
-                })
-                .await;
-            });
-        });
-        let address = addr_rx.recv().unwrap_or_else(|e| panic!("{e}"));
+        let (base, server, shutdown) = serve(platform);
         let mut world = World {
-            base: format!("http://{address}"),
+            base,
             clock,
             db,
             operator,
@@ -123,11 +136,39 @@ impl World {
             bikes: String::new(),
             hotel: String::new(),
             _dir: dir,
-            _server: server,
-            shutdown: Some(tx),
+            server: Some(server),
+            shutdown: Some(shutdown),
         };
         world.set_up();
         world
+    }
+
+    /// Stops the server (gracefully) and starts a new one on the same
+    /// database and clock, as a restarted process would.
+    fn restart(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .join()
+                .unwrap_or_else(|_| panic!("the server thread panicked"));
+        }
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&self.db).unwrap_or_else(|e| panic!("{e}")));
+        let platform = Arc::new(
+            Platform::open(
+                store,
+                &Config::default(),
+                self.clock.clone(),
+                Limits::default(),
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let (base, server, shutdown) = serve(platform);
+        self.base = base;
+        self.server = Some(server);
+        self.shutdown = Some(shutdown);
     }
 
     fn call(
@@ -638,6 +679,37 @@ fn pseudonyms_are_per_partner_and_answers_repeat_within_a_day() {
         Some(json!({"pseudonym": for_bikes, "transaction_id": "order-7"})),
     );
     assert_eq!(next_day["repeated"], false);
+}
+
+#[test]
+fn eligibility_answers_repeat_across_a_restart_and_stay_with_their_subject() {
+    let mut world = World::start();
+    let alice = world.token("alice");
+    let bob = world.token("bob");
+    grant(&world, &alice, "bikes", "eligibility");
+    grant(&world, &bob, "bikes", "eligibility");
+    let pseudonyms = world.pseudonym(&world.bikes);
+    let first = check(&world, &world.bikes, &pseudonyms[0], "ride", "order-1");
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["repeated"], false);
+
+    // A new process knows the day's answers from the audit log.
+    world.restart();
+    let again = check(&world, &world.bikes, &pseudonyms[0], "ride", "order-1");
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["repeated"], true);
+    assert_eq!(again.body["eligible"], first.body["eligible"]);
+    assert_eq!(again.body["answered_at"], first.body["answered_at"]);
+    // The same transaction id for another subject is refused, not answered
+    // with the first subject's answer.
+    let reused = check(&world, &world.bikes, &pseudonyms[1], "ride", "order-1");
+    assert_eq!(reused.status, 409, "{}", reused.body);
+    assert_eq!(reused.body["code"], "conflict");
+    let fresh = check(&world, &world.bikes, &pseudonyms[1], "ride", "order-2");
+    assert_eq!(fresh.body["repeated"], false);
+    // And the log still verifies with answers inside its entries.
+    let verdict = world.ok("GET", "/v1/operator/audit/verify", &world.operator, None);
+    assert_eq!(verdict["intact"], true, "{verdict}");
 }
 
 #[test]

@@ -35,6 +35,57 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    _checkpointer: Checkpointer,
+}
+
+/// How often the checkpointer looks at the write-ahead log.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Copies the write-ahead log into the database file on its own thread
+/// and connection, so no commit waits for it (SQLite's default runs it
+/// inside whichever commit crosses 1,000 pages, a stall of many
+/// milliseconds for every write queued behind that commit). Passive: it
+/// never waits for readers or the writer. Stops when dropped, after a last
+/// checkpoint.
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Self> {
+        let connection = open_connection(path, Use::Read)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let checkpoint = move || {
+            if let Err(e) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "checkpointing the write-ahead log");
+            }
+        };
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    checkpoint();
+                }
+                checkpoint();
+            })
+            .map_err(|e| Error::Backend(format!("starting the checkpointer: {e}")))?;
+        Ok(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -53,17 +104,27 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its
     /// schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
-        let mut writer = open_connection(path)?;
+        let mut writer = open_connection(path, Use::Write)?;
         writer
             // secure_delete: an erased subject's bytes must not linger in
             // freed pages.
             .execute_batch("PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;")
             .map_err(backend("configuring durability"))?;
         schema::migrate(&mut writer)?;
+        let checkpointer = Checkpointer::start(path)?;
+        writer
+            // The checkpointer copies the log into the database; a commit
+            // that did it itself would stall every write queued behind it.
+            // The writer still checkpoints past 64 MiB of log: under
+            // non-stop writes the log is only reset by a checkpoint that
+            // sees no newer frames, which only the writer itself can do.
+            .execute_batch("PRAGMA wal_autocheckpoint = 16384;")
+            .map_err(backend("configuring checkpoints"))?;
         Ok(Self {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            _checkpointer: checkpointer,
         })
     }
 
@@ -76,7 +137,7 @@ impl SqliteStore {
         let pooled = self.readers.lock().ok().and_then(|mut pool| pool.pop());
         let connection = match pooled {
             Some(c) => c,
-            None => open_connection(&self.path)?,
+            None => open_connection(&self.path, Use::Read)?,
         };
         let result = read(&connection);
         if let Ok(mut pool) = self.readers.lock()
@@ -149,21 +210,40 @@ impl SqliteStore {
     }
 }
 
-fn open_connection(path: &Path) -> Result<Connection> {
+/// What a connection is for, which decides how it caches pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// The one writer: a page cache big enough for the B-tree pages an
+    /// ingest revisits, and the file memory-mapped for reading.
+    Write,
+    /// A pooled reader. In WAL mode a reader drops its whole page cache,
+    /// and unmaps the file, at the first read after any other connection
+    /// commits — and the audit writer commits about a thousand times a
+    /// second under partner checks. So readers keep a small cache that is
+    /// cheap to drop and read pages with `pread` from the operating
+    /// system's cache (unmapping a large mapping costs more than the read).
+    Read,
+}
+
+fn open_connection(path: &Path, purpose: Use) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(path, flags)
         .map_err(|e| Error::Backend(format!("cannot open database {}: {e}", path.display())))?;
+    let caching = match purpose {
+        // 16 MiB: a commit also walks the cache, so bigger is slower.
+        Use::Write => "PRAGMA cache_size = -16384; PRAGMA mmap_size = 1073741824;",
+        Use::Read => "PRAGMA cache_size = -512; PRAGMA mmap_size = 0;",
+    };
     connection
-        .execute_batch(
+        .execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
              PRAGMA busy_timeout = 10000;
-             PRAGMA cache_size = -65536;
              PRAGMA temp_store = MEMORY;
              PRAGMA foreign_keys = ON;
-             PRAGMA mmap_size = 1073741824;",
-        )
+             {caching}"
+        ))
         .map_err(|e| Error::Backend(format!("configuring database {}: {e}", path.display())))?;
     Ok(connection)
 }
@@ -552,6 +632,16 @@ impl Store for SqliteStore {
     fn audit_head(&self) -> Result<Option<AuditEntry>> {
         Ok(self
             .audit_query("ORDER BY seq DESC LIMIT 1", [])?
+            .into_iter()
+            .next())
+    }
+
+    fn audit_answer(&self, key: &str, from_seq: u64) -> Result<Option<AuditEntry>> {
+        Ok(self
+            .audit_query(
+                "WHERE seq >= ?2 AND answer_key = ?1 ORDER BY seq LIMIT 1",
+                params![key, from_seq as i64],
+            )?
             .into_iter()
             .next())
     }

@@ -2,7 +2,9 @@
 
 use crate::{SqliteStore, backend, codec, timestamp};
 use credence_domain::SubjectId;
-use credence_store::{AuditEntry, Erasure, Error, Record, RecordFilter, Result, ScoreDistribution};
+use credence_store::{
+    AuditAnswer, AuditEntry, Erasure, Error, Record, RecordFilter, Result, ScoreDistribution,
+};
 use rusqlite::{OptionalExtension, params};
 
 const RECORD_COLUMNS: &str = "kind, id, subject_id, owner, body";
@@ -24,7 +26,8 @@ fn execute_with_record(
         r.body
     ])
 }
-const AUDIT_COLUMNS: &str = "seq, at, actor, action, subject_ref, detail, prev_hash, hash";
+const AUDIT_COLUMNS: &str =
+    "seq, at, actor, action, subject_ref, detail, prev_hash, hash, answer_key, answer";
 
 type RecordRow = (String, String, Option<String>, Option<String>, String);
 
@@ -63,6 +66,8 @@ type AuditRow = (
     String,
     String,
     String,
+    Option<String>,
+    Option<String>,
 );
 
 fn audit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
@@ -75,11 +80,22 @@ fn audit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
         row.get(5)?,
         row.get(6)?,
         row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
     ))
 }
 
 fn audit_from(row: AuditRow) -> Result<AuditEntry> {
-    let (seq, at, actor, action, subject_ref, detail, prev_hash, hash) = row;
+    let (seq, at, actor, action, subject_ref, detail, prev_hash, hash, answer_key, answer) = row;
+    let answer = match (answer_key, answer) {
+        (Some(key), Some(body)) => Some(AuditAnswer { key, body }),
+        (None, None) => None,
+        _ => {
+            return Err(Error::Corrupt(format!(
+                "audit entry {seq} has half an answer (key or body missing)"
+            )));
+        }
+    };
     Ok(AuditEntry {
         seq: seq as u64,
         at: timestamp(at)?,
@@ -89,6 +105,7 @@ fn audit_from(row: AuditRow) -> Result<AuditEntry> {
         detail,
         prev_hash,
         hash,
+        answer,
     })
 }
 
@@ -207,7 +224,7 @@ impl SqliteStore {
         {
             let mut stmt = tx
                 .prepare_cached(&format!(
-                    "INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                    "INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
                 ))
                 .map_err(backend("appending to the audit log"))?;
             for (offset, e) in entries.iter().enumerate() {
@@ -225,7 +242,9 @@ impl SqliteStore {
                     e.subject_ref,
                     e.detail,
                     e.prev_hash,
-                    e.hash
+                    e.hash,
+                    e.answer.as_ref().map(|a| &a.key),
+                    e.answer.as_ref().map(|a| &a.body)
                 ])
                 .map_err(backend("appending to the audit log"))?;
             }

@@ -58,6 +58,11 @@ const MIGRATIONS: &[&str] = &[
         hash TEXT NOT NULL
     );
     CREATE INDEX audit_by_subject ON audit (subject_ref, seq) WHERE subject_ref IS NOT NULL;",
+    // 3: partners' answers inside their audit entries: one row per check
+    // instead of an entry plus a record with three indexes. Deliberately
+    // not indexed; the service finds them through its in-memory book.
+    "ALTER TABLE audit ADD COLUMN answer_key TEXT;
+    ALTER TABLE audit ADD COLUMN answer TEXT;",
 ];
 
 /// The newest schema version this build knows.

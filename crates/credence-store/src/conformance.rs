@@ -5,7 +5,8 @@
 //! property, so a failing backend says what it got wrong.
 
 use crate::{
-    AuditEntry, Error, Record, RecordFilter, ScanCursor, Store, StoredScore, SubjectRecord,
+    AuditAnswer, AuditEntry, Error, Record, RecordFilter, ScanCursor, Store, StoredScore,
+    SubjectRecord,
 };
 use credence_domain::build::EventFactory;
 use credence_domain::{
@@ -44,6 +45,7 @@ pub const CHECKS: &[Check] = checks![
     records_round_trip_by_kind_subject_and_owner,
     first_record_writer_wins,
     audit_appends_only_in_sequence,
+    audit_answers_are_found_by_key_and_first_wins,
     erasure_leaves_only_a_tombstone,
     distribution_counts_latest_scores_of_enrolled_subjects,
 ];
@@ -517,7 +519,56 @@ fn audit(seq: u64, subject_ref: Option<&str>) -> AuditEntry {
         detail: format!("entry {seq}"),
         prev_hash: format!("h{}", seq - 1),
         hash: format!("h{seq}"),
+        answer: None,
     }
+}
+
+fn answered(seq: u64, key: &str, body: &str) -> AuditEntry {
+    AuditEntry {
+        answer: Some(AuditAnswer {
+            key: key.into(),
+            body: body.into(),
+        }),
+        ..audit(seq, Some("r1"))
+    }
+}
+
+fn audit_answers_are_found_by_key_and_first_wins(store: &dyn Store) {
+    let found = |key: &str| {
+        store
+            .audit_answer(key, 1)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|e| (e.seq, e.answer.map(|a| a.body)))
+    };
+    assert_eq!(found("t1"), None, "nothing before anything is written");
+    store
+        .append_audit(
+            &[
+                answered(1, "t1", "yes"),
+                audit(2, None),
+                answered(3, "t2", "no"),
+            ],
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .append_audit(&[answered(4, "t1", "no")], &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(found("t1"), Some((1, Some("yes".into()))), "the first wins");
+    assert_eq!(found("t2"), Some((3, Some("no".into()))));
+    assert_eq!(found("t3"), None);
+    let from_two = store
+        .audit_answer("t1", 2)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .map(|e| e.seq);
+    assert_eq!(from_two, Some(4), "entries before `from_seq` are not read");
+    let all = store.audit_entries(0, 10).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(all[0], answered(1, "t1", "yes"), "answers read back whole");
+    assert_eq!(all[1].answer, None);
+    assert_eq!(
+        store.audit_head().ok().flatten(),
+        Some(answered(4, "t1", "no"))
+    );
 }
 
 fn audit_appends_only_in_sequence(store: &dyn Store) {

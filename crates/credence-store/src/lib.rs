@@ -9,7 +9,7 @@
 pub mod conformance;
 mod records;
 
-pub use records::{AuditEntry, Erasure, Record, RecordFilter, ScoreDistribution};
+pub use records::{AuditAnswer, AuditEntry, Erasure, Record, RecordFilter, ScoreDistribution};
 
 use credence_domain::{Event, Subject, SubjectId, SubjectLog};
 use jiff::Timestamp;
@@ -284,4 +284,11 @@ pub trait Store: Send + Sync {
 
     /// The last audit entry.
     fn audit_head(&self) -> Result<Option<AuditEntry>>;
+
+    /// The first audit entry from `from_seq` on whose answer has `key`
+    /// (the first written wins), if any. Answers are not indexed (every
+    /// index is one more page written per partner check), so this reads
+    /// every entry from `from_seq`: callers keep the range to a day, and
+    /// look up in memory first.
+    fn audit_answer(&self, key: &str, from_seq: u64) -> Result<Option<AuditEntry>>;
 }

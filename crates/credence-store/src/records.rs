@@ -59,6 +59,22 @@ pub struct AuditEntry {
     pub prev_hash: String,
     /// Hash of this entry's content and `prev_hash`.
     pub hash: String,
+    /// The answer this entry gave, kept in the entry itself so a repeated
+    /// question gets it back; covered by `hash` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<AuditAnswer>,
+}
+
+/// An answer kept inside its audit entry: what was promised is kept exactly
+/// when the entry is, with no second write. Only answers the entry's detail
+/// already states belong here (the log outlives erasures); anything more
+/// personal is a [`Record`], which erasure removes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditAnswer {
+    /// What the answer is found by (the question's own key).
+    pub key: String,
+    /// The answer, as the service serialised it.
+    pub body: String,
 }
 
 /// What an erasure removed.

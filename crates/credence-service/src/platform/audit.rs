@@ -7,7 +7,7 @@
 //! each caller still waits until its own entry is durable, but many callers
 //! share one fsync.
 
-use credence_store::{AuditEntry, Record, Store};
+use credence_store::{AuditAnswer, AuditEntry, Record, Store};
 use jiff::Timestamp;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -34,8 +34,11 @@ pub struct AuditEvent {
     /// Why and with what outcome.
     pub detail: String,
     /// A record to keep exactly when this entry is kept (a partner's
-    /// answer, so a repeated ask gets the same one).
+    /// score answer, so a repeated ask gets the same one; a record, so an
+    /// erasure removes it).
     pub record: Option<Record>,
+    /// An answer kept inside the entry (one the detail already states).
+    pub answer: Option<AuditAnswer>,
 }
 
 /// Called once the entry is durable (its sequence number) or failed.
@@ -60,6 +63,9 @@ impl std::fmt::Debug for AuditLog {
 }
 
 /// The hash of one entry's content chained to `prev_hash`.
+// One argument per hashed field keeps the writer and `verify` visibly
+// hashing the same things.
+#[allow(clippy::too_many_arguments)]
 pub fn entry_hash(
     prev_hash: &str,
     seq: u64,
@@ -68,19 +74,27 @@ pub fn entry_hash(
     action: &str,
     subject_ref: Option<&str>,
     detail: &str,
+    answer: Option<&AuditAnswer>,
 ) -> String {
     let mut hasher = Sha256::new();
-    // Length-prefixed fields: no two different entries hash alike by
-    // shifting text between fields.
-    for field in [
+    let seq = seq.to_string();
+    let at = at.as_second().to_string();
+    let fields = [
         prev_hash,
-        &seq.to_string(),
-        &at.as_second().to_string(),
+        &seq,
+        &at,
         actor,
         action,
         subject_ref.unwrap_or("-"),
         detail,
-    ] {
+    ];
+    // An answer's fields are hashed only when there is one, so entries
+    // written before answers lived in the log keep their hashes; the
+    // length prefixes make "no answer" and any answer hash differently.
+    let answer_fields = answer.map(|a| [a.key.as_str(), a.body.as_str()]);
+    // Length-prefixed fields: no two different entries hash alike by
+    // shifting text between fields.
+    for field in fields.iter().chain(answer_fields.iter().flatten()) {
         hasher.update((field.len() as u64).to_le_bytes());
         hasher.update(field.as_bytes());
     }
@@ -168,6 +182,7 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<Audit
         let mut hash = last_hash.clone();
         for (offset, pending) in group.iter_mut().enumerate() {
             let seq = last_seq + 1 + offset as u64;
+            let answer = pending.event.answer.take();
             let event = &pending.event;
             let entry_hash = entry_hash(
                 &hash,
@@ -177,6 +192,7 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<Audit
                 event.action,
                 event.subject_ref.as_deref(),
                 &event.detail,
+                answer.as_ref(),
             );
             entries.push(AuditEntry {
                 seq,
@@ -187,6 +203,7 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<Audit
                 detail: event.detail.clone(),
                 prev_hash: std::mem::replace(&mut hash, entry_hash.clone()),
                 hash: entry_hash,
+                answer,
             });
             if let Some(record) = pending.event.record.take() {
                 records.push(record);
@@ -256,6 +273,7 @@ pub fn verify(store: &dyn Store) -> Result<AuditVerdict, credence_store::Error> 
                     &entry.action,
                     entry.subject_ref.as_deref(),
                     &entry.detail,
+                    entry.answer.as_ref(),
                 )
             {
                 Some(format!(

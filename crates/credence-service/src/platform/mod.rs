@@ -121,7 +121,7 @@ impl Platform {
             keys.insert(key.id.clone(), key);
         }
         let scorer = operator::scorer_in_force(store.as_ref(), config)?;
-        let started_day = clock.now().as_second().div_euclid(86_400);
+        let answers = Arc::new(partner::AnswerBook::load(store.as_ref(), clock.now())?);
         Ok(Self {
             ingestor: Ingestor::new(config)?,
             store,
@@ -131,7 +131,7 @@ impl Platform {
             audit,
             keys: RwLock::new(keys),
             record_cache: records::RecordCache::default(),
-            answers: Arc::new(partner::AnswerBook::new(started_day)),
+            answers,
             limits,
         })
     }
@@ -229,6 +229,7 @@ impl Platform {
             subject_ref: subject.map(|s| self.subject_ref(s)),
             detail: detail.into(),
             record: None,
+            answer: None,
         })
     }
 
@@ -279,6 +280,7 @@ impl Platform {
                     subject_ref: Some(self.subject_ref(id)),
                     detail: format!("dispute {} resolved for the subject after {DISPUTE_ANSWER_DAYS} days without an answer", dispute.id),
                     record: None,
+                    answer: None,
                 })?;
             }
         }

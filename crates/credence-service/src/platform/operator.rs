@@ -460,6 +460,7 @@ impl Platform {
                 issued.record.id
             ),
             record: None,
+            answer: None,
         })?;
         Ok(issued)
     }
@@ -504,6 +505,7 @@ impl Platform {
                 subject_ref: None,
                 detail: format!("key {key_id}"),
                 record: None,
+                answer: None,
             })?;
         }
         key.secret_sha256.clear();

@@ -5,7 +5,7 @@ use super::records::{Freeze, Records, SEP, kind};
 use super::subject::{consent_id, perk_verdict};
 use super::{ApiError, ApiResult, AuditEvent, Code, Consent, Perk, Platform, Principal, Scope};
 use credence_domain::SubjectId;
-use credence_store::RecordFilter;
+use credence_store::{RecordFilter, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -99,89 +99,182 @@ fn check_transaction_id(id: &str) -> ApiResult<()> {
 // Lives for one request on the stack; boxing would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 enum Decided<T> {
-    Final(T),
-    ToAudit(T, AuditEvent, Remember),
+    /// The answer, once its entry is durable (and then remembered).
+    ToAudit(T, AuditEvent, Option<Remember>),
+    /// A refusal the subject will see in their access log, once durable.
+    Refused(ApiError, AuditEvent),
 }
 
-/// An answer to add to the [`AnswerBook`] once its audit entry is durable.
+/// An eligibility answer to add to the [`AnswerBook`] once its audit entry
+/// is durable.
 struct Remember {
-    id: String,
+    key: String,
     day: i64,
-    stored: StoredAnswer,
 }
 
-/// Today's and yesterday's answers in memory, so a partner's check does not
-/// read the store to learn that its transaction id is new.
+/// Where the [`AnswerBook`] says an answer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Whereabouts {
+    /// Not given today: the question is new.
+    Absent,
+    /// Probably in audit entry `seq` (the entry's key must be checked: a
+    /// different key may share the hash); otherwise look from `from_seq`.
+    At { seq: u64, from_seq: u64 },
+    /// The book cannot tell: look in the entries from `from_seq` on.
+    AskTheStore { from_seq: u64 },
+}
+
+/// Where today's eligibility answers are in the audit log, in memory, so a
+/// partner's check never reads the store to learn that its transaction id
+/// is new (nearly every check), and reads one entry by its number when it
+/// is not.
 ///
-/// Answers are added once durable, in the audit writer's order (the order
-/// the store keeps them, first writer winning). For a day that began after
-/// this process started, the book holds every answer of the day, so a miss
-/// is a definite "new transaction"; for the day the process started on, a
-/// miss falls back to the store. Like the record cache, this assumes one
-/// server process per database.
+/// At start the book reads the entries written since the start of the
+/// day; afterwards answers are added once durable, in the audit writer's
+/// order (the log's order: the first written wins). It keeps a hash of
+/// each key and the entry's number, about 32 bytes an answer. Like the
+/// record cache, it assumes one server process per database. Past `limit`
+/// answers in a day it stops vouching for absence and the store scans
+/// the day's entries instead, until the next day (a bound on memory, not
+/// on correctness).
 #[derive(Debug)]
 pub(crate) struct AnswerBook {
-    started_day: i64,
     limit: usize,
+    /// Seeded per process, so nobody can choose keys that collide.
+    hasher: std::hash::RandomState,
     state: std::sync::Mutex<BookState>,
 }
 
 #[derive(Debug, Default)]
 struct BookState {
     newest_day: i64,
-    /// False once the book overflowed today: misses go to the store again.
+    /// No answer of `newest_day` is in an entry before this one.
+    day_first_seq: u64,
+    /// False once the book overflowed today.
     complete: bool,
-    answers: std::collections::HashMap<String, (i64, StoredAnswer)>,
+    /// Hash of the key → (day, entry number).
+    answers: std::collections::HashMap<u64, (i64, u64)>,
 }
 
-/// Most answers kept in memory; past it the book stops vouching for
-/// absence until the next day (a bound on memory, not on correctness).
-const BOOK_LIMIT: usize = 2_000_000;
+/// Most answers kept in memory (about 130 MB at the limit).
+const BOOK_LIMIT: usize = 4_000_000;
+
+/// How far before the day's start the start-up read begins: entries are
+/// stamped when queued, so neighbours in the log can be out of time order
+/// by the time it takes to queue them; an hour is far more than that.
+const LOAD_SLACK_SECONDS: i64 = 3_600;
+
+/// The day (since the epoch, UTC) a timestamp falls on.
+fn day_of(at: jiff::Timestamp) -> i64 {
+    at.as_second().div_euclid(86_400)
+}
 
 impl AnswerBook {
-    pub fn new(started_day: i64) -> Self {
-        Self::with_limit(started_day, BOOK_LIMIT)
+    /// A book that knows today's answers: those the store holds, read from
+    /// the audit entries since the day began.
+    pub fn load(store: &dyn Store, now: jiff::Timestamp) -> ApiResult<Self> {
+        Self::load_with_limit(store, now, BOOK_LIMIT)
     }
 
-    fn with_limit(started_day: i64, limit: usize) -> Self {
-        Self {
-            started_day,
+    fn load_with_limit(store: &dyn Store, now: jiff::Timestamp, limit: usize) -> ApiResult<Self> {
+        let today = day_of(now);
+        let first = first_entry_at_or_after(store, today * 86_400 - LOAD_SLACK_SECONDS)?;
+        let book = Self {
             limit,
+            hasher: std::hash::RandomState::new(),
             state: std::sync::Mutex::new(BookState {
-                newest_day: started_day,
+                newest_day: today,
+                day_first_seq: first,
                 complete: true,
                 answers: std::collections::HashMap::new(),
             }),
+        };
+        let mut after = first.saturating_sub(1);
+        let mut loaded = 0_usize;
+        loop {
+            let page = store.audit_entries(after, 10_000)?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for entry in page {
+                if let Some(answer) = entry.answer {
+                    loaded += 1;
+                    book.remember(
+                        Remember {
+                            key: answer.key,
+                            day: day_of(entry.at),
+                        },
+                        entry.seq,
+                    );
+                }
+            }
         }
+        tracing::debug!(loaded, "today's partner answers found in the audit log");
+        Ok(book)
     }
 
-    /// `Some(found)` when the book can answer for `day` (found or definitely
-    /// absent); `None` when only the store knows.
-    fn lookup(&self, id: &str, day: i64) -> Option<Option<StoredAnswer>> {
-        let state = self.state.lock().ok()?;
-        match state.answers.get(id) {
-            Some((_, stored)) => Some(Some(stored.clone())),
-            None => (state.complete && day > self.started_day).then_some(None),
-        }
+    fn hash(&self, key: &str) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.hasher, key)
     }
 
-    fn remember(&self, remember: Remember) {
+    fn lookup(&self, key: &str) -> ApiResult<Whereabouts> {
+        let hash = self.hash(key);
+        let state = self.state.lock().map_err(|_| super::lock_poisoned())?;
+        let from_seq = state.day_first_seq;
+        Ok(match state.answers.get(&hash) {
+            Some(&(_, seq)) => Whereabouts::At { seq, from_seq },
+            None if state.complete => Whereabouts::Absent,
+            None => Whereabouts::AskTheStore { from_seq },
+        })
+    }
+
+    fn remember(&self, remember: Remember, seq: u64) {
+        let hash = self.hash(&remember.key);
         if let Ok(mut state) = self.state.lock() {
             if remember.day > state.newest_day {
                 state.newest_day = remember.day;
+                // Answers reach the book in the log's order, so this is
+                // the first entry of the day with an answer.
+                state.day_first_seq = seq;
                 state.complete = true;
+                // Questions carry their day in their key, so yesterday's
+                // answers are kept only for checks decided just before
+                // midnight and audited after it.
                 state.answers.retain(|_, (day, _)| *day + 1 >= remember.day);
             }
-            if state.answers.len() >= self.limit {
-                state.answers.clear();
-                state.complete = false;
+            if !state.complete {
+                return;
             }
-            state
-                .answers
-                .entry(remember.id)
-                .or_insert((remember.day, remember.stored));
+            if state.answers.len() >= self.limit {
+                state.answers = std::collections::HashMap::new();
+                state.complete = false;
+                return;
+            }
+            state.answers.entry(hash).or_insert((remember.day, seq));
         }
     }
+}
+
+/// The sequence number of the first audit entry stamped at or after
+/// `second` (one past the last entry when there is none), by binary search
+/// over the log, whose stamps rise with its sequence.
+fn first_entry_at_or_after(store: &dyn Store, second: i64) -> ApiResult<u64> {
+    let Some(head) = store.audit_head()? else {
+        return Ok(1);
+    };
+    let (mut low, mut high) = (1_u64, head.seq + 1);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        let stamped_before = store
+            .audit_entries(middle - 1, 1)?
+            .first()
+            .is_some_and(|entry| entry.at.as_second() < second);
+        if stamped_before {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    Ok(low)
 }
 
 /// An answer that can say it repeats an earlier one.
@@ -201,12 +294,23 @@ impl Repeatable for ScoreAnswer {
     }
 }
 
-/// A stored answer and the pseudonym it was for.
+/// A stored score answer and the pseudonym it was for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredAnswer {
     pseudonym: String,
     question: String,
     answer: serde_json::Value,
+}
+
+/// Where an answer is kept so a repeated question gets it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Inside its audit entry, and in the answer book: for answers the
+    /// entry's detail already states (eligibility's yes or no).
+    InEntry,
+    /// As a record about the subject, which erasure removes: for answers
+    /// that carry more (a score).
+    AsRecord,
 }
 
 impl Platform {
@@ -269,15 +373,15 @@ impl Platform {
         self.audit(principal, "perk.delete", None, format!("perk {perk_id}"))
     }
 
-    /// The consented subject behind a pseudonym, or the refusal (audited:
-    /// the subject sees who tried).
+    /// The consented subject behind a pseudonym, or the refusal with its
+    /// audit entry (the subject sees who tried) still to be written.
     fn consented_subject(
         &self,
         principal: &Principal,
         partner: &str,
         question: &PartnerQuestion,
         scope: Scope,
-    ) -> ApiResult<SubjectId> {
+    ) -> ApiResult<Result<SubjectId, (ApiError, AuditEvent)>> {
         check_transaction_id(&question.transaction_id)?;
         let record = self
             .records()
@@ -298,55 +402,112 @@ impl Platform {
         let subject = record
             .subject
             .ok_or_else(|| ApiError::internal("consent without subject"))?;
-        let refuse = |code: Code, why: String| -> ApiResult<SubjectId> {
-            self.audit(
-                principal,
-                "partner.refused",
-                Some(&subject),
-                format!("{why} (transaction {})", question.transaction_id),
-            )?;
-            Err(ApiError::new(code, why))
+        let refusal = |error: ApiError| {
+            let event = AuditEvent {
+                actor: principal.actor(),
+                action: "partner.refused",
+                subject_ref: Some(self.subject_ref(&subject)),
+                detail: format!(
+                    "{} (transaction {})",
+                    error.message, question.transaction_id
+                ),
+                record: None,
+                answer: None,
+            };
+            Ok(Err((error, event)))
         };
         if !consent.allows(scope, self.now()) {
-            return refuse(Code::ConsentRequired, no_consent().message);
+            return refusal(no_consent());
         }
         if self
             .records()
             .get::<Freeze>(kind::FREEZE, subject.as_str())?
             .is_some()
         {
-            return refuse(
+            return refusal(ApiError::new(
                 Code::Frozen,
-                "the subject has frozen their file; no partner gets an answer until they lift it"
-                    .into(),
-            );
+                "the subject has frozen their file; no partner gets an answer until they lift it",
+            ));
         }
-        Ok(subject)
+        Ok(Ok(subject))
+    }
+
+    /// [`Self::consented_subject`], writing a refusal's audit entry before
+    /// returning it.
+    fn consented_subject_now(
+        &self,
+        principal: &Principal,
+        partner: &str,
+        question: &PartnerQuestion,
+        scope: Scope,
+    ) -> ApiResult<SubjectId> {
+        match self.consented_subject(principal, partner, question, scope)? {
+            Ok(subject) => Ok(subject),
+            Err((error, event)) => {
+                self.audit_event(event)?;
+                Err(error)
+            }
+        }
     }
 
     /// The answer given earlier today under this transaction id, if any.
     fn earlier_answer<T: serde::de::DeserializeOwned>(
         &self,
         answer_id: &str,
+        subject: &SubjectId,
         question: &PartnerQuestion,
         kind_of_question: &str,
+        keep: Keep,
     ) -> ApiResult<Option<T>> {
-        let known = match self.answers.lookup(answer_id, self.today()) {
-            Some(known) => known,
-            None => self
-                .records()
-                .get::<StoredAnswer>(kind::ANSWER, answer_id)?,
-        };
-        let Some(stored) = known else {
-            return Ok(None);
-        };
-        if stored.pseudonym != question.pseudonym || stored.question != kind_of_question {
-            return Err(ApiError::new(
+        let reused = || {
+            ApiError::new(
                 Code::Conflict,
                 "this transaction id was already used today for another question; use a new transaction id",
-            ));
-        }
-        serde_json::from_value(stored.answer)
+            )
+        };
+        let body: serde_json::Value = match keep {
+            Keep::InEntry => {
+                let entry = match self.answers.lookup(answer_id)? {
+                    Whereabouts::Absent => None,
+                    Whereabouts::At { seq, from_seq } => {
+                        match self.store.audit_entries(seq - 1, 1)?.pop() {
+                            Some(entry)
+                                if entry.answer.as_ref().is_some_and(|a| a.key == answer_id) =>
+                            {
+                                Some(entry)
+                            }
+                            // Another key with the same hash.
+                            _ => self.store.audit_answer(answer_id, from_seq)?,
+                        }
+                    }
+                    Whereabouts::AskTheStore { from_seq } => {
+                        self.store.audit_answer(answer_id, from_seq)?
+                    }
+                };
+                let Some((subject_ref, answer)) =
+                    entry.and_then(|entry| Some((entry.subject_ref?, entry.answer?)))
+                else {
+                    return Ok(None);
+                };
+                if subject_ref != self.subject_ref(subject) {
+                    return Err(reused());
+                }
+                serde_json::from_str(&answer.body).map_err(ApiError::internal)?
+            }
+            Keep::AsRecord => {
+                let Some(stored) = self
+                    .records()
+                    .get::<StoredAnswer>(kind::ANSWER, answer_id)?
+                else {
+                    return Ok(None);
+                };
+                if stored.pseudonym != question.pseudonym || stored.question != kind_of_question {
+                    return Err(reused());
+                }
+                stored.answer
+            }
+        };
+        serde_json::from_value(body)
             .map(Some)
             .map_err(ApiError::internal)
     }
@@ -366,7 +527,9 @@ impl Platform {
     /// The answer to one transaction: the one given earlier today under
     /// the same transaction id (audited as a repeat), or a fresh one from
     /// `fresh` (answer and audit detail), to be audited together with the
-    /// stored answer so both are kept in one transaction.
+    /// kept answer so both are kept in one transaction.
+    // The parts of one question, each needed; a struct would only rename them.
+    #[allow(clippy::too_many_arguments)]
     fn decide<T: Serialize + serde::de::DeserializeOwned + Repeatable>(
         &self,
         principal: &Principal,
@@ -374,47 +537,62 @@ impl Platform {
         question: &PartnerQuestion,
         answer_id: String,
         action: &'static str,
+        keep: Keep,
         fresh: impl FnOnce() -> ApiResult<(T, String)>,
     ) -> ApiResult<Decided<T>> {
-        if let Some(mut earlier) = self.earlier_answer::<T>(&answer_id, question, action)? {
+        if let Some(mut earlier) =
+            self.earlier_answer::<T>(&answer_id, subject, question, action, keep)?
+        {
             earlier.mark_repeated();
-            self.audit(
-                principal,
+            let event = AuditEvent {
+                actor: principal.actor(),
                 action,
-                Some(subject),
-                format!(
+                subject_ref: Some(self.subject_ref(subject)),
+                detail: format!(
                     "repeated transaction {}: same answer",
                     question.transaction_id
                 ),
-            )?;
-            return Ok(Decided::Final(earlier));
+                record: None,
+                answer: None,
+            };
+            return Ok(Decided::ToAudit(earlier, event, None));
         }
         let (answer, detail) = fresh()?;
-        let stored = StoredAnswer {
-            pseudonym: question.pseudonym.clone(),
-            question: action.to_string(),
-            answer: serde_json::to_value(&answer).map_err(ApiError::internal)?,
-        };
-        // No owner: answers are never listed by partner, and an owner costs
-        // the audit writer one more index insert on every check.
-        let record = Records::record(
-            kind::ANSWER,
-            answer_id.clone(),
-            Some(subject),
-            None,
-            &stored,
-        )?;
-        let event = AuditEvent {
+        let mut event = AuditEvent {
             actor: principal.actor(),
             action,
             subject_ref: Some(self.subject_ref(subject)),
             detail,
-            record: Some(record),
+            record: None,
+            answer: None,
         };
-        let remember = Remember {
-            id: answer_id,
-            day: self.today(),
-            stored,
+        let remember = match keep {
+            Keep::InEntry => {
+                event.answer = Some(credence_store::AuditAnswer {
+                    key: answer_id.clone(),
+                    body: serde_json::to_string(&answer).map_err(ApiError::internal)?,
+                });
+                Some(Remember {
+                    key: answer_id,
+                    day: self.today(),
+                })
+            }
+            Keep::AsRecord => {
+                let stored = StoredAnswer {
+                    pseudonym: question.pseudonym.clone(),
+                    question: action.to_string(),
+                    answer: serde_json::to_value(&answer).map_err(ApiError::internal)?,
+                };
+                // No owner: answers are never listed by partner.
+                event.record = Some(Records::record(
+                    kind::ANSWER,
+                    answer_id,
+                    Some(subject),
+                    None,
+                    &stored,
+                )?);
+                None
+            }
         };
         Ok(Decided::ToAudit(answer, event, remember))
     }
@@ -422,10 +600,18 @@ impl Platform {
     /// Writes a decided answer's audit entry, waiting until it is durable.
     fn finish<T>(&self, decided: Decided<T>) -> ApiResult<T> {
         match decided {
-            Decided::Final(answer) => Ok(answer),
-            Decided::ToAudit(answer, event, remember) => {
+            Decided::Refused(error, event) => {
                 self.audit_event(event)?;
-                self.answers.remember(remember);
+                Err(error)
+            }
+            Decided::ToAudit(answer, event, remember) => {
+                let seq = self
+                    .audit
+                    .record(event, self.now())
+                    .map_err(|e| ApiError::new(Code::Unavailable, e))?;
+                if let Some(remember) = remember {
+                    self.answers.remember(remember, seq);
+                }
                 Ok(answer)
             }
         }
@@ -444,8 +630,12 @@ impl Platform {
     /// Like [`Self::check_eligibility`], but returns as soon as the answer
     /// is decided and its audit entry queued; `done` gets the answer once
     /// the entry is durable. The caller's thread is never parked on the
-    /// audit log's fsync, which is what lets a server keep many checks in
-    /// flight on few threads.
+    /// audit log's fsync (refusals and repeats included), which is what
+    /// lets a server keep many checks in flight on few threads. Deciding
+    /// reads memory (key, perk, consent, freeze, today's answers) and one
+    /// row (the subject's compact event log), so it is short enough to run
+    /// on an async worker; only a subject with a dispute takes longer (a
+    /// full assessment).
     pub fn check_eligibility_then(
         &self,
         principal: &Principal,
@@ -454,7 +644,16 @@ impl Platform {
     ) {
         match self.decide_eligibility(principal, question) {
             Err(error) => done(Err(error)),
-            Ok(Decided::Final(answer)) => done(Ok(answer)),
+            Ok(Decided::Refused(error, event)) => self.audit.submit(
+                event,
+                self.now(),
+                Box::new(move |written| {
+                    done(Err(match written {
+                        Ok(_) => error,
+                        Err(e) => ApiError::new(Code::Unavailable, e),
+                    }))
+                }),
+            ),
             Ok(Decided::ToAudit(answer, event, remember)) => {
                 let book = self.answers.clone();
                 self.audit.submit(
@@ -463,8 +662,10 @@ impl Platform {
                     Box::new(move |written| {
                         done(
                             written
-                                .map(|_| {
-                                    book.remember(remember);
+                                .map(|seq| {
+                                    if let Some(remember) = remember {
+                                        book.remember(remember, seq);
+                                    }
                                     answer
                                 })
                                 .map_err(|e| ApiError::new(Code::Unavailable, e)),
@@ -491,7 +692,11 @@ impl Platform {
             .records()
             .get(kind::PERK, &format!("{partner}{SEP}{perk_id}"))?
             .ok_or_else(|| ApiError::invalid("perk_id", format!("you have no perk {perk_id:?}")))?;
-        let subject = self.consented_subject(principal, partner, question, Scope::Eligibility)?;
+        let subject =
+            match self.consented_subject(principal, partner, question, Scope::Eligibility)? {
+                Ok(subject) => subject,
+                Err((error, event)) => return Ok(Decided::Refused(error, event)),
+            };
         let answer_id = self.answer_id(partner, question, &format!("perk:{perk_id}"));
         self.decide(
             principal,
@@ -499,6 +704,7 @@ impl Platform {
             question,
             answer_id,
             "partner.check",
+            Keep::InEntry,
             || {
                 let (score, dimensions, kind) = self.quick_score(&subject)?;
                 let dimension = |name: &str| {
@@ -532,7 +738,7 @@ impl Platform {
         question: &PartnerQuestion,
     ) -> ApiResult<ScoreAnswer> {
         let partner = partner_of(principal)?;
-        let subject = self.consented_subject(principal, partner, question, Scope::Score)?;
+        let subject = self.consented_subject_now(principal, partner, question, Scope::Score)?;
         let answer_id = self.answer_id(partner, question, "score");
         let decided = self.decide(
             principal,
@@ -540,6 +746,7 @@ impl Platform {
             question,
             answer_id,
             "partner.score",
+            Keep::AsRecord,
             || {
                 let report = self.assess(&subject)?.report;
                 let answer = ScoreAnswer {
@@ -564,7 +771,8 @@ impl Platform {
         question: &PartnerQuestion,
     ) -> ApiResult<credence_scorecard::ScoreReport> {
         let partner = partner_of(principal)?;
-        let subject = self.consented_subject(principal, partner, question, Scope::FullReport)?;
+        let subject =
+            self.consented_subject_now(principal, partner, question, Scope::FullReport)?;
         let mut report = self.assess(&subject)?.report;
         // The partner knows the subject by pseudonym only.
         report.subject_id = question.pseudonym.clone();
@@ -626,58 +834,140 @@ fn check_perk(perk: &Perk) -> ApiResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use credence_store::{AuditAnswer, AuditEntry};
 
-    fn answer(text: &str) -> StoredAnswer {
-        StoredAnswer {
-            pseudonym: "ps_1".into(),
-            question: "partner.check".into(),
-            answer: serde_json::Value::String(text.into()),
-        }
+    fn remember(book: &AnswerBook, day: i64, key: &str, seq: u64) {
+        book.remember(
+            Remember {
+                key: key.into(),
+                day,
+            },
+            seq,
+        );
     }
 
-    fn remember(day: i64, id: &str, text: &str) -> Remember {
-        Remember {
-            id: id.into(),
-            day,
-            stored: answer(text),
-        }
+    fn found(book: &AnswerBook, key: &str) -> Option<Whereabouts> {
+        book.lookup(key).ok()
+    }
+
+    /// A fresh store in a directory that lives as long as it.
+    fn store() -> (tempfile::TempDir, credence_store_sqlite::SqliteStore) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = credence_store_sqlite::SqliteStore::open(&dir.path().join("db"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        (dir, store)
+    }
+
+    fn empty_book(limit: usize) -> AnswerBook {
+        let (_dir, store) = store();
+        AnswerBook::load_with_limit(&store, at(100 * 86_400), limit)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn at(second: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(second).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
-    fn the_answer_book_knows_absence_only_for_days_it_saw_whole() {
-        let book = AnswerBook::new(100);
-        // The start day: a miss is not proof; the store must be asked.
-        assert!(book.lookup("t1", 100).is_none());
-        book.remember(remember(100, "t1", "yes"));
-        assert_eq!(
-            book.lookup("t1", 100).flatten().map(|a| a.answer),
-            Some(serde_json::json!("yes"))
-        );
-        // A later day began under this process: a miss is a new question.
-        assert!(matches!(book.lookup("t2", 101), Some(None)));
-        // The first answer of a transaction stays.
-        book.remember(remember(101, "t2", "no"));
-        book.remember(remember(101, "t2", "yes"));
-        assert_eq!(
-            book.lookup("t2", 101).flatten().map(|a| a.answer),
-            Some(serde_json::json!("no"))
-        );
+    fn the_answer_book_keeps_the_first_answer_and_forgets_old_days() {
+        let book = empty_book(BOOK_LIMIT);
+        // Loaded whole at start: a miss is a new question.
+        assert_eq!(found(&book, "t1"), Some(Whereabouts::Absent));
+        remember(&book, 100, "t1", 7);
+        remember(&book, 100, "t1", 8);
+        let at = |seq, from_seq| Some(Whereabouts::At { seq, from_seq });
+        assert_eq!(found(&book, "t1"), at(7, 1), "the first written wins");
+        // A new day: its first answer marks where the day's entries begin.
+        remember(&book, 101, "t2", 20);
+        assert_eq!(found(&book, "t1"), at(7, 20));
+        assert_eq!(found(&book, "t2"), at(20, 20));
         // Two days on, the oldest answers are dropped.
-        book.remember(remember(102, "t3", "yes"));
-        assert!(book.lookup("t1", 102).is_some_and(|a| a.is_none()));
-        assert!(book.lookup("t2", 102).is_some_and(|a| a.is_some()));
+        remember(&book, 102, "t3", 30);
+        assert_eq!(found(&book, "t1"), Some(Whereabouts::Absent));
+        assert_eq!(found(&book, "t2"), at(20, 30));
     }
 
     #[test]
     fn a_full_answer_book_stops_vouching_for_absence_until_the_next_day() {
-        let book = AnswerBook::with_limit(100, 2);
-        book.remember(remember(101, "a", "yes"));
-        book.remember(remember(101, "b", "yes"));
-        book.remember(remember(101, "c", "yes"));
+        let book = empty_book(2);
+        remember(&book, 100, "a", 1);
+        remember(&book, 100, "b", 2);
+        remember(&book, 100, "c", 3);
         // Overflowed: a miss is no longer proof, so the store is asked.
-        assert!(book.lookup("a", 101).is_none());
-        assert!(book.lookup("zzz", 101).is_none());
-        book.remember(remember(102, "d", "yes"));
-        assert!(matches!(book.lookup("zzz", 102), Some(None)));
+        let ask = Some(Whereabouts::AskTheStore { from_seq: 1 });
+        assert_eq!(found(&book, "a"), ask);
+        assert_eq!(found(&book, "zzz"), ask);
+        remember(&book, 101, "d", 4);
+        assert_eq!(found(&book, "zzz"), Some(Whereabouts::Absent));
+    }
+
+    #[test]
+    fn the_answer_book_reads_todays_answers_from_the_audit_log() {
+        let (_dir, store) = store();
+        let day = 100 * 86_400;
+        // Yesterday morning, last night (within the slack), today twice,
+        // and an entry with no answer.
+        let stamps = [day - 50_000, day - 60, day + 10, day + 20, day + 30];
+        let entries: Vec<AuditEntry> = stamps
+            .iter()
+            .enumerate()
+            .map(|(i, &second)| AuditEntry {
+                seq: i as u64 + 1,
+                at: at(second),
+                actor: "partner:p".into(),
+                action: "partner.check".into(),
+                subject_ref: Some("r1".into()),
+                detail: String::new(),
+                prev_hash: String::new(),
+                hash: String::new(),
+                answer: (i != 4).then(|| AuditAnswer {
+                    key: format!("k{i}"),
+                    body: format!("answer {i}"),
+                }),
+            })
+            .collect();
+        store
+            .append_audit(&entries, &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let book = AnswerBook::load(&store, at(day + 40)).unwrap_or_else(|e| panic!("{e}"));
+        let at = |seq| Some(Whereabouts::At { seq, from_seq: 2 });
+        assert_eq!(
+            found(&book, "k0"),
+            Some(Whereabouts::Absent),
+            "yesterday morning is not read"
+        );
+        assert_eq!(found(&book, "k1"), at(2));
+        assert_eq!(found(&book, "k2"), at(3));
+        assert_eq!(found(&book, "k3"), at(4));
+        assert_eq!(found(&book, "k9"), Some(Whereabouts::Absent));
+    }
+
+    #[test]
+    fn the_first_entry_of_a_time_is_found_by_binary_search() {
+        let (_dir, store) = store();
+        assert_eq!(first_entry_at_or_after(&store, 0).ok(), Some(1));
+        let entries: Vec<AuditEntry> = (1..=9_u64)
+            .map(|seq| AuditEntry {
+                seq,
+                at: at(seq as i64 * 10),
+                actor: "system".into(),
+                action: "test".into(),
+                subject_ref: None,
+                detail: String::new(),
+                prev_hash: String::new(),
+                hash: String::new(),
+                answer: None,
+            })
+            .collect();
+        store
+            .append_audit(&entries, &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        for (second, first) in [(0, 1), (10, 1), (11, 2), (50, 5), (90, 9), (91, 10)] {
+            assert_eq!(
+                first_entry_at_or_after(&store, second).ok(),
+                Some(first),
+                "at {second}"
+            );
+        }
     }
 }
