@@ -358,12 +358,14 @@ fn print_links(
         outln!("  {id}: {token}")?;
     }
     outln!("API keys (shown once):")?;
-    outln!("  operator            {operator_key}")?;
+    outln!("  operator             {operator_key}")?;
     for (partner, key) in partner_keys {
-        outln!("  partner {partner:<12}{key}")?;
+        // A space after the padding: names longer than the column stay apart
+        // from their key.
+        outln!("  partner {partner:<12} {key}")?;
     }
     if let Some((furnisher, key)) = furnisher_key {
-        outln!("  furnisher {furnisher:<10}{key}")?;
+        outln!("  furnisher {furnisher:<10} {key}")?;
     }
     if let Some((_, token)) = tokens.first() {
         outln!("Try: curl -s -H 'Authorization: Bearer {token}' {base}/v1/me")?;
