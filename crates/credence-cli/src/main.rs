@@ -15,6 +15,13 @@ macro_rules! outln {
     }};
 }
 
+/// The server allocates a little for every request (headers, JSON, audit
+/// text) on two threads at once; mimalloc's per-thread free lists made
+/// partner checks about 8% faster than the system allocator in
+/// `credence bench-api` (three alternating runs each).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 mod commands;
 mod context;
