@@ -105,7 +105,8 @@ fn lock_poisoned() -> ApiError {
 
 impl Platform {
     /// Opens the platform: loads or creates its secrets, starts the audit
-    /// writer and puts the deployed models in force.
+    /// writer, puts the deployed models in force and reads back the day's
+    /// partner answers from the audit log (so repeats survive a restart).
     pub fn open(
         store: Arc<dyn Store>,
         config: &Config,

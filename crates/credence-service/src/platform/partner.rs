@@ -94,8 +94,8 @@ fn check_transaction_id(id: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// An answer, either final (already audited) or waiting for its audit
-/// entry to be written.
+/// A decided answer or refusal, waiting for its audit entry to be written:
+/// nothing reaches the partner before its entry is durable.
 // Lives for one request on the stack; boxing would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 enum Decided<T> {
