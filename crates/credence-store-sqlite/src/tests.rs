@@ -112,3 +112,39 @@ fn the_baseline_inserts_every_row() {
         .expect("counts");
     assert_eq!(rows, 100);
 }
+
+#[test]
+fn the_checkpointer_copies_the_log_into_the_file_without_a_commit_doing_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("c.db");
+    let store = SqliteStore::open(&path).expect("opens");
+    let file_size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    // Far fewer pages than the writer's own threshold (16,384), so only
+    // the checkpointer can move them out of the log.
+    let mut hash = "0".repeat(64);
+    for seq in 1..=400_u64 {
+        let next = format!("{seq:064}");
+        let entry = credence_store::AuditEntry {
+            seq,
+            at: day(0),
+            actor: "system".into(),
+            action: "test".into(),
+            subject_ref: Some(format!("{:064x}", seq * 7_919)),
+            detail: "x".repeat(300),
+            prev_hash: std::mem::replace(&mut hash, next.clone()),
+            hash: next,
+            answer: None,
+        };
+        store.append_audit(&[entry], &[]).expect("appends");
+    }
+    let before = file_size();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while file_size() <= before && std::time::Instant::now() < deadline {
+        std::thread::sleep(CHECKPOINT_EVERY / 2);
+    }
+    assert!(
+        file_size() > before,
+        "the database file should grow as the log is copied in ({before} bytes before)"
+    );
+    assert_eq!(store.audit_entries(0, 1_000).expect("reads").len(), 400);
+}
