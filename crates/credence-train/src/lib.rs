@@ -22,6 +22,8 @@ mod parallel;
 mod parquet;
 mod stepwise;
 mod table;
+#[cfg(test)]
+mod testing;
 mod validation;
 
 pub use batch::{SCORE_COLUMNS, require_csv, score_csv, scores_of_csv, scores_of_file};
@@ -48,13 +50,8 @@ mod tests {
     /// A table where risk rises with `debt` and falls with `tenure`, with a
     /// categorical `region` that carries signal and a noise column.
     fn synthetic(rows: usize) -> (Table, Vec<u8>) {
-        let mut state = 7u64;
-        let mut next = move || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = crate::testing::Lcg::new(7);
+        let mut next = move || rng.unit();
         let regions = ["north", "south", "east", "west"];
         let (mut debt, mut tenure, mut noise, mut region_codes, mut target) =
             (vec![], vec![], vec![], vec![], vec![]);
@@ -97,6 +94,16 @@ mod tests {
     }
 
     /// The synthetic table and a model trained on 70% of it with `options`.
+    /// What the report says of one input.
+    fn reported<'a>(trained: &'a TrainedModel, name: &str) -> &'a fit::InputReport {
+        trained
+            .report
+            .inputs
+            .iter()
+            .find(|i| i.name == name)
+            .unwrap_or_else(|| panic!("{name} is reported"))
+    }
+
     fn train_synthetic(options: &FitOptions) -> (Table, TrainedModel) {
         let (table, _) = synthetic(6_000);
         let target = target_from(&table, "y", None).expect("binary target");
@@ -126,12 +133,7 @@ mod tests {
         );
         // Noise carries next to no information, and if it is kept at all it
         // moves a score far less than a real risk driver does.
-        let noise = trained
-            .report
-            .inputs
-            .iter()
-            .find(|i| i.name == "noise")
-            .expect("reported");
+        let noise = reported(&trained, "noise");
         assert!(noise.iv < 0.02, "noise IV {}", noise.iv);
         let spread = |name: &str| {
             model
@@ -198,12 +200,7 @@ mod tests {
             .map(|f| f.name.as_str())
             .collect();
         assert_eq!(in_model, ["debt", "tenure", "region"]);
-        let noise = trained
-            .report
-            .inputs
-            .iter()
-            .find(|i| i.name == "noise")
-            .expect("reported");
+        let noise = reported(&trained, "noise");
         assert!(
             noise
                 .status

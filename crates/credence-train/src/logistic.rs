@@ -391,31 +391,10 @@ mod tests {
     #[test]
     fn sampled_curvature_still_reaches_the_exact_optimum() {
         let n = 3 * HESSIAN_SAMPLE + 17;
-        let mut state = 11u64;
-        let mut next = move || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) as usize
-        };
-        let values: [[f64; 4]; 2] = [[-0.8, -0.1, 0.4, 1.2], [0.5, 0.0, -0.6, -1.5]];
-        let codes: Vec<Vec<u16>> = (0..2)
-            .map(|_| (0..n).map(|_| (next() % 4) as u16).collect())
-            .collect();
-        let target: Vec<u8> = (0..n)
-            .map(|i| {
-                let eta = -1.0 + values[0][usize::from(codes[0][i])]
-                    - values[1][usize::from(codes[1][i])];
-                let p = 1.0 / (1.0 + (-eta).exp());
-                u8::from(((next() % 10_000) as f64) < p * 10_000.0)
-            })
-            .collect();
-        let binned: Vec<BinnedColumn<'_>> = (0..2)
-            .map(|j| BinnedColumn {
-                codes: &codes[j],
-                values: &values[j],
-            })
-            .collect();
+        let mut rng = crate::testing::Lcg::new(11);
+        let values = vec![vec![-0.8, -0.1, 0.4, 1.2], vec![0.5, 0.0, -0.6, -1.5]];
+        let (codes, target) = crate::testing::planted(&mut rng, n, &values, &[1.0, -1.0], -1.0);
+        let binned = crate::testing::binned(&codes, &values);
         let dense: Vec<Vec<f64>> = (0..2)
             .map(|j| {
                 codes[j]

@@ -201,36 +201,14 @@ mod tests {
     #[test]
     fn keeps_signal_and_leaves_noise_out() {
         let n = 20_000;
-        let mut state = 3u64;
-        let mut next = move || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) as usize
-        };
+        let mut rng = crate::testing::Lcg::new(3);
         let values: Vec<Vec<f64>> = (0..8)
             .map(|j| vec![-0.6 - 0.05 * j as f64, -0.1, 0.3, 0.7])
             .collect();
-        let effects = [1.0, 0.6, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0];
-        let codes: Vec<Vec<u16>> = (0..8)
-            .map(|_| (0..n).map(|_| (next() % 4) as u16).collect())
-            .collect();
-        let target: Vec<u8> = (0..n)
-            .map(|i| {
-                let eta: f64 = -1.2
-                    - (0..8)
-                        .map(|j| effects[j] * values[j][usize::from(codes[j][i])])
-                        .sum::<f64>();
-                let p = 1.0 / (1.0 + (-eta).exp());
-                u8::from(((next() % 100_000) as f64) < p * 100_000.0)
-            })
-            .collect();
-        let columns: Vec<BinnedColumn<'_>> = (0..8)
-            .map(|j| BinnedColumn {
-                codes: &codes[j],
-                values: &values[j],
-            })
-            .collect();
+        // Risk falls as the first three inputs' values rise.
+        let effects = [-1.0, -0.6, -0.3, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let (codes, target) = crate::testing::planted(&mut rng, n, &values, &effects, -1.2);
+        let columns = crate::testing::binned(&codes, &values);
         // At the 5% levels each noise input has a one-in-twenty chance of
         // entering by luck; at 1% none does here.
         for (options, most_noise) in [
