@@ -100,14 +100,14 @@ fn check_transaction_id(id: &str) -> ApiResult<()> {
 #[allow(clippy::large_enum_variant)]
 enum Decided<T> {
     /// The answer, once its entry is durable (and then remembered).
-    ToAudit(T, AuditEvent, Option<Remember>),
+    ToAudit(T, AuditEvent, Option<AnswerId>),
     /// A refusal the subject will see in their access log, once durable.
     Refused(ApiError, AuditEvent),
 }
 
-/// An eligibility answer to add to the [`AnswerBook`] once its audit entry
-/// is durable.
-struct Remember {
+/// Where a question's answer is kept, and the day it belongs to; also
+/// what the [`AnswerBook`] remembers once the answer's entry is durable.
+struct AnswerId {
     key: String,
     day: i64,
 }
@@ -199,7 +199,7 @@ impl AnswerBook {
                 if let Some(answer) = entry.answer {
                     loaded += 1;
                     book.remember(
-                        Remember {
+                        AnswerId {
                             key: answer.key,
                             day: day_of(entry.at),
                         },
@@ -227,7 +227,7 @@ impl AnswerBook {
         })
     }
 
-    fn remember(&self, remember: Remember, seq: u64) {
+    fn remember(&self, remember: AnswerId, seq: u64) {
         let hash = self.hash(&remember.key);
         if let Ok(mut state) = self.state.lock() {
             if remember.day > state.newest_day {
@@ -512,16 +512,18 @@ impl Platform {
             .map_err(ApiError::internal)
     }
 
-    fn today(&self) -> i64 {
-        self.now().as_second().div_euclid(86_400)
-    }
-
-    fn answer_id(&self, partner: &str, question: &PartnerQuestion, what: &str) -> String {
-        let day = self.today();
-        format!(
-            "{partner}{SEP}{day}{SEP}{what}{SEP}{}",
-            question.transaction_id
-        )
+    /// The key a question's answer is kept under: the partner, today, what
+    /// was asked and the transaction id. The day is part of the key, so a
+    /// transaction id is new again tomorrow.
+    fn answer_id(&self, partner: &str, question: &PartnerQuestion, what: &str) -> AnswerId {
+        let day = day_of(self.now());
+        AnswerId {
+            key: format!(
+                "{partner}{SEP}{day}{SEP}{what}{SEP}{}",
+                question.transaction_id
+            ),
+            day,
+        }
     }
 
     /// The answer to one transaction: the one given earlier today under
@@ -535,13 +537,13 @@ impl Platform {
         principal: &Principal,
         subject: &SubjectId,
         question: &PartnerQuestion,
-        answer_id: String,
+        answer_id: AnswerId,
         action: &'static str,
         keep: Keep,
         fresh: impl FnOnce() -> ApiResult<(T, String)>,
     ) -> ApiResult<Decided<T>> {
         if let Some(mut earlier) =
-            self.earlier_answer::<T>(&answer_id, subject, question, action, keep)?
+            self.earlier_answer::<T>(&answer_id.key, subject, question, action, keep)?
         {
             earlier.mark_repeated();
             let event = AuditEvent {
@@ -569,13 +571,10 @@ impl Platform {
         let remember = match keep {
             Keep::InEntry => {
                 event.answer = Some(credence_store::AuditAnswer {
-                    key: answer_id.clone(),
+                    key: answer_id.key.clone(),
                     body: serde_json::to_string(&answer).map_err(ApiError::internal)?,
                 });
-                Some(Remember {
-                    key: answer_id,
-                    day: self.today(),
-                })
+                Some(answer_id)
             }
             Keep::AsRecord => {
                 let stored = StoredAnswer {
@@ -586,7 +585,7 @@ impl Platform {
                 // No owner: answers are never listed by partner.
                 event.record = Some(Records::record(
                     kind::ANSWER,
-                    answer_id,
+                    answer_id.key,
                     Some(subject),
                     None,
                     &stored,
@@ -838,7 +837,7 @@ mod tests {
 
     fn remember(book: &AnswerBook, day: i64, key: &str, seq: u64) {
         book.remember(
-            Remember {
+            AnswerId {
                 key: key.into(),
                 day,
             },
