@@ -182,8 +182,9 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<Audit
         let mut hash = last_hash.clone();
         for (offset, pending) in group.iter_mut().enumerate() {
             let seq = last_seq + 1 + offset as u64;
-            let answer = pending.event.answer.take();
-            let event = &pending.event;
+            // The event is not needed past here (only its `done`), so its
+            // parts move into the entry instead of being copied.
+            let event = &mut pending.event;
             let entry_hash = entry_hash(
                 &hash,
                 seq,
@@ -192,20 +193,20 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<Audit
                 event.action,
                 event.subject_ref.as_deref(),
                 &event.detail,
-                answer.as_ref(),
+                event.answer.as_ref(),
             );
             entries.push(AuditEntry {
                 seq,
                 at: pending.at,
-                actor: event.actor.clone(),
+                actor: std::mem::take(&mut event.actor),
                 action: event.action.to_string(),
-                subject_ref: event.subject_ref.clone(),
-                detail: event.detail.clone(),
+                subject_ref: event.subject_ref.take(),
+                detail: std::mem::take(&mut event.detail),
                 prev_hash: std::mem::replace(&mut hash, entry_hash.clone()),
                 hash: entry_hash,
-                answer,
+                answer: event.answer.take(),
             });
-            if let Some(record) = pending.event.record.take() {
+            if let Some(record) = event.record.take() {
                 records.push(record);
             }
         }
