@@ -219,7 +219,7 @@ impl Scorecard {
         unsealed.checksum.clear();
         let bytes = serde_json::to_vec(&unsealed).unwrap_or_default();
         let digest = Sha256::digest(&bytes);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex::encode(digest);
         format!("sha256:{hex}")
     }
 

@@ -29,6 +29,61 @@ fn execute_with_record(
 const AUDIT_COLUMNS: &str =
     "seq, at, actor, action, subject_ref, detail, prev_hash, hash, answer_key, answer";
 
+/// Appends a group of consecutive entries after the stored head, and the
+/// records they vouch for, inside the caller's open transaction.
+fn append_audit_in_transaction(
+    connection: &rusqlite::Connection,
+    entries: &[AuditEntry],
+    records: &[Record],
+) -> Result<()> {
+    let Some(first) = entries.first() else {
+        return Ok(());
+    };
+    let last: i64 = connection
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM audit")
+        .and_then(|mut head| head.query_row([], |r| r.get(0)))
+        .map_err(backend("reading the audit head"))?;
+    if first.seq != last as u64 + 1 {
+        return Err(Error::Backend(format!(
+            "audit entry {} does not follow the last stored entry {last}",
+            first.seq
+        )));
+    }
+    let mut stmt = connection
+        .prepare_cached(&format!(
+            "INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        ))
+        .map_err(backend("appending to the audit log"))?;
+    for (offset, e) in entries.iter().enumerate() {
+        if e.seq != first.seq + offset as u64 {
+            return Err(Error::Backend(format!(
+                "audit entries are not consecutive at {}",
+                e.seq
+            )));
+        }
+        stmt.execute(params![
+            e.seq as i64,
+            e.at.as_second(),
+            e.actor,
+            e.action,
+            e.subject_ref,
+            e.detail,
+            e.prev_hash,
+            e.hash,
+            e.answer.as_ref().map(|a| &a.key),
+            e.answer.as_ref().map(|a| &a.body)
+        ])
+        .map_err(backend("appending to the audit log"))?;
+    }
+    let mut insert = connection
+        .prepare_cached(INSERT_RECORD_ONCE)
+        .map_err(backend("storing audited records"))?;
+    for r in records {
+        execute_with_record(&mut insert, r).map_err(backend("storing audited records"))?;
+    }
+    Ok(())
+}
+
 type RecordRow = (String, String, Option<String>, Option<String>, String);
 
 fn record_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
@@ -203,59 +258,33 @@ impl SqliteStore {
         entries: &[AuditEntry],
         records: &[Record],
     ) -> Result<()> {
-        let Some(first) = entries.first() else {
+        if entries.is_empty() {
             return Ok(());
-        };
-        let mut connection = self.writer()?;
-        // IMMEDIATE: take the write lock before reading the head, so the
-        // read cannot go stale and fail the upgrade.
-        let tx = connection
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        }
+        let connection = self.writer()?;
+        // The audit writer commits a thousand times a second, so even BEGIN
+        // and COMMIT are cached statements: rusqlite's `Transaction` parses
+        // them afresh every time. IMMEDIATE takes the write lock before the
+        // head is read, so the read cannot go stale and fail the upgrade.
+        connection
+            .prepare_cached("BEGIN IMMEDIATE")
+            .and_then(|mut begin| begin.execute([]))
             .map_err(backend("appending to the audit log"))?;
-        let last: i64 = tx
-            .query_row("SELECT coalesce(max(seq), 0) FROM audit", [], |r| r.get(0))
-            .map_err(backend("reading the audit head"))?;
-        if first.seq != last as u64 + 1 {
-            return Err(Error::Backend(format!(
-                "audit entry {} does not follow the last stored entry {last}",
-                first.seq
-            )));
-        }
-        {
-            let mut stmt = tx
-                .prepare_cached(&format!(
-                    "INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                ))
-                .map_err(backend("appending to the audit log"))?;
-            for (offset, e) in entries.iter().enumerate() {
-                if e.seq != first.seq + offset as u64 {
-                    return Err(Error::Backend(format!(
-                        "audit entries are not consecutive at {}",
-                        e.seq
-                    )));
-                }
-                stmt.execute(params![
-                    e.seq as i64,
-                    e.at.as_second(),
-                    e.actor,
-                    e.action,
-                    e.subject_ref,
-                    e.detail,
-                    e.prev_hash,
-                    e.hash,
-                    e.answer.as_ref().map(|a| &a.key),
-                    e.answer.as_ref().map(|a| &a.body)
-                ])
-                .map_err(backend("appending to the audit log"))?;
-            }
-            let mut insert = tx
-                .prepare_cached(INSERT_RECORD_ONCE)
-                .map_err(backend("storing audited records"))?;
-            for r in records {
-                execute_with_record(&mut insert, r).map_err(backend("storing audited records"))?;
+        let written = append_audit_in_transaction(&connection, entries, records).and_then(|()| {
+            connection
+                .prepare_cached("COMMIT")
+                .and_then(|mut commit| commit.execute([]))
+                .map(drop)
+                .map_err(backend("committing the audit log"))
+        });
+        if written.is_err() && !connection.is_autocommit() {
+            // Nothing of a failed group may stay: its entries were never
+            // acknowledged, and the next group must follow the stored head.
+            if let Err(error) = connection.execute_batch("ROLLBACK") {
+                tracing::error!(%error, "rolling back a failed audit append");
             }
         }
-        tx.commit().map_err(backend("committing the audit log"))
+        written
     }
 
     pub(crate) fn audit_query(

@@ -46,6 +46,7 @@ pub const CHECKS: &[Check] = checks![
     first_record_writer_wins,
     audit_appends_only_in_sequence,
     audit_answers_are_found_by_key_and_first_wins,
+    access_logs_stay_whole_over_thousands_of_entries,
     erasure_leaves_only_a_tombstone,
     distribution_counts_latest_scores_of_enrolled_subjects,
 ];
@@ -612,6 +613,61 @@ fn audit_appends_only_in_sequence(store: &dyn Store) {
         mine.iter().map(|e| e.seq).collect::<Vec<_>>(),
         vec![3, 1],
         "newest first"
+    );
+    store
+        .append_audit(&[audit(4, None)], &[])
+        .unwrap_or_else(|e| panic!("a refused batch must not block the next: {e}"));
+    assert_eq!(store.audit_head().ok().flatten(), Some(audit(4, None)));
+}
+
+/// Enough entries, in groups of uneven size, that a backend indexing its
+/// log by subject in batches holds some entries indexed and some not: each
+/// subject's access log must still be every entry of theirs, newest first.
+fn access_logs_stay_whole_over_thousands_of_entries(store: &dyn Store) {
+    let subjects = ["r1", "r2", "r3"];
+    let subject_of = |seq: u64| match seq % 7 {
+        0 => None,
+        n => Some(subjects[(n % 3) as usize]),
+    };
+    let mut seq = 1u64;
+    for group in 0..120u64 {
+        let size = 1 + (group * 37) % 61;
+        let entries: Vec<AuditEntry> = (seq..seq + size).map(|s| audit(s, subject_of(s))).collect();
+        store
+            .append_audit(&entries, &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        seq += size;
+        if group % 30 == 29 {
+            for subject in subjects {
+                for limit in [1, 10, 500, 5_000] {
+                    let expected: Vec<u64> = (1..seq)
+                        .rev()
+                        .filter(|s| subject_of(*s) == Some(subject))
+                        .take(limit)
+                        .collect();
+                    let found: Vec<u64> = store
+                        .audit_of_subject(subject, limit)
+                        .unwrap_or_else(|e| panic!("{e}"))
+                        .iter()
+                        .map(|e| e.seq)
+                        .collect();
+                    assert_eq!(
+                        found,
+                        expected,
+                        "{subject}, limit {limit}, head {}",
+                        seq - 1
+                    );
+                }
+            }
+        }
+    }
+    assert!(seq > 3_000, "enough entries to cross batches: {seq}");
+    let some = store
+        .audit_of_subject("r2", 3)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        some.iter().all(|e| *e == audit(e.seq, Some("r2"))),
+        "whole entries come back"
     );
 }
 
