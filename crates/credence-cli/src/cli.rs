@@ -296,7 +296,9 @@ pub struct TrainArgs {
     /// A protected-attribute column to report fairness by; never an input.
     #[arg(long = "audit-column")]
     pub audit_columns: Vec<String>,
-    /// Data dictionary (TOML) declaring each column's category.
+    /// Data dictionary (TOML) declaring each column's category, and how to
+    /// read it: `[columns.region] category = "application" kind = "categorical"`
+    /// bins numeric codes as categories.
     #[arg(long)]
     pub dictionary: Option<PathBuf>,
     /// Share of rows held out (stratified) to validate on; 0 trains on all.

@@ -777,3 +777,128 @@ fn trains_on_parquet_with_stepwise_selection_and_reports_its_timings() {
     );
     assert!(refused.contains("--entry-p 1.5"), "{refused}");
 }
+
+#[test]
+fn numeric_codes_declared_categorical_are_binned_as_categories_and_scored_however_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    // `region` is a code: its risk goes up and down with the number, which
+    // no monotone range binning can follow.
+    let mut state = 11u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut csv = String::from("region,amount,bad\n");
+    for _ in 0..6_000 {
+        let region = 1 + (next() * 5.0) as usize;
+        let amount = (next() * 1000.0).round();
+        let logit = -1.2 + [0.0, -0.9, 0.8, -0.9, 0.8, -0.9][region] + amount / 2000.0;
+        let bad = u8::from(next() < 1.0 / (1.0 + f64::exp(-logit)));
+        csv.push_str(&format!("{region},{amount},{bad}\n"));
+    }
+    std::fs::write(d.join("codes.csv"), csv).expect("data");
+    std::fs::write(
+        d.join("dictionary.toml"),
+        "[columns.region]\ncategory = \"application\"\nkind = \"categorical\"\n\n[columns.amount]\ncategory = \"application\"\nkind = \"numeric\"\n",
+    )
+    .expect("dictionary");
+    let train = |out: &str, dictionary: bool| {
+        let mut args = vec![
+            "train",
+            "--data",
+            "codes.csv",
+            "--target",
+            "bad",
+            "--out",
+            out,
+            "--json",
+        ];
+        if dictionary {
+            args.extend(["--dictionary", "dictionary.toml"]);
+        }
+        let printed: Value = serde_json::from_str(&ok(d, &args)).expect("JSON");
+        printed["test"]["gini"].as_f64().expect("test Gini")
+    };
+    let as_numbers = train("numbers.json", false);
+    let as_codes = train("codes.json", true);
+    assert!(
+        as_codes > as_numbers + 0.05,
+        "declared categorical: Gini {as_codes:.3}, read as numbers: {as_numbers:.3}"
+    );
+    let model: Value = read_json(&d.join("codes.json"));
+    let region = &model["features"][0];
+    assert_eq!(region["name"], "region");
+    let listed: Vec<&str> = region["bins"]
+        .as_array()
+        .expect("bins")
+        .iter()
+        .filter(|b| b["when"] == "categories")
+        .flat_map(|b| b["values"].as_array().expect("values"))
+        .filter_map(Value::as_str)
+        .collect();
+    let mut sorted = listed.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["1", "2", "3", "4", "5"], "{region}");
+
+    // The same codes written differently score the same.
+    std::fs::write(d.join("plain.csv"), "region,amount\n1,100\n2,100\n5,700\n").expect("plain");
+    std::fs::write(
+        d.join("spelled.csv"),
+        "region,amount\n01,100\n2.0,100\n5.00,700\n",
+    )
+    .expect("spelled");
+    let scores = |file: &str| -> Vec<String> {
+        let out = format!("{file}.scored");
+        ok(
+            d,
+            &[
+                "score",
+                "--model",
+                "codes.json",
+                "--data",
+                file,
+                "--out",
+                &out,
+            ],
+        );
+        std::fs::read_to_string(d.join(&out))
+            .expect("scored")
+            .lines()
+            .skip(1)
+            .map(|line| line.split(',').nth(2).expect("score column").to_string())
+            .collect()
+    };
+    let plain = scores("plain.csv");
+    assert_eq!(plain.len(), 3);
+    assert_ne!(plain[0], plain[1], "regions 1 and 2 differ in risk");
+    assert_eq!(scores("spelled.csv"), plain);
+
+    // A column declared numeric that holds text is refused, naming both.
+    std::fs::write(
+        d.join("typo.csv"),
+        "region,amount,bad\n1,100,0\n2,about 90,1\n3,50,0\n",
+    )
+    .expect("typo");
+    let refused = fails(
+        d,
+        &[
+            "train",
+            "--data",
+            "typo.csv",
+            "--target",
+            "bad",
+            "--out",
+            "typo.json",
+            "--dictionary",
+            "dictionary.toml",
+        ],
+    );
+    assert!(
+        refused.contains("\"amount\" is declared numeric but holds \"about 90\""),
+        "{refused}"
+    );
+    assert!(!d.join("typo.json").exists());
+}

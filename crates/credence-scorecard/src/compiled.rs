@@ -48,16 +48,24 @@ impl CompiledFeature {
             }
             (Input::Number(x), Lookup::Categorical { values, other }) if x.is_finite() => {
                 // A numeric code in a categorical column is matched as text.
-                let text = format_number(x);
+                let text = number_label(x);
                 values
                     .iter()
                     .find(|(v, _)| *v == text)
                     .map_or(*other, |(_, bin)| *bin)
             }
-            (Input::Category(text), Lookup::Categorical { values, other }) => values
-                .iter()
-                .find(|(v, _)| v == text)
-                .map_or(*other, |(_, bin)| *bin),
+            (Input::Category(text), Lookup::Categorical { values, other }) => {
+                match values.iter().find(|(v, _)| v == text) {
+                    Some((_, bin)) => *bin,
+                    // A code written another way ("01", "1.0") is the code
+                    // a model trained on numbers declared categorical knows
+                    // by its label ("1").
+                    None => match text.trim().parse::<f64>() {
+                        Ok(x) if x.is_finite() => self.bin(Input::Number(x)),
+                        _ => *other,
+                    },
+                }
+            }
             (Input::Category(text), Lookup::Numeric { uppers, bins }) => {
                 match text.trim().parse::<f64>() {
                     Ok(x) if x.is_finite() => bins[uppers.partition_point(|upper| *upper <= x)],
@@ -69,7 +77,11 @@ impl CompiledFeature {
     }
 }
 
-fn format_number(x: f64) -> String {
+/// The label a number has as a category: integers without a decimal point
+/// ("1", not "1.0"), others in Rust's shortest round-trip form. Training
+/// labels numeric codes declared categorical this way, and scoring matches
+/// numeric input against the same labels.
+pub fn number_label(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
         format!("{}", x as i64)
     } else {

@@ -19,7 +19,7 @@ mod model;
 mod report;
 
 pub use band::Band;
-pub use compiled::{CompiledScorecard, Input, ScoreSummary};
+pub use compiled::{CompiledScorecard, Input, ScoreSummary, number_label};
 pub use defaults::{default_model, default_model_json, default_report_json};
 pub use error::{Error, Result};
 pub use export::{to_pmml, to_sql};

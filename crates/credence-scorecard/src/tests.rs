@@ -59,6 +59,35 @@ fn bins_are_half_open_intervals_and_categories() {
 }
 
 #[test]
+fn numeric_codes_in_a_categorical_bin_match_by_their_label_however_written() {
+    let mut model = tiny_model();
+    model.features[1].bins[1].rule = BinRule::Categories {
+        values: vec!["1".into(), "2.5".into()],
+    };
+    model.seal();
+    let model = bind_tiny(model);
+    let colour = |c: Input<'_>| {
+        model
+            .score_with(|slot| if slot == 0 { Input::Number(1.0) } else { c })
+            .score
+    };
+    let listed = colour(Input::Category("1"));
+    let other = colour(Input::Category("3"));
+    assert_ne!(listed, other);
+    for spelling in ["01", "1.0", " 1", "1e0"] {
+        assert_eq!(colour(Input::Category(spelling)), listed, "{spelling:?}");
+    }
+    assert_eq!(colour(Input::Number(1.0)), listed);
+    assert_eq!(colour(Input::Category("2.50")), listed);
+    // Text that is no number, and numbers not listed, are "other".
+    assert_eq!(colour(Input::Category("one")), other);
+    assert_eq!(colour(Input::Category("1.01")), other);
+    assert_eq!(number_label(1.0), "1");
+    assert_eq!(number_label(-3.0), "-3");
+    assert_eq!(number_label(2.5), "2.5");
+}
+
+#[test]
 fn reasons_rank_by_points_short_of_best() {
     let model = bind_tiny(tiny_model());
     let summary = model.score_with(|slot| {

@@ -3,6 +3,7 @@
 //! column's name only ever tightens: an undeclared column whose name looks
 //! protected or prohibited is refused until someone declares it.
 
+use crate::table::{ColumnData, Table};
 use crate::{Error, Result};
 use credence_domain::{Admission, DataCategory, guess_category_from_name};
 use credence_features::Dimension;
@@ -22,6 +23,22 @@ pub struct ColumnEntry {
     /// What it means.
     #[serde(default)]
     pub description: String,
+    /// How its values are read; by default from the data (a column of
+    /// numbers is a quantity).
+    #[serde(default)]
+    pub kind: Option<ColumnKind>,
+}
+
+/// How a column's values are read in training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnKind {
+    /// A quantity: binned in ranges under a monotone trend.
+    Numeric,
+    /// Categories, even when written as numbers (codes for an education
+    /// level, a region, an industry, whose order means nothing): grouped by
+    /// event rate, with rare ones pooled.
+    Categorical,
 }
 
 /// A data dictionary (TOML: a `[columns.NAME]` table per column).
@@ -72,6 +89,30 @@ impl Dictionary {
     /// Parses dictionary TOML.
     pub fn from_toml(text: &str) -> std::result::Result<Self, String> {
         toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Reads every declared column the way the dictionary says: numbers
+    /// declared categorical become categories; a column declared numeric
+    /// must hold only numbers (the error names the column and the first
+    /// value that is not one). Declared columns the table lacks are left
+    /// alone: one dictionary may serve many files.
+    pub fn apply_kinds(&self, table: &mut Table) -> Result<()> {
+        for column in &mut table.columns {
+            let Some(kind) = self.columns.get(&column.name).and_then(|entry| entry.kind) else {
+                continue;
+            };
+            let data = std::mem::replace(&mut column.data, ColumnData::Numeric(Vec::new()));
+            column.data = match kind {
+                ColumnKind::Categorical => data.into_categories(),
+                ColumnKind::Numeric => data.into_numbers().map_err(|value| {
+                    Error::Dictionary(format!(
+                        "column {:?} is declared numeric but holds {value:?}, which is not a number; correct the value, mark it missing (empty or NA), or declare the column kind = \"categorical\"",
+                        column.name
+                    ))
+                })?,
+            };
+        }
+        Ok(())
     }
 
     /// The role of every column, or every refusal at once.
@@ -225,6 +266,88 @@ mod tests {
         assert!(err.to_string().contains("not even for audits"), "{err}");
         assert!(
             Dictionary::from_toml("[columns.a]\ncategory = \"payment\"\ncolour = 1\n").is_err()
+        );
+    }
+
+    fn table(columns: Vec<(&str, ColumnData)>) -> Table {
+        let rows = columns.first().map_or(0, |(_, data)| match data {
+            ColumnData::Numeric(v) => v.len(),
+            ColumnData::Categorical { codes, .. } => codes.len(),
+        });
+        Table {
+            columns: columns
+                .into_iter()
+                .map(|(name, data)| crate::Column {
+                    name: name.into(),
+                    data,
+                })
+                .collect(),
+            rows,
+        }
+    }
+
+    #[test]
+    fn numbers_declared_categorical_become_categories_labelled_as_the_scorer_reads_them() {
+        let dictionary = Dictionary::from_toml(
+            "[columns.education]\ncategory = \"application\"\nkind = \"categorical\"\n",
+        )
+        .expect("parses");
+        let mut data = table(vec![
+            (
+                "education",
+                ColumnData::Numeric(vec![1.0, 2.0, f64::NAN, 1.0, 2.5, -0.0, 0.0]),
+            ),
+            ("amount", ColumnData::Numeric(vec![10.0; 7])),
+        ]);
+        dictionary.apply_kinds(&mut data).expect("applies");
+        let ColumnData::Categorical { codes, levels } = &data.columns[0].data else {
+            panic!("education stayed numeric: {:?}", data.columns[0].data);
+        };
+        assert_eq!(levels, &["1", "2", "2.5", "0"]);
+        assert_eq!(codes, &[0, 1, crate::table::MISSING_CODE, 0, 2, 3, 3]);
+        // Undeclared columns keep the type the data gave them.
+        assert!(matches!(data.columns[1].data, ColumnData::Numeric(_)));
+    }
+
+    #[test]
+    fn a_column_declared_numeric_must_hold_numbers() {
+        let dictionary =
+            Dictionary::from_toml("[columns.income]\ncategory = \"income\"\nkind = \"numeric\"\n")
+                .expect("parses");
+        let levels = |values: &[&str]| values.iter().map(|v| v.to_string()).collect();
+        let mut good = table(vec![(
+            "income",
+            ColumnData::Categorical {
+                codes: vec![0, 1, crate::table::MISSING_CODE],
+                levels: levels(&["1200", " 80.5"]),
+            },
+        )]);
+        dictionary.apply_kinds(&mut good).expect("numbers");
+        match &good.columns[0].data {
+            ColumnData::Numeric(v) => {
+                assert_eq!(&v[..2], &[1200.0, 80.5]);
+                assert!(v[2].is_nan());
+            }
+            other => panic!("still categorical: {other:?}"),
+        }
+        let mut bad = table(vec![(
+            "income",
+            ColumnData::Categorical {
+                codes: vec![0, 1],
+                levels: levels(&["1200", "about 900"]),
+            },
+        )]);
+        let message = dictionary
+            .apply_kinds(&mut bad)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            message.contains("\"income\" is declared numeric but holds \"about 900\""),
+            "{message}"
+        );
+        assert!(
+            Dictionary::from_toml("[columns.a]\ncategory = \"payment\"\nkind = \"ordinal\"\n")
+                .is_err()
         );
     }
 }

@@ -31,7 +31,7 @@ pub use binning::{
     BinStat, Binning, BinningOptions, Trend, bin_categorical, bin_numeric, information_value,
     optimal_groups, optimal_shaped_groups, woe,
 };
-pub use dictionary::{ColumnRole, Dictionary};
+pub use dictionary::{ColumnKind, ColumnRole, Dictionary};
 pub use error::{Error, Result};
 pub use fairness::{FairnessReport, GroupReport, fairness};
 pub use fit::{FitOptions, PopulationShift, Timings, TrainReport, TrainedModel, train};

@@ -21,6 +21,65 @@ pub enum ColumnData {
     },
 }
 
+impl ColumnData {
+    /// The values as categories: numbers labelled as
+    /// [`credence_scorecard::number_label`] writes them (`1`, `2.5`), which
+    /// is how the scorer matches them again. For numbers that are codes
+    /// (education level, region, industry), whose order means nothing.
+    pub fn into_categories(self) -> ColumnData {
+        let ColumnData::Numeric(values) = self else {
+            return self;
+        };
+        let mut levels: Vec<String> = Vec::new();
+        let mut index: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+        let codes = values
+            .iter()
+            .map(|x| {
+                if x.is_nan() {
+                    return MISSING_CODE;
+                }
+                // -0.0 and 0.0 are one code, as their labels are.
+                let key = if *x == 0.0 { 0 } else { x.to_bits() };
+                *index.entry(key).or_insert_with(|| {
+                    levels.push(credence_scorecard::number_label(*x));
+                    (levels.len() - 1) as u32
+                })
+            })
+            .collect();
+        ColumnData::Categorical { codes, levels }
+    }
+
+    /// The values as numbers, or the first value that is not one.
+    pub fn into_numbers(self) -> std::result::Result<ColumnData, String> {
+        let ColumnData::Categorical { codes, levels } = &self else {
+            return Ok(self);
+        };
+        let numbers = levels
+            .iter()
+            .map(|level| {
+                level
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| level.clone())
+            })
+            .collect::<std::result::Result<Vec<f64>, String>>()?;
+        Ok(ColumnData::Numeric(
+            codes
+                .iter()
+                .map(|&c| {
+                    if c == MISSING_CODE {
+                        f64::NAN
+                    } else {
+                        numbers[c as usize]
+                    }
+                })
+                .collect(),
+        ))
+    }
+}
+
 /// A named column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
@@ -47,13 +106,10 @@ impl Column {
     /// The value in `row` as text (for targets).
     pub fn text(&self, row: usize) -> Option<String> {
         match &self.data {
-            ColumnData::Numeric(v) => v.get(row).filter(|x| !x.is_nan()).map(|x| {
-                if x.fract() == 0.0 && x.abs() < 1e15 {
-                    format!("{}", *x as i64)
-                } else {
-                    x.to_string()
-                }
-            }),
+            ColumnData::Numeric(v) => v
+                .get(row)
+                .filter(|x| !x.is_nan())
+                .map(|x| credence_scorecard::number_label(*x)),
             ColumnData::Categorical { codes, levels } => codes
                 .get(row)
                 .filter(|c| **c != MISSING_CODE)

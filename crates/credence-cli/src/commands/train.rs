@@ -88,7 +88,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
         let (Some(data), Some(target_name)) = (&args.data, &args.target) else {
             bail!("give --data FILE --target COLUMN, or --from-store");
         };
-        let table = match &args.test_data {
+        let mut table = match &args.test_data {
             Some(test) => {
                 let (both, counts) = Table::read_csvs_counted(&[data.as_path(), test.as_path()])
                     .with_context(|| {
@@ -107,6 +107,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
             Some(path) => Dictionary::from_file(path)?,
             None => Dictionary::default(),
         };
+        dictionary.apply_kinds(&mut table)?;
         let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
         let roles = dictionary.roles(&names, target_name, &args.audit_columns)?;
         let target = target_from(&table, target_name, args.bad.as_deref())?;
