@@ -15,16 +15,21 @@ from pypmml import Model
 def main() -> int:
     pmml_path, scored_path = sys.argv[1], sys.argv[2]
     model = Model.fromFile(pmml_path)
-    inputs = [field.name for field in model.inputFields]
+    # Values are passed as the model's data dictionary types them, as a
+    # PMML consumer would: text for string fields (a code "1" is the
+    # category "1", where the number 1.0 would be "1.0"), numbers otherwise.
+    inputs = [(field.name, field.dataType) for field in model.inputFields]
     mismatches = 0
     rows = 0
     with open(scored_path, newline="") as handle:
         for row in csv.DictReader(handle):
             record = {}
-            for name in inputs:
+            for name, data_type in inputs:
                 value = row.get(name, "")
                 if value == "":
                     record[name] = None
+                elif data_type == "string":
+                    record[name] = value
                 else:
                     try:
                         record[name] = float(value)

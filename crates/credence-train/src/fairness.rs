@@ -37,6 +37,29 @@ pub struct FairnessReport {
     pub four_fifths_rule_met: bool,
 }
 
+impl FairnessReport {
+    /// Whether any row reaches the cut-off. When none does, every ratio is
+    /// 1 and the rule is met only vacuously: the cut-off is wrong for this
+    /// model, and reports say so instead of "met".
+    pub fn anyone_approved(&self) -> bool {
+        self.groups.iter().any(|g| g.approval_rate > 0.0)
+    }
+
+    /// The four-fifths rule in words, for people.
+    pub fn verdict(&self) -> String {
+        if !self.anyone_approved() {
+            format!(
+                "not testable: no row reaches {} (choose a cut-off with --cutoff)",
+                self.cutoff
+            )
+        } else if self.four_fifths_rule_met {
+            "met".into()
+        } else {
+            "NOT met".into()
+        }
+    }
+}
+
 /// Groups rows of an audit column: categories as they are, numbers in
 /// quartile ranges, missing values apart.
 fn group_rows(table: &Table, column: usize, rows: &[usize]) -> Vec<(String, Vec<usize>)> {
@@ -162,6 +185,25 @@ mod tests {
         assert_eq!(report.groups[1].approval_rate, 1.0);
         assert_eq!(report.groups[0].adverse_impact_ratio, 0.5);
         assert!(!report.four_fifths_rule_met);
+        assert_eq!(report.verdict(), "NOT met");
+        let nobody = FairnessReport {
+            groups: report
+                .groups
+                .iter()
+                .map(|g| GroupReport {
+                    approval_rate: 0.0,
+                    adverse_impact_ratio: 1.0,
+                    ..g.clone()
+                })
+                .collect(),
+            four_fifths_rule_met: true,
+            ..report.clone()
+        };
+        assert!(
+            nobody.verdict().starts_with("not testable"),
+            "{}",
+            nobody.verdict()
+        );
         assert_eq!(report.groups[0].auc, Some(1.0));
     }
 }

@@ -236,11 +236,7 @@ fn report(trained: &TrainedModel, args: &TrainArgs) -> Result<()> {
             "  Fairness by {} (approved at {}+): four-fifths rule {}",
             report.column,
             report.cutoff,
-            if report.four_fifths_rule_met {
-                "met"
-            } else {
-                "NOT met"
-            }
+            report.verdict()
         )?;
         for group in &report.groups {
             outln!(
