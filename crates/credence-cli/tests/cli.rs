@@ -632,6 +632,18 @@ fn model_inputs(model: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// A seeded stream of uniform numbers in [0, 1) (a 64-bit LCG's top 53
+/// bits): test tables the same on every run.
+fn uniform(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 /// Writes a Parquet training table: risk rises with `utilisation` (float),
 /// falls with `months_on_book` (integer), differs by `channel` (dictionary
 /// text, as pandas writes categoricals), and `noise`, a coin flip, carries
@@ -642,13 +654,7 @@ fn write_parquet_table(path: &Path, rows: usize) {
     use arrow_array::{
         ArrayRef, DictionaryArray, Float64Array, Int64Array, RecordBatch, types::Int32Type,
     };
-    let mut state = 5u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut next = uniform(5);
     let channels = ["branch", "online", "partner"];
     let (mut utilisation, mut months, mut channel, mut noise, mut bad) =
         (vec![], vec![], vec![], vec![], vec![]);
@@ -784,13 +790,7 @@ fn numeric_codes_declared_categorical_are_binned_as_categories_and_scored_howeve
     let d = dir.path();
     // `region` is a code: its risk goes up and down with the number, which
     // no monotone range binning can follow.
-    let mut state = 11u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut next = uniform(11);
     let mut csv = String::from("region,amount,bad\n");
     for _ in 0..6_000 {
         let region = 1 + (next() * 5.0) as usize;
