@@ -60,6 +60,10 @@ fn decision_list(feature: &crate::ScoredFeature) -> Vec<(Test<'_>, f64)> {
 /// the points in the model's own order so every engine with IEEE doubles
 /// gets the same total as Credence, then rounding half away from zero and
 /// clamping to 350–950 as Credence does. Missing values are SQL `NULL`.
+/// Categories are compared as text (`CAST(col AS TEXT)`): numeric codes
+/// match when stored as integers or as text, but a code stored as a
+/// floating-point number reads `1.0` in SQLite and falls to "other", where
+/// Credence's own scorer would read the code `1`.
 pub fn to_sql(model: &Scorecard, table: &str) -> String {
     let mut terms = vec![number(model.base_points)];
     for feature in &model.features {
