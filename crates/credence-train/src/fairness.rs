@@ -45,20 +45,43 @@ impl FairnessReport {
         self.groups.iter().any(|g| g.approval_rate > 0.0)
     }
 
-    /// The four-fifths rule in words, for people.
+    /// The four-fifths rule in words, for people, naming the groups below
+    /// it. A group of a few rows can fall below it by chance, so when only
+    /// such groups do, the words say so; the rule itself (and
+    /// `four_fifths_rule_met`) still counts every group.
     pub fn verdict(&self) -> String {
         if !self.anyone_approved() {
-            format!(
+            return format!(
                 "not testable: no row reaches {} (choose a cut-off with --cutoff)",
                 self.cutoff
+            );
+        }
+        let below: Vec<&GroupReport> = self
+            .groups
+            .iter()
+            .filter(|g| g.adverse_impact_ratio < 0.8)
+            .collect();
+        if below.is_empty() {
+            return "met".into();
+        }
+        let named = below
+            .iter()
+            .map(|g| format!("{} ({} rows)", g.group, g.count))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if below.iter().all(|g| g.count < SMALL_GROUP) {
+            format!(
+                "NOT met, only in groups too small to judge (under {SMALL_GROUP} rows): {named}"
             )
-        } else if self.four_fifths_rule_met {
-            "met".into()
         } else {
-            "NOT met".into()
+            format!("NOT met: {named}")
         }
     }
 }
+
+/// Fewer rows than this make a group's approval rate too noisy to judge
+/// the four-fifths rule by (a common floor in adverse-impact practice).
+pub const SMALL_GROUP: usize = 30;
 
 /// Groups rows of an audit column: categories as they are, numbers in
 /// quartile ranges, missing values apart.
@@ -185,7 +208,22 @@ mod tests {
         assert_eq!(report.groups[1].approval_rate, 1.0);
         assert_eq!(report.groups[0].adverse_impact_ratio, 0.5);
         assert!(!report.four_fifths_rule_met);
-        assert_eq!(report.verdict(), "NOT met");
+        assert_eq!(
+            report.verdict(),
+            "NOT met, only in groups too small to judge (under 30 rows): f (4 rows)"
+        );
+        let counted = FairnessReport {
+            groups: report
+                .groups
+                .iter()
+                .map(|g| GroupReport {
+                    count: g.count * 100,
+                    ..g.clone()
+                })
+                .collect(),
+            ..report.clone()
+        };
+        assert_eq!(counted.verdict(), "NOT met: f (400 rows)");
         let nobody = FairnessReport {
             groups: report
                 .groups
