@@ -28,6 +28,11 @@ fn execute_with_record(
 }
 const AUDIT_COLUMNS: &str =
     "seq, at, actor, action, subject_ref, detail, prev_hash, hash, answer_key, answer";
+/// Built once: the audit writer looks it up in the statement cache on
+/// every group commit.
+static INSERT_AUDIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")
+});
 
 /// Appends a group of consecutive entries after the stored head, and the
 /// records they vouch for, inside the caller's open transaction.
@@ -50,9 +55,7 @@ fn append_audit_in_transaction(
         )));
     }
     let mut stmt = connection
-        .prepare_cached(&format!(
-            "INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-        ))
+        .prepare_cached(&INSERT_AUDIT)
         .map_err(backend("appending to the audit log"))?;
     for (offset, e) in entries.iter().enumerate() {
         if e.seq != first.seq + offset as u64 {

@@ -45,6 +45,12 @@ impl FairnessReport {
         self.groups.iter().any(|g| g.approval_rate > 0.0)
     }
 
+    /// True when the rule holds and says something: someone is approved
+    /// and every group is at four-fifths or more.
+    pub fn met(&self) -> bool {
+        self.anyone_approved() && self.four_fifths_rule_met
+    }
+
     /// The four-fifths rule in words, for people, naming the groups below
     /// it. A group of a few rows can fall below it by chance, so when only
     /// such groups do, the words say so; the rule itself (and
@@ -56,14 +62,14 @@ impl FairnessReport {
                 self.cutoff
             );
         }
+        if self.met() {
+            return "met".into();
+        }
         let below: Vec<&GroupReport> = self
             .groups
             .iter()
-            .filter(|g| g.adverse_impact_ratio < 0.8)
+            .filter(|g| g.below_four_fifths())
             .collect();
-        if below.is_empty() {
-            return "met".into();
-        }
         let named = below
             .iter()
             .map(|g| format!("{} ({} rows)", g.group, g.count))
@@ -76,6 +82,13 @@ impl FairnessReport {
         } else {
             format!("NOT met: {named}")
         }
+    }
+}
+
+impl GroupReport {
+    /// Approved at under four-fifths of the best-treated group's rate.
+    fn below_four_fifths(&self) -> bool {
+        self.adverse_impact_ratio < 0.8
     }
 }
 
@@ -176,7 +189,7 @@ pub fn fairness(
     FairnessReport {
         column: table.columns[column].name.clone(),
         cutoff,
-        four_fifths_rule_met: groups.iter().all(|g| g.adverse_impact_ratio >= 0.8),
+        four_fifths_rule_met: !groups.iter().any(GroupReport::below_four_fifths),
         groups,
     }
 }

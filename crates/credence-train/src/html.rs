@@ -264,7 +264,7 @@ th{{background:#f2f2f2}}figure{{display:inline-block;margin:0 1rem 1rem 0}}figca
                 "<h3>{} — approved at {}+: four-fifths rule {}</h3><table><tr><th>group</th><th>rows</th><th>bad rate</th><th>approval rate</th><th>adverse-impact ratio</th><th>AUC</th></tr>",
                 escape(&fairness.column),
                 fairness.cutoff,
-                if fairness.four_fifths_rule_met && fairness.anyone_approved() {
+                if fairness.met() {
                     "met".to_string()
                 } else {
                     format!(
