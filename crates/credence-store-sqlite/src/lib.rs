@@ -7,9 +7,12 @@
 //!
 //! A subject's events live in one blob per subject (see `codec`); an
 //! `event_keys` table enforces idempotency on (furnisher, event id).
+//! Decoded logs are cached, kept valid by a subject generation every
+//! subject write increments (see `log_cache`).
 
 mod baseline;
 mod codec;
+mod log_cache;
 mod records;
 mod schema;
 mod writer;
@@ -35,6 +38,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    logs: log_cache::LogCache,
     _checkpointer: Checkpointer,
 }
 
@@ -124,6 +128,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            logs: log_cache::LogCache::new(log_cache::DEFAULT_BUDGET),
             _checkpointer: checkpointer,
         })
     }
@@ -201,6 +206,46 @@ impl SqliteStore {
                 .and_then(|mut s| s.query_row([id.as_str()], map).optional())
                 .map_err(backend(context))
         })
+    }
+
+    /// Commits a transaction that wrote the rows of `subjects`: increments
+    /// the subject generation inside it and tells the log cache which
+    /// subjects change before the commit makes them visible.
+    fn commit_subject_write(
+        &self,
+        tx: rusqlite::Transaction<'_>,
+        subjects: Vec<SubjectId>,
+        context: &'static str,
+    ) -> Result<()> {
+        let generation: i64 = tx
+            .query_row(
+                "UPDATE subject_generation SET value = value + 1 RETURNING value",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(backend(context))?;
+        self.logs.announce(generation, subjects);
+        match tx.commit() {
+            Ok(()) => {
+                self.logs.committed(generation);
+                Ok(())
+            }
+            Err(e) => {
+                // A failed COMMIT leaves the transaction rolled back (the
+                // handle's drop finishes it): the generation never reached
+                // the database.
+                self.logs.withdraw();
+                Err(backend(context)(e))
+            }
+        }
+    }
+
+    /// The subject generation in the reader's current snapshot.
+    fn subject_generation(connection: &Connection) -> Result<i64> {
+        connection
+            .prepare_cached("SELECT value FROM subject_generation")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .map_err(backend("reading the subject generation"))
     }
 
     fn writer(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
@@ -378,16 +423,24 @@ impl Store for SqliteStore {
         write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
     ) -> Result<AppendReport> {
         let mut connection = self.writer()?;
+        // IMMEDIATE: the write lock is taken at BEGIN, where SQLite waits
+        // for it (busy_timeout). A deferred transaction reads first (the
+        // next subject key) and upgrades at its first insert, and an
+        // upgrade that finds the lock taken fails at once instead of
+        // waiting — and a reader that catches the log's header mid-commit
+        // takes that lock for a moment to re-check it. Under concurrent
+        // reads, ingests failed with "database is locked" (found by
+        // `cached_logs_never_go_back_past_an_acknowledged_write`).
         let tx = connection
-            .transaction()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(backend("starting a write"))?;
         let outcome = writer::SqliteWriter::new(&tx).and_then(|mut writer| {
             write(&mut writer)?;
-            Ok(writer.total())
+            Ok(writer.finish())
         });
         match outcome {
-            Ok(total) => {
-                tx.commit().map_err(backend("committing a write"))?;
+            Ok((total, subjects)) => {
+                self.commit_subject_write(tx, subjects, "committing a write")?;
                 Ok(total)
             }
             Err(e) => {
@@ -420,9 +473,14 @@ impl Store for SqliteStore {
 
     fn subject_log(&self, id: &SubjectId) -> Result<Option<SubjectLog>> {
         self.with_reader(|c| {
+            if let Some(log) = self.logs.get(id, Self::subject_generation(c)?) {
+                return Ok(Some(log));
+            }
+            // The generation and the row in one statement: one snapshot.
             let mut stmt = c
                 .prepare_cached(&format!(
-                    "SELECT {SUBJECT_COLUMNS}, events FROM subjects WHERE subject_id = ?1"
+                    "SELECT {SUBJECT_COLUMNS}, events, (SELECT value FROM subject_generation)
+                     FROM subjects WHERE subject_id = ?1"
                 ))
                 .map_err(backend("reading a subject"))?;
             let mut rows = stmt
@@ -437,12 +495,14 @@ impl Store for SqliteStore {
                 .get_ref(6)
                 .and_then(|v| v.as_blob().map_err(Into::into))
                 .map_err(backend("reading a subject"))?;
+            let generation: i64 = row.get(7).map_err(backend("reading a subject"))?;
             let mut facts = Vec::new();
             codec::decode_facts(blob, &subject.id, &mut facts, &mut Vec::new())
                 .map_err(Error::Corrupt)?;
-            SubjectLog::from_facts(subject, facts)
-                .map(Some)
-                .map_err(|e| Error::Corrupt(e.to_string()))
+            let log = SubjectLog::from_facts(subject, facts)
+                .map_err(|e| Error::Corrupt(e.to_string()))?;
+            self.logs.keep(&log, generation);
+            Ok(Some(log))
         })
     }
 

@@ -385,7 +385,11 @@ impl SqliteStore {
             params![tombstone.as_str(), key],
         )
         .map_err(backend("writing the tombstone"))?;
-        tx.commit().map_err(backend("committing an erasure"))?;
+        self.commit_subject_write(
+            tx,
+            vec![id.clone(), tombstone.clone()],
+            "committing an erasure",
+        )?;
         // secure_delete zeroed the freed pages; copy the WAL into the main
         // file and truncate it, so no old frame still holds the subject.
         // Busy readers can delay this; the next checkpoint finishes it.

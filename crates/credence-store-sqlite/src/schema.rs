@@ -63,6 +63,11 @@ const MIGRATIONS: &[&str] = &[
     // not indexed; the service finds them through its in-memory book.
     "ALTER TABLE audit ADD COLUMN answer_key TEXT;
     ALTER TABLE audit ADD COLUMN answer TEXT;",
+    // 4: the subject generation, incremented by every transaction that
+    // writes a subject's row, so cached subject logs can tell whether they
+    // are still current (see `log_cache`).
+    "CREATE TABLE subject_generation (value INTEGER NOT NULL);
+    INSERT INTO subject_generation (value) VALUES (0);",
 ];
 
 /// The newest schema version this build knows.

@@ -148,3 +148,109 @@ fn the_checkpointer_copies_the_log_into_the_file_without_a_commit_doing_it() {
     );
     assert_eq!(store.audit_entries(0, 1_000).expect("reads").len(), 400);
 }
+
+/// Another process writing the same file (here, a second handle: its own
+/// connections and its own log cache) is a change this handle was not told
+/// about; its cached logs must not hide it.
+#[test]
+fn cached_logs_see_another_process_write() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("shared.db");
+    let here = SqliteStore::open(&path).expect("opens");
+    let elsewhere = SqliteStore::open(&path).expect("opens again");
+    let mut f = EventFactory::new("bank", "s1");
+    here.append_events(&[
+        f.enrolled(day(0), SubjectKind::Person, false),
+        f.account_opened(day(1), "a", AccountType::Card, Some(100_000)),
+    ])
+    .expect("appends");
+    let id = SubjectId::new("s1").expect("id");
+    let facts = |store: &SqliteStore| {
+        store
+            .subject_log(&id)
+            .expect("reads")
+            .map(|log| log.facts().len())
+    };
+    assert_eq!(facts(&here), Some(2));
+    assert_eq!(facts(&here), Some(2), "now from the cache");
+    elsewhere
+        .append_events(&[f.account_opened(day(2), "b", AccountType::Loan, None)])
+        .expect("appends elsewhere");
+    assert_eq!(facts(&here), Some(3));
+    elsewhere
+        .erase_subject(&id, &SubjectId::new("erased-s1").expect("id"))
+        .expect("erases elsewhere");
+    assert_eq!(facts(&here), None);
+}
+
+/// Readers racing a writer never see a log older than an acknowledged
+/// write, whichever of them fills the cache.
+#[test]
+fn cached_logs_never_go_back_past_an_acknowledged_write() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&dir.path().join("race.db")).expect("opens");
+    let subjects = ["r0", "r1", "r2"];
+    let mut factories: Vec<EventFactory> = subjects
+        .iter()
+        .map(|s| EventFactory::new("bank", s))
+        .collect();
+    let enrolments: Vec<Event> = factories
+        .iter_mut()
+        .map(|f| f.enrolled(day(0), SubjectKind::Person, false))
+        .collect();
+    store.append_events(&enrolments).expect("enrols");
+    let acknowledged: Vec<std::sync::atomic::AtomicUsize> = subjects
+        .iter()
+        .map(|_| std::sync::atomic::AtomicUsize::new(1))
+        .collect();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    for (n, subject) in subjects.iter().enumerate() {
+                        let floor = acknowledged[n].load(std::sync::atomic::Ordering::SeqCst);
+                        let id = SubjectId::new(subject).expect("id");
+                        let seen = store
+                            .subject_log(&id)
+                            .expect("reads")
+                            .map_or(0, |log| log.facts().len());
+                        assert!(
+                            seen >= floor,
+                            "{subject}: {seen} facts after {floor} acknowledged"
+                        );
+                    }
+                }
+            });
+        }
+        // Stops the readers however the writer ends, panics included.
+        struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let _stop = Stop(&done);
+        for round in 0..150_i64 {
+            let n = (round % 3) as usize;
+            let account = format!("acct{round}");
+            let event =
+                factories[n].account_opened(day(1 + round), &account, AccountType::Card, None);
+            store
+                .append_events(&[event])
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            acknowledged[n].fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    for (n, subject) in subjects.iter().enumerate() {
+        let id = SubjectId::new(subject).expect("id");
+        let facts = store
+            .subject_log(&id)
+            .expect("reads")
+            .map(|l| l.facts().len());
+        assert_eq!(
+            facts,
+            Some(acknowledged[n].load(std::sync::atomic::Ordering::SeqCst))
+        );
+    }
+}

@@ -102,8 +102,10 @@ impl<'t> SqliteWriter<'t> {
         })
     }
 
-    pub fn total(self) -> AppendReport {
-        self.total
+    /// What the write did, and every subject it looked at (a superset of
+    /// those whose rows it changed).
+    pub fn finish(self) -> (AppendReport, Vec<SubjectId>) {
+        (self.total, self.subjects.into_keys().collect())
     }
 
     fn lookup(&mut self, id: &SubjectId) -> Result<Option<SubjectSlot>> {

@@ -39,6 +39,7 @@ pub const CHECKS: &[Check] = checks![
     scans_visit_every_subject_once,
     logs_match_events,
     one_subject_log_matches_its_events,
+    a_subject_log_follows_every_write_at_once,
     partitions_cover_every_subject_once,
     scores_round_trip_and_keep_history,
     counts_add_up,
@@ -754,6 +755,47 @@ fn distribution_counts_latest_scores_of_enrolled_subjects(store: &dyn Store) {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(distribution.buckets, vec![(610, 2)]);
     assert_eq!(distribution.not_enough_data, 1);
+}
+
+/// A backend may keep logs it has read (the SQLite one does); whatever it
+/// keeps, a read after a write returns must see the write.
+fn a_subject_log_follows_every_write_at_once(store: &dyn Store) {
+    let facts = |subject: &str| {
+        store
+            .subject_log(&id(subject))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|log| log.facts().len())
+    };
+    append_ok(store, &[sample("a"), sample("b")].concat());
+    assert_eq!(facts("a"), Some(6));
+    assert_eq!(facts("b"), Some(6));
+    // Another furnisher: the factory numbers its event ids from 1.
+    let mut f = EventFactory::new("shop", "a");
+    append_ok(
+        store,
+        &[f.account_opened(at(90), "card", AccountType::Card, None)],
+    );
+    assert_eq!(facts("a"), Some(7), "an append shows at once");
+    assert_eq!(facts("b"), Some(6));
+    // A refused batch changes nothing, not even its valid part.
+    let mut nobody = EventFactory::new("bank", "nobody");
+    let refused = store.append_events(&[
+        f.account_opened(at(91), "card2", AccountType::Card, None),
+        nobody.bill(at(90), "acct", "x", 1),
+    ]);
+    assert!(
+        refused.is_err(),
+        "a batch with an unenrolled subject is refused"
+    );
+    assert_eq!(facts("a"), Some(7));
+    store
+        .erase_subject(&id("a"), &id("erased-a"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let erased = store
+        .subject_log(&id("a"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(erased.is_none(), "an erasure shows at once");
+    assert_eq!(facts("b"), Some(6));
 }
 
 fn one_subject_log_matches_its_events(store: &dyn Store) {
