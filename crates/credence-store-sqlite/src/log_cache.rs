@@ -97,6 +97,26 @@ impl State {
         self.generation = Some(generation);
         true
     }
+
+    /// Drops logs in the map's hash order (unrelated to subjects' age or
+    /// use) until at most `target` bytes are kept: in effect a random
+    /// eviction, which needs no bookkeeping on the read path.
+    fn evict_to(&mut self, target: usize) {
+        let mut freed = 0;
+        let excess = self.bytes.saturating_sub(target);
+        let mut victims = Vec::new();
+        for (id, log) in &self.logs {
+            if freed >= excess {
+                break;
+            }
+            freed += cost(log);
+            victims.push(id.clone());
+        }
+        for id in victims {
+            self.logs.remove(&id);
+        }
+        self.bytes -= freed;
+    }
 }
 
 impl LogCache {
@@ -122,7 +142,7 @@ impl LogCache {
         let Ok(mut state) = self.state.lock() else {
             return;
         };
-        if !state.reach(generation) || state.generation != Some(generation) {
+        if !state.reach(generation) {
             return;
         }
         let bytes = cost(log);
@@ -160,28 +180,6 @@ impl LogCache {
         if let Ok(mut state) = self.state.lock() {
             state.announced = None;
         }
-    }
-}
-
-impl State {
-    /// Drops logs, in the map's arbitrary order, until at most `target`
-    /// bytes are kept: a random eviction, which needs no bookkeeping on the
-    /// read path and suits a working set with no order to exploit.
-    fn evict_to(&mut self, target: usize) {
-        let mut freed = 0;
-        let excess = self.bytes.saturating_sub(target);
-        let mut victims = Vec::new();
-        for (id, log) in &self.logs {
-            if freed >= excess {
-                break;
-            }
-            freed += cost(log);
-            victims.push(id.clone());
-        }
-        for id in victims {
-            self.logs.remove(&id);
-        }
-        self.bytes -= freed;
     }
 }
 
