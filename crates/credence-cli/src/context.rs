@@ -45,10 +45,13 @@ pub fn db_path(global: &Global, default: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(location))
 }
 
-/// Opens the store.
+/// Opens the store, its memory sized by the configuration.
 pub fn open_store(global: &Global, default: &str) -> Result<SqliteStore> {
     let path = db_path(global, default)?;
-    SqliteStore::open(&path).with_context(|| format!("opening database {}", path.display()))
+    let settings = config(global)?.store;
+    let store =
+        SqliteStore::open(&path).with_context(|| format!("opening database {}", path.display()))?;
+    Ok(store.with_subject_cache(settings.subject_cache_bytes()))
 }
 
 /// Opens an existing store (for commands that only read or score).

@@ -16,6 +16,33 @@ pub struct Config {
     pub custom_kinds: Vec<CustomKind>,
     /// Model files to use instead of the built-in defaults.
     pub models: ModelPaths,
+    /// How the embedded store uses memory.
+    pub store: StoreSettings,
+}
+
+/// Memory the embedded store may keep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// MiB of decoded subject logs kept in memory, so a subject asked
+    /// about again (partner checks, the subject's own pages) is not read
+    /// and decoded again; 0 turns the cache off.
+    pub subject_cache_mib: u32,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            subject_cache_mib: 64,
+        }
+    }
+}
+
+impl StoreSettings {
+    /// The cache's budget in bytes.
+    pub fn subject_cache_bytes(&self) -> usize {
+        (self.subject_cache_mib as usize).saturating_mul(1 << 20)
+    }
 }
 
 /// Paths of model files, per subject kind.
@@ -62,6 +89,8 @@ mod tests {
         let config = Config::from_toml(text).expect("example parses");
         assert_eq!(config.policy.negative_ageing_years, 5);
         assert!(!config.custom_kinds.is_empty());
+        assert_eq!(config.store, StoreSettings::default());
+        assert_eq!(config.store.subject_cache_bytes(), 64 << 20);
     }
 
     #[test]

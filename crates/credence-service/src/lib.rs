@@ -18,7 +18,7 @@ mod scoring;
 pub mod training;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use config::{Config, ModelPaths};
+pub use config::{Config, ModelPaths, StoreSettings};
 pub use error::{Error, Result};
 pub use ingest::{IngestOutcome, Ingestor, RecordError};
 pub use scoring::{ExplainRow, Explanation, RescoreSummary, Scorer};

@@ -133,6 +133,13 @@ impl SqliteStore {
         })
     }
 
+    /// Keeps up to `bytes` of decoded subject logs in memory (64 MiB by
+    /// default); 0 keeps none and skips the cache's check on every read.
+    pub fn with_subject_cache(mut self, bytes: usize) -> Self {
+        self.logs = log_cache::LogCache::new(bytes);
+        self
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -473,7 +480,9 @@ impl Store for SqliteStore {
 
     fn subject_log(&self, id: &SubjectId) -> Result<Option<SubjectLog>> {
         self.with_reader(|c| {
-            if let Some(log) = self.logs.get(id, Self::subject_generation(c)?) {
+            if self.logs.enabled()
+                && let Some(log) = self.logs.get(id, Self::subject_generation(c)?)
+            {
                 return Ok(Some(log));
             }
             // The generation and the row in one statement: one snapshot.

@@ -127,6 +127,11 @@ impl LogCache {
         }
     }
 
+    /// False when the budget keeps nothing.
+    pub fn enabled(&self) -> bool {
+        self.budget > 0
+    }
+
     /// The cached log of `id`, for a reader whose snapshot is at
     /// `generation`.
     pub fn get(&self, id: &SubjectId, generation: i64) -> Option<SubjectLog> {
@@ -139,6 +144,9 @@ impl LogCache {
 
     /// Keeps a log read at a snapshot whose generation is `generation`.
     pub fn keep(&self, log: &SubjectLog, generation: i64) {
+        if !self.enabled() {
+            return;
+        }
         let Ok(mut state) = self.state.lock() else {
             return;
         };

@@ -6,15 +6,28 @@ fn day(n: i64) -> Timestamp {
     Timestamp::from_second(1_704_067_200 + n * 86_400).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-#[test]
-fn passes_the_conformance_suite() {
+/// Runs the backend-independent suite on fresh stores, each keeping up
+/// to `cache_bytes` of subject logs.
+fn conformance(cache_bytes: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let counter = std::sync::atomic::AtomicUsize::new(0);
     credence_store::conformance::run_all(&|| {
         let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let store = SqliteStore::open(&dir.path().join(format!("c{n}.db"))).expect("opens");
+        let store = SqliteStore::open(&dir.path().join(format!("c{n}.db")))
+            .expect("opens")
+            .with_subject_cache(cache_bytes);
         Box::new(store)
     });
+}
+
+#[test]
+fn passes_the_conformance_suite() {
+    conformance(log_cache::DEFAULT_BUDGET);
+}
+
+#[test]
+fn passes_the_conformance_suite_without_the_subject_cache() {
+    conformance(0);
 }
 
 #[test]
