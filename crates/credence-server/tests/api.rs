@@ -583,6 +583,23 @@ fn consent_grant_check_revoke_denied_at_once_and_freeze() {
             answer.body
         );
     }
+    // A furnisher's batch counts for the next check as soon as its
+    // response returns (the check reads the subject's log through the
+    // store's cache, which the batch's commit updates).
+    world.ingest_ok(&[late_payment("alice", "late-for-check")]);
+    let after = check(&world, &world.bikes, &pseudonym, "exact", "exact-after");
+    assert_eq!(
+        after.body["eligible"], false,
+        "a late payment lowers the score below {exact}: {}",
+        after.body
+    );
+    let lowered = world
+        .score(&alice)
+        .unwrap_or_else(|| panic!("alice is still scored"));
+    assert!(
+        lowered < exact,
+        "{lowered} after the late payment, {exact} before"
+    );
     // Eligibility scope does not reach the score.
     let reply = world.call(
         "POST",
