@@ -45,17 +45,16 @@ pub fn db_path(global: &Global, default: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(location))
 }
 
-/// Opens the store, its memory sized by the configuration.
-pub fn open_store(global: &Global, default: &str) -> Result<SqliteStore> {
+/// Opens the store, its memory sized by the command's configuration.
+pub fn open_store(global: &Global, default: &str, config: &Config) -> Result<SqliteStore> {
     let path = db_path(global, default)?;
-    let settings = config(global)?.store;
     let store =
         SqliteStore::open(&path).with_context(|| format!("opening database {}", path.display()))?;
-    Ok(store.with_subject_cache(settings.subject_cache_bytes()))
+    Ok(store.with_subject_cache(config.store.subject_cache_bytes()))
 }
 
 /// Opens an existing store (for commands that only read or score).
-pub fn open_existing_store(global: &Global) -> Result<SqliteStore> {
+pub fn open_existing_store(global: &Global, config: &Config) -> Result<SqliteStore> {
     let path = db_path(global, DEFAULT_DB)?;
     if !path.exists() {
         bail!(
@@ -63,7 +62,7 @@ pub fn open_existing_store(global: &Global) -> Result<SqliteStore> {
             path.display()
         );
     }
-    open_store(global, DEFAULT_DB)
+    open_store(global, DEFAULT_DB, config)
 }
 
 /// The clock.

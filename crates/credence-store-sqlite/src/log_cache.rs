@@ -102,19 +102,15 @@ impl State {
     /// use) until at most `target` bytes are kept: in effect a random
     /// eviction, which needs no bookkeeping on the read path.
     fn evict_to(&mut self, target: usize) {
-        let mut freed = 0;
         let excess = self.bytes.saturating_sub(target);
-        let mut victims = Vec::new();
-        for (id, log) in &self.logs {
+        let mut freed = 0;
+        self.logs.retain(|_, log| {
             if freed >= excess {
-                break;
+                return true;
             }
             freed += cost(log);
-            victims.push(id.clone());
-        }
-        for id in victims {
-            self.logs.remove(&id);
-        }
+            false
+        });
         self.bytes -= freed;
     }
 }

@@ -26,7 +26,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     let scorer = Scorer::from_config(&config)?;
     let path = context::db_path(global, DEMO_DB)?;
     remove_database(&path)?;
-    let store = context::open_store(global, DEMO_DB)?;
+    let store = context::open_store(global, DEMO_DB, &config)?;
     let clock = context::clock();
     let now = clock.now();
     let world = SimConfig::new(args.subjects, args.seed, today(&clock));

@@ -10,7 +10,7 @@ use credence_service::{Clock, Error, Ingestor};
 pub fn run(global: &crate::cli::Global, args: &ImportArgs) -> Result<()> {
     let config = context::config(global)?;
     let ingestor = Ingestor::new(&config)?;
-    let store = context::open_store(global, context::DEFAULT_DB)?;
+    let store = context::open_store(global, context::DEFAULT_DB, &config)?;
     if args.quarantine.is_some() && args.files.len() > 1 {
         bail!(
             "--quarantine takes one input file at a time, so each quarantine file matches its input"

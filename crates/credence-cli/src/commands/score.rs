@@ -19,8 +19,9 @@ pub fn score(global: &Global, args: &ScoreArgs) -> Result<()> {
     let Some(subject) = args.subject_id.as_deref() else {
         anyhow::bail!("give a SUBJECT_ID, or --data FILE --model MODEL --out FILE to score a file");
     };
-    let scorer = Scorer::from_config(&context::config(global)?)?;
-    let store = context::open_existing_store(global)?;
+    let config = context::config(global)?;
+    let scorer = Scorer::from_config(&config)?;
+    let store = context::open_existing_store(global, &config)?;
     let as_of = context::as_of(args.as_of.as_deref())?;
     let report = scorer
         .report(&store, &subject_id(subject)?, as_of)
@@ -75,8 +76,9 @@ fn score_file(
 }
 
 pub fn explain(global: &Global, args: &ExplainArgs) -> Result<()> {
-    let scorer = Scorer::from_config(&context::config(global)?)?;
-    let store = context::open_existing_store(global)?;
+    let config = context::config(global)?;
+    let scorer = Scorer::from_config(&config)?;
+    let store = context::open_existing_store(global, &config)?;
     let as_of = context::as_of(args.as_of.as_deref())?;
     let explanation = scorer
         .explain(&store, &subject_id(&args.subject_id)?, as_of)
@@ -141,8 +143,9 @@ pub fn explain(global: &Global, args: &ExplainArgs) -> Result<()> {
 }
 
 pub fn rescore(global: &Global, args: &RescoreArgs) -> Result<()> {
-    let scorer = Scorer::from_config(&context::config(global)?)?;
-    let store = context::open_existing_store(global)?;
+    let config = context::config(global)?;
+    let scorer = Scorer::from_config(&config)?;
+    let store = context::open_existing_store(global, &config)?;
     let as_of = context::as_of(args.as_of.as_deref())?;
     let total = store.counts()?.subjects;
     let bar = output::progress(total, "rescore", "subjects");

@@ -12,7 +12,7 @@ use std::sync::Arc;
 /// Opens the platform over the database the flags name.
 pub fn open_platform(global: &Global, default_db: &str) -> Result<Arc<Platform>> {
     let config = context::config(global)?;
-    let store: Arc<dyn Store> = Arc::new(context::open_store(global, default_db)?);
+    let store: Arc<dyn Store> = Arc::new(context::open_store(global, default_db, &config)?);
     let platform = Platform::open(store, &config, Arc::new(SystemClock), Limits::default())
         .map_err(|e| anyhow!("{e}"))
         .context("starting the platform")?;
@@ -112,7 +112,7 @@ pub fn keys(global: &Global, action: &KeysAction) -> Result<()> {
 
 pub fn audit(global: &Global, action: &AuditAction) -> Result<()> {
     let AuditAction::Verify { expect_head } = action;
-    let store = context::open_existing_store(global)?;
+    let store = context::open_existing_store(global, &context::config(global)?)?;
     let verdict =
         credence_service::platform::audit::verify(&store).context("reading the audit log")?;
     if !verdict.intact {

@@ -57,7 +57,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
         })?;
         let config = context::config(global)?;
         let scorer = Scorer::from_config(&config)?;
-        let store = context::open_existing_store(global)?;
+        let store = context::open_existing_store(global, &config)?;
         let months = jiff::Span::new().months(i64::from(args.window_months));
         let utc = |t: jiff::Timestamp| t.to_zoned_datetime(jiff::tz::TimeZone::UTC);
         let (snapshot, window_end) = match &args.snapshot {
