@@ -128,13 +128,32 @@ where
     }
 }
 
+/// [`call`] for an endpoint that reads a request body: the caller's role
+/// is admitted before `work` parses anything (see [`Audience`]).
+async fn call_as<T, F>(state: AppState, headers: HeaderMap, audience: Audience, work: F) -> Response
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&Platform, &Principal) -> ApiResult<T> + Send + 'static,
+{
+    call(state, headers, move |platform, principal| {
+        audience.admit(principal)?;
+        work(platform, principal)
+    })
+    .await
+}
+
 /// Like [`call`], for short work that finishes on another thread (the
 /// audit writer): the answer is decided right here on the async worker,
 /// and this task awaits the durable audit entry without parking a thread.
 /// Only for work that reads memory and a row or two (a partner's check):
 /// the hand-offs to and from the blocking pool would cost more than the
 /// work, and are a tenth of a check's CPU.
-async fn call_inline_then<T, F>(state: AppState, headers: HeaderMap, work: F) -> Response
+async fn call_inline_then<T, F>(
+    state: AppState,
+    headers: HeaderMap,
+    audience: Audience,
+    work: F,
+) -> Response
 where
     T: Serialize + Send + 'static,
     F: FnOnce(&Platform, &Principal, Box<dyn FnOnce(ApiResult<T>) + Send>),
@@ -144,7 +163,10 @@ where
         let _ = sender.send(outcome);
     });
     let platform = &state.platform;
-    match platform.authenticate(bearer(&headers).as_deref()) {
+    match platform
+        .authenticate(bearer(&headers).as_deref())
+        .and_then(|principal| audience.admit(&principal).map(|()| principal))
+    {
         Ok(principal) => work(platform, &principal, done),
         Err(error) => done(Err(error)),
     }
@@ -340,7 +362,10 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     responses((status = 200, body = IngestReceipt), (status = "4XX", body = ApiError)),
     security(("bearer" = [])))]
 async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| p.ingest(who, &body)).await
+    call_as(s, headers, Audience::Furnishers, move |p, who| {
+        p.ingest(who, &body)
+    })
+    .await
 }
 
 /// Open disputes on this furnisher's records.
@@ -361,9 +386,12 @@ async fn answer_dispute(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    call(s, headers, move |p, who| {
-        p.answer_dispute(who, &id, &parse(&body)?)
-    })
+    call_as(
+        s,
+        headers,
+        Audience::FurnishersAndOperators,
+        move |p, who| p.answer_dispute(who, &id, &parse(&body)?),
+    )
     .await
 }
 
@@ -407,6 +435,7 @@ async fn my_perks(State(s): State<AppState>, headers: HeaderMap) -> Response {
 #[serde(deny_unknown_fields)]
 struct WhatIfRequest {
     /// The changes to project, applied together.
+    #[schema(min_items = 1, max_items = 10)]
     scenarios: Vec<Scenario>,
 }
 
@@ -415,7 +444,7 @@ struct WhatIfRequest {
 #[utoipa::path(post, path = "/v1/me/what-if", tag = "subject", request_body = WhatIfRequest,
     responses((status = 200, body = WhatIf), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn what_if(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| {
+    call_as(s, headers, Audience::Subjects, move |p, who| {
         let request: WhatIfRequest = parse(&body)?;
         p.what_if(who, &request.scenarios)
     })
@@ -433,7 +462,7 @@ async fn my_consents(State(s): State<AppState>, headers: HeaderMap) -> Response 
 #[utoipa::path(post, path = "/v1/me/consents", tag = "subject", request_body = ConsentRequest,
     responses((status = 200, body = Consent), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn grant_consent(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| {
+    call_as(s, headers, Audience::Subjects, move |p, who| {
         p.grant_consent(who, &parse(&body)?)
     })
     .await
@@ -510,7 +539,7 @@ async fn my_disputes(State(s): State<AppState>, headers: HeaderMap) -> Response 
 #[utoipa::path(post, path = "/v1/me/disputes", tag = "subject", request_body = DisputeRequest,
     responses((status = 200, body = Dispute), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn open_dispute(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| {
+    call_as(s, headers, Audience::Subjects, move |p, who| {
         p.open_dispute(who, &parse(&body)?)
     })
     .await
@@ -520,7 +549,7 @@ async fn open_dispute(State(s): State<AppState>, headers: HeaderMap, body: Bytes
 #[utoipa::path(post, path = "/v1/me/statements", tag = "subject", request_body = StatementRequest,
     responses((status = 200, body = Statement), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn add_statement(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| {
+    call_as(s, headers, Audience::Subjects, move |p, who| {
         p.add_statement(who, &parse(&body)?)
     })
     .await
@@ -530,7 +559,7 @@ async fn add_statement(State(s): State<AppState>, headers: HeaderMap, body: Byte
 #[utoipa::path(post, path = "/v1/me/reviews", tag = "subject", request_body = ReviewRequest,
     responses((status = 200, body = Review), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn request_review(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| {
+    call_as(s, headers, Audience::Subjects, move |p, who| {
         p.request_review(who, &parse(&body)?)
     })
     .await
@@ -592,7 +621,10 @@ async fn partner_perks(State(s): State<AppState>, headers: HeaderMap) -> Respons
 #[utoipa::path(post, path = "/v1/partner/perks", tag = "partner", request_body = Perk,
     responses((status = 200, body = Perk), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn put_perk(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| p.put_perk(who, parse(&body)?)).await
+    call_as(s, headers, Audience::Partners, move |p, who| {
+        p.put_perk(who, parse(&body)?)
+    })
+    .await
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -622,10 +654,15 @@ async fn delete_perk(
 #[utoipa::path(post, path = "/v1/partner/check", tag = "partner", request_body = PartnerQuestion,
     responses((status = 200, body = EligibilityAnswer), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn partner_check(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call_inline_then(s, headers, move |p, who, done| match parse(&body) {
-        Ok(question) => p.check_eligibility_then(who, &question, done),
-        Err(error) => done(Err(error)),
-    })
+    call_inline_then(
+        s,
+        headers,
+        Audience::Partners,
+        move |p, who, done| match parse(&body) {
+            Ok(question) => p.check_eligibility_then(who, &question, done),
+            Err(error) => done(Err(error)),
+        },
+    )
     .await
 }
 
@@ -633,7 +670,7 @@ async fn partner_check(State(s): State<AppState>, headers: HeaderMap, body: Byte
 #[utoipa::path(post, path = "/v1/partner/score", tag = "partner", request_body = PartnerQuestion,
     responses((status = 200, body = ScoreAnswer), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn partner_score(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| {
+    call_as(s, headers, Audience::Partners, move |p, who| {
         p.partner_score(who, &parse(&body)?)
     })
     .await
@@ -643,7 +680,7 @@ async fn partner_score(State(s): State<AppState>, headers: HeaderMap, body: Byte
 #[utoipa::path(post, path = "/v1/partner/report", tag = "partner", request_body = PartnerQuestion,
     responses((status = 200, body = Object), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn partner_report(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| {
+    call_as(s, headers, Audience::Partners, move |p, who| {
         p.partner_report(who, &parse(&body)?)
     })
     .await
@@ -655,7 +692,7 @@ async fn partner_report(State(s): State<AppState>, headers: HeaderMap, body: Byt
 #[utoipa::path(post, path = "/v1/operator/furnishers", tag = "operator", request_body = FurnisherSpec,
     responses((status = 200, body = Furnisher), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn put_furnisher(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| {
+    call_as(s, headers, Audience::Operators, move |p, who| {
         p.put_furnisher(who, &parse(&body)?)
     })
     .await
@@ -672,14 +709,20 @@ async fn furnishers(State(s): State<AppState>, headers: HeaderMap) -> Response {
 #[utoipa::path(post, path = "/v1/operator/partners", tag = "operator", request_body = PartnerSpec,
     responses((status = 200, body = Partner), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn put_partner(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| p.put_partner(who, &parse(&body)?)).await
+    call_as(s, headers, Audience::Operators, move |p, who| {
+        p.put_partner(who, &parse(&body)?)
+    })
+    .await
 }
 
 /// Create an API key; its secret is shown once, in this answer.
 #[utoipa::path(post, path = "/v1/operator/keys", tag = "operator", request_body = KeySpec,
     responses((status = 200, body = IssuedKey), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn create_key(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| p.create_key(who, &parse(&body)?)).await
+    call_as(s, headers, Audience::Operators, move |p, who| {
+        p.create_key(who, &parse(&body)?)
+    })
+    .await
 }
 
 /// Every key, without secrets.
@@ -711,7 +754,7 @@ struct Enrolled {
 #[utoipa::path(post, path = "/v1/operator/subjects", tag = "operator", request_body = SubjectSpec,
     responses((status = 200, body = Enrolled), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn enrol(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| {
+    call_as(s, headers, Audience::Operators, move |p, who| {
         let spec: SubjectSpec = parse(&body)?;
         p.enrol(who, &spec).map(|()| Enrolled {
             subject_id: spec.subject_id,
@@ -731,7 +774,7 @@ async fn issue_token(
     Path(subject): Path<String>,
     body: Bytes,
 ) -> Response {
-    call(s, headers, move |p, who| {
+    call_as(s, headers, Audience::Operators, move |p, who| {
         let spec: TokenSpec = if body.is_empty() {
             TokenSpec::default()
         } else {
@@ -761,7 +804,7 @@ async fn deployments(State(s): State<AppState>, headers: HeaderMap) -> Response 
     request_body(content = Object, description = "A Credence model file"),
     responses((status = 200, body = Deployment), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn deploy_model(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call(s, headers, move |p, who| {
+    call_as(s, headers, Audience::Operators, move |p, who| {
         let text = std::str::from_utf8(&body)
             .map_err(|e| ApiError::invalid("body", format!("the model is not UTF-8: {e}")))?;
         p.deploy_model(who, text)
@@ -794,6 +837,7 @@ async fn review_queue(State(s): State<AppState>, headers: HeaderMap) -> Response
 #[serde(deny_unknown_fields)]
 struct ReviewOutcome {
     /// The reviewer's answer to the subject.
+    #[schema(min_length = 1, max_length = 2000)]
     outcome: String,
 }
 
@@ -807,7 +851,7 @@ async fn close_review(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    call(s, headers, move |p, who| {
+    call_as(s, headers, Audience::Operators, move |p, who| {
         let outcome: ReviewOutcome = parse(&body)?;
         p.close_review(who, &id, &outcome.outcome)
     })

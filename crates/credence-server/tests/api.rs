@@ -8,6 +8,7 @@ use credence_store::Store;
 use credence_store_sqlite::SqliteStore;
 use jiff::Timestamp;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -539,6 +540,86 @@ fn authorisation_matrix_every_role_every_endpoint_no_leak() {
     let reply = world.ingest(&world.bank, &[forged]);
     assert_eq!(reply.status, 422);
     assert_eq!(reply.body["problems"][0]["code"], "furnisher_mismatch");
+}
+
+#[test]
+fn every_request_body_is_read_only_after_the_role_is_admitted() {
+    let world = World::start();
+    let alice = world.token("alice");
+    let roles: [(&str, Option<&str>); 6] = [
+        ("anonymous", None),
+        ("operator", Some(&world.operator)),
+        ("furnisher", Some(&world.bank)),
+        ("partner", Some(&world.bikes)),
+        ("subject", Some(&alice)),
+        ("garbage", Some("crd_nope_nope")),
+    ];
+    // Every operation of the published contract that takes a body, with
+    // the roles it serves; one missing here fails the test.
+    let audiences: BTreeMap<&str, &[&str]> = BTreeMap::from([
+        ("/v1/events", &["furnisher"][..]),
+        (
+            "/v1/disputes/{dispute_id}/answer",
+            &["furnisher", "operator"][..],
+        ),
+        ("/v1/me/what-if", &["subject"][..]),
+        ("/v1/me/consents", &["subject"][..]),
+        ("/v1/me/disputes", &["subject"][..]),
+        ("/v1/me/statements", &["subject"][..]),
+        ("/v1/me/reviews", &["subject"][..]),
+        ("/v1/partner/perks", &["partner"][..]),
+        ("/v1/partner/check", &["partner"][..]),
+        ("/v1/partner/score", &["partner"][..]),
+        ("/v1/partner/report", &["partner"][..]),
+        ("/v1/operator/furnishers", &["operator"][..]),
+        ("/v1/operator/partners", &["operator"][..]),
+        ("/v1/operator/keys", &["operator"][..]),
+        ("/v1/operator/subjects", &["operator"][..]),
+        (
+            "/v1/operator/subjects/{subject_id}/token",
+            &["operator"][..],
+        ),
+        ("/v1/operator/models", &["operator"][..]),
+        ("/v1/operator/reviews/{review_id}/close", &["operator"][..]),
+    ]);
+    let contract = world.call("GET", "/openapi.json", None, None).body;
+    let with_body: Vec<String> = contract["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, operations)| operations["post"].get("requestBody").is_some())
+        .map(|(path, _)| path.clone())
+        .collect();
+    assert!(with_body.len() >= audiences.len(), "{with_body:?}");
+    for path in &with_body {
+        let Some(allowed) = audiences.get(path.as_str()) else {
+            panic!("POST {path} takes a body: add its audience to this test");
+        };
+        let concrete = path
+            .replace("{dispute_id}", "no-such-dispute")
+            .replace("{subject_id}", "alice")
+            .replace("{review_id}", "no-such-review");
+        for (role, credential) in &roles {
+            let reply = world.call("POST", &concrete, *credential, Some("{not json"));
+            let code = reply.body["code"].as_str().unwrap_or_default().to_string();
+            if allowed.contains(role) {
+                assert_eq!(
+                    (reply.status, code.as_str()),
+                    (400, "invalid_request"),
+                    "{role} POST {path} with a broken body: {}",
+                    reply.body
+                );
+            } else {
+                assert!(
+                    [(401, "unauthenticated"), (403, "forbidden")]
+                        .contains(&(reply.status, code.as_str())),
+                    "{role} must be refused POST {path} before its body is read: {} {}",
+                    reply.status,
+                    reply.body
+                );
+            }
+        }
+    }
 }
 
 #[test]

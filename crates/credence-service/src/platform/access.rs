@@ -125,6 +125,56 @@ impl Principal {
     }
 }
 
+/// The callers an endpoint serves. An endpoint that reads a request body
+/// admits its audience before it reads the body: a caller in the wrong
+/// role gets 403 whatever it sent, and learns nothing of what the body
+/// should hold (nor, for a dispute, whether it exists). The operations
+/// still check the role themselves; this only moves the refusal first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Operator keys.
+    Operators,
+    /// Furnisher keys.
+    Furnishers,
+    /// Partner keys.
+    Partners,
+    /// Subject tokens.
+    Subjects,
+    /// Furnisher or operator keys (answering a dispute).
+    FurnishersAndOperators,
+}
+
+impl Audience {
+    /// Ok when `principal` is one of this audience; otherwise the same
+    /// refusal the operation itself would give.
+    pub fn admit(self, principal: &Principal) -> ApiResult<()> {
+        let admitted = matches!(
+            (self, principal),
+            (Self::Operators, Principal::Operator { .. })
+                | (Self::Furnishers, Principal::Furnisher { .. })
+                | (Self::Partners, Principal::Partner { .. })
+                | (Self::Subjects, Principal::Subject { .. })
+                | (
+                    Self::FurnishersAndOperators,
+                    Principal::Furnisher { .. } | Principal::Operator { .. }
+                )
+        );
+        if admitted {
+            return Ok(());
+        }
+        let who = match self {
+            Self::Operators => "only operators may use this endpoint (with an operator API key)",
+            Self::Furnishers => "only furnishers may use this endpoint (with a furnisher API key)",
+            Self::Partners => "only partners may use this endpoint (with a partner API key)",
+            Self::Subjects => "only the subject may use this endpoint (with a subject token)",
+            Self::FurnishersAndOperators => {
+                "only the furnisher of the record or an operator may use this endpoint"
+            }
+        };
+        Err(ApiError::new(Code::Forbidden, who))
+    }
+}
+
 /// Random bytes from the operating system.
 pub(crate) fn random_bytes<const N: usize>() -> ApiResult<[u8; N]> {
     let mut bytes = [0u8; N];

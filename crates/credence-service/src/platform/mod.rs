@@ -15,7 +15,7 @@ mod partner;
 mod records;
 mod subject;
 
-pub use access::{ApiKey, IssuedKey, Principal, Role};
+pub use access::{ApiKey, Audience, IssuedKey, Principal, Role};
 pub use audit::{AuditEvent, AuditLog, AuditVerdict};
 pub use error::{ApiError, ApiResult, Code, RecordProblem};
 pub use furnisher::{DisputeAnswer, DisputeAnswerKind, IngestReceipt};

@@ -29,7 +29,10 @@ pub struct FurnisherSpec {
     /// Display name.
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
-    /// Event kinds it may report.
+    /// Event kinds it may report: names from the event catalogue
+    /// (`account_opened`, `payment_made`…) or the deployed model's custom
+    /// kinds.
+    #[schema(min_items = 1)]
     pub kinds: Vec<String>,
 }
 
@@ -51,11 +54,14 @@ pub struct PartnerSpec {
 pub struct KeySpec {
     /// The role it acts in.
     pub role: Role,
-    /// The furnisher or partner it acts for (omit for operators).
+    /// The furnisher or partner it acts for (omit for operators); it must
+    /// be registered first.
     #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub principal: Option<String>,
     /// Who holds it.
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub label: String,
 }
 
@@ -66,8 +72,8 @@ pub struct SubjectSpec {
     /// The operator's opaque id for them: never a name or document number.
     #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub subject_id: String,
-    /// Person or organisation.
-    #[schema(value_type = String)]
+    /// `person` or `organisation`.
+    #[schema(value_type = String, pattern = "^(person|organisation|organization)$")]
     pub kind: SubjectKind,
     /// The separate explicit consent that admits income, assets, deposits
     /// and tax records.

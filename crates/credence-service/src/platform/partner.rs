@@ -30,10 +30,15 @@ pub struct PartnerConsent {
 #[serde(deny_unknown_fields)]
 pub struct PartnerQuestion {
     /// The subject, by this partner's pseudonym.
+    #[schema(pattern = "^ps_[0-9a-f]{32}$")]
     pub pseudonym: String,
     /// The partner's transaction id: repeated asks within a day under one
     /// transaction id get the same answer.
-    #[schema(min_length = 1, max_length = 128, pattern = r"^[^|\x00-\x1f]+$")]
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^|\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub transaction_id: String,
     /// For eligibility: the perk asked about.
     #[serde(default)]
@@ -85,7 +90,11 @@ fn partner_of(principal: &Principal) -> ApiResult<&str> {
 }
 
 fn check_transaction_id(id: &str) -> ApiResult<()> {
-    if id.is_empty() || id.len() > 128 || id.contains(SEP) || id.chars().any(char::is_control) {
+    if id.is_empty()
+        || id.chars().count() > 128
+        || id.contains(SEP)
+        || id.chars().any(char::is_control)
+    {
         return Err(ApiError::invalid(
             "transaction_id",
             "`transaction_id` must be 1–128 printable characters without `|`",
@@ -865,6 +874,16 @@ mod tests {
 
     fn at(second: i64) -> jiff::Timestamp {
         jiff::Timestamp::from_second(second).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn transaction_ids_are_counted_in_characters_as_the_contract_says() {
+        assert!(check_transaction_id(&"é".repeat(128)).is_ok());
+        assert!(check_transaction_id(&"é".repeat(129)).is_err());
+        for refused in ["", "a|b", "tab\there", "next\u{85}line"] {
+            let error = check_transaction_id(refused).expect_err(refused);
+            assert_eq!(error.field.as_deref(), Some("transaction_id"));
+        }
     }
 
     #[test]

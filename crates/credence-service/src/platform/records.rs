@@ -45,7 +45,8 @@ pub struct Perk {
     /// Unique within the partner.
     #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub id: String,
-    /// The partner offering it.
+    /// The partner offering it (yourself).
+    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub partner_id: String,
     /// Name shown to subjects.
     #[schema(min_length = 1, max_length = 100)]

@@ -73,7 +73,8 @@ pub struct PerkStatus {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentRequest {
-    /// The partner.
+    /// The partner (see `GET /v1/partners`).
+    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub partner_id: String,
     /// What it may see.
     pub scope: Scope,
@@ -90,8 +91,10 @@ pub struct ConsentRequest {
 #[serde(deny_unknown_fields)]
 pub struct DisputeRequest {
     /// Who reported the record.
+    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub furnisher_id: String,
     /// The record.
+    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub event_id: String,
     /// What is wrong with it.
     #[schema(min_length = 1, max_length = 1000)]
@@ -103,8 +106,10 @@ pub struct DisputeRequest {
 #[serde(deny_unknown_fields)]
 pub struct StatementRequest {
     /// Who reported the record.
+    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub furnisher_id: String,
     /// The record.
+    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub event_id: String,
     /// At most 1,000 characters.
     #[schema(min_length = 1, max_length = 1000)]
@@ -129,7 +134,8 @@ pub struct ReviewRequest {
 pub enum Scenario {
     /// "If I pay this balance down to X" (minor units).
     PayDown {
-        /// The account.
+        /// The account (one of your records').
+        #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
         account_id: String,
         /// The new balance, minor units, ≥ 0.
         #[schema(minimum = 0)]
