@@ -522,6 +522,64 @@ fn demo_serves_the_api_and_stops_gracefully_on_sigterm() {
 }
 
 #[test]
+fn keys_changed_from_the_command_line_reach_a_running_server() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = DemoServer::start(dir.path(), "200");
+    let base = server.base.clone();
+    let db = dir.path().join("credence-demo.db");
+    let db = db.to_str().expect("utf-8 path");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let list_keys = |key: &str| -> u16 {
+        agent
+            .get(&format!("{base}/v1/operator/keys"))
+            .header("Authorization", &format!("Bearer {key}"))
+            .call()
+            .map_or(0, |r| r.status().as_u16())
+    };
+    let register = |key: &str, id: &str| -> u16 {
+        agent
+            .post(&format!("{base}/v1/operator/partners"))
+            .header("Authorization", &format!("Bearer {key}"))
+            .header("Content-Type", "application/json")
+            .send(format!(r#"{{"id":"{id}","name":"{id}"}}"#))
+            .map_or(0, |r| r.status().as_u16())
+    };
+    // Both commands write an audit entry while the server holds its own
+    // view of the log's head; both must keep one chain.
+    let created = ok(
+        dir.path(),
+        &[
+            "keys", "create", "--role", "operator", "--label", "ops", "--db", db,
+        ],
+    );
+    let key = created
+        .split_whitespace()
+        .find(|w| w.starts_with("crd_"))
+        .unwrap_or_else(|| panic!("no key in {created}"))
+        .to_string();
+    assert_eq!(list_keys(&key), 200, "a key created beside the server works at once");
+    assert_eq!(register(&key, "after-create"), 200, "audited writes still work");
+    let key_id = key
+        .trim_start_matches("crd_")
+        .split('_')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    ok(dir.path(), &["keys", "revoke", &key_id, "--db", db]);
+    // The server looks for other writers every quarter second.
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert_eq!(list_keys(&key), 401, "a key revoked beside the server is refused");
+    let operator = server.key("operator");
+    assert_eq!(register(&operator, "after-revoke"), 200, "audited writes still work");
+    server.stop();
+    let verdict = ok(dir.path(), &["audit", "verify", "--db", db]);
+    assert!(verdict.contains("audit log intact"), "{verdict}");
+}
+
+#[test]
 fn audit_verify_fails_on_a_tampered_log() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();

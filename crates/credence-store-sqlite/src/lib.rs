@@ -681,6 +681,15 @@ impl Store for SqliteStore {
         self.delete_record_impl(kind, id)
     }
 
+    fn control_generation(&self) -> Result<u64> {
+        self.with_reader(|c| {
+            c.prepare_cached("SELECT value FROM control_generation")
+                .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+                .map(|value| value as u64)
+                .map_err(backend("reading the control generation"))
+        })
+    }
+
     fn append_audit(&self, entries: &[AuditEntry], records: &[Record]) -> Result<()> {
         self.append_audit_impl(entries, records)
     }

@@ -49,10 +49,10 @@ fn append_audit_in_transaction(
         .and_then(|mut head| head.query_row([], |r| r.get(0)))
         .map_err(backend("reading the audit head"))?;
     if first.seq != last as u64 + 1 {
-        return Err(Error::Backend(format!(
-            "audit entry {} does not follow the last stored entry {last}",
-            first.seq
-        )));
+        return Err(Error::AuditOutOfSequence {
+            first: first.seq,
+            stored: last as u64,
+        });
     }
     let mut stmt = connection
         .prepare_cached(&INSERT_AUDIT)

@@ -68,6 +68,18 @@ const MIGRATIONS: &[&str] = &[
     // are still current (see `log_cache`).
     "CREATE TABLE subject_generation (value INTEGER NOT NULL);
     INSERT INTO subject_generation (value) VALUES (0);",
+    // 5: the control generation, moved by every change to `records` in the
+    // changing transaction, whichever process and code path makes it, so
+    // a server notices keys and consents another process wrote. Triggers,
+    // not application code: no writer can forget them.
+    "CREATE TABLE control_generation (value INTEGER NOT NULL);
+    INSERT INTO control_generation (value) VALUES (0);
+    CREATE TRIGGER records_inserted AFTER INSERT ON records
+        BEGIN UPDATE control_generation SET value = value + 1; END;
+    CREATE TRIGGER records_updated AFTER UPDATE ON records
+        BEGIN UPDATE control_generation SET value = value + 1; END;
+    CREATE TRIGGER records_deleted AFTER DELETE ON records
+        BEGIN UPDATE control_generation SET value = value + 1; END;",
 ];
 
 /// The newest schema version this build knows.

@@ -45,6 +45,7 @@ pub const CHECKS: &[Check] = checks![
     counts_add_up,
     records_round_trip_by_kind_subject_and_owner,
     first_record_writer_wins,
+    the_control_generation_moves_with_every_record_change,
     audit_appends_only_in_sequence,
     audit_answers_are_found_by_key_and_first_wins,
     access_logs_stay_whole_over_thousands_of_entries,
@@ -452,6 +453,71 @@ fn record(
     }
 }
 
+fn the_control_generation_moves_with_every_record_change(store: &dyn Store) {
+    let generation = || store.control_generation().unwrap_or_else(|e| panic!("{e}"));
+    let mut seen = generation();
+    let mut moved = |what: &str, expected: bool| {
+        let now = generation();
+        assert_eq!(now != seen, expected, "{what}: {seen} -> {now}");
+        seen = now;
+    };
+    append_ok(store, &sample("s1"));
+    moved("events are not records", false);
+    let key = record(
+        "api_key",
+        "k1",
+        None,
+        Some("operator"),
+        r#"{"active":true}"#,
+    );
+    store
+        .put_records(std::slice::from_ref(&key))
+        .unwrap_or_else(|e| panic!("{e}"));
+    moved("a record put", true);
+    let _ = store.record("api_key", "k1");
+    let _ = store.records("api_key", RecordFilter::All);
+    moved("reads", false);
+    let revoked = record(
+        "api_key",
+        "k1",
+        None,
+        Some("operator"),
+        r#"{"active":false}"#,
+    );
+    store
+        .put_records(&[revoked])
+        .unwrap_or_else(|e| panic!("{e}"));
+    moved("a record replaced", true);
+    let once = record("answer", "a1", None, None, "{}");
+    assert_eq!(store.insert_record_once(&once).ok(), Some(None));
+    moved("a record inserted once", true);
+    assert!(
+        store
+            .insert_record_once(&once)
+            .is_ok_and(|kept| kept.is_some())
+    );
+    moved("an insert that found the record", false);
+    store
+        .append_audit(
+            &[audit(1, None)],
+            &[record("answer", "a2", Some("s1"), None, "{}")],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    moved("a record kept with an audit entry", true);
+    store
+        .append_audit(&[audit(2, None)], &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    moved("an audit entry alone", false);
+    assert_eq!(store.delete_record("answer", "a1").ok(), Some(true));
+    moved("a record deleted", true);
+    assert_eq!(store.delete_record("answer", "a1").ok(), Some(false));
+    moved("a delete that found nothing", false);
+    store
+        .erase_subject(&id("s1"), &id("erased-s1"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    moved("an erasure that removed the subject's records", true);
+}
+
 fn records_round_trip_by_kind_subject_and_owner(store: &dyn Store) {
     let first = record("consent", "c1", Some("s1"), Some("p1"), r#"{"n":1}"#);
     let second = record("consent", "c2", Some("s2"), Some("p1"), r#"{"n":2}"#);
@@ -581,14 +647,14 @@ fn audit_appends_only_in_sequence(store: &dyn Store) {
             &[],
         )
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        store.append_audit(&[audit(5, None)], &[]).is_err(),
-        "a gap is refused"
-    );
-    assert!(
-        store.append_audit(&[audit(3, None)], &[]).is_err(),
-        "a repeat is refused"
-    );
+    for (offered, what) in [(5, "a gap"), (3, "a repeat")] {
+        match store.append_audit(&[audit(offered, None)], &[]) {
+            Err(Error::AuditOutOfSequence { first, stored }) => {
+                assert_eq!((first, stored), (offered, 3), "{what}")
+            }
+            other => panic!("{what} must be refused as out of sequence, got {other:?}"),
+        }
+    }
     assert!(
         store
             .append_audit(&[audit(4, None), audit(6, None)], &[])

@@ -49,6 +49,18 @@ pub enum Error {
     /// The backend failed (disk full, locked, I/O…).
     #[error("storage backend error: {0}")]
     Backend(String),
+    /// Audit entries did not follow the stored head, because another
+    /// writer (another process on the same database) appended first. The
+    /// caller re-reads the head and chains its entries after it.
+    #[error(
+        "audit entry {first} does not follow the last stored entry {stored}: another writer appended first"
+    )]
+    AuditOutOfSequence {
+        /// The first entry offered.
+        first: u64,
+        /// The last entry stored.
+        stored: u64,
+    },
 }
 
 fn summarise(rejections: &[Rejection]) -> String {
@@ -269,8 +281,17 @@ pub trait Store: Send + Sync {
     /// Deletes one record; true when it existed.
     fn delete_record(&self, kind: &'static str, id: &str) -> Result<bool>;
 
+    /// A number that changes whenever any record is written or deleted, by
+    /// any process, in the same transaction as the change: a process that
+    /// keeps records in memory (API keys, consents) polls it to notice
+    /// another process's writes (`credence keys revoke` beside a running
+    /// server).
+    fn control_generation(&self) -> Result<u64>;
+
     /// Appends audit entries durably, in one transaction. Each `seq` must
-    /// follow the last stored one; anything else is refused whole. `records`
+    /// follow the last stored one; anything else is refused whole, with
+    /// [`Error::AuditOutOfSequence`] when the batch starts anywhere but
+    /// right after the stored head. `records`
     /// are inserted in the same transaction unless one with the same kind
     /// and id exists (first writer wins): what an audited answer promised
     /// is kept exactly when its audit entry is.

@@ -166,6 +166,9 @@ impl Drop for AuditLog {
     }
 }
 
+/// Attempts at a group whose place in the chain another writer took.
+const MAX_RECHAINS: usize = 8;
+
 fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<AuditEntry>) {
     let (mut last_seq, mut last_hash) = head.map_or((0, GENESIS.to_string()), |h| (h.seq, h.hash));
     let mut group = Vec::with_capacity(MAX_GROUP);
@@ -179,41 +182,56 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<Audit
         }
         let mut entries = Vec::with_capacity(group.len());
         let mut records = Vec::new();
-        let mut hash = last_hash.clone();
-        for (offset, pending) in group.iter_mut().enumerate() {
-            let seq = last_seq + 1 + offset as u64;
+        for pending in &mut group {
             // The event is not needed past here (only its `done`), so its
             // parts move into the entry instead of being copied.
             let event = &mut pending.event;
-            let entry_hash = entry_hash(
-                &hash,
-                seq,
-                pending.at,
-                &event.actor,
-                event.action,
-                event.subject_ref.as_deref(),
-                &event.detail,
-                event.answer.as_ref(),
-            );
             entries.push(AuditEntry {
-                seq,
+                seq: 0,
                 at: pending.at,
                 actor: std::mem::take(&mut event.actor),
                 action: event.action.to_string(),
                 subject_ref: event.subject_ref.take(),
                 detail: std::mem::take(&mut event.detail),
-                prev_hash: std::mem::replace(&mut hash, entry_hash.clone()),
-                hash: entry_hash,
+                prev_hash: String::new(),
+                hash: String::new(),
                 answer: event.answer.take(),
             });
             if let Some(record) = event.record.take() {
                 records.push(record);
             }
         }
-        match store.append_audit(&entries, &records) {
+        let mut outcome = Ok(());
+        for _ in 0..MAX_RECHAINS {
+            chain(&mut entries, last_seq, &last_hash);
+            outcome = store.append_audit(&entries, &records);
+            let Err(credence_store::Error::AuditOutOfSequence { .. }) = outcome else {
+                break;
+            };
+            // Another process on this database (`credence keys revoke`
+            // beside a running server) appended since this writer last
+            // looked: follow the head it left and chain after it.
+            match store.audit_head() {
+                Ok(head) => {
+                    (last_seq, last_hash) =
+                        head.map_or((0, GENESIS.to_string()), |h| (h.seq, h.hash));
+                    tracing::info!(
+                        head = last_seq,
+                        "the audit log moved under another writer; chaining after it"
+                    );
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        match outcome {
             Ok(()) => {
-                last_seq += entries.len() as u64;
-                last_hash = hash;
+                if let Some(last) = entries.last() {
+                    last_seq = last.seq;
+                    last_hash.clone_from(&last.hash);
+                }
                 for (pending, entry) in group.drain(..).zip(&entries) {
                     (pending.done)(Ok(entry.seq));
                 }
@@ -226,6 +244,26 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<Audit
                 }
             }
         }
+    }
+}
+
+/// Numbers `entries` after `last_seq` and links each to the one before,
+/// starting from `last_hash`.
+fn chain(entries: &mut [AuditEntry], last_seq: u64, last_hash: &str) {
+    let mut prev_hash = last_hash.to_string();
+    for (offset, entry) in entries.iter_mut().enumerate() {
+        entry.seq = last_seq + 1 + offset as u64;
+        entry.hash = entry_hash(
+            &prev_hash,
+            entry.seq,
+            entry.at,
+            &entry.actor,
+            &entry.action,
+            entry.subject_ref.as_deref(),
+            &entry.detail,
+            entry.answer.as_ref(),
+        );
+        entry.prev_hash = std::mem::replace(&mut prev_hash, entry.hash.clone());
     }
 }
 
@@ -303,4 +341,50 @@ pub fn verify(store: &dyn Store) -> Result<AuditVerdict, credence_store::Error> 
         head_hash: prev_hash,
         problem: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(detail: &str) -> AuditEvent {
+        AuditEvent {
+            actor: "operator:test".into(),
+            action: "key.create",
+            subject_ref: None,
+            detail: detail.into(),
+            record: None,
+            answer: None,
+        }
+    }
+
+    #[test]
+    fn two_writers_on_one_database_keep_one_unbroken_chain() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("db");
+        let open = || -> Arc<dyn Store> {
+            Arc::new(
+                credence_store_sqlite::SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}")),
+            )
+        };
+        // Two handles on one file, as a server and `credence keys` are:
+        // each writer starts from the head it saw, then the other moves it.
+        let (server_store, command_store) = (open(), open());
+        let server = AuditLog::start(server_store.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let command = AuditLog::start(command_store).unwrap_or_else(|e| panic!("{e}"));
+        let at = Timestamp::UNIX_EPOCH;
+        let mut seqs = Vec::new();
+        for round in 0..3 {
+            for (log, who) in [(&server, "server"), (&command, "command")] {
+                let seq = log
+                    .record(event(&format!("{who} {round}")), at)
+                    .unwrap_or_else(|e| panic!("{who} in round {round}: {e}"));
+                seqs.push(seq);
+            }
+        }
+        assert_eq!(seqs, (1..=6).collect::<Vec<u64>>());
+        let verdict = verify(server_store.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(verdict.intact, "{verdict:?}");
+        assert_eq!(verdict.entries, 6);
+    }
 }

@@ -41,6 +41,7 @@ use credence_store::Store;
 use jiff::Timestamp;
 use records::{Records, kind};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Limits on what one request may carry.
@@ -78,11 +79,36 @@ pub struct Platform {
     audit: AuditLog,
     /// API keys by id. Keys are few and checked on every request; the cache
     /// is written through on create and revoke, so a revocation is in force
-    /// for the next request of this process.
+    /// for the next request of this process, and reloaded when another
+    /// process changes records (see [`OtherWriters`]).
     keys: RwLock<HashMap<String, ApiKey>>,
     record_cache: records::RecordCache,
+    other_writers: OtherWriters,
     answers: Arc<partner::AnswerBook>,
     limits: Limits,
+}
+
+/// How often requests look for records another process wrote.
+const FOLLOW_EVERY_MS: u64 = 250;
+
+/// Notices API keys written by another process on the same database: an
+/// operator's `credence keys create` or `keys revoke` beside a running
+/// server. Requests compare the store's control generation with the one
+/// the keys were loaded at, at most every [`FOLLOW_EVERY_MS`] (and at once
+/// for a key nobody here knows), and reload the keys on a difference. A
+/// key revoked from the command line is refused within a quarter second;
+/// one revoked through the API, at the next request. Keys are the only
+/// records the commands write; the record cache holds kinds only the
+/// server writes (perks, consents, freezes), and this process's own
+/// writes also move the generation, so reloading only the few keys keeps
+/// those writes from emptying the cache.
+#[derive(Debug)]
+struct OtherWriters {
+    started: std::time::Instant,
+    /// Milliseconds after `started` when the next look is due.
+    next_look_ms: AtomicU64,
+    /// The control generation the keys reflect.
+    seen: AtomicU64,
 }
 
 impl std::fmt::Debug for Platform {
@@ -97,6 +123,15 @@ pub(crate) struct Assessment {
     pub events: Vec<Event>,
     pub report: ScoreReport,
     pub disputes: Vec<Dispute>,
+}
+
+/// Every API key, by id.
+fn load_keys(store: &dyn Store) -> ApiResult<HashMap<String, ApiKey>> {
+    Ok(Records::uncached(store)
+        .list::<ApiKey>(kind::API_KEY, credence_store::RecordFilter::All)?
+        .into_iter()
+        .map(|key| (key.id.clone(), key))
+        .collect())
 }
 
 fn lock_poisoned() -> ApiError {
@@ -115,12 +150,9 @@ impl Platform {
     ) -> ApiResult<Self> {
         let secrets = Secrets::load_or_create(store.as_ref())?;
         let audit = AuditLog::start(store.clone())?;
-        let mut keys = HashMap::new();
-        for key in Records::uncached(store.as_ref())
-            .list::<ApiKey>(kind::API_KEY, credence_store::RecordFilter::All)?
-        {
-            keys.insert(key.id.clone(), key);
-        }
+        // Read before the keys: a write after this is noticed later.
+        let generation = store.control_generation()?;
+        let keys = load_keys(store.as_ref())?;
         let scorer = operator::scorer_in_force(store.as_ref(), config)?;
         let answers = Arc::new(partner::AnswerBook::load(store.as_ref(), clock.now())?);
         Ok(Self {
@@ -132,6 +164,11 @@ impl Platform {
             audit,
             keys: RwLock::new(keys),
             record_cache: records::RecordCache::default(),
+            other_writers: OtherWriters {
+                started: std::time::Instant::now(),
+                next_look_ms: AtomicU64::new(FOLLOW_EVERY_MS),
+                seen: AtomicU64::new(generation),
+            },
             answers,
             limits,
         })
@@ -178,17 +215,25 @@ impl Platform {
                 "this endpoint needs credentials: send `Authorization: Bearer <API key or subject token>`",
             ));
         };
+        self.follow_other_writers(false)?;
         if credential.starts_with("st1.") {
             let id = self.secrets.verify_subject_token(credential, self.now())?;
             return Ok(Principal::Subject { id });
         }
         let key = access::check_key(credential, |id| {
-            Ok(self
-                .keys
-                .read()
-                .map_err(|_| lock_poisoned())?
-                .get(id)
-                .cloned())
+            let known = |keys: &RwLock<HashMap<String, ApiKey>>| {
+                keys.read()
+                    .map(|keys| keys.get(id).cloned())
+                    .map_err(|_| lock_poisoned())
+            };
+            match known(&self.keys)? {
+                Some(key) => Ok(Some(key)),
+                // Perhaps created a moment ago by `credence keys create`.
+                None => {
+                    self.follow_other_writers(true)?;
+                    known(&self.keys)
+                }
+            }
         })?;
         Ok(match key.role {
             Role::Operator => Principal::Operator { key_id: key.id },
@@ -201,6 +246,43 @@ impl Platform {
                 key_id: key.id,
             },
         })
+    }
+
+    /// Reloads the keys when records changed since they were loaded.
+    /// Unless `now`, only one request per [`FOLLOW_EVERY_MS`] looks.
+    fn follow_other_writers(&self, now: bool) -> ApiResult<()> {
+        let watch = &self.other_writers;
+        if !now {
+            let elapsed = watch.started.elapsed().as_millis() as u64;
+            let due = watch.next_look_ms.load(Ordering::Relaxed);
+            if elapsed < due
+                || watch
+                    .next_look_ms
+                    .compare_exchange(
+                        due,
+                        elapsed + FOLLOW_EVERY_MS,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
+                    .is_err()
+            {
+                return Ok(());
+            }
+        }
+        let generation = self.store.control_generation()?;
+        if generation == watch.seen.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        // The generation is read before the reload, so a write after it
+        // moves the generation again and is caught by a later look. The
+        // write lock is held across the read, so a key this process
+        // revokes meanwhile is not put back by a read from before it.
+        {
+            let mut keys = self.keys.write().map_err(|_| lock_poisoned())?;
+            *keys = load_keys(self.store.as_ref())?;
+        }
+        watch.seen.store(generation, Ordering::Release);
+        Ok(())
     }
 
     pub(crate) fn records(&self) -> Records<'_> {

@@ -265,8 +265,9 @@ const CACHE_LIMIT: usize = 1 << 20;
 /// A write-through cache of the records a partner check reads (perks,
 /// consents, freezes, and each subject's disputes), so a check costs two
 /// store reads instead of six. Every write through [`Records`] updates it,
-/// and an erasure clears it; like the key cache, it assumes one server
-/// process per database (SQLite's own model).
+/// and an erasure clears it. Only the server writes these kinds (the
+/// commands beside it write API keys, which the platform follows), so it
+/// assumes one server process per database.
 #[derive(Debug, Default)]
 pub(crate) struct RecordCache {
     state: std::sync::RwLock<CacheState>,
