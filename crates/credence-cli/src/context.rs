@@ -6,7 +6,7 @@ use anyhow::{Context as _, Result, bail};
 use credence_service::{Clock, Config, SystemClock};
 use credence_store_sqlite::SqliteStore;
 use jiff::Timestamp;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Default database file.
 pub const DEFAULT_DB: &str = "credence.db";
@@ -63,6 +63,41 @@ pub fn open_existing_store(global: &Global, config: &Config) -> Result<SqliteSto
         );
     }
     open_store(global, DEFAULT_DB, config)
+}
+
+/// A serving process's hold on its database, released when dropped (or
+/// when the process ends, however it ends: the operating system drops the
+/// lock with the file).
+#[derive(Debug)]
+pub struct ServingClaim {
+    _lock: std::fs::File,
+}
+
+/// Claims `database` for one serving process. A server keeps consents,
+/// freezes, perks and the day's partner answers in memory, which a second
+/// server on the same file would not see change: a consent revoked
+/// through one would still be honoured by the other. `credence demo` also
+/// claims before it replaces its database, so it cannot delete one that is
+/// being served. Commands that write beside a server (`keys`, `import`)
+/// need no claim: the server follows what they write.
+pub fn claim_for_serving(database: &Path) -> Result<ServingClaim> {
+    let lock_path = PathBuf::from(format!("{}-serve.lock", database.display()));
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("creating the lock file {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(ServingClaim { _lock: lock }),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another `credence serve` or `credence demo` is serving {}; run one server per database (stop the other first, or point --db elsewhere)",
+            database.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", lock_path.display()))
+        }
+    }
 }
 
 /// The clock.

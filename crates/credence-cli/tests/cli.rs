@@ -522,6 +522,51 @@ fn demo_serves_the_api_and_stops_gracefully_on_sigterm() {
 }
 
 #[test]
+fn one_server_per_database_and_the_demo_never_deletes_a_served_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = DemoServer::start(dir.path(), "100");
+    let db = dir.path().join("credence-demo.db");
+    let db_arg = db.to_str().expect("utf-8 path");
+    let second = fails(
+        dir.path(),
+        &["serve", "--db", db_arg, "--listen", "127.0.0.1:0"],
+    );
+    assert!(second.contains("one server per database"), "{second}");
+    let again = fails(dir.path(), &["demo", "--subjects", "50", "--no-serve"]);
+    assert!(again.contains("is serving"), "{again}");
+    let health = ureq::get(&format!("{}/v1/me", server.base))
+        .header(
+            "Authorization",
+            &format!(
+                "Bearer {}",
+                server
+                    .printed
+                    .split_whitespace()
+                    .find(|w| w.starts_with("st1."))
+                    .unwrap_or_default()
+            ),
+        )
+        .call()
+        .map(|r| r.status().as_u16());
+    assert_eq!(health.ok(), Some(200), "the served database is untouched");
+    server.stop();
+    // Once the server is gone, the database can be served again.
+    let served_again = Command::new(env!("CARGO_BIN_EXE_credence"))
+        .args(["serve", "--db", db_arg, "--listen", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut served_again = served_again;
+    assert!(
+        served_again.try_wait().expect("status").is_none(),
+        "a second server after the first stopped keeps running"
+    );
+    let _ = served_again.kill();
+    let _ = served_again.wait();
+}
+
+#[test]
 fn keys_changed_from_the_command_line_reach_a_running_server() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = DemoServer::start(dir.path(), "200");
@@ -560,8 +605,16 @@ fn keys_changed_from_the_command_line_reach_a_running_server() {
         .find(|w| w.starts_with("crd_"))
         .unwrap_or_else(|| panic!("no key in {created}"))
         .to_string();
-    assert_eq!(list_keys(&key), 200, "a key created beside the server works at once");
-    assert_eq!(register(&key, "after-create"), 200, "audited writes still work");
+    assert_eq!(
+        list_keys(&key),
+        200,
+        "a key created beside the server works at once"
+    );
+    assert_eq!(
+        register(&key, "after-create"),
+        200,
+        "audited writes still work"
+    );
     let key_id = key
         .trim_start_matches("crd_")
         .split('_')
@@ -571,9 +624,17 @@ fn keys_changed_from_the_command_line_reach_a_running_server() {
     ok(dir.path(), &["keys", "revoke", &key_id, "--db", db]);
     // The server looks for other writers every quarter second.
     std::thread::sleep(std::time::Duration::from_millis(600));
-    assert_eq!(list_keys(&key), 401, "a key revoked beside the server is refused");
+    assert_eq!(
+        list_keys(&key),
+        401,
+        "a key revoked beside the server is refused"
+    );
     let operator = server.key("operator");
-    assert_eq!(register(&operator, "after-revoke"), 200, "audited writes still work");
+    assert_eq!(
+        register(&operator, "after-revoke"),
+        200,
+        "audited writes still work"
+    );
     server.stop();
     let verdict = ok(dir.path(), &["audit", "verify", "--db", db]);
     assert!(verdict.contains("audit log intact"), "{verdict}");

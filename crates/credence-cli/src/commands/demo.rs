@@ -25,6 +25,8 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     let config = context::config(global)?;
     let scorer = Scorer::from_config(&config)?;
     let path = context::db_path(global, DEMO_DB)?;
+    // Held while the demo builds and serves its database.
+    let _claim = context::claim_for_serving(&path)?;
     remove_database(&path)?;
     let store = context::open_store(global, DEMO_DB, &config)?;
     let clock = context::clock();

@@ -20,6 +20,7 @@ pub fn open_platform(global: &Global, default_db: &str) -> Result<Arc<Platform>>
 }
 
 pub fn serve(global: &Global, args: &ServeArgs) -> Result<()> {
+    let _claim = context::claim_for_serving(&context::db_path(global, context::DEFAULT_DB)?)?;
     let platform = open_platform(global, context::DEFAULT_DB)?;
     run_server(platform, &args.listen, |address| {
         eprintln!(
