@@ -21,8 +21,8 @@ pub use baseline::bare_insert_baseline;
 
 use credence_domain::{Event, Fact, Subject, SubjectId, SubjectKind, SubjectLog, SubjectState};
 use credence_store::{
-    AppendReport, AuditEntry, Counts, Erasure, Error, EventWriter, Record, RecordFilter, Result,
-    ScanCursor, ScoreDistribution, Store, StoredScore, SubjectRecord,
+    AppendReport, AuditEntry, Counts, Erasure, Error, EventWriter, Record, RecordFilter,
+    RecordWrite, Result, ScanCursor, ScoreDistribution, Store, StoredScore, SubjectRecord,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -690,8 +690,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn append_audit(&self, entries: &[AuditEntry], records: &[Record]) -> Result<()> {
-        self.append_audit_impl(entries, records)
+    fn append_audit(&self, entries: &[AuditEntry], writes: &[RecordWrite]) -> Result<()> {
+        self.append_audit_impl(entries, writes)
     }
 
     fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>> {

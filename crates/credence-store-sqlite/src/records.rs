@@ -3,7 +3,8 @@
 use crate::{SqliteStore, backend, codec, timestamp};
 use credence_domain::SubjectId;
 use credence_store::{
-    AuditAnswer, AuditEntry, Erasure, Error, Record, RecordFilter, Result, ScoreDistribution,
+    AuditAnswer, AuditEntry, Erasure, Error, Record, RecordFilter, RecordWrite, Result,
+    ScoreDistribution,
 };
 use rusqlite::{OptionalExtension, params};
 
@@ -12,6 +13,12 @@ const RECORD_COLUMNS: &str = "kind, id, subject_id, owner, body";
 const INSERT_RECORD_ONCE: &str =
     "INSERT INTO records (kind, id, subject_id, owner, body) VALUES (?1, ?2, ?3, ?4, ?5)
      ON CONFLICT (kind, id) DO NOTHING";
+/// Inserts or replaces a record.
+const PUT_RECORD: &str =
+    "INSERT INTO records (kind, id, subject_id, owner, body) VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT (kind, id) DO UPDATE SET subject_id = excluded.subject_id,
+        owner = excluded.owner, body = excluded.body";
+const DELETE_RECORD: &str = "DELETE FROM records WHERE kind = ?1 AND id = ?2";
 
 /// Runs a statement whose five parameters are a record's columns.
 fn execute_with_record(
@@ -35,11 +42,11 @@ static INSERT_AUDIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 });
 
 /// Appends a group of consecutive entries after the stored head, and the
-/// records they vouch for, inside the caller's open transaction.
+/// record changes they vouch for, inside the caller's open transaction.
 fn append_audit_in_transaction(
     connection: &rusqlite::Connection,
     entries: &[AuditEntry],
-    records: &[Record],
+    writes: &[RecordWrite],
 ) -> Result<()> {
     let Some(first) = entries.first() else {
         return Ok(());
@@ -78,11 +85,19 @@ fn append_audit_in_transaction(
         ])
         .map_err(backend("appending to the audit log"))?;
     }
-    let mut insert = connection
-        .prepare_cached(INSERT_RECORD_ONCE)
-        .map_err(backend("storing audited records"))?;
-    for r in records {
-        execute_with_record(&mut insert, r).map_err(backend("storing audited records"))?;
+    for write in writes {
+        let written = match write {
+            RecordWrite::Put(r) => connection
+                .prepare_cached(PUT_RECORD)
+                .and_then(|mut s| execute_with_record(&mut s, r)),
+            RecordWrite::KeepFirst(r) => connection
+                .prepare_cached(INSERT_RECORD_ONCE)
+                .and_then(|mut s| execute_with_record(&mut s, r)),
+            RecordWrite::Delete { kind, id } => connection
+                .prepare_cached(DELETE_RECORD)
+                .and_then(|mut s| s.execute(params![kind, id])),
+        };
+        written.map_err(backend("storing audited records"))?;
     }
     Ok(())
 }
@@ -175,11 +190,7 @@ impl SqliteStore {
             .map_err(backend("storing records"))?;
         {
             let mut stmt = tx
-                .prepare_cached(
-                    "INSERT INTO records (kind, id, subject_id, owner, body) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (kind, id) DO UPDATE SET subject_id = excluded.subject_id,
-                        owner = excluded.owner, body = excluded.body",
-                )
+                .prepare_cached(PUT_RECORD)
                 .map_err(backend("storing records"))?;
             for r in records {
                 execute_with_record(&mut stmt, r).map_err(backend("storing records"))?;
@@ -250,7 +261,7 @@ impl SqliteStore {
     pub(crate) fn delete_record_impl(&self, kind: &'static str, id: &str) -> Result<bool> {
         let connection = self.writer()?;
         let deleted = connection
-            .prepare_cached("DELETE FROM records WHERE kind = ?1 AND id = ?2")
+            .prepare_cached(DELETE_RECORD)
             .and_then(|mut s| s.execute(params![kind, id]))
             .map_err(backend("deleting a record"))?;
         Ok(deleted > 0)
@@ -259,7 +270,7 @@ impl SqliteStore {
     pub(crate) fn append_audit_impl(
         &self,
         entries: &[AuditEntry],
-        records: &[Record],
+        writes: &[RecordWrite],
     ) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
@@ -273,7 +284,7 @@ impl SqliteStore {
             .prepare_cached("BEGIN IMMEDIATE")
             .and_then(|mut begin| begin.execute([]))
             .map_err(backend("appending to the audit log"))?;
-        let written = append_audit_in_transaction(&connection, entries, records).and_then(|()| {
+        let written = append_audit_in_transaction(&connection, entries, writes).and_then(|()| {
             connection
                 .prepare_cached("COMMIT")
                 .and_then(|mut commit| commit.execute([]))

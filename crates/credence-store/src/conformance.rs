@@ -5,8 +5,8 @@
 //! property, so a failing backend says what it got wrong.
 
 use crate::{
-    AuditAnswer, AuditEntry, Error, Record, RecordFilter, ScanCursor, Store, StoredScore,
-    SubjectRecord,
+    AuditAnswer, AuditEntry, Error, Record, RecordFilter, RecordWrite, ScanCursor, Store,
+    StoredScore, SubjectRecord,
 };
 use credence_domain::build::EventFactory;
 use credence_domain::{
@@ -47,6 +47,7 @@ pub const CHECKS: &[Check] = checks![
     first_record_writer_wins,
     the_control_generation_moves_with_every_record_change,
     audit_appends_only_in_sequence,
+    record_changes_commit_with_their_audit_entries,
     audit_answers_are_found_by_key_and_first_wins,
     access_logs_stay_whole_over_thousands_of_entries,
     erasure_leaves_only_a_tombstone,
@@ -500,7 +501,13 @@ fn the_control_generation_moves_with_every_record_change(store: &dyn Store) {
     store
         .append_audit(
             &[audit(1, None)],
-            &[record("answer", "a2", Some("s1"), None, "{}")],
+            &[RecordWrite::KeepFirst(record(
+                "answer",
+                "a2",
+                Some("s1"),
+                None,
+                "{}",
+            ))],
         )
         .unwrap_or_else(|e| panic!("{e}"));
     moved("a record kept with an audit entry", true);
@@ -637,6 +644,60 @@ fn audit_answers_are_found_by_key_and_first_wins(store: &dyn Store) {
         store.audit_head().ok().flatten(),
         Some(answered(4, "t1", "no"))
     );
+}
+
+fn record_changes_commit_with_their_audit_entries(store: &dyn Store) {
+    let consent = |body: &str| record("consent", "c1", Some("s1"), Some("p1"), body);
+    store
+        .put_records(&[record("freeze", "s1", Some("s1"), None, "{}")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .append_audit(
+            &[audit(1, Some("r1")), audit(2, Some("r1"))],
+            &[
+                RecordWrite::Put(consent(r#"{"v":1}"#)),
+                RecordWrite::Put(consent(r#"{"v":2}"#)),
+                RecordWrite::Delete {
+                    kind: "freeze",
+                    id: "s1".into(),
+                },
+                RecordWrite::KeepFirst(record("answer", "a1", None, None, "first")),
+                RecordWrite::KeepFirst(record("answer", "a1", None, None, "second")),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store.record("consent", "c1").ok().flatten(),
+        Some(consent(r#"{"v":2}"#)),
+        "puts apply in order"
+    );
+    assert_eq!(store.record("freeze", "s1").ok().flatten(), None, "deleted");
+    assert_eq!(
+        store.record("answer", "a1").ok().flatten().map(|r| r.body),
+        Some("first".to_string()),
+        "the first kept answer wins"
+    );
+    // A group refused for its place in the chain changes no record.
+    assert!(
+        store
+            .append_audit(
+                &[audit(7, None)],
+                &[
+                    RecordWrite::Put(consent(r#"{"v":3}"#)),
+                    RecordWrite::Delete {
+                        kind: "answer",
+                        id: "a1".into(),
+                    },
+                ],
+            )
+            .is_err()
+    );
+    assert_eq!(
+        store.record("consent", "c1").ok().flatten(),
+        Some(consent(r#"{"v":2}"#)),
+        "a refused group wrote nothing"
+    );
+    assert!(store.record("answer", "a1").ok().flatten().is_some());
 }
 
 fn audit_appends_only_in_sequence(store: &dyn Store) {

@@ -9,7 +9,9 @@
 pub mod conformance;
 mod records;
 
-pub use records::{AuditAnswer, AuditEntry, Erasure, Record, RecordFilter, ScoreDistribution};
+pub use records::{
+    AuditAnswer, AuditEntry, Erasure, Record, RecordFilter, RecordWrite, ScoreDistribution,
+};
 
 use credence_domain::{Event, Subject, SubjectId, SubjectLog};
 use jiff::Timestamp;
@@ -291,11 +293,11 @@ pub trait Store: Send + Sync {
     /// Appends audit entries durably, in one transaction. Each `seq` must
     /// follow the last stored one; anything else is refused whole, with
     /// [`Error::AuditOutOfSequence`] when the batch starts anywhere but
-    /// right after the stored head. `records`
-    /// are inserted in the same transaction unless one with the same kind
-    /// and id exists (first writer wins): what an audited answer promised
-    /// is kept exactly when its audit entry is.
-    fn append_audit(&self, entries: &[AuditEntry], records: &[Record]) -> Result<()>;
+    /// right after the stored head. `writes` are applied in order in the
+    /// same transaction: a change to a record (a consent, a key) is kept
+    /// exactly when the entry that records it is, and what an audited
+    /// answer promised is kept exactly when its entry is.
+    fn append_audit(&self, entries: &[AuditEntry], writes: &[RecordWrite]) -> Result<()>;
 
     /// Up to `limit` audit entries with `seq > after`, in order.
     fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>>;

@@ -26,6 +26,25 @@ pub struct Record {
     pub body: String,
 }
 
+/// A change to a record that commits with audit entries (see
+/// [`Store::append_audit`](crate::Store::append_audit)): the change and the
+/// entry that records it are kept together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordWrite {
+    /// Insert or replace.
+    Put(Record),
+    /// Insert unless a record with the same kind and id exists (first
+    /// writer wins): what an audited answer promised.
+    KeepFirst(Record),
+    /// Delete, if it exists.
+    Delete {
+        /// The record's kind.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
+}
+
 /// Which records of a kind to list.
 #[derive(Debug, Clone, Copy)]
 pub enum RecordFilter<'a> {

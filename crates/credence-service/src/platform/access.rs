@@ -362,10 +362,10 @@ pub(crate) fn check_key(
     Ok(key)
 }
 
-/// Stores a key record.
-pub(crate) fn store_key(records: &Records<'_>, key: &ApiKey) -> ApiResult<()> {
+/// Storing a key record, as a change that commits with its audit entry.
+pub(crate) fn key_write(key: &ApiKey) -> ApiResult<credence_store::RecordWrite> {
     let owner = (key.role != Role::Operator).then_some(key.principal.as_str());
-    records.put(kind::API_KEY, key.id.clone(), None, owner, key)
+    Records::put_write(kind::API_KEY, key.id.clone(), None, owner, key)
 }
 
 #[cfg(test)]

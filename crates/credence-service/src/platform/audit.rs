@@ -7,7 +7,7 @@
 //! each caller still waits until its own entry is durable, but many callers
 //! share one fsync.
 
-use credence_store::{AuditAnswer, AuditEntry, Record, Store};
+use credence_store::{AuditAnswer, AuditEntry, RecordWrite, Store};
 use jiff::Timestamp;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -33,10 +33,11 @@ pub struct AuditEvent {
     pub subject_ref: Option<String>,
     /// Why and with what outcome.
     pub detail: String,
-    /// A record to keep exactly when this entry is kept (a partner's
-    /// score answer, so a repeated ask gets the same one; a record, so an
-    /// erasure removes it).
-    pub record: Option<Record>,
+    /// Record changes kept exactly when this entry is, in its transaction:
+    /// the consent, key or freeze the entry reports, so no change is ever
+    /// stored unaudited (nor audited and lost); a partner's score answer,
+    /// kept first-writer-wins so a repeated ask gets the same one.
+    pub writes: Vec<RecordWrite>,
     /// An answer kept inside the entry (one the detail already states).
     pub answer: Option<AuditAnswer>,
 }
@@ -181,7 +182,7 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<Audit
             }
         }
         let mut entries = Vec::with_capacity(group.len());
-        let mut records = Vec::new();
+        let mut writes = Vec::new();
         for pending in &mut group {
             // The event is not needed past here (only its `done`), so its
             // parts move into the entry instead of being copied.
@@ -197,14 +198,12 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<Audit
                 hash: String::new(),
                 answer: event.answer.take(),
             });
-            if let Some(record) = event.record.take() {
-                records.push(record);
-            }
+            writes.append(&mut event.writes);
         }
         let mut outcome = Ok(());
         for _ in 0..MAX_RECHAINS {
             chain(&mut entries, last_seq, &last_hash);
-            outcome = store.append_audit(&entries, &records);
+            outcome = store.append_audit(&entries, &writes);
             let Err(credence_store::Error::AuditOutOfSequence { .. }) = outcome else {
                 break;
             };
@@ -353,7 +352,7 @@ mod tests {
             action: "key.create",
             subject_ref: None,
             detail: detail.into(),
-            record: None,
+            writes: Vec::new(),
             answer: None,
         }
     }

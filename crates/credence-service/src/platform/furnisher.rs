@@ -1,6 +1,6 @@
 //! What furnishers do: report batches of events, answer disputes.
 
-use super::records::kind;
+use super::records::{Records, kind};
 use super::{
     ApiError, ApiResult, Code, Dispute, DisputeStatus, Furnisher, Platform, Principal,
     RecordProblem,
@@ -284,18 +284,18 @@ impl Platform {
             replacement_event_id: answer.replacement_event_id.clone(),
             ..current
         };
-        self.records().put(
-            kind::DISPUTE,
-            dispute.id.clone(),
-            Some(&subject),
-            Some(&dispute.furnisher_id),
-            &dispute,
-        )?;
-        self.audit(
+        self.audit_writing(
             principal,
             "dispute.answer",
             Some(&subject),
             format!("dispute {} {:?}", dispute.id, dispute.status),
+            vec![Records::put_write(
+                kind::DISPUTE,
+                dispute.id.clone(),
+                Some(&subject),
+                Some(&dispute.furnisher_id),
+                &dispute,
+            )?],
         )?;
         Ok(dispute)
     }

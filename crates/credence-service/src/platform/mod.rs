@@ -37,7 +37,7 @@ use crate::{Clock, Config, Ingestor, Scorer};
 use access::Secrets;
 use credence_domain::{Event, Subject, SubjectId, SubjectState};
 use credence_scorecard::ScoreReport;
-use credence_store::Store;
+use credence_store::{RecordWrite, Store};
 use jiff::Timestamp;
 use records::{Records, kind};
 use std::collections::HashMap;
@@ -306,21 +306,41 @@ impl Platform {
         subject: Option<&SubjectId>,
         detail: impl Into<String>,
     ) -> ApiResult<()> {
+        self.audit_writing(actor, action, subject, detail, Vec::new())
+    }
+
+    /// Writes an audit entry and the record changes it reports in one
+    /// transaction, and waits until both are durable: a change is never
+    /// stored without its entry, nor its entry without the change.
+    pub(crate) fn audit_writing(
+        &self,
+        actor: &Principal,
+        action: &'static str,
+        subject: Option<&SubjectId>,
+        detail: impl Into<String>,
+        writes: Vec<RecordWrite>,
+    ) -> ApiResult<()> {
         self.audit_event(AuditEvent {
             actor: actor.actor(),
             action,
             subject_ref: subject.map(|s| self.subject_ref(s)),
             detail: detail.into(),
-            record: None,
+            writes,
             answer: None,
         })
     }
 
+    /// Writes `event` (and its record changes), waits until it is durable,
+    /// then brings the record cache up to date with the changes.
     pub(crate) fn audit_event(&self, event: AuditEvent) -> ApiResult<()> {
+        let writes = event.writes.clone();
         self.audit
             .record(event, self.now())
-            .map(|_| ())
-            .map_err(|e| ApiError::new(Code::Unavailable, e))
+            .map_err(|e| ApiError::new(Code::Unavailable, e))?;
+        if !writes.is_empty() {
+            self.records().written(&writes);
+        }
+        Ok(())
     }
 
     /// An enrolled subject, or not found.
@@ -349,20 +369,19 @@ impl Platform {
                     "{} did not answer within {DISPUTE_ANSWER_DAYS} days; resolved for you and the record no longer counts",
                     dispute.furnisher_id
                 );
-                self.records().put(
-                    kind::DISPUTE,
-                    dispute.id.clone(),
-                    Some(id),
-                    Some(&dispute.furnisher_id),
-                    dispute,
-                )?;
                 // The deadline acts, not an operator: the audit says so.
                 self.audit_event(AuditEvent {
                     actor: "system".into(),
                     action: "dispute.lapsed",
                     subject_ref: Some(self.subject_ref(id)),
                     detail: format!("dispute {} resolved for the subject after {DISPUTE_ANSWER_DAYS} days without an answer", dispute.id),
-                    record: None,
+                    writes: vec![Records::put_write(
+                        kind::DISPUTE,
+                        dispute.id.clone(),
+                        Some(id),
+                        Some(&dispute.furnisher_id),
+                        dispute,
+                    )?],
                     answer: None,
                 })?;
             }

@@ -12,7 +12,7 @@ use crate::{Config, Scorer};
 use credence_domain::build::EventFactory;
 use credence_domain::{EventKind, SubjectId, SubjectKind, ValidId};
 use credence_scorecard::{Band, Scorecard};
-use credence_store::{Counts, RecordFilter, ScoreDistribution, Store};
+use credence_store::{Counts, RecordFilter, RecordWrite, ScoreDistribution, Store};
 use jiff::ToSpan;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -349,13 +349,18 @@ impl Platform {
             kinds: spec.kinds.clone(),
             created_at: self.now(),
         };
-        self.records()
-            .put(kind::FURNISHER, spec.id.clone(), None, None, &furnisher)?;
-        self.audit(
+        self.audit_writing(
             principal,
             "furnisher.put",
             None,
             format!("{} may report {}", spec.id, spec.kinds.join(", ")),
+            vec![Records::put_write(
+                kind::FURNISHER,
+                spec.id.clone(),
+                None,
+                None,
+                &furnisher,
+            )?],
         )?;
         Ok(furnisher)
     }
@@ -376,13 +381,18 @@ impl Platform {
             name: spec.name.trim().to_string(),
             created_at: self.now(),
         };
-        self.records()
-            .put(kind::PARTNER, spec.id.clone(), None, None, &partner)?;
-        self.audit(
+        self.audit_writing(
             principal,
             "partner.put",
             None,
             format!("partner {}", spec.id),
+            vec![Records::put_write(
+                kind::PARTNER,
+                spec.id.clone(),
+                None,
+                None,
+                &partner,
+            )?],
         )?;
         Ok(partner)
     }
@@ -451,11 +461,6 @@ impl Platform {
             ));
         }
         let issued = access::new_key(spec.role, &principal, spec.label.trim(), self.now())?;
-        access::store_key(&self.records(), &issued.record)?;
-        self.keys
-            .write()
-            .map_err(|_| ApiError::internal("key cache lock poisoned"))?
-            .insert(issued.record.id.clone(), issued.record.clone());
         self.audit_event(super::AuditEvent {
             actor: actor.to_string(),
             action: "key.create",
@@ -465,9 +470,13 @@ impl Platform {
                 spec.role.name(),
                 issued.record.id
             ),
-            record: None,
+            writes: vec![access::key_write(&issued.record)?],
             answer: None,
         })?;
+        self.keys
+            .write()
+            .map_err(|_| ApiError::internal("key cache lock poisoned"))?
+            .insert(issued.record.id.clone(), issued.record.clone());
         Ok(issued)
     }
 
@@ -500,19 +509,18 @@ impl Platform {
             .ok_or_else(|| ApiError::not_found(format!("no key {key_id:?}")))?;
         if key.revoked_at.is_none() {
             key.revoked_at = Some(self.now());
-            access::store_key(&self.records(), &key)?;
-            self.keys
-                .write()
-                .map_err(|_| ApiError::internal("key cache lock poisoned"))?
-                .insert(key.id.clone(), key.clone());
             self.audit_event(super::AuditEvent {
                 actor: actor.to_string(),
                 action: "key.revoke",
                 subject_ref: None,
                 detail: format!("key {key_id}"),
-                record: None,
+                writes: vec![access::key_write(&key)?],
                 answer: None,
             })?;
+            self.keys
+                .write()
+                .map_err(|_| ApiError::internal("key cache lock poisoned"))?
+                .insert(key.id.clone(), key.clone());
         }
         key.secret_sha256.clear();
         Ok(key)
@@ -691,12 +699,7 @@ impl Platform {
                 model_json: model.to_json(),
             },
         )?);
-        self.records().put_all(&records)?;
-        *self
-            .scorer
-            .write()
-            .map_err(|_| ApiError::internal("scorer lock poisoned"))? = Arc::new(scorer);
-        self.audit(
+        self.audit_writing(
             principal,
             "model.deploy",
             None,
@@ -706,7 +709,12 @@ impl Platform {
                 deployment.checksum,
                 kind.name()
             ),
+            records.into_iter().map(RecordWrite::Put).collect(),
         )?;
+        *self
+            .scorer
+            .write()
+            .map_err(|_| ApiError::internal("scorer lock poisoned"))? = Arc::new(scorer);
         Ok(deployment)
     }
 
@@ -754,18 +762,18 @@ impl Platform {
         review.status = ReviewStatus::Closed;
         review.outcome = outcome.trim().to_string();
         review.closed_at = Some(self.now());
-        self.records().put(
-            kind::REVIEW,
-            review.id.clone(),
-            record.subject.as_ref(),
-            None,
-            &review,
-        )?;
-        self.audit(
+        self.audit_writing(
             principal,
             "review.close",
             record.subject.as_ref(),
             format!("review {review_id} closed"),
+            vec![Records::put_write(
+                kind::REVIEW,
+                review.id.clone(),
+                record.subject.as_ref(),
+                None,
+                &review,
+            )?],
         )?;
         Ok(review)
     }
@@ -783,6 +791,63 @@ mod tests {
 
     fn bands(counts: &[(&str, u64)]) -> BTreeMap<String, u64> {
         counts.iter().map(|(b, c)| (b.to_string(), *c)).collect()
+    }
+
+    #[test]
+    fn a_change_whose_audit_entry_fails_is_not_stored() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store: Arc<dyn Store> = Arc::new(
+            credence_store_sqlite::SqliteStore::open(&dir.path().join("db"))
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let platform = Platform::open(
+            store.clone(),
+            &crate::Config::default(),
+            Arc::new(crate::SystemClock),
+            super::super::Limits::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let operator = Principal::Operator {
+            key_id: "test".into(),
+        };
+        let partner = |id: &str| PartnerSpec {
+            id: id.into(),
+            name: id.into(),
+        };
+        platform
+            .put_partner(&operator, &partner("kept"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let entries = || super::super::audit::verify(store.as_ref()).map(|v| v.entries);
+        let before = entries().unwrap_or_else(|e| panic!("{e}"));
+        // A closed audit log stands for one that cannot be written.
+        platform.close();
+        let refused = platform.put_partner(&operator, &partner("lost"));
+        assert_eq!(refused.map_err(|e| e.code).err(), Some(Code::Unavailable));
+        let key = platform.create_key(
+            &operator,
+            &KeySpec {
+                role: Role::Operator,
+                principal: None,
+                label: "lost".into(),
+            },
+        );
+        assert_eq!(key.map_err(|e| e.code).err(), Some(Code::Unavailable));
+        assert!(
+            store
+                .record(kind::PARTNER, "kept")
+                .is_ok_and(|r| r.is_some())
+        );
+        assert!(
+            store
+                .record(kind::PARTNER, "lost")
+                .is_ok_and(|r| r.is_none()),
+            "an unaudited partner was stored"
+        );
+        let keys = store
+            .records(kind::API_KEY, RecordFilter::All)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(keys.is_empty(), "an unaudited key was stored: {keys:?}");
+        assert_eq!(entries().ok(), Some(before));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::records::{Freeze, Records, SEP, kind};
 use super::subject::{consent_id, perk_verdict};
 use super::{ApiError, ApiResult, AuditEvent, Code, Consent, Perk, Platform, Principal, Scope};
 use credence_domain::SubjectId;
-use credence_store::{RecordFilter, Store};
+use credence_store::{RecordFilter, RecordWrite, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -354,18 +354,18 @@ impl Platform {
         let partner = partner_of(principal)?;
         perk.partner_id = partner.to_string();
         check_perk(&perk)?;
-        self.records().put(
-            kind::PERK,
-            format!("{partner}{SEP}{}", perk.id),
-            None,
-            Some(partner),
-            &perk,
-        )?;
-        self.audit(
+        self.audit_writing(
             principal,
             "perk.put",
             None,
             format!("perk {} at {}", perk.id, perk.min_score),
+            vec![Records::put_write(
+                kind::PERK,
+                format!("{partner}{SEP}{}", perk.id),
+                None,
+                Some(partner),
+                &perk,
+            )?],
         )?;
         Ok(perk)
     }
@@ -373,13 +373,20 @@ impl Platform {
     /// Deletes one of the partner's perks.
     pub fn delete_perk(&self, principal: &Principal, perk_id: &str) -> ApiResult<()> {
         let partner = partner_of(principal)?;
-        if !self
-            .records()
-            .delete(kind::PERK, &format!("{partner}{SEP}{perk_id}"))?
-        {
+        let id = format!("{partner}{SEP}{perk_id}");
+        if self.records().raw(kind::PERK, &id)?.is_none() {
             return Err(ApiError::not_found(format!("you have no perk {perk_id:?}")));
         }
-        self.audit(principal, "perk.delete", None, format!("perk {perk_id}"))
+        self.audit_writing(
+            principal,
+            "perk.delete",
+            None,
+            format!("perk {perk_id}"),
+            vec![RecordWrite::Delete {
+                kind: kind::PERK,
+                id,
+            }],
+        )
     }
 
     /// The consented subject behind a pseudonym, or the refusal with its
@@ -420,7 +427,7 @@ impl Platform {
                     "{} (transaction {})",
                     error.message, question.transaction_id
                 ),
-                record: None,
+                writes: Vec::new(),
                 answer: None,
             };
             Ok(Err((error, event)))
@@ -563,7 +570,7 @@ impl Platform {
                     "repeated transaction {}: same answer",
                     question.transaction_id
                 ),
-                record: None,
+                writes: Vec::new(),
                 answer: None,
             };
             return Ok(Decided::ToAudit(earlier, event, None));
@@ -574,7 +581,7 @@ impl Platform {
             action,
             subject_ref: Some(self.subject_ref(subject)),
             detail,
-            record: None,
+            writes: Vec::new(),
             answer: None,
         };
         let remember = match keep {
@@ -592,13 +599,13 @@ impl Platform {
                     answer: serde_json::to_value(&answer).map_err(ApiError::internal)?,
                 };
                 // No owner: answers are never listed by partner.
-                event.record = Some(Records::record(
+                event.writes.push(RecordWrite::KeepFirst(Records::record(
                     kind::ANSWER,
                     answer_id.key,
                     Some(subject),
                     None,
                     &stored,
-                )?);
+                )?));
                 None
             }
         };

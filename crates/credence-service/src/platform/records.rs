@@ -2,7 +2,7 @@
 
 use super::{ApiError, ApiResult};
 use credence_domain::{SubjectId, SubjectKind};
-use credence_store::{Record, RecordFilter, Store};
+use credence_store::{Record, RecordFilter, RecordWrite, Store};
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -282,6 +282,21 @@ struct CacheState {
     disputes: std::collections::HashMap<SubjectId, Vec<Record>>,
 }
 
+impl CacheState {
+    /// `record` as now stored.
+    fn put(&mut self, record: &Record) {
+        if CACHED.contains(&record.kind) {
+            self.records
+                .insert((record.kind, record.id.clone()), Some(record.clone()));
+        }
+        if record.kind == kind::DISPUTE
+            && let Some(subject) = &record.subject
+        {
+            self.disputes.remove(subject);
+        }
+    }
+}
+
 impl RecordCache {
     fn generation(&self) -> u64 {
         self.state.read().map_or(u64::MAX, |s| s.generation)
@@ -355,37 +370,45 @@ impl<'a> Records<'a> {
         Ok(record)
     }
 
-    /// Writes records and keeps the cache true.
-    pub fn put_all(&self, records: &[Record]) -> ApiResult<()> {
-        self.store.put_records(records)?;
-        if let Some(cache) = self.cache {
-            cache.written(|state| {
-                for record in records {
-                    if CACHED.contains(&record.kind) {
-                        state
-                            .records
-                            .insert((record.kind, record.id.clone()), Some(record.clone()));
+    /// Brings the cache up to date with changes the store has committed
+    /// (with their audit entry).
+    pub fn written(&self, writes: &[RecordWrite]) {
+        let Some(cache) = self.cache else {
+            return;
+        };
+        cache.written(|state| {
+            for write in writes {
+                match write {
+                    RecordWrite::Put(record) => state.put(record),
+                    // Perhaps not stored (another was first): read afresh.
+                    RecordWrite::KeepFirst(record) => {
+                        state.records.remove(&(record.kind, record.id.clone()));
+                        if let Some(subject) = &record.subject {
+                            state.disputes.remove(subject);
+                        }
                     }
-                    if record.kind == kind::DISPUTE
-                        && let Some(subject) = &record.subject
-                    {
-                        state.disputes.remove(subject);
+                    RecordWrite::Delete { kind, id } => {
+                        if CACHED.contains(kind) {
+                            state.records.insert((kind, id.clone()), None);
+                        }
+                        if *kind == kind::DISPUTE {
+                            state.disputes.clear();
+                        }
                     }
                 }
-            });
-        }
-        Ok(())
+            }
+        });
     }
 
-    /// Deletes a record; true when it existed.
-    pub fn delete(&self, kind: &'static str, id: &str) -> ApiResult<bool> {
-        let existed = self.store.delete_record(kind, id)?;
-        if let Some(cache) = self.cache.filter(|_| CACHED.contains(&kind)) {
-            cache.written(|state| {
-                state.records.insert((kind, id.to_string()), None);
-            });
-        }
-        Ok(existed)
+    /// A change that commits with the audit entry reporting it.
+    pub fn put_write<T: Serialize>(
+        kind: &'static str,
+        id: String,
+        subject: Option<&SubjectId>,
+        owner: Option<&str>,
+        body: &T,
+    ) -> ApiResult<RecordWrite> {
+        Self::record(kind, id, subject, owner, body).map(RecordWrite::Put)
     }
 
     /// A subject's disputes, as stored records.
@@ -424,18 +447,6 @@ impl<'a> Records<'a> {
             owner: owner.map(str::to_string),
             body: serde_json::to_string(body).map_err(ApiError::internal)?,
         })
-    }
-
-    pub fn put<T: Serialize>(
-        &self,
-        kind: &'static str,
-        id: String,
-        subject: Option<&SubjectId>,
-        owner: Option<&str>,
-        body: &T,
-    ) -> ApiResult<()> {
-        let record = Self::record(kind, id, subject, owner, body)?;
-        self.put_all(std::slice::from_ref(&record))
     }
 
     pub fn get<T: DeserializeOwned>(&self, kind: &'static str, id: &str) -> ApiResult<Option<T>> {

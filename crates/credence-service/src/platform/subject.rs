@@ -4,7 +4,7 @@
 //! Every method takes the subject from the verified token and nothing else,
 //! so no request can name another subject.
 
-use super::records::{Freeze, SEP, kind};
+use super::records::{Freeze, Records, SEP, kind};
 use super::{
     ApiError, ApiResult, Code, Consent, DISPUTE_ANSWER_DAYS, Dispute, DisputeStatus, Perk,
     Platform, Principal, Review, ReviewStatus, Scope, Statement,
@@ -13,7 +13,7 @@ use credence_domain::build::EventFactory;
 use credence_domain::wire::WireEvent;
 use credence_domain::{Event, EventBody, SubjectId, SubjectKind};
 use credence_scorecard::ScoreReport;
-use credence_store::{RecordFilter, StoredScore};
+use credence_store::{RecordFilter, RecordWrite, StoredScore};
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -522,14 +522,7 @@ impl Platform {
             expires_at,
             revoked_at: None,
         };
-        self.records().put(
-            kind::CONSENT,
-            consent_id(&request.partner_id, &pseudonym),
-            Some(id),
-            Some(&request.partner_id),
-            &consent,
-        )?;
-        self.audit(
+        self.audit_writing(
             principal,
             "consent.grant",
             Some(id),
@@ -539,6 +532,13 @@ impl Platform {
                 request.scope.name(),
                 consent.purpose
             ),
+            vec![Records::put_write(
+                kind::CONSENT,
+                consent_id(&request.partner_id, &pseudonym),
+                Some(id),
+                Some(&request.partner_id),
+                &consent,
+            )?],
         )?;
         Ok(consent)
     }
@@ -556,18 +556,18 @@ impl Platform {
                 })?;
         if consent.revoked_at.is_none() {
             consent.revoked_at = Some(self.now());
-            self.records().put(
-                kind::CONSENT,
-                record_id,
-                Some(id),
-                Some(partner_id),
-                &consent,
-            )?;
-            self.audit(
+            self.audit_writing(
                 principal,
                 "consent.revoke",
                 Some(id),
                 format!("revoked for {partner_id}"),
+                vec![Records::put_write(
+                    kind::CONSENT,
+                    record_id,
+                    Some(id),
+                    Some(partner_id),
+                    &consent,
+                )?],
             )?;
         }
         Ok(consent)
@@ -577,18 +577,21 @@ impl Platform {
     pub fn set_freeze(&self, principal: &Principal, frozen: bool) -> ApiResult<bool> {
         let id = subject_of(principal)?;
         self.enrolled(id)?;
-        if frozen {
-            self.records().put(
+        let change = if frozen {
+            Records::put_write(
                 kind::FREEZE,
                 id.to_string(),
                 Some(id),
                 None,
                 &Freeze { since: self.now() },
-            )?;
+            )?
         } else {
-            self.records().delete(kind::FREEZE, id.as_str())?;
-        }
-        self.audit(
+            RecordWrite::Delete {
+                kind: kind::FREEZE,
+                id: id.to_string(),
+            }
+        };
+        self.audit_writing(
             principal,
             if frozen { "freeze.on" } else { "freeze.off" },
             Some(id),
@@ -597,6 +600,7 @@ impl Platform {
             } else {
                 "partner queries allowed again under consent"
             },
+            vec![change],
         )?;
         Ok(frozen)
     }
@@ -669,14 +673,7 @@ impl Platform {
             note: String::new(),
             replacement_event_id: None,
         };
-        self.records().put(
-            kind::DISPUTE,
-            dispute.id.clone(),
-            Some(id),
-            Some(&dispute.furnisher_id),
-            &dispute,
-        )?;
-        self.audit(
+        self.audit_writing(
             principal,
             "dispute.open",
             Some(id),
@@ -684,6 +681,13 @@ impl Platform {
                 "dispute {} on {}'s record {}",
                 dispute.id, dispute.furnisher_id, dispute.event_id
             ),
+            vec![Records::put_write(
+                kind::DISPUTE,
+                dispute.id.clone(),
+                Some(id),
+                Some(&dispute.furnisher_id),
+                &dispute,
+            )?],
         )?;
         Ok(dispute)
     }
@@ -716,18 +720,18 @@ impl Platform {
             text: request.text.trim().to_string(),
             at: self.now(),
         };
-        self.records().put(
-            kind::STATEMENT,
-            format!("{id}{SEP}{}{SEP}{}", request.furnisher_id, request.event_id),
-            Some(id),
-            Some(&request.furnisher_id),
-            &statement,
-        )?;
-        self.audit(
+        self.audit_writing(
             principal,
             "statement.add",
             Some(id),
             format!("on a record from {}", request.furnisher_id),
+            vec![Records::put_write(
+                kind::STATEMENT,
+                format!("{id}{SEP}{}{SEP}{}", request.furnisher_id, request.event_id),
+                Some(id),
+                Some(&request.furnisher_id),
+                &statement,
+            )?],
         )?;
         Ok(statement)
     }
@@ -754,13 +758,18 @@ impl Platform {
             outcome: String::new(),
             closed_at: None,
         };
-        self.records()
-            .put(kind::REVIEW, review.id.clone(), Some(id), None, &review)?;
-        self.audit(
+        self.audit_writing(
             principal,
             "review.request",
             Some(id),
             format!("review {} about {}", review.id, review.about),
+            vec![Records::put_write(
+                kind::REVIEW,
+                review.id.clone(),
+                Some(id),
+                None,
+                &review,
+            )?],
         )?;
         Ok(review)
     }
