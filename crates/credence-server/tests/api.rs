@@ -393,6 +393,21 @@ fn check(
     )
 }
 
+/// Every kind of caller, by name: none, each role, and a made-up key.
+fn every_role<'a>(
+    world: &'a World,
+    subject_token: &'a str,
+) -> [(&'static str, Option<&'a str>); 6] {
+    [
+        ("anonymous", None),
+        ("operator", Some(&world.operator)),
+        ("furnisher", Some(&world.bank)),
+        ("partner", Some(&world.bikes)),
+        ("subject", Some(subject_token)),
+        ("garbage", Some("crd_nope_nope")),
+    ]
+}
+
 #[test]
 fn authorisation_matrix_every_role_every_endpoint_no_leak() {
     let world = World::start();
@@ -400,14 +415,7 @@ fn authorisation_matrix_every_role_every_endpoint_no_leak() {
     let bob = world.token("bob");
     grant(&world, &alice, "bikes", "full_report");
     let alice_pseudonym = world.pseudonym(&world.bikes)[0].clone();
-    let roles: [(&str, Option<&str>); 6] = [
-        ("anonymous", None),
-        ("operator", Some(&world.operator)),
-        ("furnisher", Some(&world.bank)),
-        ("partner", Some(&world.bikes)),
-        ("subject", Some(&alice)),
-        ("garbage", Some("crd_nope_nope")),
-    ];
+    let roles = every_role(&world, &alice);
     let question = json!({"pseudonym": alice_pseudonym, "perk_id": "ride", "transaction_id": "m1"})
         .to_string();
     // (method, path, body, roles that may use it)
@@ -546,14 +554,7 @@ fn authorisation_matrix_every_role_every_endpoint_no_leak() {
 fn every_request_body_is_read_only_after_the_role_is_admitted() {
     let world = World::start();
     let alice = world.token("alice");
-    let roles: [(&str, Option<&str>); 6] = [
-        ("anonymous", None),
-        ("operator", Some(&world.operator)),
-        ("furnisher", Some(&world.bank)),
-        ("partner", Some(&world.bikes)),
-        ("subject", Some(&alice)),
-        ("garbage", Some("crd_nope_nope")),
-    ];
+    let roles = every_role(&world, &alice);
     // Every operation of the published contract that takes a body, with
     // the roles it serves; one missing here fails the test.
     let audiences: BTreeMap<&str, &[&str]> = BTreeMap::from([

@@ -246,22 +246,27 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<Audit
     }
 }
 
+/// The hash `entry` must carry when it follows `prev_hash`.
+fn hash_of(entry: &AuditEntry, prev_hash: &str) -> String {
+    entry_hash(
+        prev_hash,
+        entry.seq,
+        entry.at,
+        &entry.actor,
+        &entry.action,
+        entry.subject_ref.as_deref(),
+        &entry.detail,
+        entry.answer.as_ref(),
+    )
+}
+
 /// Numbers `entries` after `last_seq` and links each to the one before,
 /// starting from `last_hash`.
 fn chain(entries: &mut [AuditEntry], last_seq: u64, last_hash: &str) {
     let mut prev_hash = last_hash.to_string();
     for (offset, entry) in entries.iter_mut().enumerate() {
         entry.seq = last_seq + 1 + offset as u64;
-        entry.hash = entry_hash(
-            &prev_hash,
-            entry.seq,
-            entry.at,
-            &entry.actor,
-            &entry.action,
-            entry.subject_ref.as_deref(),
-            &entry.detail,
-            entry.answer.as_ref(),
-        );
+        entry.hash = hash_of(entry, &prev_hash);
         entry.prev_hash = std::mem::replace(&mut prev_hash, entry.hash.clone());
     }
 }
@@ -302,18 +307,7 @@ pub fn verify(store: &dyn Store) -> Result<AuditVerdict, credence_store::Error> 
                     entry.seq,
                     expected_seq - 1
                 ))
-            } else if entry.hash
-                != entry_hash(
-                    &entry.prev_hash,
-                    entry.seq,
-                    entry.at,
-                    &entry.actor,
-                    &entry.action,
-                    entry.subject_ref.as_deref(),
-                    &entry.detail,
-                    entry.answer.as_ref(),
-                )
-            {
+            } else if entry.hash != hash_of(entry, &entry.prev_hash) {
                 Some(format!(
                     "entry {} was changed after it was written",
                     entry.seq
