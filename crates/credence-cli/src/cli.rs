@@ -88,7 +88,8 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchApiArgs {
-    /// Subjects in the benchmark world, each consenting to the partner.
+    /// Subjects in the benchmark world (up to 2,000 of them consent to the
+    /// benchmark partner and are asked about).
     #[arg(long, default_value_t = 20_000)]
     pub subjects: u64,
     /// Seconds per measured phase.

@@ -641,6 +641,37 @@ fn keys_changed_from_the_command_line_reach_a_running_server() {
 }
 
 #[test]
+fn the_api_load_benchmark_runs_every_phase_without_failures() {
+    // A smoke run: the numbers mean nothing at this size, only that every
+    // phase runs, answers and reports (speed lives in `credence bench-api`).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = ok(
+        dir.path(),
+        &[
+            "bench-api",
+            "--subjects",
+            "200",
+            "--seconds",
+            "0.3",
+            "--connections",
+            "4",
+            "--batch",
+            "40",
+            "--json",
+        ],
+    );
+    let phases: Value = serde_json::from_str(&out).expect("JSON");
+    let phases = phases.as_array().expect("a list of phases");
+    assert_eq!(phases.len(), 3, "{out}");
+    for phase in phases {
+        assert_eq!(phase["failed"], 0, "{phase}");
+        assert!(phase["requests"].as_u64().unwrap_or(0) > 0, "{phase}");
+    }
+    assert_eq!(phases[0]["ratio_to_healthz"], 1.0);
+    assert_eq!(phases[1]["unit"], "checks");
+}
+
+#[test]
 fn audit_verify_fails_on_a_tampered_log() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();

@@ -49,6 +49,70 @@ struct Phase {
     p50_ms: f64,
     p99_ms: f64,
     ratio_to_healthz: f64,
+    /// Where the machine's cores spent the phase (Linux only): whether a
+    /// phase is bound by the processors or waits, for instance, on disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu: Option<CpuShare>,
+}
+
+/// Shares of the whole machine's CPU time during a phase, in percent.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct CpuShare {
+    user: f64,
+    system: f64,
+    iowait: f64,
+    idle: f64,
+}
+
+/// Cumulative CPU time by state, in clock ticks, from `/proc/stat`.
+/// Read by hand: four numbers from one line do not justify a system
+/// information crate and its dependencies.
+#[derive(Debug, Clone, Copy)]
+struct CpuTimes {
+    user: u64,
+    system: u64,
+    iowait: u64,
+    idle: u64,
+    total: u64,
+}
+
+impl CpuTimes {
+    /// Now, or none where there is no `/proc/stat`.
+    fn now() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+        // user nice system idle iowait irq softirq steal (guest time is
+        // already inside user).
+        let ticks: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        let [user, nice, system, idle, iowait, irq, softirq, steal] = ticks[..] else {
+            return None;
+        };
+        Some(Self {
+            user: user + nice,
+            system: system + irq + softirq,
+            iowait,
+            idle,
+            total: user + nice + system + idle + iowait + irq + softirq + steal,
+        })
+    }
+
+    /// The shares of the time between `self` and `later`.
+    fn share_until(self, later: Self) -> Option<CpuShare> {
+        let total = later.total.checked_sub(self.total).filter(|t| *t > 0)? as f64;
+        let percent = |a: u64, b: u64| b.saturating_sub(a) as f64 * 100.0 / total;
+        Some(CpuShare {
+            user: percent(self.user, later.user),
+            system: percent(self.system, later.system),
+            iowait: percent(self.iowait, later.iowait),
+            idle: percent(self.idle, later.idle),
+        })
+    }
 }
 
 pub fn run(args: &BenchApiArgs) -> Result<()> {
@@ -159,6 +223,20 @@ fn run_in(dir: &std::path::Path, args: &BenchApiArgs) -> Result<()> {
             p.ratio_to_healthz,
             p.failed
         );
+    }
+    if phases.iter().any(|p| p.cpu.is_some()) {
+        println!(
+            "\n{:<28} {:>6} {:>7} {:>7} {:>6}",
+            "the machine's cores", "user", "system", "iowait", "idle"
+        );
+        for p in &phases {
+            if let Some(cpu) = p.cpu {
+                println!(
+                    "{:<28} {:>5.0}% {:>6.0}% {:>6.0}% {:>5.0}%",
+                    p.name, cpu.user, cpu.system, cpu.iowait, cpu.idle
+                );
+            }
+        }
     }
     println!(
         "Each check: key, consent and freeze checked, subject scored from its events, answer audited durably (group commit) before the reply."
@@ -331,6 +409,7 @@ struct Load {
     latencies_us: Vec<u32>,
     failed: u64,
     seconds: f64,
+    cpu: Option<CpuShare>,
 }
 
 impl Load {
@@ -363,6 +442,7 @@ impl Load {
             p50_ms: pick(0.5),
             p99_ms: pick(0.99),
             ratio_to_healthz: self.per_second() / baseline.max(1e-9),
+            cpu: self.cpu,
         }
     }
 }
@@ -377,6 +457,7 @@ async fn load(
     duration: Duration,
     request: RequestFn,
 ) -> Result<Load> {
+    let cpu_before = CpuTimes::now();
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::with_capacity(connections);
@@ -391,6 +472,7 @@ async fn load(
         latencies_us: Vec::new(),
         failed: 0,
         seconds: 0.0,
+        cpu: None,
     };
     for task in tasks {
         let (latencies, failed) = task.await??;
@@ -398,6 +480,9 @@ async fn load(
         load.failed += failed;
     }
     load.seconds = started.elapsed().as_secs_f64();
+    load.cpu = cpu_before
+        .zip(CpuTimes::now())
+        .and_then(|(before, after)| before.share_until(after));
     Ok(load)
 }
 
