@@ -451,6 +451,16 @@ impl DemoServer {
     }
 }
 
+impl Drop for DemoServer {
+    /// A test that fails before `stop` must not leave its server running.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 #[test]
 fn demo_serves_the_api_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
