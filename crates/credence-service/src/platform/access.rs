@@ -160,8 +160,14 @@ impl Audience {
                 )
         );
         if admitted {
-            return Ok(());
+            Ok(())
+        } else {
+            Err(self.refusal())
         }
+    }
+
+    /// What a caller outside this audience is told.
+    pub fn refusal(self) -> ApiError {
         let who = match self {
             Self::Operators => "only operators may use this endpoint (with an operator API key)",
             Self::Furnishers => "only furnishers may use this endpoint (with a furnisher API key)",
@@ -171,7 +177,7 @@ impl Audience {
                 "only the furnisher of the record or an operator may use this endpoint"
             }
         };
-        Err(ApiError::new(Code::Forbidden, who))
+        ApiError::new(Code::Forbidden, who)
     }
 }
 

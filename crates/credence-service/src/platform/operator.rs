@@ -155,13 +155,7 @@ struct StoredModel {
 }
 
 fn operator_only(principal: &Principal) -> ApiResult<()> {
-    match principal {
-        Principal::Operator { .. } => Ok(()),
-        _ => Err(ApiError::new(
-            Code::Forbidden,
-            "only operators may use this endpoint (with an operator API key)",
-        )),
-    }
+    super::Audience::Operators.admit(principal)
 }
 
 fn check_id(field: &str, id: &str) -> ApiResult<()> {

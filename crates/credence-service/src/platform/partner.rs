@@ -82,10 +82,7 @@ pub struct ScoreAnswer {
 fn partner_of(principal: &Principal) -> ApiResult<&str> {
     match principal {
         Principal::Partner { id, .. } => Ok(id),
-        _ => Err(ApiError::new(
-            Code::Forbidden,
-            "only partners may use this endpoint (with a partner API key)",
-        )),
+        _ => Err(super::Audience::Partners.refusal()),
     }
 }
 

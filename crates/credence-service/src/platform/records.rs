@@ -383,7 +383,9 @@ impl<'a> Records<'a> {
                     // Perhaps not stored (another was first): read afresh.
                     RecordWrite::KeepFirst(record) => {
                         state.records.remove(&(record.kind, record.id.clone()));
-                        if let Some(subject) = &record.subject {
+                        if record.kind == kind::DISPUTE
+                            && let Some(subject) = &record.subject
+                        {
                             state.disputes.remove(subject);
                         }
                     }

@@ -222,10 +222,7 @@ const WHAT_IF_NOTE: &str = "A projection from your records and the stated change
 fn subject_of(principal: &Principal) -> ApiResult<&SubjectId> {
     match principal {
         Principal::Subject { id } => Ok(id),
-        _ => Err(ApiError::new(
-            Code::Forbidden,
-            "only the subject may use this endpoint (with a subject token)",
-        )),
+        _ => Err(super::Audience::Subjects.refusal()),
     }
 }
 
