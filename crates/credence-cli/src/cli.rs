@@ -332,7 +332,9 @@ pub struct TrainArgs {
     /// L2 penalty of the logistic regression.
     #[arg(long, default_value_t = 1.0)]
     pub lambda: f64,
-    /// Smallest share of rows a bin may hold.
+    /// Smallest share of rows a bin cut from a continuous input may hold
+    /// (a level of a category, flag or code needs only to be not rare: 1%
+    /// of rows and 30 rows, never more than this share).
     #[arg(long, default_value_t = 0.05)]
     pub min_bin_share: f64,
     /// Choose inputs by stepwise selection (score test to enter, Wald test

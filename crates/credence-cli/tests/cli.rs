@@ -945,6 +945,87 @@ fn trains_on_parquet_with_stepwise_selection_and_reports_its_timings() {
 }
 
 #[test]
+fn a_rare_but_telling_flag_keeps_its_own_bin_and_moves_the_score() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    // A public record on 2.5% of files, under the 5% minimum bin share,
+    // that multiplies the odds of default by about eight.
+    let mut next = uniform(5);
+    let mut csv = String::from("public_record,amount,bad\n");
+    for _ in 0..6_000 {
+        let flagged = next() < 0.025;
+        let amount = (next() * 1000.0).round();
+        let logit = -2.0 + if flagged { 2.1 } else { 0.0 } + amount / 1500.0;
+        let bad = u8::from(next() < 1.0 / (1.0 + f64::exp(-logit)));
+        let flag = if flagged { "yes" } else { "no" };
+        csv.push_str(&format!("{flag},{amount},{bad}\n"));
+    }
+    std::fs::write(d.join("flags.csv"), csv).expect("data");
+    ok(
+        d,
+        &[
+            "train",
+            "--data",
+            "flags.csv",
+            "--target",
+            "bad",
+            "--out",
+            "flags.json",
+        ],
+    );
+    let model: Value = read_json(&d.join("flags.json"));
+    let flag = model["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .find(|f| f["name"] == "public_record")
+        .unwrap_or_else(|| panic!("the flag is in the model: {model}"));
+    let groups: Vec<Vec<&str>> = flag["bins"]
+        .as_array()
+        .expect("bins")
+        .iter()
+        .filter(|b| b["when"] == "categories")
+        .map(|b| {
+            b["values"]
+                .as_array()
+                .expect("values")
+                .iter()
+                .filter_map(Value::as_str)
+                .collect()
+        })
+        .collect();
+    assert!(groups.contains(&vec!["yes"]), "{flag}");
+    std::fs::write(d.join("two.csv"), "public_record,amount\nno,500\nyes,500\n").expect("two rows");
+    ok(
+        d,
+        &[
+            "score",
+            "--model",
+            "flags.json",
+            "--data",
+            "two.csv",
+            "--out",
+            "two.scored",
+        ],
+    );
+    let scores: Vec<i64> = std::fs::read_to_string(d.join("two.scored"))
+        .expect("scored")
+        .lines()
+        .skip(1)
+        .map(|line| {
+            line.split(',')
+                .nth(2)
+                .and_then(|s| s.parse().ok())
+                .expect("score column")
+        })
+        .collect();
+    assert!(
+        scores[1] + 40 < scores[0],
+        "a public record lowers the score by more than one doubling of the odds: {scores:?}"
+    );
+}
+
+#[test]
 fn numeric_codes_declared_categorical_are_binned_as_categories_and_scored_however_written() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();

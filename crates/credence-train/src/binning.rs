@@ -1,14 +1,24 @@
 //! Optimal binning under a monotone event-rate trend.
 //!
-//! Numeric inputs are first cut into quantile pre-bins; then the contiguous
-//! grouping of pre-bins that maximises information value, subject to every
-//! bin holding at least a minimum share of rows and event rates moving in
-//! one direction, is found exactly by dynamic programming over (last bin
-//! start, last bin end) — O(n³) in the number of pre-bins. optbinning
-//! solves the same problem with a MIP solver; for monotone trends the DP is
-//! exact. Categorical inputs are ordered by event rate (rare levels pooled
-//! first), which makes any contiguous grouping monotone, and binned the
-//! same way. Missing values get their own bin.
+//! Numeric inputs are first cut into pre-bins (each of at least the
+//! minimum bin share, split where a decision tree would); then the
+//! contiguous grouping of pre-bins that maximises information value,
+//! subject to every bin holding at least a minimum share of rows and event
+//! rates moving in one direction, is found exactly by dynamic programming
+//! over (last bin start, last bin end) — O(n³) in the number of pre-bins.
+//! optbinning solves the same problem with a MIP solver; for monotone
+//! trends the DP is exact. Categorical inputs are ordered by event rate
+//! (rare levels pooled first), which makes any contiguous grouping
+//! monotone, and binned the same way. Missing values get their own bin.
+//!
+//! The minimum bin share guards against *cut points* chosen to fit noise: a
+//! continuous input offers hundreds of places to cut, and a small bin at
+//! the best of them is mostly luck. A discrete input (a category, a yes/no
+//! flag, a code, a count with a handful of values) offers no such choice:
+//! its levels are given by the data. So a level keeps a bin of its own
+//! when it is not rare (at least the rare share of rows and
+//! [`MIN_LEVEL_ROWS`]), even under the minimum bin share: a 2% "public
+//! record: yes" must not be pooled away with the 98% "no".
 
 use crate::table::MISSING_CODE;
 
@@ -90,12 +100,35 @@ pub enum Trend {
 pub struct BinningOptions {
     /// Quantile pre-bins of a numeric input (at most).
     pub max_prebins: usize,
-    /// Smallest share of the (non-missing) rows a bin may hold.
+    /// Smallest share of the (non-missing) rows a bin cut from a continuous
+    /// range may hold; levels of discrete inputs need only be not rare.
     pub min_bin_share: f64,
     /// Event-rate direction.
     pub trend: Trend,
-    /// Categories rarer than this share are pooled before binning.
+    /// Levels of a discrete input holding less than this share (or fewer
+    /// than [`MIN_LEVEL_ROWS`]) are rare: pooled before binning.
     pub rare_share: f64,
+}
+
+/// Fewest rows a level of a discrete input needs to stand on its own (below
+/// it, a level is rare and pooled): an event rate from fewer rows is too
+/// uncertain to score by, the usual floor for treating a proportion as
+/// normally distributed.
+pub const MIN_LEVEL_ROWS: u64 = 30;
+
+impl BinningOptions {
+    /// Fewest rows of a bin cut from a continuous range, of `rows`.
+    fn min_bin_rows(&self, rows: usize) -> u64 {
+        ((rows as f64 * self.min_bin_share).ceil() as u64).max(1)
+    }
+
+    /// Fewest rows of a level of a discrete input, of `rows`: not rare by
+    /// share nor by count, and never more than a cut bin needs.
+    fn min_level_rows(&self, rows: usize) -> u64 {
+        ((rows as f64 * self.rare_share).ceil() as u64)
+            .max(MIN_LEVEL_ROWS)
+            .min(self.min_bin_rows(rows))
+    }
 }
 
 impl Default for BinningOptions {
@@ -419,13 +452,16 @@ pub fn bin_numeric(values: &[f64], target: &[u8], options: &BinningOptions) -> B
             }
         }
     }
-    let mut cuts: Vec<f64> = Vec::new();
-    if distinct.len() <= options.max_prebins {
-        cuts.extend(distinct.iter().skip(1));
+    let discrete = distinct.len() <= options.max_prebins;
+    let cuts: Vec<f64> = if discrete {
+        distinct.iter().skip(1).copied().collect()
     } else {
-        let min_prebin = ((n as f64) * options.min_bin_share).ceil().max(1.0) as usize;
-        cuts = supervised_prebins(&present, options.max_prebins, min_prebin);
-    }
+        supervised_prebins(
+            &present,
+            options.max_prebins,
+            options.min_bin_rows(n) as usize,
+        )
+    };
     let mut prebins = vec![BinStat::default(); cuts.len() + 1];
     for (v, t) in &present {
         let bin = cuts.partition_point(|c| *c <= *v);
@@ -433,8 +469,12 @@ pub fn bin_numeric(values: &[f64], target: &[u8], options: &BinningOptions) -> B
         prebins[bin].bads += u64::from(*t);
     }
     let total = prebins.iter().fold(missing, |a, b| a.add(*b));
-    let min_count = ((n as f64) * options.min_bin_share).ceil() as u64;
-    let (starts, trend) = best_of_trends(&prebins, total, min_count.max(1), options.trend);
+    let min_count = if discrete {
+        options.min_level_rows(n)
+    } else {
+        options.min_bin_rows(n)
+    };
+    let (starts, trend) = best_of_trends(&prebins, total, min_count, options.trend);
     let mut stats = Vec::with_capacity(starts.len());
     for (g, &start) in starts.iter().enumerate() {
         let end = starts.get(g + 1).copied().unwrap_or(prebins.len());
@@ -472,7 +512,7 @@ pub fn bin_categorical(
         slot.bads += u64::from(*t);
     }
     let present: u64 = per_level.iter().map(|s| s.count).sum();
-    let rare_limit = (present as f64 * options.rare_share).ceil() as u64;
+    let rare_limit = options.min_level_rows(present as usize);
     // Pool rare levels into one pseudo-level, then order by event rate.
     let mut units: Vec<(Vec<String>, BinStat)> = Vec::new();
     let mut rare: (Vec<String>, BinStat) = (Vec::new(), BinStat::default());
@@ -499,8 +539,7 @@ pub fn bin_categorical(
     });
     let prebins: Vec<BinStat> = units.iter().map(|u| u.1).collect();
     let total = prebins.iter().fold(missing, |a, b| a.add(*b));
-    let min_count = ((present as f64) * options.min_bin_share).ceil() as u64;
-    let (starts, _) = best_of_trends(&prebins, total, min_count.max(1), Trend::Ascending);
+    let (starts, _) = best_of_trends(&prebins, total, rare_limit, Trend::Ascending);
     let mut groups = Vec::with_capacity(starts.len());
     let mut stats = Vec::with_capacity(starts.len());
     for (g, &start) in starts.iter().enumerate() {
@@ -664,6 +703,30 @@ mod tests {
             }
         }
 
+        /// Levels of a discrete input (few distinct values) are kept apart
+        /// down to the rare limit, never below it, and stay monotone.
+        #[test]
+        fn discrete_levels_are_monotone_and_not_rare(levels in proptest::collection::vec((1usize..400, 0u32..=100), 2..8), ascending in any::<bool>()) {
+            let mut values = Vec::new();
+            let mut target = Vec::new();
+            for (level, (rows, bad_percent)) in levels.iter().enumerate() {
+                for i in 0..*rows {
+                    values.push(level as f64);
+                    target.push(u8::from(i * 100 < rows * *bad_percent as usize));
+                }
+            }
+            prop_assume!(target.contains(&1) && target.contains(&0));
+            let options = BinningOptions {
+                trend: if ascending { Trend::Ascending } else { Trend::Descending },
+                ..BinningOptions::default()
+            };
+            let binning = bin_numeric(&values, &target, &options);
+            let min = options.min_level_rows(values.len());
+            prop_assert!(binning.stats().iter().all(|s| s.count >= min) || binning.stats().len() == 1, "{:?}", binning);
+            let rates: Vec<f64> = binning.stats().iter().map(BinStat::event_rate).collect();
+            prop_assert!(rates.windows(2).all(|w| if ascending { w[0] <= w[1] + 1e-12 } else { w[0] + 1e-12 >= w[1] }), "{:?}", rates);
+        }
+
         /// Fitted numeric bins are monotone in event rate and large enough.
         #[test]
         fn fitted_bins_are_monotone_and_large_enough(values in proptest::collection::vec(0.0f64..100.0, 50..400), seed in any::<u64>()) {
@@ -729,5 +792,87 @@ mod tests {
                 .any(|g| g.contains(&"rare1".to_string()) && g.contains(&"rare2".to_string()))
         );
         assert_eq!(groups[0], vec!["a".to_string()]);
+    }
+
+    /// Rows of a flag: `flagged` rows with value 1 (`flagged_bads` bad),
+    /// `rest` with 0 (`rest_bads` bad).
+    fn flag_rows(
+        flagged: usize,
+        flagged_bads: usize,
+        rest: usize,
+        rest_bads: usize,
+    ) -> (Vec<f64>, Vec<u8>) {
+        let mut values = Vec::new();
+        let mut target = Vec::new();
+        for i in 0..flagged {
+            values.push(1.0);
+            target.push(u8::from(i < flagged_bads));
+        }
+        for i in 0..rest {
+            values.push(0.0);
+            target.push(u8::from(i < rest_bads));
+        }
+        (values, target)
+    }
+
+    #[test]
+    fn a_telling_flag_under_the_minimum_bin_share_keeps_its_own_bin() {
+        // "Public record: yes" on 2% of 5,000 rows, bad 60% of the time
+        // against 10%: pooled with "no" it would carry no information.
+        let (values, target) = flag_rows(100, 60, 4_900, 490);
+        let binning = bin_numeric(&values, &target, &BinningOptions::default());
+        let Binning::Numeric { stats, cuts, .. } = &binning else {
+            unreachable!()
+        };
+        assert_eq!(cuts, &vec![1.0]);
+        assert_eq!(stats[1], stat(100, 60));
+        assert!(binning.iv() > 0.1, "{}", binning.iv());
+        // The same flag as text is a category, and binned alike.
+        let levels = vec!["no".to_string(), "yes".to_string()];
+        let codes: Vec<u32> = values.iter().map(|v| *v as u32).collect();
+        let Binning::Categorical { groups, .. } =
+            bin_categorical(&codes, &levels, &target, &BinningOptions::default())
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            groups,
+            vec![vec!["no".to_string()], vec!["yes".to_string()]]
+        );
+    }
+
+    #[test]
+    fn a_level_too_rare_to_judge_is_pooled_however_telling() {
+        // 29 rows (under MIN_LEVEL_ROWS, though over 1% of 2,000) all bad.
+        let (values, target) = flag_rows(29, 29, 1_971, 197);
+        let binning = bin_numeric(&values, &target, &BinningOptions::default());
+        assert_eq!(binning.stats().len(), 1, "{binning:?}");
+        // Under 1% of the rows, however many: rare too.
+        let (values, target) = flag_rows(90, 80, 9_910, 991);
+        assert_eq!(
+            bin_numeric(&values, &target, &BinningOptions::default())
+                .stats()
+                .len(),
+            1
+        );
+        // At 30 rows and 1% it stands on its own.
+        let (values, target) = flag_rows(30, 29, 1_970, 197);
+        assert_eq!(
+            bin_numeric(&values, &target, &BinningOptions::default())
+                .stats()
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn a_level_never_needs_more_rows_than_a_cut_bin() {
+        // 400 rows: 5% is 20 rows, under MIN_LEVEL_ROWS; a 20-row level
+        // is judged like any bin of the minimum share.
+        let options = BinningOptions::default();
+        assert_eq!(options.min_bin_rows(400), 20);
+        assert_eq!(options.min_level_rows(400), 20);
+        assert_eq!(options.min_level_rows(10_000), 100);
+        assert_eq!(options.min_level_rows(2_000), MIN_LEVEL_ROWS);
     }
 }
