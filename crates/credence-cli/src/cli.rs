@@ -299,7 +299,8 @@ pub struct TrainArgs {
     pub audit_columns: Vec<String>,
     /// Data dictionary (TOML) declaring each column's category, and how to
     /// read it: `[columns.region] category = "application" kind = "categorical"`
-    /// bins numeric codes as categories.
+    /// bins numeric codes as categories; `special = [-1, 999]` gives codes
+    /// in a numeric column (never, not applicable) bins of their own.
     #[arg(long)]
     pub dictionary: Option<PathBuf>,
     /// Share of rows held out (stratified) to validate on; 0 trains on all.

@@ -1026,6 +1026,125 @@ fn a_rare_but_telling_flag_keeps_its_own_bin_and_moves_the_score() {
 }
 
 #[test]
+fn special_values_declared_in_the_dictionary_score_by_bins_of_their_own() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    // Months since the last late payment: risk falls with time; -1 means
+    // "never late" (safest), 999 "no credit file" (risky). Read as numbers,
+    // 999 would land in the safest range.
+    let mut next = uniform(17);
+    let mut csv = String::from("months_since_late,bad\n");
+    for _ in 0..6_000 {
+        let draw = next();
+        let (months, logit) = if draw < 0.3 {
+            (-1.0, -3.0)
+        } else if draw < 0.4 {
+            (999.0, 0.5)
+        } else {
+            let months = (next() * 60.0).floor();
+            (months, -0.5 - months / 30.0)
+        };
+        let bad = u8::from(next() < 1.0 / (1.0 + f64::exp(-logit)));
+        csv.push_str(&format!("{months},{bad}\n"));
+    }
+    std::fs::write(d.join("late.csv"), csv).expect("data");
+    std::fs::write(
+        d.join("dictionary.toml"),
+        "[columns.months_since_late]\ncategory = \"payment\"\nspecial = [-1, 999]\n",
+    )
+    .expect("dictionary");
+    ok(
+        d,
+        &[
+            "train",
+            "--data",
+            "late.csv",
+            "--target",
+            "bad",
+            "--out",
+            "late.json",
+            "--dictionary",
+            "dictionary.toml",
+            "--report",
+            "late-report.html",
+        ],
+    );
+    let model: Value = read_json(&d.join("late.json"));
+    let specials: Vec<&Value> = model["features"][0]["bins"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a model with bins: {model}"))
+        .iter()
+        .filter(|b| b["when"] == "special")
+        .collect();
+    assert_eq!(specials.len(), 2, "{model}");
+    assert_eq!(specials[0]["values"], serde_json::json!([-1.0]));
+    assert_eq!(specials[1]["values"], serde_json::json!([999.0]));
+    let html = std::fs::read_to_string(d.join("late-report.html")).expect("report");
+    assert!(html.contains("= 999"), "the report lists the special bin");
+
+    std::fs::write(
+        d.join("rows.csv"),
+        "months_since_late\n-1\n59\n999\n999.0\n",
+    )
+    .expect("rows");
+    ok(
+        d,
+        &[
+            "score",
+            "--model",
+            "late.json",
+            "--data",
+            "rows.csv",
+            "--out",
+            "rows.scored",
+        ],
+    );
+    let scores: Vec<i64> = std::fs::read_to_string(d.join("rows.scored"))
+        .expect("scored")
+        .lines()
+        .skip(1)
+        .map(|line| {
+            line.split(',')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .expect("score column")
+        })
+        .collect();
+    let [never, long_ago, no_file, no_file_again] = scores[..] else {
+        panic!("four scores: {scores:?}");
+    };
+    assert!(never > long_ago, "never late scores best: {scores:?}");
+    assert!(no_file < long_ago, "999 is not a long time: {scores:?}");
+    assert_eq!(no_file, no_file_again, "999 however written");
+
+    // A report named after the model would have replaced it: refused
+    // before anything is written.
+    let model_before = std::fs::read(d.join("late.json")).expect("model");
+    let refused = fails(
+        d,
+        &[
+            "train",
+            "--data",
+            "late.csv",
+            "--target",
+            "bad",
+            "--out",
+            "late.json",
+            "--report",
+            "late.html",
+        ],
+    );
+    assert!(
+        refused.contains("--report late.html writes late.json, which is the model (--out)"),
+        "{refused}"
+    );
+    assert_eq!(
+        std::fs::read(d.join("late.json")).expect("model"),
+        model_before
+    );
+}
+
+#[test]
 fn numeric_codes_declared_categorical_are_binned_as_categories_and_scored_however_written() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();

@@ -19,8 +19,12 @@ pub enum Input<'a> {
 #[derive(Debug, Clone)]
 enum Lookup {
     /// Upper bounds of all ranges but the last, ascending, and the model bin
-    /// index of each range.
-    Numeric { uppers: Vec<f64>, bins: Vec<u16> },
+    /// index of each range; special values and their bins, tried first.
+    Numeric {
+        uppers: Vec<f64>,
+        bins: Vec<u16>,
+        specials: Vec<(f64, u16)>,
+    },
     /// Category → bin, and the bin of unlisted categories.
     Categorical {
         values: Vec<(String, u16)>,
@@ -42,10 +46,7 @@ impl CompiledFeature {
     fn bin(&self, input: Input<'_>) -> u16 {
         match (input, &self.lookup) {
             (Input::Missing, _) => self.missing,
-            (Input::Number(x), Lookup::Numeric { uppers, bins }) if x.is_finite() => {
-                // First range whose exclusive upper bound lies above x.
-                bins[uppers.partition_point(|upper| *upper <= x)]
-            }
+            (Input::Number(x), Lookup::Numeric { .. }) if x.is_finite() => self.numeric_bin(x),
             (Input::Number(x), Lookup::Categorical { values, other }) if x.is_finite() => {
                 // A numeric code in a categorical column is matched as text.
                 let text = number_label(x);
@@ -66,14 +67,29 @@ impl CompiledFeature {
                     },
                 }
             }
-            (Input::Category(text), Lookup::Numeric { uppers, bins }) => {
-                match text.trim().parse::<f64>() {
-                    Ok(x) if x.is_finite() => bins[uppers.partition_point(|upper| *upper <= x)],
-                    _ => self.missing,
-                }
-            }
+            (Input::Category(text), Lookup::Numeric { .. }) => match text.trim().parse::<f64>() {
+                Ok(x) if x.is_finite() => self.numeric_bin(x),
+                _ => self.missing,
+            },
             (Input::Number(_), _) => self.missing, // NaN and infinities score as missing
         }
+    }
+
+    /// The bin of a finite number in a numeric input: its special value's
+    /// bin, else the first range whose exclusive upper bound lies above it.
+    fn numeric_bin(&self, x: f64) -> u16 {
+        let Lookup::Numeric {
+            uppers,
+            bins,
+            specials,
+        } = &self.lookup
+        else {
+            return self.missing;
+        };
+        specials.iter().find(|(value, _)| *value == x).map_or_else(
+            || bins[uppers.partition_point(|upper| *upper <= x)],
+            |(_, bin)| *bin,
+        )
     }
 }
 
@@ -143,6 +159,7 @@ impl CompiledScorecard {
             let mut missing = 0;
             let mut ranges: Vec<(f64, u16)> = Vec::new();
             let mut values = Vec::new();
+            let mut specials = Vec::new();
             let mut other = None;
             for (i, bin) in feature.bins.iter().enumerate() {
                 let index = i as u16;
@@ -150,6 +167,9 @@ impl CompiledScorecard {
                     BinRule::Missing => missing = index,
                     BinRule::Range { upper, .. } => {
                         ranges.push((upper.unwrap_or(f64::INFINITY), index))
+                    }
+                    BinRule::Special { values: special } => {
+                        specials.extend(special.iter().map(|v| (*v, index)));
                     }
                     BinRule::Categories { values: cats } => {
                         values.extend(cats.iter().map(|c| (c.clone(), index)));
@@ -166,6 +186,7 @@ impl CompiledScorecard {
                 Lookup::Numeric {
                     uppers: ranges[..ranges.len() - 1].iter().map(|(u, _)| *u).collect(),
                     bins: ranges.iter().map(|(_, b)| *b).collect(),
+                    specials,
                 }
             };
             let best = points.iter().copied().fold(f64::NEG_INFINITY, f64::max);

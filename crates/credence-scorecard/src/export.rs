@@ -24,16 +24,17 @@ fn number(x: f64) -> String {
 /// How one bin is recognised.
 enum Test<'a> {
     Missing,
+    Equal(&'a [f64]),
     Below(f64),
     In(&'a [String]),
     Otherwise,
 }
 
 /// The bins of `feature` as (test, points) in the order every engine must
-/// try them, first match wins: missing, then ranges by upper bound, then
-/// category sets, then a catch-all (the open last range, `other`, or — for
-/// categories never seen — the missing bin's points, as the Rust runtime
-/// scores them).
+/// try them, first match wins: missing, then special values, then ranges by
+/// upper bound, then category sets, then a catch-all (the open last range,
+/// `other`, or — for categories never seen — the missing bin's points, as
+/// the Rust runtime scores them).
 fn decision_list(feature: &crate::ScoredFeature) -> Vec<(Test<'_>, f64)> {
     let missing = feature
         .bins
@@ -41,10 +42,15 @@ fn decision_list(feature: &crate::ScoredFeature) -> Vec<(Test<'_>, f64)> {
         .find(|b| b.rule == BinRule::Missing)
         .map_or(0.0, |b| b.points);
     let mut list = vec![(Test::Missing, missing)];
+    for bin in &feature.bins {
+        if let BinRule::Special { values } = &bin.rule {
+            list.push((Test::Equal(values), bin.points));
+        }
+    }
     let mut otherwise = None;
     for bin in &feature.bins {
         match &bin.rule {
-            BinRule::Missing => {}
+            BinRule::Missing | BinRule::Special { .. } => {}
             BinRule::Range {
                 upper: Some(upper), ..
             } => list.push((Test::Below(*upper), bin.points)),
@@ -74,6 +80,13 @@ pub fn to_sql(model: &Scorecard, table: &str) -> String {
             match test {
                 Test::Missing => {
                     case.push_str(&format!("\n      WHEN {column} IS NULL THEN {points}"))
+                }
+                Test::Equal(values) => {
+                    let list: Vec<String> = values.iter().map(|v| number(*v)).collect();
+                    case.push_str(&format!(
+                        "\n      WHEN {column} IN ({}) THEN {points}",
+                        list.join(", ")
+                    ));
                 }
                 Test::Below(upper) => case.push_str(&format!(
                     "\n      WHEN {column} < {} THEN {points}",
@@ -213,6 +226,14 @@ pub fn to_pmml(model: &Scorecard) -> String {
             let predicate = match test {
                 Test::Missing => {
                     format!(r#"<SimplePredicate field="{field}" operator="isMissing"/>"#)
+                }
+                Test::Equal(values) => {
+                    let listed: Vec<String> = values.iter().map(|v| number(*v)).collect();
+                    format!(
+                        r#"<SimpleSetPredicate field="{field}" booleanOperator="isIn"><Array type="real" n="{}">{}</Array></SimpleSetPredicate>"#,
+                        values.len(),
+                        listed.join(" ")
+                    )
                 }
                 Test::Below(upper) => {
                     format!(

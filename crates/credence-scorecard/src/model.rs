@@ -154,6 +154,14 @@ pub enum BinRule {
         #[serde(default)]
         upper: Option<f64>,
     },
+    /// The number is one of these special values: codes that are not
+    /// quantities (−1 "never delinquent", 999 "not applicable"), matched
+    /// exactly and before any range, so they never fall into the range
+    /// their number happens to lie in.
+    Special {
+        /// The special values.
+        values: Vec<f64>,
+    },
     /// The value is one of these categories.
     Categories {
         /// The categories.
@@ -164,7 +172,8 @@ pub enum BinRule {
 }
 
 impl BinRule {
-    /// The bin as people read it: `missing`, `[0.5, 0.75)`, `{a, b}`, `other`.
+    /// The bin as people read it: `missing`, `[0.5, 0.75)`, `= -1 or 999`,
+    /// `{a, b}`, `other`.
     /// Bounds show at most six significant digits; the model keeps them exact.
     pub fn describe(&self) -> String {
         let bound = |x: f64| {
@@ -185,6 +194,14 @@ impl BinRule {
                 "[{}, {})",
                 lower.map_or("-inf".to_string(), bound),
                 upper.map_or("+inf".to_string(), bound)
+            ),
+            Self::Special { values } => format!(
+                "= {}",
+                values
+                    .iter()
+                    .map(|v| bound(*v))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
             ),
             Self::Categories { values } => format!("{{{}}}", values.join(", ")),
             Self::Other => "other".into(),
@@ -306,6 +323,7 @@ fn validate_bins(feature: &ScoredFeature) -> std::result::Result<(), String> {
     let mut missing = 0;
     let mut ranges = Vec::new();
     let mut categories: Vec<&str> = Vec::new();
+    let mut specials: Vec<f64> = Vec::new();
     let mut other = 0;
     for bin in &feature.bins {
         if !bin.points.is_finite() {
@@ -314,6 +332,20 @@ fn validate_bins(feature: &ScoredFeature) -> std::result::Result<(), String> {
         match &bin.rule {
             BinRule::Missing => missing += 1,
             BinRule::Range { lower, upper } => ranges.push((*lower, *upper)),
+            BinRule::Special { values } => {
+                if values.is_empty() {
+                    return Err("a special bin lists no values".into());
+                }
+                for value in values {
+                    if !value.is_finite() {
+                        return Err(format!("special value {value} is not a finite number"));
+                    }
+                    if specials.contains(value) {
+                        return Err(format!("special value {value} is in two bins"));
+                    }
+                    specials.push(*value);
+                }
+            }
             BinRule::Categories { values } => {
                 for value in values {
                     if categories.contains(&value.as_str()) {
@@ -360,6 +392,11 @@ fn validate_bins(feature: &ScoredFeature) -> std::result::Result<(), String> {
             }
         }
         (true, false) => {
+            if !specials.is_empty() {
+                return Err(
+                    "special values belong to numeric inputs; a category is listed by name".into(),
+                );
+            }
             if other > 1 {
                 return Err("has more than one `other` bin".into());
             }

@@ -58,6 +58,88 @@ fn bins_are_half_open_intervals_and_categories() {
     );
 }
 
+/// The tiny model with special values -1 and 999 on `x`: 999 lies in
+/// the top range and -1 in the bottom one, where they must not score.
+fn tiny_model_with_specials() -> Scorecard {
+    let mut model = tiny_model();
+    model.features[0].bins.push(Bin {
+        rule: BinRule::Special {
+            values: vec![999.0],
+        },
+        points: -7.0,
+        stats: None,
+    });
+    model.features[0].bins.push(Bin {
+        rule: BinRule::Special {
+            values: vec![-1.0, 0.5],
+        },
+        points: 3.0,
+        stats: None,
+    });
+    model.seal();
+    model
+}
+
+#[test]
+fn special_values_score_by_their_own_bins_before_any_range() {
+    let model = bind_tiny(tiny_model_with_specials());
+    let score = |x: Input<'_>| {
+        model
+            .score_with(|slot| if slot == 0 { x } else { Input::Category("red") })
+            .score
+    };
+    // 600 base + 5 for red.
+    assert_eq!(
+        score(Input::Number(999.0)),
+        598,
+        "999 is special, not the top range"
+    );
+    assert_eq!(
+        score(Input::Number(998.0)),
+        635,
+        "its neighbour is a quantity"
+    );
+    assert_eq!(score(Input::Number(-1.0)), 608);
+    assert_eq!(score(Input::Number(0.5)), 608);
+    assert_eq!(score(Input::Number(0.25)), 555);
+    assert_eq!(score(Input::Category("999.0")), 598, "written as text");
+    assert_eq!(score(Input::Missing), 605);
+    assert_eq!(
+        tiny_model_with_specials().features[0].bins[4]
+            .rule
+            .describe(),
+        "= 999"
+    );
+    assert_eq!(
+        tiny_model_with_specials().features[0].bins[5]
+            .rule
+            .describe(),
+        "= -1 or 0.5"
+    );
+}
+
+#[test]
+fn special_values_are_refused_where_they_cannot_be_matched() {
+    let refused = |model: Scorecard| model.validate().expect_err("refused").to_string();
+    let mut twice = tiny_model_with_specials();
+    twice.features[0].bins[5].rule = BinRule::Special {
+        values: vec![999.0],
+    };
+    assert!(refused(twice).contains("special value 999 is in two bins"));
+    let mut on_a_category = tiny_model();
+    on_a_category.features[1].bins.push(Bin {
+        rule: BinRule::Special { values: vec![1.0] },
+        points: 0.0,
+        stats: None,
+    });
+    assert!(refused(on_a_category).contains("special values belong to numeric inputs"));
+    let mut not_a_number = tiny_model_with_specials();
+    not_a_number.features[0].bins[4].rule = BinRule::Special {
+        values: vec![f64::INFINITY],
+    };
+    assert!(refused(not_a_number).contains("not a finite number"));
+}
+
 #[test]
 fn numeric_codes_in_a_categorical_bin_match_by_their_label_however_written() {
     let mut model = tiny_model();
@@ -395,6 +477,39 @@ mod sql_export {
         }
     }
 
+    #[test]
+    fn special_values_match_in_sql_as_in_rust() {
+        let model = tiny_model_with_specials();
+        let xs = [999.0, 998.0, -1.0, 0.5, 0.25, 2.0];
+        let rows: Vec<Vec<rusqlite::types::Value>> = xs
+            .iter()
+            .map(|x| {
+                vec![
+                    rusqlite::types::Value::Real(*x),
+                    rusqlite::types::Value::Text("red".into()),
+                ]
+            })
+            .chain([vec![
+                rusqlite::types::Value::Integer(999),
+                rusqlite::types::Value::Text("red".into()),
+            ]])
+            .collect();
+        let from_sql = sql_scores(&model, &[("x", "REAL"), ("colour", "TEXT")], &rows);
+        let compiled = bind_tiny(model);
+        for (x, sql_score) in xs.iter().chain([&999.0]).zip(from_sql) {
+            let rust = compiled
+                .score_with(|slot| {
+                    if slot == 0 {
+                        Input::Number(*x)
+                    } else {
+                        Input::Category("red")
+                    }
+                })
+                .score;
+            assert_eq!(i64::from(rust), sql_score, "x = {x}");
+        }
+    }
+
     trait OkOrDefault {
         fn ok_or_default(self) -> std::result::Result<usize, String>;
     }
@@ -429,6 +544,22 @@ fn pmml_has_a_characteristic_per_input_with_reason_codes_and_baselines() {
     );
     assert_eq!(pmml.matches("<PMML").count(), 1);
     assert_eq!(pmml.matches("</PMML>").count(), 1);
+}
+
+#[test]
+fn pmml_tries_special_values_before_ranges() {
+    let pmml = to_pmml(&tiny_model_with_specials());
+    let special = pmml
+        .find(r#"<Array type="real" n="1">999.0</Array>"#)
+        .expect("999 listed as a real");
+    let pair = pmml
+        .find(r#"<Array type="real" n="2">-1.0 0.5</Array>"#)
+        .expect("-1 and 0.5 listed together");
+    let first_range = pmml
+        .find(r#"operator="lessThan" value="1.0""#)
+        .expect("the first range");
+    let missing = pmml.find(r#"operator="isMissing""#).expect("missing");
+    assert!(missing < special && special < pair && pair < first_range);
 }
 
 #[test]

@@ -142,6 +142,19 @@ impl Default for BinningOptions {
     }
 }
 
+/// Declared special values of a numeric input that share a bin: codes that
+/// are not quantities (−1 "never", 999 "not applicable"), kept out of the
+/// ranges. A special value holding enough rows to judge (as a level of a
+/// discrete input must) has a bin of its own; the rest, and values never
+/// seen in training, share one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecialBin {
+    /// The values.
+    pub values: Vec<f64>,
+    /// Goods and bads of their rows.
+    pub stat: BinStat,
+}
+
 /// The binning of one input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Binning {
@@ -155,6 +168,8 @@ pub enum Binning {
         missing: BinStat,
         /// The trend chosen.
         trend: Trend,
+        /// Bins of declared special values, outside the ranges.
+        specials: Vec<SpecialBin>,
     },
     /// Groups of categories.
     Categorical {
@@ -182,9 +197,20 @@ impl Binning {
         }
     }
 
+    /// The bins of special values (none for categories).
+    pub fn specials(&self) -> &[SpecialBin] {
+        match self {
+            Binning::Numeric { specials, .. } => specials,
+            Binning::Categorical { .. } => &[],
+        }
+    }
+
     /// Everything in it.
     pub fn total(&self) -> BinStat {
-        self.stats().iter().fold(self.missing(), |a, b| a.add(*b))
+        self.stats()
+            .iter()
+            .chain(self.specials().iter().map(|s| &s.stat))
+            .fold(self.missing(), |a, b| a.add(*b))
     }
 
     /// Information value of the input (all bins, missing included).
@@ -192,6 +218,7 @@ impl Binning {
         let total = self.total();
         self.stats()
             .iter()
+            .chain(self.specials().iter().map(|s| &s.stat))
             .map(|b| information_value(*b, total))
             .sum::<f64>()
             + information_value(self.missing(), total)
@@ -422,12 +449,37 @@ fn supervised_prebins(present: &[(f64, u8)], max_prebins: usize, min_count: usiz
 
 /// Bins a numeric input against a 0/1 target.
 pub fn bin_numeric(values: &[f64], target: &[u8], options: &BinningOptions) -> Binning {
-    let mut present: Vec<(f64, u8)> = values
-        .iter()
-        .zip(target)
-        .filter(|(v, _)| !v.is_nan())
-        .map(|(v, t)| (*v, *t))
-        .collect();
+    bin_numeric_with_specials(values, target, options, &[])
+}
+
+/// Bins a numeric input whose `special` values are codes, not quantities:
+/// their rows stay out of the ranges and score by bins of their own.
+pub fn bin_numeric_with_specials(
+    values: &[f64],
+    target: &[u8],
+    options: &BinningOptions,
+    special: &[f64],
+) -> Binning {
+    let mut declared: Vec<(f64, BinStat)> = Vec::new();
+    for value in special {
+        if !declared.iter().any(|(v, _)| v == value) {
+            declared.push((*value, BinStat::default()));
+        }
+    }
+    let mut present: Vec<(f64, u8)> = Vec::with_capacity(values.len());
+    for (v, t) in values.iter().zip(target) {
+        if v.is_nan() {
+            continue;
+        }
+        match declared.iter_mut().find(|(value, _)| value == v) {
+            Some((_, stat)) => {
+                stat.count += 1;
+                stat.bads += u64::from(*t);
+            }
+            None => present.push((*v, *t)),
+        }
+    }
+    let specials = special_bins(&declared, present.len(), options);
     // Rows with equal values are counted together below, so their order
     // does not matter and the faster unstable sort is exact.
     present.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
@@ -440,8 +492,8 @@ pub fn bin_numeric(values: &[f64], target: &[u8], options: &BinningOptions) -> B
     }
     // Pre-bin cuts. With few distinct values every value is its own
     // pre-bin (a rare but telling value, such as one charge-off among
-    // zeros, must not vanish into a quantile); otherwise quantile cuts: the
-    // first value of each upper pre-bin.
+    // zeros, must not vanish into a quantile); otherwise the cuts a
+    // decision tree would choose, each pre-bin of the minimum share.
     let n = present.len();
     let mut distinct: Vec<f64> = Vec::new();
     for (v, _) in &present {
@@ -468,7 +520,10 @@ pub fn bin_numeric(values: &[f64], target: &[u8], options: &BinningOptions) -> B
         prebins[bin].count += 1;
         prebins[bin].bads += u64::from(*t);
     }
-    let total = prebins.iter().fold(missing, |a, b| a.add(*b));
+    let total = prebins
+        .iter()
+        .chain(specials.iter().map(|s| &s.stat))
+        .fold(missing, |a, b| a.add(*b));
     let min_count = if discrete {
         options.min_level_rows(n)
     } else {
@@ -490,7 +545,43 @@ pub fn bin_numeric(values: &[f64], target: &[u8], options: &BinningOptions) -> B
         stats,
         missing,
         trend,
+        specials,
     }
+}
+
+/// Special values with enough rows to judge get a bin each (in the order
+/// declared); the others share one, so every declared value has a bin.
+fn special_bins(
+    declared: &[(f64, BinStat)],
+    ranged_rows: usize,
+    options: &BinningOptions,
+) -> Vec<SpecialBin> {
+    let rows = ranged_rows
+        + declared
+            .iter()
+            .map(|(_, s)| s.count as usize)
+            .sum::<usize>();
+    let enough = options.min_level_rows(rows);
+    let mut bins = Vec::new();
+    let mut pooled = SpecialBin {
+        values: Vec::new(),
+        stat: BinStat::default(),
+    };
+    for (value, stat) in declared {
+        if stat.count >= enough {
+            bins.push(SpecialBin {
+                values: vec![*value],
+                stat: *stat,
+            });
+        } else {
+            pooled.values.push(*value);
+            pooled.stat = pooled.stat.add(*stat);
+        }
+    }
+    if !pooled.values.is_empty() {
+        bins.push(pooled);
+    }
+    bins
 }
 
 /// Bins a categorical input (codes into `levels`) against a 0/1 target.
@@ -874,5 +965,72 @@ mod tests {
         assert_eq!(options.min_level_rows(400), 20);
         assert_eq!(options.min_level_rows(10_000), 100);
         assert_eq!(options.min_level_rows(2_000), MIN_LEVEL_ROWS);
+    }
+
+    #[test]
+    fn special_values_stay_out_of_the_ranges_in_bins_of_their_own() {
+        // Months since the last delinquency, 0..100, risk falling with
+        // time; -1 ("never delinquent", 30% of rows) is safest of all and
+        // 999 ("not applicable", 2%) risky. Read as numbers, -1 would sit
+        // in the riskiest range and 999 in the safest.
+        let mut values = Vec::new();
+        let mut target = Vec::new();
+        for i in 0..6_000u32 {
+            let months = f64::from(i % 100);
+            values.push(months);
+            target.push(u8::from(i % 100 < 30 && i % 3 == 0));
+        }
+        for i in 0..3_000u32 {
+            values.push(-1.0);
+            target.push(u8::from(i % 50 == 0));
+        }
+        for i in 0..200u32 {
+            values.push(999.0);
+            target.push(u8::from(i % 2 == 0));
+        }
+        for _ in 0..10 {
+            values.push(7777.0);
+            target.push(1);
+        }
+        let special = [-1.0, 999.0, 7777.0, 5555.0];
+        let binning =
+            bin_numeric_with_specials(&values, &target, &BinningOptions::default(), &special);
+        let Binning::Numeric {
+            cuts,
+            stats,
+            specials,
+            ..
+        } = &binning
+        else {
+            unreachable!()
+        };
+        assert!(cuts.iter().all(|c| (0.0..100.0).contains(c)), "{cuts:?}");
+        assert_eq!(stats.iter().map(|s| s.count).sum::<u64>(), 6_000);
+        assert_eq!(
+            specials,
+            &vec![
+                SpecialBin {
+                    values: vec![-1.0],
+                    stat: stat(3_000, 60)
+                },
+                SpecialBin {
+                    values: vec![999.0],
+                    stat: stat(200, 100)
+                },
+                // Too rare to judge (10 rows) and never seen: one bin.
+                SpecialBin {
+                    values: vec![7777.0, 5555.0],
+                    stat: stat(10, 10)
+                },
+            ]
+        );
+        assert_eq!(binning.total().count, values.len() as u64);
+        let plain = bin_numeric(&values, &target, &BinningOptions::default());
+        assert!(
+            binning.iv() > plain.iv(),
+            "special bins carry more information: {} vs {}",
+            binning.iv(),
+            plain.iv()
+        );
     }
 }

@@ -27,6 +27,11 @@ pub struct ColumnEntry {
     /// numbers is a quantity).
     #[serde(default)]
     pub kind: Option<ColumnKind>,
+    /// Values of a numeric column that are codes, not quantities (-1 for
+    /// "never", 999 for "not applicable"): each scores by a bin of its own
+    /// instead of falling into the range its number lies in.
+    #[serde(default)]
+    pub special: Vec<f64>,
 }
 
 /// How a column's values are read in training.
@@ -88,7 +93,32 @@ impl Dictionary {
 
     /// Parses dictionary TOML.
     pub fn from_toml(text: &str) -> std::result::Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let dictionary: Self = toml::from_str(text).map_err(|e| e.to_string())?;
+        for (name, entry) in &dictionary.columns {
+            if entry.special.is_empty() {
+                continue;
+            }
+            if entry.kind == Some(ColumnKind::Categorical) {
+                return Err(format!(
+                    "column {name:?} declares special values but kind = \"categorical\": special values belong to numeric columns (a category's codes are levels, each binned by itself already); drop `special` or the kind"
+                ));
+            }
+            if let Some(value) = entry.special.iter().find(|v| !v.is_finite()) {
+                return Err(format!(
+                    "column {name:?}: special value {value} is not a finite number"
+                ));
+            }
+        }
+        Ok(dictionary)
+    }
+
+    /// The declared special values of every column that has some.
+    pub fn specials(&self) -> BTreeMap<String, Vec<f64>> {
+        self.columns
+            .iter()
+            .filter(|(_, entry)| !entry.special.is_empty())
+            .map(|(name, entry)| (name.clone(), entry.special.clone()))
+            .collect()
     }
 
     /// Reads every declared column the way the dictionary says: numbers
@@ -98,15 +128,30 @@ impl Dictionary {
     /// alone: one dictionary may serve many files.
     pub fn apply_kinds(&self, table: &mut Table) -> Result<()> {
         for column in &mut table.columns {
-            let Some(kind) = self.columns.get(&column.name).and_then(|entry| entry.kind) else {
+            let Some(entry) = self.columns.get(&column.name) else {
                 continue;
+            };
+            // Special values are numbers: a column declaring them is read
+            // as numeric, so a stray text value is named.
+            let kind = match entry.kind {
+                Some(kind) => kind,
+                None if !entry.special.is_empty() => ColumnKind::Numeric,
+                None => continue,
             };
             let data = std::mem::replace(&mut column.data, ColumnData::Numeric(Vec::new()));
             column.data = match kind {
                 ColumnKind::Categorical => data.into_categories(),
                 ColumnKind::Numeric => data.into_numbers().map_err(|value| {
+                    let (declared, otherwise) = if entry.kind.is_some() {
+                        ("is declared numeric", "declare the column kind = \"categorical\"")
+                    } else {
+                        (
+                            "declares special values, so must hold numbers,",
+                            "drop its `special` list",
+                        )
+                    };
                     Error::Dictionary(format!(
-                        "column {:?} is declared numeric but holds {value:?}, which is not a number; correct the value, mark it missing (empty or NA), or declare the column kind = \"categorical\"",
+                        "column {:?} {declared} but holds {value:?}, which is not a number; correct the value, mark it missing (empty or NA), or {otherwise}",
                         column.name
                     ))
                 })?,
@@ -349,5 +394,45 @@ mod tests {
             Dictionary::from_toml("[columns.a]\ncategory = \"payment\"\nkind = \"ordinal\"\n")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn special_values_are_numbers_of_numeric_columns() {
+        let dictionary = Dictionary::from_toml(
+            "[columns.months_since_late]\ncategory = \"payment\"\nspecial = [-1, 999]\n\n[columns.amount]\ncategory = \"account\"\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            dictionary.specials(),
+            BTreeMap::from([("months_since_late".to_string(), vec![-1.0, 999.0])])
+        );
+        // Declaring special values makes a column numeric: text is named.
+        let mut typo = table(vec![(
+            "months_since_late",
+            ColumnData::Categorical {
+                codes: vec![0, 1],
+                levels: vec!["-1".into(), "never".into()],
+            },
+        )]);
+        let message = dictionary
+            .apply_kinds(&mut typo)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            message.contains("\"months_since_late\" declares special values, so must hold numbers, but holds \"never\""),
+            "{message}"
+        );
+        let refused = Dictionary::from_toml(
+            "[columns.region]\ncategory = \"application\"\nkind = \"categorical\"\nspecial = [0]\n",
+        )
+        .expect_err("refused");
+        assert!(
+            refused.contains("special values belong to numeric columns"),
+            "{refused}"
+        );
+        let refused =
+            Dictionary::from_toml("[columns.x]\ncategory = \"payment\"\nspecial = [nan]\n")
+                .expect_err("refused");
+        assert!(refused.contains("not a finite number"), "{refused}");
     }
 }

@@ -1,6 +1,8 @@
 //! The training pipeline: bins, selection, regression, points.
 
-use crate::binning::{BinStat, Binning, BinningOptions, bin_categorical, bin_numeric, woe};
+use crate::binning::{
+    BinStat, Binning, BinningOptions, bin_categorical, bin_numeric_with_specials, woe,
+};
 use crate::dictionary::ColumnRole;
 use crate::logistic::{BinnedColumn, fit_design};
 use crate::metrics::{Metrics, metrics};
@@ -46,6 +48,9 @@ pub struct FitOptions {
     pub trends: std::collections::BTreeMap<String, crate::Trend>,
     /// Stepwise selection after the IV and correlation filters, when set.
     pub stepwise: Option<crate::StepwiseOptions>,
+    /// Special values of named numeric inputs (codes such as -1 "never" or
+    /// 999 "not applicable"): binned apart from the ranges.
+    pub specials: std::collections::BTreeMap<String, Vec<f64>>,
 }
 
 impl Default for FitOptions {
@@ -63,6 +68,7 @@ impl Default for FitOptions {
             trends: std::collections::BTreeMap::new(),
             neutral_missing: false,
             stepwise: None,
+            specials: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -215,19 +221,32 @@ fn candidate(
                     .unwrap_or(options.binning.trend),
                 ..options.binning
             };
-            let binning = bin_numeric(&values, y, &binning);
-            let cuts = match &binning {
-                Binning::Numeric { cuts, .. } => cuts.as_slice(),
-                Binning::Categorical { .. } => &[],
+            let special = options
+                .specials
+                .get(&column.name)
+                .map_or(&[][..], Vec::as_slice);
+            let binning = bin_numeric_with_specials(&values, y, &binning, special);
+            let (cuts, ranges) = match &binning {
+                Binning::Numeric { cuts, stats, .. } => (cuts.as_slice(), stats.len()),
+                Binning::Categorical { .. } => (&[][..], 0),
             };
-            u16::try_from(cuts.len() + 1).map_err(|_| too_many())?;
+            u16::try_from(ranges + binning.specials().len() + 1).map_err(|_| too_many())?;
+            // Codes: 0 missing, then the ranges, then the special bins.
+            let special_code = |v: f64| {
+                binning
+                    .specials()
+                    .iter()
+                    .position(|s| s.values.contains(&v))
+                    .map(|i| (1 + ranges + i) as u16)
+            };
             let codes = values
                 .iter()
                 .map(|v| {
                     if v.is_nan() {
                         0
                     } else {
-                        (cuts.partition_point(|c| c <= v) + 1) as u16
+                        special_code(*v)
+                            .unwrap_or_else(|| (cuts.partition_point(|c| c <= v) + 1) as u16)
                     }
                 })
                 .collect();
@@ -275,6 +294,7 @@ fn candidate(
         woe(binning.missing(), total)
     }];
     woe_by_code.extend(binning.stats().iter().map(|s| woe(*s, total)));
+    woe_by_code.extend(binning.specials().iter().map(|s| woe(s.stat, total)));
     let iv = binning.iv();
     let status = if iv < options.min_iv {
         format!(
@@ -519,7 +539,12 @@ pub fn train(
             stats: Some(stats_of(candidate.binning.missing(), total)),
         }];
         match &candidate.binning {
-            Binning::Numeric { cuts, stats, .. } => {
+            Binning::Numeric {
+                cuts,
+                stats,
+                specials,
+                ..
+            } => {
                 for (i, stat) in stats.iter().enumerate() {
                     bins.push(Bin {
                         rule: BinRule::Range {
@@ -528,6 +553,15 @@ pub fn train(
                         },
                         points: points_of(*stat),
                         stats: Some(stats_of(*stat, total)),
+                    });
+                }
+                for special in specials {
+                    bins.push(Bin {
+                        rule: BinRule::Special {
+                            values: special.values.clone(),
+                        },
+                        points: points_of(special.stat),
+                        stats: Some(stats_of(special.stat, total)),
                     });
                 }
             }

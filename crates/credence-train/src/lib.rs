@@ -28,8 +28,8 @@ mod validation;
 
 pub use batch::{SCORE_COLUMNS, require_csv, score_csv, scores_of_csv, scores_of_file};
 pub use binning::{
-    BinStat, Binning, BinningOptions, Trend, bin_categorical, bin_numeric, information_value,
-    optimal_groups, optimal_shaped_groups, woe,
+    BinStat, Binning, BinningOptions, SpecialBin, Trend, bin_categorical, bin_numeric,
+    bin_numeric_with_specials, information_value, optimal_groups, optimal_shaped_groups, woe,
 };
 pub use dictionary::{ColumnKind, ColumnRole, Dictionary};
 pub use error::{Error, Result};

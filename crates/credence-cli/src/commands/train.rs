@@ -11,6 +11,7 @@ use credence_train::{
 };
 
 pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
+    refuse_overwriting_inputs(args)?;
     if !(0.0..0.9).contains(&args.test_share) {
         bail!(
             "--test-share {} must be at least 0 and below 0.9",
@@ -108,6 +109,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
             None => Dictionary::default(),
         };
         dictionary.apply_kinds(&mut table)?;
+        options.specials = dictionary.specials();
         let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
         let roles = dictionary.roles(&names, target_name, &args.audit_columns)?;
         let target = target_from(&table, target_name, args.bad.as_deref())?;
@@ -257,6 +259,49 @@ fn report(trained: &TrainedModel, args: &TrainArgs) -> Result<()> {
             input.iv,
             input.status
         )?;
+    }
+    Ok(())
+}
+
+/// The report is written as JSON and HTML beside each other, whatever
+/// extension `--report` has; refuses, before any work, a report that would
+/// land on the model or on a data file (`--report m.html` with `--out
+/// m.json` used to replace the model with the report).
+fn refuse_overwriting_inputs(args: &TrainArgs) -> Result<()> {
+    let Some(report) = &args.report else {
+        return Ok(());
+    };
+    // Same file: same path once `.` parts are dropped, or (both existing)
+    // the same canonical path.
+    let plain = |p: &std::path::Path| -> std::path::PathBuf {
+        p.components()
+            .filter(|c| *c != std::path::Component::CurDir)
+            .collect()
+    };
+    let same = |a: &std::path::Path, b: &std::path::Path| {
+        plain(a) == plain(b)
+            || (a.canonicalize().ok()).is_some_and(|a| b.canonicalize().ok() == Some(a))
+    };
+    let written = [report.with_extension("json"), report.with_extension("html")];
+    let kept = [
+        ("the model (--out)", Some(args.out.as_path())),
+        ("the data (--data)", args.data.as_deref()),
+        ("the test data (--test-data)", args.test_data.as_deref()),
+        ("the population (--population)", args.population.as_deref()),
+        ("the dictionary (--dictionary)", args.dictionary.as_deref()),
+    ];
+    for path in &written {
+        if let Some((what, _)) = kept
+            .iter()
+            .find(|(_, other)| other.is_some_and(|other| same(path, other)))
+        {
+            bail!(
+                "--report {} writes {}, which is {what}; name the report differently (for example --report {}-report.html)",
+                report.display(),
+                path.display(),
+                report.with_extension("").display()
+            );
+        }
     }
     Ok(())
 }
