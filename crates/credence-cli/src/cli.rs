@@ -354,6 +354,10 @@ pub struct TrainArgs {
     /// valleys only when asked.
     #[arg(long, value_enum, default_value = "auto")]
     pub trend: TrendArg,
+    /// Where a continuous input's pre-bins are cut before the optimal
+    /// grouping: where a decision tree would split, or at quantiles.
+    #[arg(long, value_enum, default_value = "tree")]
+    pub prebinning: PrebinningArg,
     /// The approval cut-off of the fairness report.
     #[arg(long, default_value_t = 600)]
     pub cutoff: i32,
@@ -376,6 +380,15 @@ pub enum TrendArg {
     Valley,
     /// The best of all four shapes.
     AutoWithPeaks,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PrebinningArg {
+    /// Where a decision tree would split (each side at least the minimum
+    /// bin share), as optbinning does.
+    Tree,
+    /// At equal-count quantiles (20).
+    Quantile,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -382,6 +382,18 @@ fn train_refuses_protected_inputs_and_writes_a_verifiable_model() {
     );
     let html = std::fs::read_to_string(d.join("r2.html")).expect("html");
     assert!(html.contains("Later scoring population"));
+    // The report says how the model was trained, defaults included.
+    let settings = &report["settings"];
+    assert_eq!(settings["prebinning"], "tree");
+    assert_eq!(settings["min_bin_share"], 0.05);
+    assert_eq!(settings["min_level_rows"], 30);
+    assert_eq!(settings["trend"], "auto");
+    assert_eq!(settings["lambda"], 1.0);
+    assert!(
+        html.contains("<h2>Settings</h2>"),
+        "the HTML lists the settings"
+    );
+    assert!(html.contains("ranges at least 5% of rows"), "{html}");
 }
 
 /// `credence demo` serving on a free port, with what it printed.

@@ -1,7 +1,8 @@
 //! Optimal binning under a monotone event-rate trend.
 //!
-//! Numeric inputs are first cut into pre-bins (each of at least the
-//! minimum bin share, split where a decision tree would); then the
+//! Numeric inputs are first cut into pre-bins (by default where a decision
+//! tree would split, each of at least the minimum bin share, as optbinning
+//! does; or at quantiles); then the
 //! contiguous grouping of pre-bins that maximises information value,
 //! subject to every bin holding at least a minimum share of rows and event
 //! rates moving in one direction, is found exactly by dynamic programming
@@ -95,11 +96,26 @@ pub enum Trend {
     AutoWithPeaks,
 }
 
+/// Where a continuous input's pre-bins are cut, before the optimal
+/// grouping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Prebinning {
+    /// Where a decision tree would split (each side of the minimum share),
+    /// as optbinning does.
+    Tree,
+    /// At equal-count quantiles.
+    Quantile,
+}
+
 /// How to bin.
 #[derive(Debug, Clone, Copy)]
 pub struct BinningOptions {
-    /// Quantile pre-bins of a numeric input (at most).
+    /// Pre-bins of a continuous input (at most); inputs with no more
+    /// distinct values than this are discrete, a pre-bin per value.
     pub max_prebins: usize,
+    /// Where pre-bins are cut.
+    pub prebinning: Prebinning,
     /// Smallest share of the (non-missing) rows a bin cut from a continuous
     /// range may hold; levels of discrete inputs need only be not rare.
     pub min_bin_share: f64,
@@ -135,6 +151,7 @@ impl Default for BinningOptions {
     fn default() -> Self {
         Self {
             max_prebins: 20,
+            prebinning: Prebinning::Tree,
             min_bin_share: 0.05,
             trend: Trend::Auto,
             rare_share: 0.01,
@@ -447,6 +464,34 @@ fn supervised_prebins(present: &[(f64, u8)], max_prebins: usize, min_count: usiz
     leaves.iter().skip(1).map(|&(a, _)| values[a]).collect()
 }
 
+/// Pre-bin cuts at the quantiles: the value found `k/max_prebins` of the
+/// way through the sorted rows, for each k. Ties keep a value in one
+/// pre-bin: where one spans a quantile, the cut moves just above it.
+/// `present` is sorted.
+fn quantile_prebins(present: &[(f64, u8)], max_prebins: usize) -> Vec<f64> {
+    let n = present.len();
+    let mut cuts: Vec<f64> = Vec::new();
+    // Row index where the last pre-bin starts.
+    let mut last = 0;
+    for k in 1..max_prebins {
+        let mut at = (k * n).div_ceil(max_prebins);
+        if at <= last || at >= n {
+            continue;
+        }
+        let value = present[at].0;
+        if present[at - 1].0 == value {
+            // A tie spans the quantile: cut just above it instead.
+            at = present.partition_point(|(v, _)| *v <= value);
+            if at >= n {
+                break;
+            }
+        }
+        cuts.push(present[at].0);
+        last = at;
+    }
+    cuts
+}
+
 /// Bins a numeric input against a 0/1 target.
 pub fn bin_numeric(values: &[f64], target: &[u8], options: &BinningOptions) -> Binning {
     bin_numeric_with_specials(values, target, options, &[])
@@ -508,11 +553,14 @@ pub fn bin_numeric_with_specials(
     let cuts: Vec<f64> = if discrete {
         distinct.iter().skip(1).copied().collect()
     } else {
-        supervised_prebins(
-            &present,
-            options.max_prebins,
-            options.min_bin_rows(n) as usize,
-        )
+        match options.prebinning {
+            Prebinning::Tree => supervised_prebins(
+                &present,
+                options.max_prebins,
+                options.min_bin_rows(n) as usize,
+            ),
+            Prebinning::Quantile => quantile_prebins(&present, options.max_prebins),
+        }
     };
     let mut prebins = vec![BinStat::default(); cuts.len() + 1];
     for (v, t) in &present {
@@ -1031,6 +1079,33 @@ mod tests {
             "special bins carry more information: {} vs {}",
             binning.iv(),
             plain.iv()
+        );
+    }
+
+    #[test]
+    fn quantile_prebins_cut_at_equal_counts_and_skip_ties() {
+        let rows: Vec<(f64, u8)> = (0..100).map(|i| (f64::from(i), 0)).collect();
+        assert_eq!(quantile_prebins(&rows, 4), vec![25.0, 50.0, 75.0]);
+        // Half the rows at 0: the first cuts would all fall on the tie.
+        let tied: Vec<(f64, u8)> = (0..100).map(|i| (f64::from(i.max(50)), 0)).collect();
+        assert_eq!(quantile_prebins(&tied, 4), vec![51.0, 75.0]);
+        assert!(quantile_prebins(&[], 4).is_empty());
+        let options = BinningOptions {
+            prebinning: Prebinning::Quantile,
+            ..BinningOptions::default()
+        };
+        let values: Vec<f64> = (0..1_000).map(f64::from).collect();
+        let target: Vec<u8> = (0..1_000)
+            .map(|i| u8::from(i % 7 == 0 || i > 900))
+            .collect();
+        let binning = bin_numeric(&values, &target, &options);
+        assert!(binning.stats().iter().all(|s| s.count >= 50), "{binning:?}");
+        let Binning::Numeric { cuts, .. } = &binning else {
+            unreachable!()
+        };
+        assert!(
+            cuts.iter().all(|c| c % 50.0 == 0.0),
+            "cuts on the quantile grid: {cuts:?}"
         );
     }
 }

@@ -101,9 +101,66 @@ pub struct BinReport {
     pub points: f64,
 }
 
+/// How the model was trained: every setting that shapes it, so the report
+/// alone says how to reproduce it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainSettings {
+    /// Where continuous inputs' pre-bins were cut.
+    pub prebinning: crate::Prebinning,
+    /// Most pre-bins of a continuous input.
+    pub max_prebins: usize,
+    /// Smallest share of rows of a bin cut from a continuous range.
+    pub min_bin_share: f64,
+    /// Levels of discrete inputs under this share are rare and pooled.
+    pub rare_share: f64,
+    /// Levels with fewer rows are rare and pooled.
+    pub min_level_rows: u64,
+    /// Event-rate trend of numeric bins.
+    pub trend: crate::Trend,
+    /// Trends imposed on named inputs.
+    pub trends: std::collections::BTreeMap<String, crate::Trend>,
+    /// Declared special values of named inputs.
+    pub special_values: std::collections::BTreeMap<String, Vec<f64>>,
+    /// Inputs with less information value were dropped.
+    pub min_iv: f64,
+    /// Of two inputs whose WOE correlate more, the weaker was dropped.
+    pub max_correlation: f64,
+    /// L2 penalty of the regression.
+    pub lambda: f64,
+    /// Stepwise selection levels, when used.
+    pub stepwise: Option<crate::StepwiseOptions>,
+    /// Absent inputs score as average.
+    pub neutral_missing: bool,
+    /// Approval cut-off of the fairness report.
+    pub cutoff: i32,
+}
+
+impl TrainSettings {
+    fn of(options: &FitOptions) -> Self {
+        Self {
+            prebinning: options.binning.prebinning,
+            max_prebins: options.binning.max_prebins,
+            min_bin_share: options.binning.min_bin_share,
+            rare_share: options.binning.rare_share,
+            min_level_rows: crate::binning::MIN_LEVEL_ROWS,
+            trend: options.binning.trend,
+            trends: options.trends.clone(),
+            special_values: options.specials.clone(),
+            min_iv: options.min_iv,
+            max_correlation: options.max_correlation,
+            lambda: options.lambda,
+            stepwise: options.stepwise,
+            neutral_missing: options.neutral_missing,
+            cutoff: options.cutoff,
+        }
+    }
+}
+
 /// Everything training measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrainReport {
+    /// How the model was trained.
+    pub settings: TrainSettings,
     /// Every input considered.
     pub inputs: Vec<InputReport>,
     /// Metrics on the training rows.
@@ -700,6 +757,7 @@ pub fn train(
     Ok(TrainedModel {
         scorecard,
         report: TrainReport {
+            settings: TrainSettings::of(options),
             inputs: reports,
             train: train_metrics,
             test: test_metrics,

@@ -171,6 +171,111 @@ fn distribution_chart(report: &TrainReport) -> String {
     )
 }
 
+/// The settings the model was trained with, as a small table.
+fn settings_table(settings: &crate::TrainSettings) -> String {
+    let named = |map: &std::collections::BTreeMap<String, String>| {
+        if map.is_empty() {
+            "none".to_string()
+        } else {
+            map.iter()
+                .map(|(name, value)| format!("{name}: {value}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+    };
+    let trend = |t: &crate::Trend| {
+        match t {
+            crate::Trend::Auto => "monotone (rising or falling, whichever informs more)",
+            crate::Trend::Ascending => "rising",
+            crate::Trend::Descending => "falling",
+            crate::Trend::Peak => "peaked",
+            crate::Trend::Valley => "valley-shaped",
+            crate::Trend::AutoWithPeaks => {
+                "the most informative of rising, falling, peaked and valley-shaped"
+            }
+        }
+        .to_string()
+    };
+    let specials = settings
+        .special_values
+        .iter()
+        .map(|(name, values)| {
+            let listed: Vec<String> = values.iter().map(|v| format!("{v}")).collect();
+            (name.clone(), listed.join(", "))
+        })
+        .collect();
+    let trends = settings
+        .trends
+        .iter()
+        .map(|(name, t)| (name.clone(), trend(t)))
+        .collect();
+    let rows = [
+        (
+            "binning",
+            format!(
+                "{} pre-bins (at most {}), then the optimal grouping; event-rate trend: {}",
+                prebinning_name(&settings.prebinning),
+                settings.max_prebins,
+                trend(&settings.trend)
+            ),
+        ),
+        (
+            "bin sizes",
+            format!(
+                "ranges at least {}% of rows; levels of flags, codes and categories kept unless under {}% or {} rows",
+                100.0 * settings.min_bin_share,
+                100.0 * settings.rare_share,
+                settings.min_level_rows
+            ),
+        ),
+        ("trends imposed", named(&trends)),
+        ("special values", named(&specials)),
+        (
+            "selection",
+            format!(
+                "information value at least {}; WOE correlation at most {}{}",
+                settings.min_iv,
+                settings.max_correlation,
+                settings.stepwise.map_or(String::new(), |s| format!(
+                    "; stepwise (enter p < {}, stay p <= {})",
+                    s.entry, s.stay
+                ))
+            ),
+        ),
+        (
+            "regression",
+            format!("L2 logistic, lambda {}", settings.lambda),
+        ),
+        (
+            "absent inputs",
+            if settings.neutral_missing {
+                "score as average".to_string()
+            } else {
+                "score by the bads among training rows that lacked them".to_string()
+            },
+        ),
+        ("fairness cut-off", settings.cutoff.to_string()),
+    ];
+    let mut table = String::from("<h2>Settings</h2><table>");
+    for (name, value) in rows {
+        let _ = write!(
+            table,
+            "<tr><th>{}</th><td style=\"text-align:left\">{}</td></tr>",
+            escape(name),
+            escape(&value)
+        );
+    }
+    table.push_str("</table>");
+    table
+}
+
+fn prebinning_name(prebinning: &crate::Prebinning) -> &'static str {
+    match prebinning {
+        crate::Prebinning::Tree => "decision-tree",
+        crate::Prebinning::Quantile => "quantile",
+    }
+}
+
 /// The report of a training run as a self-contained HTML page.
 pub fn report_html(report: &TrainReport, model: &Scorecard) -> String {
     let mut page = String::new();
@@ -190,11 +295,13 @@ th{{background:#f2f2f2}}figure{{display:inline-block;margin:0 1rem 1rem 0}}figca
 <h1>Validation report</h1>
 <p>Model <strong>{tag}</strong> — {note}</p>
 <p>Checksum <code>{checksum}</code></p>
+{settings}
 <h2>Discrimination</h2>
 <table><tr><th>sample</th><th>rows</th><th>bad rate</th><th>AUC</th><th>Gini</th><th>KS</th></tr>"##,
         tag = escape(&model.version_tag()),
         note = escape(&model.origin.note),
         checksum = escape(&model.checksum),
+        settings = settings_table(&report.settings),
     );
     let mut samples = vec![("train", report.train)];
     samples.extend(report.test.map(|m| ("test", m)));

@@ -28,13 +28,15 @@ mod validation;
 
 pub use batch::{SCORE_COLUMNS, require_csv, score_csv, scores_of_csv, scores_of_file};
 pub use binning::{
-    BinStat, Binning, BinningOptions, SpecialBin, Trend, bin_categorical, bin_numeric,
+    BinStat, Binning, BinningOptions, Prebinning, SpecialBin, Trend, bin_categorical, bin_numeric,
     bin_numeric_with_specials, information_value, optimal_groups, optimal_shaped_groups, woe,
 };
 pub use dictionary::{ColumnKind, ColumnRole, Dictionary};
 pub use error::{Error, Result};
 pub use fairness::{FairnessReport, GroupReport, fairness};
-pub use fit::{FitOptions, PopulationShift, Timings, TrainReport, TrainedModel, train};
+pub use fit::{
+    FitOptions, PopulationShift, Timings, TrainReport, TrainSettings, TrainedModel, train,
+};
 pub use html::report_html;
 pub use logistic::{BinnedColumn, Design, LogisticFit, fit_design, fit_logistic};
 pub use metrics::{Metrics, auc, ks, metrics};

@@ -19,7 +19,7 @@ use crate::logistic::{
 };
 
 /// Significance levels of stepwise selection.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct StepwiseOptions {
     /// An input enters when its score test's p-value is below this.
     pub entry: f64,

@@ -33,6 +33,10 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
         cutoff: args.cutoff,
         binning: credence_train::BinningOptions {
             min_bin_share: args.min_bin_share,
+            prebinning: match args.prebinning {
+                crate::cli::PrebinningArg::Tree => credence_train::Prebinning::Tree,
+                crate::cli::PrebinningArg::Quantile => credence_train::Prebinning::Quantile,
+            },
             trend: match args.trend {
                 crate::cli::TrendArg::Auto => credence_train::Trend::Auto,
                 crate::cli::TrendArg::Ascending => credence_train::Trend::Ascending,
