@@ -130,3 +130,25 @@ pub fn hint_for(error: &anyhow::Error) -> Option<&'static str> {
         None
     }
 }
+
+/// Whether two paths name the same file: the same path once `.` parts are
+/// dropped, or (both existing) the same canonical path.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let plain = |p: &Path| -> std::path::PathBuf {
+        p.components()
+            .filter(|c| *c != std::path::Component::CurDir)
+            .collect()
+    };
+    plain(a) == plain(b)
+        || (a.canonicalize().ok()).is_some_and(|a| b.canonicalize().ok() == Some(a))
+}
+
+/// Which of the files a command reads or keeps (`(what, path)`, for
+/// example `("the model (--model)", Some(path))`) `written` would replace,
+/// if any: commands check before any work, so a mistyped `--out` never
+/// destroys the model or the data it was about to read.
+pub fn overwritten<'a>(written: &Path, kept: &[(&'a str, Option<&Path>)]) -> Option<&'a str> {
+    kept.iter()
+        .find(|(_, path)| path.is_some_and(|path| same_file(written, path)))
+        .map(|(what, _)| *what)
+}

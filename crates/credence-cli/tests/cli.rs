@@ -954,6 +954,47 @@ fn trains_on_parquet_with_stepwise_selection_and_reports_its_timings() {
         ],
     );
     assert!(refused.contains("--entry-p 1.5"), "{refused}");
+    for (flag, value, says) in [
+        (
+            "--min-bin-share",
+            "2",
+            "--min-bin-share 2 must be a share above 0",
+        ),
+        (
+            "--lambda",
+            "NaN",
+            "--lambda NaN must be a penalty of 0 or more",
+        ),
+        (
+            "--lambda",
+            "-1",
+            "--lambda -1 must be a penalty of 0 or more",
+        ),
+        ("--max-correlation", "1.5", "--max-correlation 1.5 must be"),
+        ("--min-iv", "-3", "--min-iv -3 must be"),
+        (
+            "--cutoff",
+            "2000",
+            "--cutoff 2000 must be a score on the 350-950 scale",
+        ),
+    ] {
+        let setting = format!("{flag}={value}");
+        let refused = fails(
+            d,
+            &[
+                "train",
+                "--data",
+                "train.parquet",
+                "--target",
+                "bad",
+                "--out",
+                "x.json",
+                &setting,
+            ],
+        );
+        assert!(refused.contains(says), "{setting}: {refused}");
+    }
+    assert!(!d.join("x.json").exists(), "nothing written");
 }
 
 #[test]
@@ -1153,6 +1194,57 @@ fn special_values_declared_in_the_dictionary_score_by_bins_of_their_own() {
     assert_eq!(
         std::fs::read(d.join("late.json")).expect("model"),
         model_before
+    );
+    // Nor may scores or an export land on the model or the data.
+    for (args, says) in [
+        (
+            vec![
+                "score",
+                "--model",
+                "late.json",
+                "--data",
+                "rows.csv",
+                "--out",
+                "./late.json",
+            ],
+            "--out ./late.json is the model (--model)",
+        ),
+        (
+            vec![
+                "score",
+                "--model",
+                "late.json",
+                "--data",
+                "rows.csv",
+                "--out",
+                "rows.csv",
+            ],
+            "--out rows.csv is the data (--data)",
+        ),
+        (
+            vec![
+                "export-model",
+                "--model",
+                "late.json",
+                "--format",
+                "sql",
+                "--out",
+                "late.json",
+            ],
+            "--out late.json is the model (--model)",
+        ),
+    ] {
+        let refused = fails(d, &args);
+        assert!(refused.contains(says), "{args:?}: {refused}");
+    }
+    assert_eq!(
+        std::fs::read(d.join("late.json")).expect("model"),
+        model_before
+    );
+    assert!(
+        std::fs::read_to_string(d.join("rows.csv"))
+            .expect("data")
+            .starts_with("months_since_late\n-1\n")
     );
 }
 

@@ -43,6 +43,20 @@ pub fn run(action: &ModelAction) -> Result<()> {
 
 /// `credence export-model`.
 pub fn export(args: &crate::cli::ExportArgs) -> Result<()> {
+    if crate::context::overwritten(&args.out, &[("the model (--model)", Some(&args.model))])
+        .is_some()
+    {
+        bail!(
+            "--out {} is the model (--model); the export would replace it: write it to another file (for example {})",
+            args.out.display(),
+            args.out
+                .with_extension(match args.format {
+                    crate::cli::ExportFormat::Sql => "sql",
+                    crate::cli::ExportFormat::Pmml => "pmml",
+                })
+                .display()
+        );
+    }
     let model = load(&args.model)?;
     let text = match args.format {
         crate::cli::ExportFormat::Sql => credence_scorecard::to_sql(&model, &args.table),

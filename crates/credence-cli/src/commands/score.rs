@@ -40,6 +40,16 @@ fn score_file(
     model: &std::path::Path,
     out: &std::path::Path,
 ) -> Result<()> {
+    let kept = [
+        ("the model (--model)", Some(model)),
+        ("the data (--data)", Some(data)),
+    ];
+    if let Some(what) = context::overwritten(out, &kept) {
+        anyhow::bail!(
+            "--out {} is {what}; scoring would replace it: write the scores to another file",
+            out.display()
+        );
+    }
     let text =
         std::fs::read_to_string(model).with_context(|| format!("reading {}", model.display()))?;
     let scorecard = credence_scorecard::Scorecard::from_json(&text)

@@ -23,6 +23,45 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
             bail!("{flag} {p} must be a probability between 0 and 1 (0.05 is usual)");
         }
     }
+    // Out-of-range settings would train something, silently wrong (a NaN
+    // penalty, bins larger than half the data, a cut-off off the scale).
+    let checks = [
+        (
+            "--min-bin-share",
+            args.min_bin_share,
+            args.min_bin_share > 0.0 && args.min_bin_share <= 0.5,
+            "a share above 0 and at most 0.5 (0.05 is usual)",
+        ),
+        (
+            "--lambda",
+            args.lambda,
+            args.lambda.is_finite() && args.lambda >= 0.0,
+            "a penalty of 0 or more (1 is usual)",
+        ),
+        (
+            "--max-correlation",
+            args.max_correlation,
+            args.max_correlation > 0.0 && args.max_correlation <= 1.0,
+            "a correlation above 0 and at most 1 (0.8 is usual)",
+        ),
+        (
+            "--min-iv",
+            args.min_iv,
+            args.min_iv.is_finite() && args.min_iv >= 0.0,
+            "an information value of 0 or more (0.02 is a common floor)",
+        ),
+    ];
+    for (flag, value, fine, expected) in checks {
+        if !fine {
+            bail!("{flag} {value} must be {expected}");
+        }
+    }
+    if !(350..=950).contains(&args.cutoff) {
+        bail!(
+            "--cutoff {} must be a score on the 350-950 scale (600 is the default)",
+            args.cutoff
+        );
+    }
     let defaults = FitOptions::default();
     let mut options = FitOptions {
         model_id: args.model_id.clone(),
@@ -275,17 +314,6 @@ fn refuse_overwriting_inputs(args: &TrainArgs) -> Result<()> {
     let Some(report) = &args.report else {
         return Ok(());
     };
-    // Same file: same path once `.` parts are dropped, or (both existing)
-    // the same canonical path.
-    let plain = |p: &std::path::Path| -> std::path::PathBuf {
-        p.components()
-            .filter(|c| *c != std::path::Component::CurDir)
-            .collect()
-    };
-    let same = |a: &std::path::Path, b: &std::path::Path| {
-        plain(a) == plain(b)
-            || (a.canonicalize().ok()).is_some_and(|a| b.canonicalize().ok() == Some(a))
-    };
     let written = [report.with_extension("json"), report.with_extension("html")];
     let kept = [
         ("the model (--out)", Some(args.out.as_path())),
@@ -295,10 +323,7 @@ fn refuse_overwriting_inputs(args: &TrainArgs) -> Result<()> {
         ("the dictionary (--dictionary)", args.dictionary.as_deref()),
     ];
     for path in &written {
-        if let Some((what, _)) = kept
-            .iter()
-            .find(|(_, other)| other.is_some_and(|other| same(path, other)))
-        {
+        if let Some(what) = context::overwritten(path, &kept) {
             bail!(
                 "--report {} writes {}, which is {what}; name the report differently (for example --report {}-report.html)",
                 report.display(),
