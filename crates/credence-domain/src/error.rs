@@ -25,13 +25,15 @@ impl FieldError {
         }
     }
 
-    /// The field is required for this kind and absent.
+    /// The field is required for this kind and absent (`kind` empty or
+    /// "any": required of every event).
     pub fn missing(field: &str, kind: &str) -> Self {
-        Self::new(
-            "missing_field",
-            field,
-            format!("is required for kind {kind:?}"),
-        )
+        let reason = if kind.is_empty() || kind == "any" {
+            "is required on every event".to_string()
+        } else {
+            format!("is required for kind {kind:?}")
+        };
+        Self::new("missing_field", field, reason)
     }
 }
 

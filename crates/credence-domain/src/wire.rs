@@ -992,6 +992,13 @@ mod tests {
         let found = codes(&errors);
         assert!(found.contains(&("bill_id", "missing_field")), "{found:?}");
         assert!(found.contains(&("amount", "missing_field")), "{found:?}");
+        let errors = parse(r#"{"furnisher_id":"bank","event_id":"e1","subject_id":"s1","occurred_at":"2026-01-05"}"#)
+            .expect_err("no kind");
+        let kind = errors
+            .iter()
+            .find(|e| e.field == "kind")
+            .expect("the kind is named");
+        assert_eq!(kind.to_string(), "field `kind`: is required on every event");
     }
 
     #[test]
