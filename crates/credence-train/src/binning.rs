@@ -2,15 +2,16 @@
 //!
 //! Numeric inputs are first cut into pre-bins (by default where a decision
 //! tree would split, each of at least the minimum bin share, as optbinning
-//! does; or at quantiles); then the
-//! contiguous grouping of pre-bins that maximises information value,
-//! subject to every bin holding at least a minimum share of rows and event
-//! rates moving in one direction, is found exactly by dynamic programming
-//! over (last bin start, last bin end) — O(n³) in the number of pre-bins.
-//! optbinning solves the same problem with a MIP solver; for monotone
-//! trends the DP is exact. Categorical inputs are ordered by event rate
-//! (rare levels pooled first), which makes any contiguous grouping
-//! monotone, and binned the same way. Missing values get their own bin.
+//! does; or at quantiles); then the contiguous grouping of pre-bins that
+//! maximises information value, subject to every bin holding at least a
+//! minimum share of rows and event rates moving in one direction, is found
+//! exactly by dynamic programming over (last bin start, last bin end) —
+//! O(n³) in the number of pre-bins. optbinning solves the same problem with
+//! a MIP solver; for monotone trends the DP is exact. Categorical inputs
+//! are ordered by event rate (rare levels pooled first), which makes any
+//! contiguous grouping monotone, and binned the same way. Missing values
+//! get their own bin, and so do declared special values (codes such as
+//! -1 "never", which are not quantities).
 //!
 //! The minimum bin share guards against *cut points* chosen to fit noise: a
 //! continuous input offers hundreds of places to cut, and a small bin at
@@ -128,8 +129,8 @@ pub struct BinningOptions {
 
 /// Fewest rows a level of a discrete input needs to stand on its own (below
 /// it, a level is rare and pooled): an event rate from fewer rows is too
-/// uncertain to score by, the usual floor for treating a proportion as
-/// normally distributed.
+/// uncertain to score by (30 is the textbook rule of thumb for a sample to
+/// estimate from).
 pub const MIN_LEVEL_ROWS: u64 = 30;
 
 impl BinningOptions {
@@ -537,8 +538,8 @@ pub fn bin_numeric_with_specials(
     }
     // Pre-bin cuts. With few distinct values every value is its own
     // pre-bin (a rare but telling value, such as one charge-off among
-    // zeros, must not vanish into a quantile); otherwise the cuts a
-    // decision tree would choose, each pre-bin of the minimum share.
+    // zeros, must not vanish into a quantile); otherwise cut as
+    // `options.prebinning` says.
     let n = present.len();
     let mut distinct: Vec<f64> = Vec::new();
     for (v, _) in &present {
