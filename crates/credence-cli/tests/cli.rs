@@ -334,12 +334,20 @@ fn train_refuses_protected_inputs_and_writes_a_verifiable_model() {
         "{}",
         report["test"]
     );
-    // The development sample against itself is perfectly stable.
+    // The development sample against itself is perfectly stable, input
+    // by input too.
     assert_eq!(report["population"]["rows"], 1000);
     assert!(
         report["population"]["psi"]
             .as_f64()
             .is_some_and(|p| p.abs() < 1e-9)
+    );
+    let shifts = report["population"]["inputs"].as_array().expect("inputs");
+    assert_eq!(shifts.len(), inputs.len(), "one index per model input");
+    assert!(
+        shifts
+            .iter()
+            .all(|s| s["csi"].as_f64().is_some_and(|c| c.abs() < 1e-9))
     );
     // A later population of only the bad outcomes has shifted.
     let text = std::fs::read_to_string(data).expect("data");
@@ -380,8 +388,19 @@ fn train_refuses_protected_inputs_and_writes_a_verifiable_model() {
         "{}",
         report["population"]
     );
+    // The bads-only population moved most on the strongest input, and the
+    // indices come least stable first.
+    let shifts: Vec<f64> = report["population"]["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|s| s["csi"].as_f64().expect("csi"))
+        .collect();
+    assert!(shifts[0] > 0.1, "{shifts:?}");
+    assert!(shifts.windows(2).all(|w| w[0] >= w[1]), "{shifts:?}");
     let html = std::fs::read_to_string(d.join("r2.html")).expect("html");
     assert!(html.contains("Later scoring population"));
+    assert!(html.contains("characteristic stability index"));
     // The report says how the model was trained, defaults included.
     let settings = &report["settings"];
     assert_eq!(settings["prebinning"], "tree");

@@ -19,6 +19,15 @@ fn read_error(name: &str, message: String) -> Error {
     }
 }
 
+/// The model's input from one cell of a CSV record: text, read as a
+/// number where the model bins numbers.
+fn cell_input(record: &csv::StringRecord, slot: usize) -> Input<'_> {
+    match record.get(slot) {
+        Some(cell) if !is_missing(cell) => Input::Category(cell),
+        _ => Input::Missing,
+    }
+}
+
 /// Streams every row of `input` (CSV with a header) through the model:
 /// `header` sees the header first (and may refuse it), then `row` gets each
 /// record with its score. Returns the rows scored. `name` names the input
@@ -28,7 +37,7 @@ fn score_rows(
     input: impl Read,
     name: &str,
     header: impl FnOnce(&csv::StringRecord) -> Result<()>,
-    mut row: impl FnMut(&csv::StringRecord, &ScoreSummary) -> Result<()>,
+    mut row: impl FnMut(&csv::StringRecord, &ScoreSummary, &CompiledScorecard) -> Result<()>,
 ) -> Result<u64> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -52,11 +61,8 @@ fn score_rows(
             Ok(true) => {}
             Err(e) => return Err(read_error(name, format!("line {}: {e}", rows + 2))),
         }
-        let summary = compiled.score_with(|slot| match record.get(slot) {
-            Some(cell) if !is_missing(cell) => Input::Category(cell),
-            _ => Input::Missing,
-        });
-        row(&record, &summary)?;
+        let summary = compiled.score_with(|slot| cell_input(&record, slot));
+        row(&record, &summary, &compiled)?;
         rows += 1;
     }
     Ok(rows)
@@ -94,7 +100,7 @@ pub fn score_csv(
             }
             writer.borrow_mut().write_record(&out_header).map_err(fail)
         },
-        |record, summary| {
+        |record, summary, _| {
             let mut out = record.clone();
             out.push_field(&summary.score.to_string());
             out.push_field(summary.band().name());
@@ -113,37 +119,75 @@ pub fn score_csv(
     Ok(rows)
 }
 
-/// The score of every row of `input` (CSV with a header), in order: for
-/// population stability of a later scoring population against the
-/// development sample. `name` names the input in errors.
-pub fn scores_of_csv(model: &Scorecard, input: impl Read, name: &str) -> Result<Vec<i32>> {
-    let mut scores = Vec::new();
+/// A scored population: every row's score, and how many rows fell in each
+/// bin of each model input (for stability by characteristic).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScoredPopulation {
+    /// The score of every row, in order.
+    pub scores: Vec<i32>,
+    /// Per model feature (in model order), rows per bin (in model order).
+    pub bin_counts: Vec<Vec<u64>>,
+}
+
+impl ScoredPopulation {
+    fn new(model: &Scorecard) -> Self {
+        Self {
+            scores: Vec::new(),
+            bin_counts: model
+                .features
+                .iter()
+                .map(|f| vec![0; f.bins.len()])
+                .collect(),
+        }
+    }
+
+    fn add(&mut self, score: i32, bins: &[u16]) {
+        self.scores.push(score);
+        for (counts, &bin) in self.bin_counts.iter_mut().zip(bins) {
+            counts[usize::from(bin)] += 1;
+        }
+    }
+}
+
+/// Every row of `input` (CSV with a header) scored and binned: for
+/// stability of a later scoring population against the development sample.
+/// `name` names the input in errors.
+pub fn population_of_csv(
+    model: &Scorecard,
+    input: impl Read,
+    name: &str,
+) -> Result<ScoredPopulation> {
+    let mut population = ScoredPopulation::new(model);
     score_rows(
         model,
         input,
         name,
         |_| Ok(()),
-        |_, summary| {
-            scores.push(summary.score);
+        |record, summary, compiled| {
+            population.add(
+                summary.score,
+                &compiled.bins(|slot| cell_input(record, slot)),
+            );
             Ok(())
         },
     )?;
-    Ok(scores)
+    Ok(population)
 }
 
-/// The score of every row of a CSV or Parquet file, in order.
-pub fn scores_of_file(model: &Scorecard, path: &std::path::Path) -> Result<Vec<i32>> {
+/// Every row of a CSV or Parquet file scored and binned, in order.
+pub fn population_of_file(model: &Scorecard, path: &std::path::Path) -> Result<ScoredPopulation> {
     let name = path.display().to_string();
     if crate::parquet::is_parquet(path) {
         let table = crate::Table::read_csv(path)?;
         let rows: Vec<usize> = (0..table.rows).collect();
-        return Ok(crate::fit::score_rows(model, &table, &rows)?
-            .iter()
-            .map(|s| s.score)
-            .collect());
+        let mut population = ScoredPopulation::new(model);
+        for (summary, bins) in crate::fit::score_and_bin_rows(model, &table, &rows)? {
+            population.add(summary.score, &bins);
+        }
+        return Ok(population);
     }
     let file = std::fs::File::open(path).map_err(|e| read_error(&name, e.to_string()))?;
-    scores_of_csv(model, std::io::BufReader::new(file), &name)
+    population_of_csv(model, std::io::BufReader::new(file), &name)
 }
 
 /// Refuses a Parquet file where only CSV is read, saying what to do.

@@ -211,6 +211,48 @@ pub struct PopulationShift {
     /// Population stability index of its scores against the development
     /// sample's (under 0.1 stable, 0.1–0.25 some shift, above material).
     pub psi: f64,
+    /// Stability of each model input's bins (the characteristic stability
+    /// index, read like the PSI), least stable first: which input moved
+    /// the scores.
+    pub inputs: Vec<InputShift>,
+}
+
+/// How far one model input's distribution over its bins moved.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputShift {
+    /// The input.
+    pub name: String,
+    /// Characteristic stability index.
+    pub csi: f64,
+}
+
+impl PopulationShift {
+    /// The later population `later` (from `file`) against the development
+    /// sample `reference`, both scored and binned by `model`.
+    pub fn of(
+        model: &Scorecard,
+        file: String,
+        reference: &crate::ScoredPopulation,
+        later: &crate::ScoredPopulation,
+    ) -> Self {
+        let mut inputs: Vec<InputShift> = model
+            .features
+            .iter()
+            .zip(reference.bin_counts.iter().zip(&later.bin_counts))
+            .map(|(feature, (expected, actual))| InputShift {
+                name: feature.name.clone(),
+                csi: crate::stability_index(expected, actual),
+            })
+            .collect();
+        inputs.sort_by(|a, b| b.csi.total_cmp(&a.csi).then_with(|| a.name.cmp(&b.name)));
+        Self {
+            file,
+            rows: later.scores.len(),
+            reference_rows: reference.scores.len(),
+            psi: crate::psi(&reference.scores, &later.scores),
+            inputs,
+        }
+    }
 }
 
 /// A trained model and its report.
@@ -797,39 +839,63 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
+/// The model's input from one cell of a table.
+fn table_input(table: &Table, column: usize, row: usize) -> Input<'_> {
+    match &table.columns[column].data {
+        ColumnData::Numeric(values) => {
+            let v = values[row];
+            if v.is_nan() {
+                Input::Missing
+            } else {
+                Input::Number(v)
+            }
+        }
+        ColumnData::Categorical { codes, levels } => {
+            let code = codes[row];
+            if code == MISSING_CODE {
+                Input::Missing
+            } else {
+                Input::Category(&levels[code as usize])
+            }
+        }
+    }
+}
+
+/// Binds a model to a table's columns by name.
+fn bind_to_table(scorecard: &Scorecard, table: &Table) -> Result<CompiledScorecard> {
+    Ok(CompiledScorecard::bind(scorecard.clone(), |name| {
+        table
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .ok_or_else(|| "is not a column of the data".to_string())
+    })?)
+}
+
+/// Every row's score and the bin of each model input it fell in.
+pub(crate) fn score_and_bin_rows(
+    scorecard: &Scorecard,
+    table: &Table,
+    rows: &[usize],
+) -> Result<Vec<(credence_scorecard::ScoreSummary, Vec<u16>)>> {
+    let compiled = bind_to_table(scorecard, table)?;
+    Ok(rows
+        .iter()
+        .map(|&row| {
+            let input = |slot| table_input(table, slot, row);
+            (compiled.score_with(input), compiled.bins(input))
+        })
+        .collect())
+}
+
 /// Scores `rows` of `table` with the model's own runtime.
 pub fn score_rows(
     scorecard: &Scorecard,
     table: &Table,
     rows: &[usize],
 ) -> Result<Vec<credence_scorecard::ScoreSummary>> {
-    let compiled = CompiledScorecard::bind(scorecard.clone(), |name| {
-        table
-            .columns
-            .iter()
-            .position(|c| c.name == name)
-            .ok_or_else(|| "is not a column of the data".to_string())
-    })?;
-    let score = |row: usize| {
-        compiled.score_with(|slot| match &table.columns[slot].data {
-            ColumnData::Numeric(values) => {
-                let v = values[row];
-                if v.is_nan() {
-                    Input::Missing
-                } else {
-                    Input::Number(v)
-                }
-            }
-            ColumnData::Categorical { codes, levels } => {
-                let code = codes[row];
-                if code == MISSING_CODE {
-                    Input::Missing
-                } else {
-                    Input::Category(&levels[code as usize])
-                }
-            }
-        })
-    };
+    let compiled = bind_to_table(scorecard, table)?;
+    let score = |row: usize| compiled.score_with(|slot| table_input(table, slot, row));
     // Rows score independently: each core takes a contiguous share and
     // the shares are joined in order.
     let summaries: Vec<credence_scorecard::ScoreSummary> = par_rows(rows.len(), |share| {

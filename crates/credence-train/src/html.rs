@@ -335,21 +335,35 @@ th{{background:#f2f2f2}}figure{{display:inline-block;margin:0 1rem 1rem 0}}figca
         );
     }
     if let Some(shift) = &report.population {
-        let verdict = if shift.psi < 0.1 {
-            "stable"
-        } else if shift.psi < 0.25 {
-            "some shift"
-        } else {
-            "material shift"
+        let verdict = |index: f64| {
+            if index < 0.1 {
+                "stable"
+            } else if index < 0.25 {
+                "some shift"
+            } else {
+                "material shift"
+            }
         };
         let _ = write!(
             page,
-            "<p>Later scoring population <code>{}</code> ({} rows) against the development sample ({} rows): PSI <strong>{:.4}</strong> ({verdict}).</p>",
+            "<p>Later scoring population <code>{}</code> ({} rows) against the development sample ({} rows): PSI <strong>{:.4}</strong> ({}).</p>",
             escape(&shift.file),
             shift.rows,
             shift.reference_rows,
-            shift.psi
+            shift.psi,
+            verdict(shift.psi)
         );
+        page.push_str("<p>Which inputs moved: the characteristic stability index of each model input over its bins, least stable first.</p><table><tr><th>input</th><th>CSI</th><th></th></tr>");
+        for input in &shift.inputs {
+            let _ = write!(
+                page,
+                "<tr><td>{}</td><td>{:.4}</td><td>{}</td></tr>",
+                escape(&input.name),
+                input.csi,
+                verdict(input.csi)
+            );
+        }
+        page.push_str("</table>");
     }
     page.push_str("<h2>Calibration by band</h2><table><tr><th>band</th><th>rows</th><th>observed bad rate</th><th>predicted bad rate</th></tr>");
     for band in &report.calibration {

@@ -26,7 +26,9 @@ mod table;
 mod testing;
 mod validation;
 
-pub use batch::{SCORE_COLUMNS, require_csv, score_csv, scores_of_csv, scores_of_file};
+pub use batch::{
+    SCORE_COLUMNS, ScoredPopulation, population_of_csv, population_of_file, require_csv, score_csv,
+};
 pub use binning::{
     BinStat, Binning, BinningOptions, Prebinning, SpecialBin, Trend, bin_categorical, bin_numeric,
     bin_numeric_with_specials, information_value, optimal_groups, optimal_shaped_groups, woe,
@@ -35,14 +37,15 @@ pub use dictionary::{ColumnKind, ColumnRole, Dictionary};
 pub use error::{Error, Result};
 pub use fairness::{FairnessReport, GroupReport, fairness};
 pub use fit::{
-    FitOptions, PopulationShift, Timings, TrainReport, TrainSettings, TrainedModel, train,
+    FitOptions, InputShift, PopulationShift, Timings, TrainReport, TrainSettings, TrainedModel,
+    train,
 };
 pub use html::report_html;
 pub use logistic::{BinnedColumn, Design, LogisticFit, fit_design, fit_logistic};
 pub use metrics::{Metrics, auc, ks, metrics};
 pub use stepwise::{StepwiseOptions, StepwiseOutcome, stepwise};
 pub use table::{Column, ColumnData, Table, stratified_split, target_from};
-pub use validation::{BandCalibration, Curves, calibration, curves, psi};
+pub use validation::{BandCalibration, Curves, calibration, curves, psi, stability_index};
 
 #[cfg(test)]
 mod tests {

@@ -48,17 +48,29 @@ pub fn psi(expected: &[i32], actual: &[i32]) -> f64 {
     sorted.sort_unstable();
     let mut cuts: Vec<i32> = (1..10).map(|k| sorted[k * sorted.len() / 10]).collect();
     cuts.dedup();
-    let share = |scores: &[i32]| {
-        let mut counts = vec![0usize; cuts.len() + 1];
+    let counts = |scores: &[i32]| {
+        let mut counts = vec![0u64; cuts.len() + 1];
         for s in scores {
             counts[cuts.partition_point(|c| c <= s)] += 1;
         }
         counts
-            .into_iter()
-            .map(|c| (c as f64 / scores.len() as f64).max(1e-4))
+    };
+    stability_index(&counts(expected), &counts(actual))
+}
+
+/// Σ (actual share − expected share) × ln(actual share / expected share)
+/// over matching buckets of two counts: the PSI over score deciles, the
+/// characteristic stability index over an input's bins. Shares are floored
+/// at 0.01% so an empty bucket counts as a large shift, not an infinite one.
+pub fn stability_index(expected: &[u64], actual: &[u64]) -> f64 {
+    let shares = |counts: &[u64]| {
+        let total = counts.iter().sum::<u64>().max(1) as f64;
+        counts
+            .iter()
+            .map(|&c| (c as f64 / total).max(1e-4))
             .collect::<Vec<f64>>()
     };
-    let (e, a) = (share(expected), share(actual));
+    let (e, a) = (shares(expected), shares(actual));
     e.iter().zip(&a).map(|(e, a)| (a - e) * (a / e).ln()).sum()
 }
 
@@ -150,5 +162,16 @@ mod tests {
             c.distribution.iter().map(|(_, g, b)| g + b).sum::<usize>(),
             4
         );
+    }
+
+    #[test]
+    fn stability_index_matches_a_hand_computed_value() {
+        assert_eq!(stability_index(&[10, 20, 70], &[1, 2, 7]), 0.0);
+        // Shares 0.5/0.5 against 0.2/0.8: 0.3 ln(0.8/0.5) - 0.3 ln(0.2/0.5).
+        let expected = 0.3 * (0.8f64 / 0.5).ln() - 0.3 * (0.2f64 / 0.5).ln();
+        assert!((stability_index(&[50, 50], &[20, 80]) - expected).abs() < 1e-12);
+        // An emptied bin is a large shift, not an infinite one.
+        let emptied = stability_index(&[50, 50], &[0, 100]);
+        assert!(emptied.is_finite() && emptied > 1.0, "{emptied}");
     }
 }

@@ -190,20 +190,23 @@ fn fit(
         None => trained.scorecard.seal(),
     }
     if let (Some(population), Some(data)) = (&args.population, &args.data) {
-        let scores = |path: &std::path::Path| -> Result<Vec<i32>> {
-            Ok(credence_train::scores_of_file(&trained.scorecard, path)?)
+        let scored = |path: &std::path::Path| -> Result<credence_train::ScoredPopulation> {
+            Ok(credence_train::population_of_file(
+                &trained.scorecard,
+                path,
+            )?)
         };
-        let reference = scores(data)?;
-        let later = scores(population)?;
-        if later.is_empty() {
+        let reference = scored(data)?;
+        let later = scored(population)?;
+        if later.scores.is_empty() {
             anyhow::bail!("{} has no rows to compare", population.display());
         }
-        trained.report.population = Some(credence_train::PopulationShift {
-            file: population.display().to_string(),
-            rows: later.len(),
-            reference_rows: reference.len(),
-            psi: credence_train::psi(&reference, &later),
-        });
+        trained.report.population = Some(credence_train::PopulationShift::of(
+            &trained.scorecard,
+            population.display().to_string(),
+            &reference,
+            &later,
+        ));
     }
     Ok(trained)
 }
