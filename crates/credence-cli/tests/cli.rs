@@ -35,6 +35,30 @@ fn fails(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Scores `data` with `model` through `credence score` (into
+/// `<data>.scored`) and returns the `score` column.
+fn scores_of_file(dir: &Path, model: &str, data: &str) -> Vec<i64> {
+    let out = format!("{data}.scored");
+    ok(
+        dir,
+        &["score", "--model", model, "--data", data, "--out", &out],
+    );
+    let text = std::fs::read_to_string(dir.join(&out)).expect("scored");
+    let mut lines = text.lines();
+    let column = lines
+        .next()
+        .and_then(|header| header.split(',').position(|c| c == "score"))
+        .expect("a score column");
+    lines
+        .map(|line| {
+            line.split(',')
+                .nth(column)
+                .and_then(|s| s.parse().ok())
+                .expect("a score")
+        })
+        .collect()
+}
+
 #[test]
 fn simulate_import_rescore_score_explain() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -1068,29 +1092,7 @@ fn a_rare_but_telling_flag_keeps_its_own_bin_and_moves_the_score() {
         .collect();
     assert!(groups.contains(&vec!["yes"]), "{flag}");
     std::fs::write(d.join("two.csv"), "public_record,amount\nno,500\nyes,500\n").expect("two rows");
-    ok(
-        d,
-        &[
-            "score",
-            "--model",
-            "flags.json",
-            "--data",
-            "two.csv",
-            "--out",
-            "two.scored",
-        ],
-    );
-    let scores: Vec<i64> = std::fs::read_to_string(d.join("two.scored"))
-        .expect("scored")
-        .lines()
-        .skip(1)
-        .map(|line| {
-            line.split(',')
-                .nth(2)
-                .and_then(|s| s.parse().ok())
-                .expect("score column")
-        })
-        .collect();
+    let scores = scores_of_file(d, "flags.json", "two.csv");
     assert!(
         scores[1] + 40 < scores[0],
         "a public record lowers the score by more than one doubling of the odds: {scores:?}"
@@ -1159,29 +1161,7 @@ fn special_values_declared_in_the_dictionary_score_by_bins_of_their_own() {
         "months_since_late\n-1\n59\n999\n999.0\n",
     )
     .expect("rows");
-    ok(
-        d,
-        &[
-            "score",
-            "--model",
-            "late.json",
-            "--data",
-            "rows.csv",
-            "--out",
-            "rows.scored",
-        ],
-    );
-    let scores: Vec<i64> = std::fs::read_to_string(d.join("rows.scored"))
-        .expect("scored")
-        .lines()
-        .skip(1)
-        .map(|line| {
-            line.split(',')
-                .nth(1)
-                .and_then(|s| s.parse().ok())
-                .expect("score column")
-        })
-        .collect();
+    let scores = scores_of_file(d, "late.json", "rows.csv");
     let [never, long_ago, no_file, no_file_again] = scores[..] else {
         panic!("four scores: {scores:?}");
     };
@@ -1333,27 +1313,7 @@ fn numeric_codes_declared_categorical_are_binned_as_categories_and_scored_howeve
         "region,amount\n01,100\n2.0,100\n5.00,700\n",
     )
     .expect("spelled");
-    let scores = |file: &str| -> Vec<String> {
-        let out = format!("{file}.scored");
-        ok(
-            d,
-            &[
-                "score",
-                "--model",
-                "codes.json",
-                "--data",
-                file,
-                "--out",
-                &out,
-            ],
-        );
-        std::fs::read_to_string(d.join(&out))
-            .expect("scored")
-            .lines()
-            .skip(1)
-            .map(|line| line.split(',').nth(2).expect("score column").to_string())
-            .collect()
-    };
+    let scores = |file: &str| scores_of_file(d, "codes.json", file);
     let plain = scores("plain.csv");
     assert_eq!(plain.len(), 3);
     assert_ne!(plain[0], plain[1], "regions 1 and 2 differ in risk");
