@@ -46,7 +46,14 @@ impl CompiledFeature {
     fn bin(&self, input: Input<'_>) -> u16 {
         match (input, &self.lookup) {
             (Input::Missing, _) => self.missing,
-            (Input::Number(x), Lookup::Numeric { .. }) if x.is_finite() => self.numeric_bin(x),
+            (
+                Input::Number(x),
+                Lookup::Numeric {
+                    uppers,
+                    bins,
+                    specials,
+                },
+            ) if x.is_finite() => numeric_bin(uppers, bins, specials, x),
             (Input::Number(x), Lookup::Categorical { values, other }) if x.is_finite() => {
                 // A numeric code in a categorical column is matched as text.
                 let text = number_label(x);
@@ -67,30 +74,37 @@ impl CompiledFeature {
                     },
                 }
             }
-            (Input::Category(text), Lookup::Numeric { .. }) => match text.trim().parse::<f64>() {
-                Ok(x) if x.is_finite() => self.numeric_bin(x),
+            (
+                Input::Category(text),
+                Lookup::Numeric {
+                    uppers,
+                    bins,
+                    specials,
+                },
+            ) => match text.trim().parse::<f64>() {
+                Ok(x) if x.is_finite() => numeric_bin(uppers, bins, specials, x),
                 _ => self.missing,
             },
             (Input::Number(_), _) => self.missing, // NaN and infinities score as missing
         }
     }
+}
 
-    /// The bin of a finite number in a numeric input: its special value's
-    /// bin, else the first range whose exclusive upper bound lies above it.
-    fn numeric_bin(&self, x: f64) -> u16 {
-        let Lookup::Numeric {
-            uppers,
-            bins,
-            specials,
-        } = &self.lookup
-        else {
-            return self.missing;
-        };
-        specials.iter().find(|(value, _)| *value == x).map_or_else(
-            || bins[uppers.partition_point(|upper| *upper <= x)],
-            |(_, bin)| *bin,
-        )
+/// The bin of a finite number in a numeric input: its special value's bin,
+/// else the first range whose exclusive upper bound lies above it. (Most
+/// inputs declare no special values; the empty list costs one comparison.)
+#[inline]
+fn numeric_bin(uppers: &[f64], bins: &[u16], specials: &[(f64, u16)], x: f64) -> u16 {
+    if !specials.is_empty()
+        && let Some((_, bin)) = specials.iter().find(|(value, _)| *value == x)
+    {
+        return *bin;
     }
+    // Bins are few (a scorecard input has a handful of ranges): counting
+    // the sorted bounds at or below x, branch-free over the whole list, ran
+    // about 5% faster on one thread than a binary search (`credence bench`,
+    // "scorecard only", alternating with the previous build).
+    bins[uppers.iter().map(|upper| usize::from(*upper <= x)).sum::<usize>()]
 }
 
 /// The label a number has as a category: integers without a decimal point
