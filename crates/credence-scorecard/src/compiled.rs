@@ -104,7 +104,10 @@ fn numeric_bin(uppers: &[f64], bins: &[u16], specials: &[(f64, u16)], x: f64) ->
     // the sorted bounds at or below x, branch-free over the whole list, ran
     // about 5% faster on one thread than a binary search (`credence bench`,
     // "scorecard only", alternating with the previous build).
-    bins[uppers.iter().map(|upper| usize::from(*upper <= x)).sum::<usize>()]
+    bins[uppers
+        .iter()
+        .map(|upper| usize::from(*upper <= x))
+        .sum::<usize>()]
 }
 
 /// The label a number has as a category: integers without a decimal point
