@@ -268,6 +268,28 @@ impl CompiledScorecard {
 
     /// Scores one input vector; `input(slot)` returns the value in `slot`.
     pub fn score_with<'a>(&self, input: impl Fn(usize) -> Input<'a>) -> ScoreSummary {
+        self.score_noting_bins(input, |_| {})
+    }
+
+    /// Scores one input vector and writes the bin of every model feature
+    /// into `bins` (for stability by input), finding each bin once.
+    pub fn score_and_bins<'a>(
+        &self,
+        input: impl Fn(usize) -> Input<'a>,
+        bins: &mut Vec<u16>,
+    ) -> ScoreSummary {
+        bins.clear();
+        self.score_noting_bins(input, |bin| bins.push(bin))
+    }
+
+    /// The scoring loop; `note` sees each feature's bin in model order
+    /// (a no-op for plain scoring, which the compiler removes).
+    #[inline(always)]
+    fn score_noting_bins<'a>(
+        &self,
+        input: impl Fn(usize) -> Input<'a>,
+        mut note: impl FnMut(u16),
+    ) -> ScoreSummary {
         let mut total = self.model.base_points;
         let mut dim_points = [0.0; 5];
         let mut dim_seen = [false; 5];
@@ -276,6 +298,7 @@ impl CompiledScorecard {
         for (index, feature) in self.features.iter().enumerate() {
             let value = input(feature.slot);
             let bin = feature.bin(value);
+            note(bin);
             let points = feature.points[bin as usize];
             total += points;
             dim_points[feature.dimension] += points;

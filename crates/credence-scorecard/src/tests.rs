@@ -119,6 +119,24 @@ fn special_values_score_by_their_own_bins_before_any_range() {
 }
 
 #[test]
+fn scoring_with_bins_finds_the_same_score_and_bins_as_apart() {
+    let model = bind_tiny(tiny_model_with_specials());
+    let mut bins = vec![7; 9];
+    for (x, c) in [
+        (Input::Number(999.0), Input::Category("red")),
+        (Input::Number(1.5), Input::Category("green")),
+        (Input::Missing, Input::Missing),
+    ] {
+        let input = |slot| if slot == 0 { x } else { c };
+        assert_eq!(
+            model.score_and_bins(input, &mut bins),
+            model.score_with(input)
+        );
+        assert_eq!(bins, model.bins(input));
+    }
+}
+
+#[test]
 fn special_values_are_refused_where_they_cannot_be_matched() {
     let refused = |model: Scorecard| model.validate().expect_err("refused").to_string();
     let mut twice = tiny_model_with_specials();

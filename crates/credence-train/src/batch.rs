@@ -30,14 +30,16 @@ fn cell_input(record: &csv::StringRecord, slot: usize) -> Input<'_> {
 
 /// Streams every row of `input` (CSV with a header) through the model:
 /// `header` sees the header first (and may refuse it), then `row` gets each
-/// record with its score. Returns the rows scored. `name` names the input
-/// in errors.
+/// record with its score, and with the bin of every model feature when
+/// `with_bins` (empty otherwise). Returns the rows scored. `name` names the
+/// input in errors.
 fn score_rows(
     model: &Scorecard,
     input: impl Read,
     name: &str,
+    with_bins: bool,
     header: impl FnOnce(&csv::StringRecord) -> Result<()>,
-    mut row: impl FnMut(&csv::StringRecord, &ScoreSummary, &CompiledScorecard) -> Result<()>,
+    mut row: impl FnMut(&csv::StringRecord, &ScoreSummary, &[u16]) -> Result<()>,
 ) -> Result<u64> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -55,14 +57,20 @@ fn score_rows(
     })?;
     let mut record = csv::StringRecord::new();
     let mut rows = 0u64;
+    let mut bins = Vec::new();
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => return Err(read_error(name, format!("line {}: {e}", rows + 2))),
         }
-        let summary = compiled.score_with(|slot| cell_input(&record, slot));
-        row(&record, &summary, &compiled)?;
+        let input = |slot| cell_input(&record, slot);
+        let summary = if with_bins {
+            compiled.score_and_bins(input, &mut bins)
+        } else {
+            compiled.score_with(input)
+        };
+        row(&record, &summary, &bins)?;
         rows += 1;
     }
     Ok(rows)
@@ -83,6 +91,7 @@ pub fn score_csv(
         model,
         input,
         name,
+        false,
         |header| {
             for column in SCORE_COLUMNS {
                 if header.iter().any(|h| h == column) {
@@ -162,12 +171,10 @@ pub fn population_of_csv(
         model,
         input,
         name,
+        true,
         |_| Ok(()),
-        |record, summary, compiled| {
-            population.add(
-                summary.score,
-                &compiled.bins(|slot| cell_input(record, slot)),
-            );
+        |_, summary, bins| {
+            population.add(summary.score, bins);
             Ok(())
         },
     )?;

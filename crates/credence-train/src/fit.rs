@@ -882,8 +882,9 @@ pub(crate) fn score_and_bin_rows(
     Ok(rows
         .iter()
         .map(|&row| {
-            let input = |slot| table_input(table, slot, row);
-            (compiled.score_with(input), compiled.bins(input))
+            let mut bins = Vec::new();
+            let summary = compiled.score_and_bins(|slot| table_input(table, slot, row), &mut bins);
+            (summary, bins)
         })
         .collect())
 }
