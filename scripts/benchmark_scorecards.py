@@ -87,14 +87,19 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
 from sklearn.impute import SimpleImputer  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CREDENCE = os.path.join(ROOT, "target", "release", "credence")
+CREDENCE = subprocess.run(
+    [os.path.join(ROOT, "scripts", "credence-bin"), "release"],
+    capture_output=True, text=True, check=True,
+).stdout.strip()
 
 DATASETS = {
     "german": {
         "path": os.path.join(ROOT, "data", "german_credit.csv"),
         "target": "creditability",
         "bad": "bad",
-        "protected": ["personal_status_and_sex", "age_in_years", "foreign_worker"],
+        # Occupation (`job`) and what the loan buys (`purpose`) are refused
+        # inputs too (the guardrails): every tool goes without them.
+        "protected": ["personal_status_and_sex", "age_in_years", "foreign_worker", "job", "purpose"],
     },
     "credit-card": {
         "path": os.path.join(ROOT, "data", "uci_credit_card_sample.csv"),

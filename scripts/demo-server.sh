@@ -8,7 +8,9 @@ start_demo_server() {
   cargo build -q -p credence
   work=$(mktemp -d)
   demo_out="$work/demo.out"
-  target/debug/credence demo --subjects "$subjects" --db "$work/demo.db" --listen 127.0.0.1:0 >"$demo_out" 2>"$work/demo.err" &
+  local credence
+  credence=$(scripts/credence-bin debug)
+  "$credence" demo --subjects "$subjects" --db "$work/demo.db" --listen 127.0.0.1:0 >"$demo_out" 2>"$work/demo.err" &
   server=$!
   trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
   for _ in $(seq 1 240); do

@@ -297,8 +297,14 @@ pub struct TrainArgs {
     /// A protected-attribute column to report fairness by; never an input.
     #[arg(long = "audit-column")]
     pub audit_columns: Vec<String>,
+    /// Leave this column out entirely (neither input nor audit column): for
+    /// columns the guardrails refuse, such as an occupation or a purchase's
+    /// purpose, that a file carries anyway.
+    #[arg(long = "drop-column")]
+    pub drop_columns: Vec<String>,
     /// Data dictionary (TOML) declaring each column's category, and how to
-    /// read it: `[columns.region] category = "application" kind = "categorical"`
+    /// read it (a declaration may only tighten what the name suggests):
+    /// `[columns.industry] category = "application" kind = "categorical"`
     /// bins numeric codes as categories; `special = [-1, 999]` gives codes
     /// in a numeric column (never, not applicable) bins of their own.
     #[arg(long)]

@@ -313,6 +313,13 @@ fn train_refuses_protected_inputs_and_writes_a_verifiable_model() {
         refused.contains("age_in_years: protected attribute (age)"),
         "{refused}"
     );
+    // The README's promise: occupation and a purchase's purpose are refused
+    // as inputs, by name.
+    assert!(refused.contains("job: category occupation"), "{refused}");
+    assert!(
+        refused.contains("purpose: category purchase_purpose"),
+        "{refused}"
+    );
     assert!(
         !d.join("g.json").exists(),
         "nothing is written when inputs are refused"
@@ -329,6 +336,10 @@ fn train_refuses_protected_inputs_and_writes_a_verifiable_model() {
             "bad",
             "--out",
             "g.json",
+            "--drop-column",
+            "job",
+            "--drop-column",
+            "purpose",
             "--report",
             "r.json",
             "--audit-column",
@@ -346,7 +357,13 @@ fn train_refuses_protected_inputs_and_writes_a_verifiable_model() {
     ok(d, &["model", "verify", "g.json"]);
     let model: Value = read_json(&d.join("g.json"));
     let inputs = model_inputs(&model);
-    for protected in ["personal_status_and_sex", "age_in_years", "foreign_worker"] {
+    for protected in [
+        "personal_status_and_sex",
+        "age_in_years",
+        "foreign_worker",
+        "job",
+        "purpose",
+    ] {
         assert!(
             !inputs.contains(&protected),
             "{protected} must never be an input"
@@ -390,6 +407,10 @@ fn train_refuses_protected_inputs_and_writes_a_verifiable_model() {
         "bad",
         "--out",
         "g2.json",
+        "--drop-column",
+        "job",
+        "--drop-column",
+        "purpose",
         "--report",
         "r2.json",
         "--population",

@@ -49,6 +49,7 @@ pub enum DataCategory {
     Blacklist,
     InformantReport,
     AppUsage,
+    NonCreditConduct,
 }
 
 /// How a category may be used.
@@ -69,7 +70,7 @@ pub enum Admission {
 
 impl DataCategory {
     /// Every category, in declaration order.
-    pub const ALL: [DataCategory; 32] = {
+    pub const ALL: [DataCategory; 33] = {
         use DataCategory::*;
         [
             Enrollment,
@@ -104,6 +105,7 @@ impl DataCategory {
             Blacklist,
             InformantReport,
             AppUsage,
+            NonCreditConduct,
         ]
     };
 
@@ -129,7 +131,8 @@ impl DataCategory {
             | Occupation
             | Blacklist
             | InformantReport
-            | AppUsage => Admission::Prohibited,
+            | AppUsage
+            | NonCreditConduct => Admission::Prohibited,
         }
     }
 
@@ -169,6 +172,7 @@ impl DataCategory {
             Blacklist => "blacklist",
             InformantReport => "informant_report",
             AppUsage => "app_usage",
+            NonCreditConduct => "non_credit_conduct",
         }
     }
 
@@ -204,6 +208,9 @@ impl DataCategory {
                 "no blacklists and no informant rewards: only furnished facts about obligations are accepted"
             }
             AppUsage => "nothing is bought: no input rewards spending more or using an app more",
+            NonCreditConduct => {
+                "only obligations count: conduct that is not an obligation (traffic offences, public behaviour, volunteering, criminal records) is never collected or scored"
+            }
             Sex | MaritalStatus | Age | Nationality => {
                 "protected attribute: admitted only as a fairness-audit column, never as a model input"
             }
@@ -220,141 +227,6 @@ impl fmt::Display for DataCategory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// A guess at the category of a column or custom kind from its name alone.
-///
-/// Used to refuse undeclared names that look protected or prohibited until
-/// someone declares them: a guess is never the source of truth, so it only
-/// ever tightens (it never admits anything).
-pub fn guess_category_from_name(name: &str) -> Option<DataCategory> {
-    use DataCategory::*;
-    let lower = name.to_ascii_lowercase();
-    let tokens: Vec<&str> = lower
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .collect();
-    let has = |words: &[&str]| tokens.iter().any(|t| words.contains(t));
-    let table: [(&[&str], DataCategory); 17] = [
-        (&["sex", "gender"], Sex),
-        (&["marital", "married", "marriage", "spouse"], MaritalStatus),
-        (&["age", "birth", "dob", "birthday", "born"], Age),
-        (
-            &[
-                "nationality",
-                "citizenship",
-                "citizen",
-                "foreign",
-                "immigrant",
-            ],
-            Nationality,
-        ),
-        (
-            &["ethnic", "ethnicity", "race", "racial", "caste", "tribe"],
-            EthnicityOrNationalOrigin,
-        ),
-        (
-            &[
-                "religion",
-                "religious",
-                "belief",
-                "church",
-                "mosque",
-                "temple",
-                "faith",
-            ],
-            ReligionOrBelief,
-        ),
-        (
-            &["political", "politics", "party", "vote", "voting", "union"],
-            PoliticalOpinion,
-        ),
-        (
-            &[
-                "health",
-                "medical",
-                "disease",
-                "diagnosis",
-                "genetic",
-                "dna",
-                "disability",
-                "pregnancy",
-            ],
-            HealthOrGenetics,
-        ),
-        (
-            &[
-                "biometric",
-                "biometrics",
-                "fingerprint",
-                "face",
-                "facial",
-                "iris",
-                "voiceprint",
-            ],
-            Biometrics,
-        ),
-        (&["sexual", "orientation", "lgbt"], SexualLife),
-        (
-            &[
-                "social",
-                "tweet",
-                "tweets",
-                "post",
-                "posts",
-                "followers",
-                "likes",
-            ],
-            SocialMediaContent,
-        ),
-        (
-            &[
-                "friend",
-                "friends",
-                "contacts",
-                "connections",
-                "network",
-                "relatives",
-            ],
-            SocialConnections,
-        ),
-        (
-            &[
-                "gps",
-                "location",
-                "latitude",
-                "longitude",
-                "geo",
-                "geolocation",
-                "whereabouts",
-            ],
-            LocationTrace,
-        ),
-        (
-            &[
-                "fico",
-                "zhima",
-                "sesame",
-                "bureau",
-                "vantagescore",
-                "external",
-            ],
-            ThirdPartyScore,
-        ),
-        (&["occupation", "profession", "profession_code"], Occupation),
-        (
-            &["blacklist", "blacklisted", "dishonest", "laolai"],
-            Blacklist,
-        ),
-        (
-            &["informant", "tipoff", "whistle", "report_on"],
-            InformantReport,
-        ),
-    ];
-    table
-        .iter()
-        .find(|(words, _)| has(words))
-        .map(|(_, category)| *category)
 }
 
 #[cfg(test)]
@@ -384,23 +256,5 @@ mod tests {
                 .rule()
                 .contains("guilt by association")
         );
-    }
-
-    #[test]
-    fn guesses_from_names() {
-        let check = |name: &str, expect: Option<DataCategory>| {
-            assert_eq!(guess_category_from_name(name), expect, "{name}");
-        };
-        check("personal_status_and_sex", Some(DataCategory::Sex));
-        check("age_in_years", Some(DataCategory::Age));
-        check("foreign_worker", Some(DataCategory::Nationality));
-        check("MARRIAGE", Some(DataCategory::MaritalStatus));
-        check("religion", Some(DataCategory::ReligionOrBelief));
-        check("friends_avg_score", Some(DataCategory::SocialConnections));
-        check("gps_trace", Some(DataCategory::LocationTrace));
-        check("credit_amount", None);
-        check("duration_in_month", None);
-        // "page" contains "age" but is not the token "age".
-        check("page_views", None);
     }
 }

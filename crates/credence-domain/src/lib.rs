@@ -15,13 +15,16 @@ mod event;
 mod fact;
 pub(crate) mod id;
 mod money;
+pub mod names;
 mod policy;
 mod subject;
 mod time;
 pub mod wire;
 
-pub use catalogue::{Catalogue, CustomKind, EventKind, Resolved};
-pub use category::{Admission, DataCategory, guess_category_from_name};
+pub use catalogue::{
+    Catalogue, CatalogueError, CustomKind, EventKind, FieldSpec, FieldType, Resolved,
+};
+pub use category::{Admission, DataCategory};
 pub use error::{FieldError, GuardrailViolation};
 pub use event::{
     AccountType, Closure, Damage, Event, EventBody, EventKey, IdentityLevel, canonical_order,
@@ -29,6 +32,7 @@ pub use event::{
 pub use fact::{Fact, Interner, LogError, NONE, SubjectLog};
 pub use id::{AccountId, EventId, FurnisherId, IdError, RefId, SubjectId, ValidId};
 pub use money::{Currency, Money};
+pub use names::{NameGuess, NameRefusal, check_declared, guess_category_from_name, judge_name};
 pub use policy::Policy;
 pub use subject::{Subject, SubjectKind, SubjectState};
 pub use time::{DAY_SECONDS, days_between, months_between, parse_instant};

@@ -537,7 +537,7 @@ pub fn parse_event<S: FieldSource>(
                 if let Some((raw, category)) = declared_category {
                     check_declared_category(&mut r, kind_name, raw, category, custom.category);
                 }
-                custom_body(&mut r, &custom.name, custom.category)
+                custom_body(&mut r, custom)
             }
         }
     };
@@ -732,51 +732,42 @@ fn body_of<S: FieldSource>(r: &mut Reader<'_, S>, kind: EventKind) -> Option<Eve
 
 fn custom_body<S: FieldSource>(
     r: &mut Reader<'_, S>,
-    name: &str,
-    category: DataCategory,
+    kind: &crate::CustomKind,
 ) -> Option<EventBody> {
     r.used.push("fields");
-    let fields = match r.source.get("fields") {
-        None => "{}".to_string(),
-        Some(RawValue::Json(value @ Value::Object(_))) => value.to_string(),
+    let object = match r.source.get("fields") {
+        None => Some(Map::new()),
+        Some(RawValue::Json(Value::Object(map))) => Some(map.clone()),
         Some(RawValue::Text(text) | RawValue::Object(text)) => {
             match serde_json::from_str::<Value>(text) {
-                Ok(value @ Value::Object(_)) => value.to_string(),
-                _ => {
-                    r.errors.push(FieldError::new(
-                        "wrong_type",
-                        "fields",
-                        "expected a JSON object",
-                    ));
-                    return None;
-                }
+                Ok(Value::Object(map)) => Some(map),
+                _ => None,
             }
         }
-        Some(other) => {
-            r.type_error("fields", "a JSON object", other);
-            return None;
-        }
+        Some(_) => None,
     };
-    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&fields) {
-        for key in map.keys() {
-            if let Some(guess) = crate::guess_category_from_name(key)
-                && guess.admission() == Admission::Prohibited
-            {
-                r.errors.push(
-                    GuardrailViolation::new(
-                        format!("custom field {key:?} of kind {name:?}"),
-                        guess,
-                    )
-                    .into_field_error("fields"),
-                );
-            }
+    let Some(object) = object else {
+        r.errors.push(FieldError::new(
+            "wrong_type",
+            "fields",
+            format!(
+                "expected a JSON object of the fields kind {:?} declares",
+                kind.name
+            ),
+        ));
+        return None;
+    };
+    match kind.read_fields(&object) {
+        Ok(fields) => Some(EventBody::Custom {
+            custom_kind: CompactString::new(&kind.name),
+            category: kind.category,
+            fields,
+        }),
+        Err(errors) => {
+            r.errors.extend(errors);
+            None
         }
     }
-    Some(EventBody::Custom {
-        custom_kind: CompactString::new(name),
-        category,
-        fields,
-    })
 }
 
 /// An event in wire shape, for writing JSON Lines and exports.
@@ -1028,6 +1019,21 @@ mod tests {
             name: "deposit_returned".into(),
             category: DataCategory::Rental,
             description: String::new(),
+            override_reason: None,
+            fields: [(
+                "days".to_string(),
+                crate::FieldSpec {
+                    field_type: crate::FieldType::Integer,
+                    unit: "days".into(),
+                    min: Some(0.0),
+                    max: Some(90.0),
+                    values: Vec::new(),
+                    required: false,
+                    description: String::new(),
+                    override_reason: None,
+                },
+            )]
+            .into(),
         }])
         .expect("permitted");
         let parse_with = |json: &str| {
@@ -1038,8 +1044,8 @@ mod tests {
             .expect("declared kind");
         assert_eq!(ok.body.category(), DataCategory::Rental);
         let errors = parse_with(r#"{"furnisher_id":"f","event_id":"e","subject_id":"s","kind":"deposit_returned","occurred_at":"2026-01-01","fields":{"gps_trace":"x"}}"#)
-            .expect_err("location inside a custom kind");
-        assert_eq!(errors[0].code, "prohibited_category");
+            .expect_err("an undeclared field");
+        assert_eq!(codes(&errors), vec![("fields.gps_trace", "unknown_field")]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::engine::{DELINQUENT_DAYS, Ledger, WINDOW_24M_DAYS, ts};
 use credence_domain::{
-    Closure, DAY_SECONDS, Event, EventBody, EventKey, LogError, Policy, SubjectLog,
+    Closure, DAY_SECONDS, Event, EventBody, EventKey, EventKind, LogError, NONE, Policy, SubjectLog,
 };
 use jiff::Timestamp;
 use serde::Serialize;
@@ -30,6 +30,15 @@ pub enum NegativeSeverity {
 pub struct NegativeRecord {
     /// The event behind it (for disputes and statements).
     pub event: EventKey,
+    /// Every event the record is made of (a late payment is its bill and
+    /// the payments against it): a dispute of the record excludes them
+    /// all. Not part of the record's wire shape.
+    #[serde(skip)]
+    pub events: Vec<EventKey>,
+    /// The account it concerns, as its description names it. Not part of
+    /// the wire shape: a partner's copy names it by pseudonym.
+    #[serde(skip)]
+    pub account: Option<String>,
     /// How heavy it is.
     pub severity: NegativeSeverity,
     /// What it is, in a sentence.
@@ -63,16 +72,38 @@ pub fn negative_records(
     let aged_end = |date: i64| policy.stops_counting(ts(date));
     let account_of = |index: usize| events[index].body.account_id().map_or("?", |a| a.as_str());
     let mut records = Vec::new();
-    let mut push = |index: usize, severity, description: String, dated: i64, stops: Timestamp| {
-        if now < stops.as_second() {
-            records.push(NegativeRecord {
-                event: events[index].key.clone(),
-                severity,
-                description,
-                dated: ts(dated),
-                stops_counting: stops,
-            });
+    let keys = |parts: &[usize]| -> Vec<EventKey> {
+        parts.iter().map(|&i| events[i].key.clone()).collect()
+    };
+    let mut push =
+        |parts: Vec<usize>, severity, description: String, dated: i64, stops: Timestamp| {
+            if now < stops.as_second() {
+                let index = parts[0];
+                records.push(NegativeRecord {
+                    event: events[index].key.clone(),
+                    events: keys(&parts),
+                    account: events[index]
+                        .body
+                        .account_id()
+                        .map(|a| a.as_str().to_string()),
+                    severity,
+                    description,
+                    dated: ts(dated),
+                    stops_counting: stops,
+                });
+            }
+        };
+    // The payments against a bill, the satisfaction of a judgment: the
+    // other events a record is made of.
+    let related = |first: usize, kind: EventKind, account: u32, reference: u32| -> Vec<usize> {
+        let mut parts = vec![first];
+        if reference != NONE {
+            parts.extend(facts.iter().enumerate().filter_map(|(i, f)| {
+                (i != first && f.kind == kind && f.account == account && f.reference == reference)
+                    .then_some(i)
+            }));
         }
+        parts
     };
 
     for bill in &ledger.bills {
@@ -85,9 +116,10 @@ pub fn negative_records(
             Some(days) => format!("payment on account {account} made {days} days late"),
             None => format!("bill on account {account} unpaid, {late} days overdue"),
         };
+        let parts = related(index, EventKind::PaymentMade, bill.account, bill.reference);
         if late >= DELINQUENT_DAYS {
             push(
-                index,
+                parts,
                 NegativeSeverity::Delinquency,
                 description,
                 bill.due,
@@ -95,7 +127,7 @@ pub fn negative_records(
             );
         } else {
             push(
-                index,
+                parts,
                 NegativeSeverity::Minor,
                 description,
                 bill.due,
@@ -121,7 +153,7 @@ pub fn negative_records(
         // The closing event, not the opening one, is the record to dispute.
         let index = closing as usize;
         push(
-            index,
+            vec![index],
             severity,
             format!("account {} {what}", account_of(index)),
             at,
@@ -134,8 +166,14 @@ pub fn negative_records(
         } else {
             "not yet satisfied"
         };
+        let first = judgment.fact as usize;
         push(
-            judgment.fact as usize,
+            related(
+                first,
+                EventKind::JudgmentSatisfied,
+                facts[first].account,
+                judgment.reference,
+            ),
             NegativeSeverity::Judgment,
             format!("court judgment for unpaid debt, {state}"),
             judgment.entered,
@@ -159,7 +197,7 @@ pub fn negative_records(
                 what.push(format!("with {} damage", damage.name()));
             }
             push(
-                index,
+                vec![index],
                 NegativeSeverity::Minor,
                 format!("rental {account_id} returned {}", what.join(" ")),
                 at,

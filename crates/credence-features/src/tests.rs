@@ -314,3 +314,18 @@ fn every_feature_has_a_unique_reason_code_and_plain_texts() {
         );
     }
 }
+
+/// Credence's own features pass the rule every model input must pass: the
+/// category each declares is at least as strict as its name suggests.
+#[test]
+fn every_feature_name_agrees_with_its_category() {
+    for feature in crate::Feature::ALL {
+        let checked = credence_domain::check_declared(
+            &format!("feature {:?}", feature.name()),
+            feature.name(),
+            feature.category(),
+            None,
+        );
+        assert!(checked.is_ok(), "{checked:?}");
+    }
+}

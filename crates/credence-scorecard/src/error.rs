@@ -31,6 +31,9 @@ pub enum Error {
     /// An input belongs to a category that may not be a model input.
     #[error("model input refused: {0}")]
     Guardrail(#[from] GuardrailViolation),
+    /// A model input whose name says it is something its category denies.
+    #[error(transparent)]
+    Name(#[from] credence_domain::NameRefusal),
     /// An input the model needs is not available.
     #[error("model {model} needs input {input:?}, which {why}")]
     Unbound {

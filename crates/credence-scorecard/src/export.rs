@@ -62,40 +62,125 @@ fn decision_list(feature: &crate::ScoredFeature) -> Vec<(Test<'_>, f64)> {
     list
 }
 
-/// One `SELECT` over `table` that adds `score` and `band` columns, summing
-/// the points in the model's own order so every engine with IEEE doubles
-/// gets the same total as Credence, then rounding half away from zero and
-/// clamping to 350–950 as Credence does. Missing values are SQL `NULL`.
-/// Categories are compared as text (`CAST(col AS TEXT)`): numeric codes
-/// match when stored as integers or as text, but a code stored as a
-/// floating-point number reads `1.0` in SQLite and falls to "other", where
-/// Credence's own scorer would read the code `1`.
-pub fn to_sql(model: &Scorecard, table: &str) -> String {
-    let mut terms = vec![number(model.base_points)];
+/// Cell texts that mean "no value" to Credence's scorer (the training
+/// table's list), and the spellings engines give infinities, which the
+/// scorer also scores as missing.
+const MISSING_TEXTS: [&str; 17] = [
+    "",
+    "NA",
+    "N/A",
+    "NaN",
+    "nan",
+    "null",
+    "NULL",
+    "?",
+    "inf",
+    "-inf",
+    "+inf",
+    "Inf",
+    "-Inf",
+    "Infinity",
+    "-Infinity",
+    "infinity",
+    "-infinity",
+];
+
+/// A whole number of points as an SQL integer literal.
+fn points_literal(points: f64) -> String {
+    format!("{}", points as i64)
+}
+
+/// One `SELECT` over `table` that adds `credence_points` (the sum before
+/// clamping), `score` (350–950) and `band` to every row, exactly as
+/// Credence scores it, on any SQL engine. Written for portability, and
+/// checked on SQLite, PostgreSQL and DuckDB:
+///
+/// - inputs are cast (`CAST(col AS FLOAT8)` for numbers, `CAST(col AS
+///   VARCHAR)` for categories), so a table whose columns are text, as
+///   `sqlite3 .import` makes them, scores like a typed one; a value is
+///   cast only after the missing test has failed, so an empty cell never
+///   reaches a numeric cast;
+/// - a missing value is SQL `NULL` or one of the texts Credence reads as
+///   missing (`""`, `NA`, `NaN`, `?`…, and infinities);
+/// - points are whole numbers, summed as integers, so every engine adds
+///   them exactly and no rounding is needed; clamping is a `CASE`, not the
+///   two-argument `MIN`/`MAX` some engines lack;
+/// - a categorical input whose levels are all numeric codes compares
+///   numbers (`01`, `1.0` and `1` are the code 1, as Credence matches
+///   them); any other compares text.
+///
+/// Numeric inputs must hold numbers or a missing marker (an engine may
+/// refuse to cast other text). A model with fractional points is refused:
+/// its sum would depend on each engine's rounding.
+pub fn to_sql(model: &Scorecard, table: &str) -> crate::Result<String> {
+    let whole = |x: f64| x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15;
+    if !whole(model.base_points) {
+        return Err(crate::Error::Invalid {
+            model: model.version_tag(),
+            problem: format!(
+                "base points {} are not a whole number; the SQL export sums whole points so every engine agrees exactly (retrain, or round and re-seal the model)",
+                model.base_points
+            ),
+        });
+    }
+    let mut terms = vec![points_literal(model.base_points)];
     for feature in &model.features {
+        if let Some(bin) = feature.bins.iter().find(|b| !whole(b.points)) {
+            return Err(crate::Error::Invalid {
+                model: model.version_tag(),
+                problem: format!(
+                    "feature {:?} has a bin of {} points, not a whole number; the SQL export sums whole points so every engine agrees exactly",
+                    feature.name, bin.points
+                ),
+            });
+        }
         let column = quote_identifier(&feature.name);
+        let number = format!("CAST({column} AS FLOAT8)");
+        let text = format!("CAST({column} AS VARCHAR)");
+        let missing_texts: Vec<String> = MISSING_TEXTS.iter().map(|t| quote_text(t)).collect();
+        // Levels that are all numeric codes compare as numbers, as the
+        // scorer matches "01" and "1.0" to the code "1".
+        let numeric_levels = feature.bins.iter().all(|b| match &b.rule {
+            BinRule::Categories { values } => values.iter().all(|v| {
+                v.parse::<f64>()
+                    .is_ok_and(|x| x.is_finite() && crate::number_label(x) == *v)
+            }),
+            _ => true,
+        });
         let mut case = String::from("CASE");
         for (test, points) in decision_list(feature) {
-            let points = number(points);
+            let points = points_literal(points);
             match test {
-                Test::Missing => {
-                    case.push_str(&format!("\n      WHEN {column} IS NULL THEN {points}"))
-                }
+                Test::Missing => case.push_str(&format!(
+                    "\n      WHEN {column} IS NULL OR {text} IN ({}) THEN {points}",
+                    missing_texts.join(", ")
+                )),
                 Test::Equal(values) => {
-                    let list: Vec<String> = values.iter().map(|v| number(*v)).collect();
+                    let list: Vec<String> = values.iter().map(|v| self::number(*v)).collect();
                     case.push_str(&format!(
-                        "\n      WHEN {column} IN ({}) THEN {points}",
+                        "\n      WHEN {number} IN ({}) THEN {points}",
                         list.join(", ")
                     ));
                 }
                 Test::Below(upper) => case.push_str(&format!(
-                    "\n      WHEN {column} < {} THEN {points}",
-                    number(upper)
+                    "\n      WHEN {number} < {} THEN {points}",
+                    self::number(upper)
                 )),
+                Test::In(values) if numeric_levels => {
+                    let list: Vec<String> = values
+                        .iter()
+                        .filter_map(|v| v.parse::<f64>().ok())
+                        .map(self::number)
+                        .collect();
+                    case.push_str(&format!(
+                        "\n      WHEN {number} IN ({}) THEN {points}",
+                        list.join(", ")
+                    ));
+                }
                 Test::In(values) => {
                     let list: Vec<String> = values.iter().map(|v| quote_text(v)).collect();
                     case.push_str(&format!(
-                        "\n      WHEN CAST({column} AS TEXT) IN ({}) THEN {points}",
+                        "\n      WHEN {text} IN ({}) THEN {points}",
                         list.join(", ")
                     ));
                 }
@@ -105,17 +190,18 @@ pub fn to_sql(model: &Scorecard, table: &str) -> String {
         terms.push(format!("({case})"));
     }
     let total = terms.join("\n    + ");
-    let score =
-        format!("MIN({MAX_SCORE}, MAX({MIN_SCORE}, CAST(ROUND(\n    {total}\n  ) AS INTEGER)))");
-    format!(
+    Ok(format!(
         "-- Credence scorecard {} ({}), exported as SQL.\n\
-         -- Adds `score` (350–950) and `band` to every row of {table}; NULL is a missing value.\n\
+         -- Adds `credence_points` (the sum of points), `score` (350–950) and `band` to\n\
+         -- every row of {table}. Missing values are NULL or the texts Credence reads as\n\
+         -- missing; numeric inputs must otherwise hold numbers (text columns are cast).\n\
          SELECT scored.*,\n  CASE\n    WHEN score < 550 THEN 'poor'\n    WHEN score < 600 THEN 'fair'\n    WHEN score < 650 THEN 'good'\n    WHEN score < 700 THEN 'very_good'\n    ELSE 'excellent'\n  END AS band\n\
-         FROM (\n  SELECT *, {score} AS score\n  FROM {}\n) AS scored;\n",
+         FROM (\n  SELECT summed.*,\n    CASE\n      WHEN credence_points < {MIN_SCORE} THEN {MIN_SCORE}\n      WHEN credence_points > {MAX_SCORE} THEN {MAX_SCORE}\n      ELSE credence_points\n    END AS score\n  \
+         FROM (\n    SELECT source.*,\n    {total}\n    AS credence_points\n    FROM {} AS source\n  ) AS summed\n) AS scored;\n",
         model.version_tag(),
         model.checksum,
         quote_identifier(table),
-    )
+    ))
 }
 
 fn xml(text: &str) -> String {

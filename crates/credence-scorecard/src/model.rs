@@ -111,6 +111,12 @@ pub struct ScoredFeature {
     pub improve: String,
     /// The bins; exactly one matches any value.
     pub bins: Vec<Bin>,
+    /// Why the input's name, which weakly suggests a stricter category,
+    /// misleads (from the data dictionary's `override`). Without it, a
+    /// category looser than the name suggests is refused on load, so a
+    /// model file cannot smuggle in an input by renaming it.
+    #[serde(default, rename = "override", skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<String>,
 }
 
 /// One bin and its points. (Not `deny_unknown_fields`: serde cannot combine
@@ -302,6 +308,12 @@ impl Scorecard {
                 )));
             }
             check_admission(&feature.name, feature.category)?;
+            credence_domain::check_declared(
+                &format!("model input {:?}", feature.name),
+                &feature.name,
+                feature.category,
+                feature.override_reason.as_deref(),
+            )?;
             validate_bins(feature)
                 .map_err(|p| invalid(format!("feature {:?}: {p}", feature.name)))?;
         }

@@ -420,7 +420,7 @@ mod sql_export {
             )
             .expect("insert");
         }
-        let sql = to_sql(model, "applicants");
+        let sql = to_sql(model, "applicants").expect("a model of whole points exports");
         let mut statement = db
             .prepare(&format!(
                 "SELECT row_id, score, band FROM ({}) ORDER BY row_id",
@@ -459,6 +459,46 @@ mod sql_export {
                 proptest::prop_assert_eq!(i64::from(rust), sql_score);
             }
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 32, ..proptest::prelude::ProptestConfig::default() })]
+
+        /// The same rows in a table whose every column is text, as
+        /// `sqlite3 .import` makes it, with missing values as empty cells
+        /// or `NA`: every score still equals the Rust runtime's.
+        #[test]
+        fn sql_scores_text_columns_like_typed_ones(rows in proptest::collection::vec(proptest::collection::vec(proptest::option::of(-1.0f64..120.0), 20), 1..40), marker in proptest::sample::select(vec!["", "NA", "?"])) {
+            let model = default_model(SubjectKind::Person).expect("model");
+            let names: Vec<String> = model.features.iter().map(|f| f.name.clone()).collect();
+            let columns: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "TEXT")).collect();
+            let values: Vec<Vec<rusqlite::types::Value>> = rows
+                .iter()
+                .map(|row| row.iter().take(names.len()).map(|v| rusqlite::types::Value::Text(v.map_or(marker.to_string(), |x| format!("{x:?}")))).collect())
+                .collect();
+            let from_sql = sql_scores(&model, &columns, &values);
+            let compiled = CompiledScorecard::bind(model.clone(), |name| names.iter().position(|n| n == name).ok_or_default()).expect("binds");
+            for (row, sql_score) in rows.iter().zip(from_sql) {
+                let rust = compiled.score_with(|slot| row[slot].map_or(Input::Missing, Input::Number)).score;
+                proptest::prop_assert_eq!(i64::from(rust), sql_score);
+            }
+        }
+    }
+
+    #[test]
+    fn fractional_points_are_refused_rather_than_rounded_differently() {
+        let mut model = tiny_model();
+        model.base_points = 600.5;
+        let err = to_sql(&model, "t").expect_err("fractional base");
+        assert!(err.to_string().contains("whole number"), "{err}");
+    }
+
+    #[test]
+    fn the_sql_uses_no_two_argument_min_or_max() {
+        let sql =
+            to_sql(&default_model(SubjectKind::Person).expect("model"), "t").expect("exports");
+        assert!(!sql.contains("MIN(") && !sql.contains("MAX("), "{sql}");
+        assert!(sql.contains("CAST(") && sql.contains("FLOAT8"), "{sql}");
     }
 
     #[test]

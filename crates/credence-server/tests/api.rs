@@ -652,6 +652,9 @@ fn consent_grant_check_revoke_denied_at_once_and_freeze() {
             &world.bikes,
             Some(json!({"id": perk, "partner_id": "bikes", "name": perk, "min_score": min_score})),
         );
+        // A perk created after a consent is not covered by it (the
+        // least-disclosure bound): the subject grants again, seeing it.
+        grant(&world, &alice, "bikes", "eligibility");
         let answer = check(
             &world,
             &world.bikes,
@@ -1214,4 +1217,215 @@ fn a_revocation_racing_many_checks_is_in_force_for_the_next_one() {
             stop.store(true, Ordering::SeqCst);
         });
     }
+}
+
+/// Every string a report gives for `key`, at any depth.
+fn strings_at(value: &Value, key: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k == key
+                    && let Some(text) = v.as_str()
+                {
+                    out.push(text.to_string());
+                }
+                strings_at(v, key, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| strings_at(v, key, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn an_eligibility_consent_reveals_no_more_than_the_thresholds_it_was_granted_with() {
+    let world = World::start();
+    let alice = world.token("alice");
+    grant(&world, &alice, "bikes", "eligibility");
+    let pseudonym = world.pseudonym(&world.bikes)[0].clone();
+    let first = check(&world, &world.bikes, &pseudonym, "ride", "t-0");
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["eligible"], true, "ride is at 350");
+    // A partner binary-searching the score by moving a perk's threshold
+    // learns nothing: the consent answers by the rule the subject saw.
+    let (mut low, mut high) = (350, 950);
+    for step in 0..10 {
+        let middle = (low + high) / 2;
+        world.ok(
+            "POST",
+            "/v1/partner/perks",
+            &world.bikes,
+            Some(json!({"id": "ride", "partner_id": "bikes", "name": "Deposit-free ride", "min_score": middle, "dimension_minimums": {"history": 90}})),
+        );
+        let answer = check(
+            &world,
+            &world.bikes,
+            &pseudonym,
+            "ride",
+            &format!("t-{}", step + 1),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(
+            answer.body["eligible"], first.body["eligible"],
+            "an edited threshold ({middle}) must not change the answer"
+        );
+        if answer.body["eligible"] == true {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    // A perk created after the grant is not covered at all.
+    world.ok(
+        "POST",
+        "/v1/partner/perks",
+        &world.bikes,
+        Some(json!({"id": "probe", "partner_id": "bikes", "name": "Probe", "min_score": 640})),
+    );
+    let probe = check(&world, &world.bikes, &pseudonym, "probe", "t-probe");
+    assert_eq!(probe.status, 403, "{}", probe.body);
+    assert_eq!(probe.body["code"], "consent_required");
+    // The subject sees which perks their consent covers; a new grant
+    // covers the perks offered now, each by its current rule.
+    let consents = world.ok("GET", "/v1/me/consents", &alice, None);
+    assert!(consents.to_string().contains("\"ride\""), "{consents}");
+    assert!(!consents.to_string().contains("\"probe\""), "{consents}");
+    world.ok(
+        "POST",
+        "/v1/me/consents",
+        &alice,
+        Some(json!({"partner_id": "bikes", "scope": "eligibility", "purpose": "rental", "expires_at": "2027-06-01T00:00:00Z", "perk_ids": ["probe"]})),
+    );
+    assert_eq!(
+        check(&world, &world.bikes, &pseudonym, "probe", "t-probe-2").status,
+        200
+    );
+    let ride = check(&world, &world.bikes, &pseudonym, "ride", "t-ride-2");
+    assert_eq!(ride.status, 403, "only the named perk: {}", ride.body);
+}
+
+#[test]
+fn two_partners_reports_of_one_subject_share_no_identifier() {
+    let world = World::start();
+    let alice = world.token("alice");
+    world.ingest_ok(&[late_payment("alice", "alice-late-1")]);
+    grant(&world, &alice, "bikes", "full_report");
+    grant(&world, &alice, "hotel", "full_report");
+    let report = |key: &str, transaction: &str| {
+        let pseudonym = world.pseudonym(key)[0].clone();
+        world.ok(
+            "POST",
+            "/v1/partner/report",
+            key,
+            Some(json!({"pseudonym": pseudonym, "transaction_id": transaction})),
+        )
+    };
+    let bikes = report(&world.bikes, "r-1");
+    let hotel = report(&world.hotel, "r-1");
+    assert!(
+        !bikes["negative_records"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "the late payment is on the report: {bikes}"
+    );
+    let identifiers = |report: &Value| {
+        let mut out = Vec::new();
+        for key in [
+            "subject_id",
+            "furnisher_id",
+            "event_id",
+            "account_id",
+            "pseudonym",
+        ] {
+            strings_at(report, key, &mut out);
+        }
+        out
+    };
+    let (for_bikes, for_hotel) = (identifiers(&bikes), identifiers(&hotel));
+    assert!(!for_bikes.is_empty());
+    for id in &for_bikes {
+        assert!(!for_hotel.contains(id), "both partners see {id:?}");
+    }
+    for report in [&bikes, &hotel] {
+        let text = report.to_string();
+        for raw in ["alice", "alice-late-1", "\"bank\"", "account loan "] {
+            assert!(!text.contains(raw), "{raw} reaches a partner: {text}");
+        }
+    }
+    // One partner's reports stay consistent with each other.
+    assert_eq!(identifiers(&report(&world.bikes, "r-2")), for_bikes);
+}
+
+#[test]
+fn a_dispute_of_a_late_but_paid_bill_takes_the_whole_record_out_at_once() {
+    let world = World::start();
+    let alice = world.token("alice");
+    let clean = world.score(&alice).unwrap_or_else(|| panic!("scored"));
+    world.ingest_ok(&[
+        json!({"event_id": "late-bill", "subject_id": "alice", "kind": "bill_due", "occurred_at": date(50), "account_id": "loan", "bill_id": "b-late", "amount": 20000, "currency": "EUR"}),
+        json!({"event_id": "late-pay", "subject_id": "alice", "kind": "payment_made", "occurred_at": date(5), "account_id": "loan", "bill_id": "b-late", "amount": 20000, "currency": "EUR", "days_late": 45}),
+    ]);
+    let hurt = world.score(&alice).unwrap_or_default();
+    assert!(hurt < clean, "the late payment counts: {hurt} vs {clean}");
+    let view = world.ok("GET", "/v1/me", &alice, None);
+    let records = view["report"]["negative_records"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(records.len(), 1, "{records:?}");
+    // The record as shown names the bill; disputing it takes the lateness
+    // (carried by the payment) out too, at once.
+    let named = records[0]["event"]["event_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(named, "late-bill");
+    world.ok(
+        "POST",
+        "/v1/me/disputes",
+        &alice,
+        Some(json!({"furnisher_id": "bank", "event_id": named, "reason": "paid on time"})),
+    );
+    assert_eq!(
+        world.score(&alice),
+        Some(clean),
+        "the score is back at once"
+    );
+    let view = world.ok("GET", "/v1/me", &alice, None);
+    assert_eq!(
+        view["report"]["negative_records"],
+        json!([]),
+        "the record does not come back naming the payment"
+    );
+    // A second dispute of the same record (by its other event) is a
+    // conflict, not a second exclusion.
+    let again = world.call(
+        "POST",
+        "/v1/me/disputes",
+        Some(&alice),
+        Some(
+            &json!({"furnisher_id": "bank", "event_id": "late-pay", "reason": "again"}).to_string(),
+        ),
+    );
+    assert_eq!(again.status, 409, "{}", again.body);
+}
+
+#[test]
+fn restricted_data_needs_the_stored_consent_never_a_batchs_claim() {
+    let world = World::start();
+    let alice = world.token("alice");
+    let before = world.score(&alice);
+    let income = json!({"event_id": "alice-income", "subject_id": "alice", "kind": "income_reported", "occurred_at": date(3), "amount": 900000, "currency": "EUR"});
+    let claim = json!({"event_id": "alice-reenrol", "subject_id": "alice", "kind": "subject_enrolled", "occurred_at": date(4), "subject_kind": "person", "restricted_data_consent": true});
+    let reply = world.ingest(&world.bank, &[claim.clone(), income.clone()]);
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let codes: Vec<&str> = reply.body["problems"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|p| p["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(codes.contains(&"consent_not_by_event"), "{codes:?}");
+    assert!(codes.contains(&"restricted_without_consent"), "{codes:?}");
+    // Income alone is refused too, and nothing moved.
+    assert_eq!(world.ingest(&world.bank, &[income]).status, 422);
+    assert_eq!(world.score(&alice), before);
 }

@@ -74,7 +74,6 @@ impl Config {
 
     /// The event catalogue this configuration declares.
     pub fn catalogue(&self) -> std::result::Result<Catalogue, String> {
-        Catalogue::check_names(&self.custom_kinds)?;
         Catalogue::new(self.custom_kinds.clone()).map_err(|e| e.to_string())
     }
 }

@@ -164,41 +164,62 @@ impl Ingestor {
 }
 
 /// Tracks which subjects gave the separate consent that admits restricted
-/// categories (income, assets, deposits, tax), from enrolments seen in the
-/// same input and, failing that, from the store.
+/// categories (income, assets, deposits, tax). The stored subject is the
+/// source of truth: a batch's own enrolment counts only for a subject it
+/// enrols (one the store does not know yet), and a repeated enrolment
+/// cannot change the consent — consent is a change of its own, never a
+/// side effect of an event.
 #[derive(Debug, Default)]
 pub(crate) struct ConsentBook {
     known: HashMap<SubjectId, bool>,
 }
 
 impl ConsentBook {
+    /// The stored consent of `subject`, or `None` when the store does not
+    /// know the subject (yet).
+    fn stored(&mut self, store: &dyn Store, subject: &SubjectId) -> Result<Option<bool>> {
+        if let Some(known) = self.known.get(subject) {
+            return Ok(Some(*known));
+        }
+        let stored = store.subject(subject)?.map(|s| s.restricted_data_consent);
+        if let Some(consent) = stored {
+            self.known.insert(subject.clone(), consent);
+        }
+        Ok(stored)
+    }
+
     /// `Some(error)` when `event` carries a restricted category its subject
-    /// did not consent to.
+    /// did not consent to, or is an enrolment that would change a stored
+    /// consent.
     pub fn check(&mut self, store: &dyn Store, event: &Event) -> Result<Option<FieldError>> {
         if let EventBody::SubjectEnrolled {
             restricted_data_consent,
             ..
         } = &event.body
         {
-            self.known
-                .entry(event.subject_id.clone())
-                .or_insert(*restricted_data_consent);
-            return Ok(None);
+            return Ok(match self.stored(store, &event.subject_id)? {
+                None => {
+                    self.known
+                        .insert(event.subject_id.clone(), *restricted_data_consent);
+                    None
+                }
+                Some(stored) if stored != *restricted_data_consent => Some(FieldError::new(
+                    "consent_not_by_event",
+                    "restricted_data_consent",
+                    format!(
+                        "subject {} is enrolled {} the restricted-data consent; an enrolment event cannot change it: consent is the subject's own act, given or withdrawn through the consent operation",
+                        event.subject_id,
+                        if stored { "with" } else { "without" }
+                    ),
+                )),
+                Some(_) => None,
+            });
         }
         let category = event.body.category();
         if category.admission() != Admission::Restricted {
             return Ok(None);
         }
-        let consented = match self.known.get(&event.subject_id) {
-            Some(c) => *c,
-            None => {
-                let c = store
-                    .subject(&event.subject_id)?
-                    .is_some_and(|s| s.restricted_data_consent);
-                self.known.insert(event.subject_id.clone(), c);
-                c
-            }
-        };
+        let consented = self.stored(store, &event.subject_id)?.unwrap_or(false);
         Ok((!consented).then(|| {
             FieldError::new(
                 "restricted_without_consent",

@@ -344,6 +344,149 @@ mod guardrails {
             err.to_string().contains("ethnicity_or_national_origin"),
             "{err}"
         );
+        // 5. A model input renamed to a prohibited name, its category left
+        // harmless: the name is checked on load too.
+        let mut model = default_model(credence_domain::SubjectKind::Person).expect("model");
+        model.features[0].name = "blood_type".into();
+        model.seal();
+        let err = Scorecard::from_json(&model.to_json()).expect_err("refused");
+        assert!(err.to_string().contains("health_or_genetics"), "{err}");
+    }
+
+    #[test]
+    fn custom_kinds_carry_only_their_declared_fields() {
+        let world = world();
+        let record = |fields: &str| -> Map<String, Value> {
+            serde_json::from_str(&format!(
+                r#"{{"furnisher_id":"x","event_id":"e","subject_id":"s","kind":"deposit_returned","occurred_at":"2024-01-01","fields":{fields}}}"#
+            ))
+            .expect("JSON")
+        };
+        let codes = |fields: &str| -> Vec<(String, String)> {
+            world
+                .ingestor
+                .ingest_batch(&world.store, &[record(fields)], None, day(1000))
+                .expect("runs")
+                .errors
+                .into_iter()
+                .map(|e| (e.field, e.code))
+                .collect()
+        };
+        for (fields, field, code) in [
+            (
+                r#"{"outcome":"full","item_category":"video_games"}"#,
+                "fields.item_category",
+                "unknown_field",
+            ),
+            (
+                r#"{"outcome":"full","latitude":52.1}"#,
+                "fields.latitude",
+                "unknown_field",
+            ),
+            (
+                r#"{"outcome":"full","related_subject":"bob"}"#,
+                "fields.related_subject",
+                "unknown_field",
+            ),
+            (
+                r#"{"outcome":"full","note":"party member"}"#,
+                "fields.note",
+                "unknown_field",
+            ),
+            (
+                r#"{"outcome":"a note about anything"}"#,
+                "fields.outcome",
+                "invalid_value",
+            ),
+            (
+                r#"{"outcome":"full","days_to_return":-1}"#,
+                "fields.days_to_return",
+                "out_of_range",
+            ),
+            (r#"{"days_to_return":3}"#, "fields.outcome", "missing_field"),
+        ] {
+            let found = codes(fields);
+            assert!(
+                found.contains(&(field.to_string(), code.to_string())),
+                "{fields}: {found:?}"
+            );
+        }
+        // Declarations that would let such fields in are refused at load.
+        for (toml, says) in [
+            (
+                "[custom_kinds.fields.note]\ntype = \"text\"\n",
+                "unknown variant",
+            ),
+            (
+                "[custom_kinds.fields.friendId]\ntype = \"boolean\"\n",
+                "a–z",
+            ),
+            (
+                "[custom_kinds.fields.guarantor_ref]\ntype = \"boolean\"\n",
+                "names anyone",
+            ),
+            ("[custom_kinds.fields.gender]\ntype = \"boolean\"\n", "sex"),
+            (
+                "[custom_kinds.fields.kind_of]\ntype = \"choice\"\nvalues = [\"video_games\"]\n",
+                "app_usage",
+            ),
+        ] {
+            let err = Config::from_toml(&format!(
+                "[[custom_kinds]]\nname = \"deposit_returned\"\ncategory = \"rental\"\n{toml}"
+            ))
+            .expect_err("refused");
+            assert!(err.contains(says), "{toml}: {err}");
+        }
+        // A name may not contradict its category; a known prohibited kind
+        // is refused by its rule, not as unknown.
+        for (name, category, says) in [
+            ("party_membership", "payment", "political_opinion"),
+            ("breach_of_trust_report", "court_judgment", "blacklist"),
+            ("blood_type", "identity", "health_or_genetics"),
+        ] {
+            let err = Config::from_toml(&format!(
+                "[[custom_kinds]]\nname = \"{name}\"\ncategory = \"{category}\"\n"
+            ))
+            .expect_err("refused");
+            assert!(err.contains(says), "{name}: {err}");
+        }
+        let refused = codes(r#"{}"#);
+        assert!(
+            refused.iter().any(|(_, c)| c == "missing_field"),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn a_batch_cannot_give_the_restricted_consent_its_subject_never_gave() {
+        let world = world();
+        let enrol_without = r#"{"furnisher_id":"op","event_id":"en1","subject_id":"s1","kind":"subject_enrolled","occurred_at":"2024-01-01","subject_kind":"person"}"#;
+        let claim = r#"{"furnisher_id":"op","event_id":"en2","subject_id":"s1","kind":"subject_enrolled","occurred_at":"2024-02-01","subject_kind":"person","restricted_data_consent":true}"#;
+        let income = r#"{"furnisher_id":"employer","event_id":"i1","subject_id":"s1","kind":"income_reported","occurred_at":"2024-03-01","amount":300000,"currency":"EUR"}"#;
+        let batch = |lines: &[&str]| -> Vec<String> {
+            let records: Vec<Map<String, Value>> = lines
+                .iter()
+                .map(|r| serde_json::from_str(r).expect("JSON"))
+                .collect();
+            world
+                .ingestor
+                .ingest_batch(&world.store, &records, None, day(1000))
+                .expect("runs")
+                .errors
+                .into_iter()
+                .map(|e| e.code)
+                .collect()
+        };
+        assert!(batch(&[enrol_without]).is_empty());
+        let codes = batch(&[claim, income]);
+        assert!(
+            codes.contains(&"consent_not_by_event".to_string()),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&"restricted_without_consent".to_string()),
+            "{codes:?}"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use crate::table::{ColumnData, Table};
 use crate::{Error, Result};
-use credence_domain::{Admission, DataCategory, guess_category_from_name};
+use credence_domain::{Admission, DataCategory, check_declared, judge_name};
 use credence_features::Dimension;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -32,6 +32,13 @@ pub struct ColumnEntry {
     /// instead of falling into the range its number lies in.
     #[serde(default)]
     pub special: Vec<f64>,
+    /// Why the column's name, which weakly suggests a stricter category
+    /// (`branch_city`, `account_age`), misleads. A declaration may only tighten
+    /// what a name suggests; this is the one way to loosen a weak guess,
+    /// and it is recorded in the model's report. A certain guess
+    /// (`religion`, `gender`) is never loosened.
+    #[serde(default, rename = "override")]
+    pub override_reason: Option<String>,
 }
 
 /// How a column's values are read in training.
@@ -112,6 +119,19 @@ impl Dictionary {
         Ok(dictionary)
     }
 
+    /// The columns whose declaration overrides a weak guess from their
+    /// name, with the stated reason: shown in the report's settings.
+    pub fn overrides(&self) -> BTreeMap<String, String> {
+        self.columns
+            .iter()
+            .filter_map(|(name, entry)| {
+                let reason = entry.override_reason.as_ref()?;
+                judge_name(name)?;
+                Some((name.clone(), reason.clone()))
+            })
+            .collect()
+    }
+
     /// The declared special values of every column that has some.
     pub fn specials(&self) -> BTreeMap<String, Vec<f64>> {
         self.columns
@@ -178,9 +198,23 @@ impl Dictionary {
         let mut roles = Vec::with_capacity(columns.len());
         for &name in columns {
             let declared = self.columns.get(name);
-            let category = declared
-                .map(|d| d.category)
-                .or_else(|| guess_category_from_name(name));
+            // A declaration may only tighten what the name suggests.
+            let category = match declared {
+                Some(entry) => match check_declared(
+                    &format!("column {name:?}"),
+                    name,
+                    entry.category,
+                    entry.override_reason.as_deref(),
+                ) {
+                    Ok(category) => Some(category),
+                    Err(refusal) => {
+                        refused.push(format!("  {name}: {refusal}"));
+                        roles.push(ColumnRole::Audit);
+                        continue;
+                    }
+                },
+                None => judge_name(name).map(|g| g.category),
+            };
             let role = if name == target {
                 ColumnRole::Target
             } else if audit.iter().any(|a| a == name) {
@@ -289,9 +323,10 @@ mod tests {
             err.to_string().contains("x7: category religion_or_belief"),
             "{err}"
         );
-        // …and a misleading name can be declared for what it is.
+        // …and a misleading name can be declared for what it is, saying
+        // why (a declaration may only tighten what a name suggests).
         let dictionary = Dictionary::from_toml(
-            "[columns.page_age_days]\ncategory = \"account\"\ndimension = \"history\"\n",
+            "[columns.page_age_days]\ncategory = \"account\"\ndimension = \"history\"\noverride = \"days since the account page opened\"\n",
         )
         .expect("parses");
         let roles = dictionary
@@ -311,6 +346,57 @@ mod tests {
         assert!(err.to_string().contains("not even for audits"), "{err}");
         assert!(
             Dictionary::from_toml("[columns.a]\ncategory = \"payment\"\ncolour = 1\n").is_err()
+        );
+    }
+
+    #[test]
+    fn a_dictionary_may_only_tighten() {
+        // Declared harmless, named religion: refused, override or not.
+        for toml in [
+            "[columns.religion]\ncategory = \"application\"\n",
+            "[columns.religion]\ncategory = \"application\"\noverride = \"it is only a code really\"\n",
+            "[columns.gndr]\ncategory = \"account\"\n",
+            "[columns.eth_grp]\ncategory = \"account\"\n",
+        ] {
+            let dictionary = Dictionary::from_toml(toml).expect("parses");
+            let name = dictionary.columns.keys().next().expect("one").clone();
+            let err = dictionary
+                .roles(&[name.as_str(), "y"], "y", &[])
+                .expect_err("a declaration may not loosen a certain name");
+            assert!(err.to_string().contains(&name), "{err}");
+        }
+        // Undeclared synonyms, proxies and lifestyle columns are refused.
+        let columns = [
+            "national_origin",
+            "blood_type",
+            "postcode",
+            "game_hours_per_day",
+            "luxury_purchases",
+            "job",
+            "purpose",
+            "y",
+        ];
+        let err = Dictionary::default()
+            .roles(&columns, "y", &[])
+            .expect_err("refused");
+        for name in &columns[..7] {
+            assert!(
+                err.to_string().contains(&format!("  {name}: ")),
+                "{name}: {err}"
+            );
+        }
+        // Declaring stricter is always fine, and the override is reported.
+        let dictionary = Dictionary::from_toml(
+            "[columns.branch_city]\ncategory = \"application\"\noverride = \"the lender's branch, not the subject's home\"\n",
+        )
+        .expect("parses");
+        assert!(dictionary.roles(&["branch_city", "y"], "y", &[]).is_ok());
+        assert_eq!(
+            dictionary
+                .overrides()
+                .get("branch_city")
+                .map(String::as_str),
+            Some("the lender's branch, not the subject's home")
         );
     }
 

@@ -51,6 +51,11 @@ pub struct FitOptions {
     /// Special values of named numeric inputs (codes such as -1 "never" or
     /// 999 "not applicable"): binned apart from the ranges.
     pub specials: std::collections::BTreeMap<String, Vec<f64>>,
+    /// Columns left out of the table before training, for the report.
+    pub dropped_columns: Vec<String>,
+    /// Declared categories that override a weak guess from the column's
+    /// name, with the reason given, for the report.
+    pub name_overrides: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for FitOptions {
@@ -69,6 +74,8 @@ impl Default for FitOptions {
             neutral_missing: false,
             stepwise: None,
             specials: std::collections::BTreeMap::new(),
+            dropped_columns: Vec::new(),
+            name_overrides: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -133,6 +140,11 @@ pub struct TrainSettings {
     pub neutral_missing: bool,
     /// Approval cut-off of the fairness report.
     pub cutoff: i32,
+    /// Columns dropped before training (`--drop-column`).
+    pub dropped_columns: Vec<String>,
+    /// Columns whose declared category overrides a weak guess from their
+    /// name, with the reason the data dictionary gives.
+    pub name_overrides: std::collections::BTreeMap<String, String>,
 }
 
 impl TrainSettings {
@@ -152,6 +164,8 @@ impl TrainSettings {
             stepwise: options.stepwise,
             neutral_missing: options.neutral_missing,
             cutoff: options.cutoff,
+            dropped_columns: options.dropped_columns.clone(),
+            name_overrides: options.name_overrides.clone(),
         }
     }
 }
@@ -715,6 +729,7 @@ pub fn train(
                     "Values of {name} associated with fewer defaults raise the score."
                 ),
                 bins,
+                override_reason: options.name_overrides.get(&name).cloned(),
             });
         }
     }

@@ -345,6 +345,7 @@ fn set_up(platform: &Platform, subjects: u64) -> Result<(String, String, Vec<Str
                                     scope: Scope::Eligibility,
                                     purpose: "benchmark".into(),
                                     expires_at: expires.clone(),
+                                    perk_ids: None,
                                 },
                             )
                             .map_err(|e| anyhow!("{e}"))?;

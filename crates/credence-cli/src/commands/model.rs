@@ -59,7 +59,7 @@ pub fn export(args: &crate::cli::ExportArgs) -> Result<()> {
     }
     let model = load(&args.model)?;
     let text = match args.format {
-        crate::cli::ExportFormat::Sql => credence_scorecard::to_sql(&model, &args.table),
+        crate::cli::ExportFormat::Sql => credence_scorecard::to_sql(&model, &args.table)?,
         crate::cli::ExportFormat::Pmml => credence_scorecard::to_pmml(&model),
     };
     std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;

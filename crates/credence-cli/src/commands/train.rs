@@ -147,10 +147,19 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
             }
             None => Table::read_csv(data).with_context(|| format!("reading {}", data.display()))?,
         };
+        for name in &args.drop_columns {
+            let before = table.columns.len();
+            table.columns.retain(|c| &c.name != name);
+            if table.columns.len() == before {
+                bail!("--drop-column {name:?}: the data has no such column");
+            }
+        }
+        options.dropped_columns = args.drop_columns.clone();
         let dictionary = match &args.dictionary {
             Some(path) => Dictionary::from_file(path)?,
             None => Dictionary::default(),
         };
+        options.name_overrides = dictionary.overrides();
         dictionary.apply_kinds(&mut table)?;
         options.specials = dictionary.specials();
         let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();

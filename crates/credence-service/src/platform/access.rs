@@ -265,6 +265,18 @@ impl Secrets {
         )
     }
 
+    /// Any other identifier (a furnisher's, an event's, an account's) as
+    /// one partner sees it: `prefix` and a keyed hash of the partner, the
+    /// kind of identifier and its value. Stable for that partner (two
+    /// reports name the same account alike), unlinkable across partners,
+    /// so no two partners' payloads share an identifier they could join on.
+    pub fn partner_ref(&self, partner: &str, prefix: &str, raw: &str) -> String {
+        format!(
+            "{prefix}_{}",
+            &hex(&Self::mac(&self.pseudonym, &["ref", partner, prefix, raw]))[..24]
+        )
+    }
+
     /// The keyed hash that names a subject in the audit log and tombstone.
     pub fn subject_ref(&self, subject: &SubjectId) -> String {
         format!(

@@ -125,6 +125,23 @@ impl Platform {
                         }
                         _ => None,
                     };
+                    // A furnisher reports what people did; it never gives
+                    // consent for them (see ConsentBook for enrolments).
+                    if matches!(
+                        event.body,
+                        credence_domain::EventBody::SubjectEnrolled {
+                            restricted_data_consent: true,
+                            ..
+                        }
+                    ) {
+                        problems.push(RecordProblem {
+                            index,
+                            field: "restricted_data_consent".into(),
+                            code: "consent_not_by_event".into(),
+                            message: "a furnisher's batch cannot give a subject's restricted-data consent; the operator records it at enrolment (POST /v1/operator/subjects) on the subject's behalf".into(),
+                        });
+                        continue;
+                    }
                     let allowed = registered
                         .kinds
                         .iter()

@@ -25,8 +25,8 @@ pub use operator::{
 };
 pub use partner::{EligibilityAnswer, PartnerConsent, PartnerQuestion, ScoreAnswer};
 pub use records::{
-    Consent, Deployment, Dispute, DisputeStatus, Furnisher, Partner, Perk, Review, ReviewStatus,
-    Scope, Statement,
+    Consent, Deployment, Dispute, DisputeStatus, Furnisher, Partner, Perk, RecordRef, Review,
+    ReviewStatus, Scope, Statement,
 };
 pub use subject::{
     AccessEntry, ConsentRequest, DisputeRequest, DisputedRecord, Export, Notice, PerkStatus,
@@ -412,11 +412,9 @@ impl Platform {
         as_of: Timestamp,
     ) -> ApiResult<ScoreReport> {
         let excluded = |event: &Event| {
-            disputes.iter().any(|d| {
-                d.status.excludes_record()
-                    && d.event_id == event.key.event_id.as_str()
-                    && d.furnisher_id == event.key.furnisher_id.as_str()
-            })
+            disputes
+                .iter()
+                .any(|d| d.status.excludes_record() && d.concerns(&event.key))
         };
         let counted: Vec<Event> = if disputes.is_empty() {
             events.to_vec()

@@ -394,7 +394,7 @@ impl Platform {
         partner: &str,
         question: &PartnerQuestion,
         scope: Scope,
-    ) -> ApiResult<Result<SubjectId, (ApiError, AuditEvent)>> {
+    ) -> ApiResult<Result<(SubjectId, Consent), (ApiError, AuditEvent)>> {
         check_transaction_id(&question.transaction_id)?;
         let record = self
             .records()
@@ -442,7 +442,7 @@ impl Platform {
                 "the subject has frozen their file; no partner gets an answer until they lift it",
             ));
         }
-        Ok(Ok(subject))
+        Ok(Ok((subject, consent)))
     }
 
     /// [`Self::consented_subject`], writing a refusal's audit entry before
@@ -455,7 +455,7 @@ impl Platform {
         scope: Scope,
     ) -> ApiResult<SubjectId> {
         match self.consented_subject(principal, partner, question, scope)? {
-            Ok(subject) => Ok(subject),
+            Ok((subject, _)) => Ok(subject),
             Err((error, event)) => {
                 self.audit_event(event)?;
                 Err(error)
@@ -704,11 +704,51 @@ impl Platform {
             .records()
             .get(kind::PERK, &format!("{partner}{SEP}{perk_id}"))?
             .ok_or_else(|| ApiError::invalid("perk_id", format!("you have no perk {perk_id:?}")))?;
-        let subject =
+        let (subject, consent) =
             match self.consented_subject(principal, partner, question, Scope::Eligibility)? {
-                Ok(subject) => subject,
+                Ok(found) => found,
                 Err((error, event)) => return Ok(Decided::Refused(error, event)),
             };
+        // Under an eligibility consent, only the perks the subject agreed
+        // to, by the rules they saw: new or edited thresholds would let a
+        // partner narrow the score down one check at a time.
+        let perk = if consent.scope == Scope::Eligibility {
+            match consent.perks.iter().find(|p| p.id == perk_id) {
+                Some(granted) => granted.clone(),
+                None => {
+                    let error = ApiError::new(
+                        Code::ConsentRequired,
+                        format!(
+                            "the subject's eligibility consent does not cover perk {perk_id:?} (it covers the perks offered when it was granted: {}); ask them to grant consent again",
+                            if consent.perks.is_empty() {
+                                "none".to_string()
+                            } else {
+                                consent
+                                    .perks
+                                    .iter()
+                                    .map(|p| p.id.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            }
+                        ),
+                    );
+                    let event = AuditEvent {
+                        actor: principal.actor(),
+                        action: "partner.refused",
+                        subject_ref: Some(self.subject_ref(&subject)),
+                        detail: format!(
+                            "{} (transaction {})",
+                            error.message, question.transaction_id
+                        ),
+                        writes: Vec::new(),
+                        answer: None,
+                    };
+                    return Ok(Decided::Refused(error, event));
+                }
+            }
+        } else {
+            perk
+        };
         let answer_id = self.answer_id(partner, question, &format!("perk:{perk_id}"));
         self.decide(
             principal,
@@ -786,8 +826,10 @@ impl Platform {
         let subject =
             self.consented_subject_now(principal, partner, question, Scope::FullReport)?;
         let mut report = self.assess(&subject)?.report;
-        // The partner knows the subject by pseudonym only.
+        // The partner knows the subject by pseudonym only, and every other
+        // identifier by a pseudonym of its own.
         report.subject_id = question.pseudonym.clone();
+        self.pseudonymise_records(partner, &mut report)?;
         self.audit(
             principal,
             "partner.report",
@@ -795,6 +837,48 @@ impl Platform {
             format!("full report (transaction {})", question.transaction_id),
         )?;
         Ok(report)
+    }
+}
+
+impl Platform {
+    /// Replaces every identifier in a report's negative records by this
+    /// partner's pseudonym of it: the furnisher, the event and the account
+    /// its description names. Two partners' reports of one subject then
+    /// share no identifier they could join their data on, while one
+    /// partner's reports stay consistent with each other.
+    fn pseudonymise_records(
+        &self,
+        partner: &str,
+        report: &mut credence_scorecard::ScoreReport,
+    ) -> ApiResult<()> {
+        let secrets = &self.secrets;
+        for record in &mut report.negative_records {
+            let furnisher = secrets.partner_ref(partner, "fu", record.event.furnisher_id.as_str());
+            let event = secrets.partner_ref(
+                partner,
+                "ev",
+                &format!(
+                    "{}{SEP}{}",
+                    record.event.furnisher_id, record.event.event_id
+                ),
+            );
+            record.event = credence_domain::EventKey {
+                furnisher_id: credence_domain::FurnisherId::new(&furnisher)
+                    .map_err(ApiError::internal)?,
+                event_id: credence_domain::EventId::new(&event).map_err(ApiError::internal)?,
+            };
+            record.events.clear();
+            if let Some(account) = record.account.take() {
+                let pseudonym = secrets.partner_ref(partner, "ac", &account);
+                for shape in ["account", "rental"] {
+                    record.description = record.description.replace(
+                        &format!("{shape} {account} "),
+                        &format!("{shape} {pseudonym} "),
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 }
 

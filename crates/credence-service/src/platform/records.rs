@@ -110,6 +110,14 @@ pub struct Consent {
     /// When revoked, if it was.
     #[schema(value_type = Option<String>)]
     pub revoked_at: Option<Timestamp>,
+    /// The partner's perks the consent covers, with their rules as they
+    /// stood when it was granted. Under an eligibility consent a partner
+    /// may ask about these perks only, and is answered by these rules:
+    /// perks created or changed afterwards cannot narrow the score down
+    /// (the least-disclosure bound: at most one yes or no per threshold
+    /// the subject saw when they agreed).
+    #[serde(default)]
+    pub perks: Vec<Perk>,
 }
 
 impl Consent {
@@ -170,6 +178,32 @@ pub struct Dispute {
     /// For a correction: the event id of the corrected record.
     #[serde(default)]
     pub replacement_event_id: Option<String>,
+    /// The other events the disputed record is made of (a late payment is
+    /// its bill and the payments against it), fixed when the dispute
+    /// opens: the dispute excludes them all, so the record leaves the
+    /// score at once, whichever of its events was named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub covers: Vec<RecordRef>,
+}
+
+/// One event, by its furnisher and the furnisher's id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RecordRef {
+    /// Who reported it.
+    pub furnisher_id: String,
+    /// The furnisher's id of it.
+    pub event_id: String,
+}
+
+impl Dispute {
+    /// True when `key` is one of the events the disputed record is made of.
+    pub fn concerns(&self, key: &credence_domain::EventKey) -> bool {
+        let is = |furnisher: &str, event: &str| {
+            furnisher == key.furnisher_id.as_str() && event == key.event_id.as_str()
+        };
+        is(&self.furnisher_id, &self.event_id)
+            || self.covers.iter().any(|r| is(&r.furnisher_id, &r.event_id))
+    }
 }
 
 /// A subject's short statement attached to one of their records.

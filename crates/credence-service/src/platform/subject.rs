@@ -4,7 +4,7 @@
 //! Every method takes the subject from the verified token and nothing else,
 //! so no request can name another subject.
 
-use super::records::{Freeze, Records, SEP, kind};
+use super::records::{Freeze, RecordRef, Records, SEP, kind};
 use super::{
     ApiError, ApiResult, Code, Consent, DISPUTE_ANSWER_DAYS, Dispute, DisputeStatus, Perk,
     Platform, Principal, Review, ReviewStatus, Scope, Statement,
@@ -84,6 +84,13 @@ pub struct ConsentRequest {
     /// When the consent lapses (RFC 3339); at most two years ahead.
     #[schema(format = DateTime)]
     pub expires_at: String,
+    /// The partner's perks it covers (by id); all of the partner's perks
+    /// as they stand now when left out. Their rules are fixed with the
+    /// consent: a perk the partner creates or changes later is not
+    /// covered by an eligibility consent.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub perk_ids: Option<Vec<String>>,
 }
 
 /// Open a dispute on one of your records.
@@ -509,8 +516,36 @@ impl Platform {
                 ),
             ));
         }
+        let offered: Vec<Perk> = self
+            .records()
+            .list(kind::PERK, RecordFilter::Owner(&request.partner_id))?;
+        let perks = match &request.perk_ids {
+            None => offered,
+            Some(ids) => {
+                if ids.len() > 100 {
+                    return Err(ApiError::invalid("perk_ids", "at most 100 perks"));
+                }
+                let mut chosen = Vec::with_capacity(ids.len());
+                for perk_id in ids {
+                    let perk = offered.iter().find(|p| &p.id == perk_id).ok_or_else(|| {
+                        ApiError::invalid(
+                            "perk_ids",
+                            format!(
+                                "partner {:?} offers no perk {perk_id:?}; see GET /v1/me/perks",
+                                request.partner_id
+                            ),
+                        )
+                    })?;
+                    if !chosen.iter().any(|p: &Perk| p.id == perk.id) {
+                        chosen.push(perk.clone());
+                    }
+                }
+                chosen
+            }
+        };
         let pseudonym = self.secrets.pseudonym(&request.partner_id, id);
         let consent = Consent {
+            perks,
             partner_id: request.partner_id.clone(),
             pseudonym: pseudonym.clone(),
             scope: request.scope,
@@ -641,17 +676,41 @@ impl Platform {
         self.enrolled(id)?;
         bounded("reason", &request.reason, 1_000)?;
         self.own_event(id, &request.furnisher_id, &request.event_id)?;
-        let existing = self.disputes_of(id)?;
-        if existing.iter().any(|d| {
-            d.status == DisputeStatus::Open
-                && d.event_id == request.event_id
-                && d.furnisher_id == request.furnisher_id
-        }) {
+        let named = credence_domain::EventKey {
+            furnisher_id: credence_domain::FurnisherId::new(&request.furnisher_id)
+                .map_err(|e| ApiError::invalid("furnisher_id", e.to_string()))?,
+            event_id: credence_domain::EventId::new(&request.event_id)
+                .map_err(|e| ApiError::invalid("event_id", e.to_string()))?,
+        };
+        let assessment = self.assess(id)?;
+        if assessment
+            .disputes
+            .iter()
+            .any(|d| d.status == DisputeStatus::Open && d.concerns(&named))
+        {
             return Err(ApiError::new(
                 Code::Conflict,
                 "this record already has an open dispute; follow it in your disputes",
             ));
         }
+        // A subject disputes a record as shown: every event it is made of
+        // leaves the score with it.
+        let covers = assessment
+            .report
+            .negative_records
+            .iter()
+            .find(|r| r.events.contains(&named))
+            .map(|r| {
+                r.events
+                    .iter()
+                    .filter(|k| **k != named)
+                    .map(|k| RecordRef {
+                        furnisher_id: k.furnisher_id.as_str().to_string(),
+                        event_id: k.event_id.as_str().to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let now = self.now();
         let dispute = Dispute {
             id: format!(
@@ -669,6 +728,7 @@ impl Platform {
             resolved_at: None,
             note: String::new(),
             replacement_event_id: None,
+            covers,
         };
         self.audit_writing(
             principal,
