@@ -416,17 +416,7 @@ impl Platform {
             .subject
             .ok_or_else(|| ApiError::internal("consent without subject"))?;
         let refusal = |error: ApiError| {
-            let event = AuditEvent {
-                actor: principal.actor(),
-                action: "partner.refused",
-                subject_ref: Some(self.subject_ref(&subject)),
-                detail: format!(
-                    "{} (transaction {})",
-                    error.message, question.transaction_id
-                ),
-                writes: Vec::new(),
-                answer: None,
-            };
+            let event = self.refusal_entry(principal, &subject, question, &error);
             Ok(Err((error, event)))
         };
         if !consent.allows(scope, self.now()) {
@@ -732,17 +722,7 @@ impl Platform {
                             }
                         ),
                     );
-                    let event = AuditEvent {
-                        actor: principal.actor(),
-                        action: "partner.refused",
-                        subject_ref: Some(self.subject_ref(&subject)),
-                        detail: format!(
-                            "{} (transaction {})",
-                            error.message, question.transaction_id
-                        ),
-                        writes: Vec::new(),
-                        answer: None,
-                    };
+                    let event = self.refusal_entry(principal, &subject, question, &error);
                     return Ok(Decided::Refused(error, event));
                 }
             }
@@ -841,6 +821,28 @@ impl Platform {
 }
 
 impl Platform {
+    /// The audit entry of a refused question: the subject sees in their
+    /// access log who asked and why they were refused.
+    fn refusal_entry(
+        &self,
+        principal: &Principal,
+        subject: &SubjectId,
+        question: &PartnerQuestion,
+        error: &ApiError,
+    ) -> AuditEvent {
+        AuditEvent {
+            actor: principal.actor(),
+            action: "partner.refused",
+            subject_ref: Some(self.subject_ref(subject)),
+            detail: format!(
+                "{} (transaction {})",
+                error.message, question.transaction_id
+            ),
+            writes: Vec::new(),
+            answer: None,
+        }
+    }
+
     /// Replaces every identifier in a report's negative records by this
     /// partner's pseudonym of it: the furnisher, the event and the account
     /// its description names. Two partners' reports of one subject then
