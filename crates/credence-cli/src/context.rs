@@ -122,7 +122,12 @@ pub fn hint_for(error: &anyhow::Error) -> Option<&'static str> {
         Some(
             "another credence process is writing to this database; wait for it or use another --db",
         )
-    } else if text.contains("no subject") {
+    } else if error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<credence_service::Error>(),
+            Some(credence_service::Error::UnknownSubject(_))
+        )
+    }) {
         Some(
             "subject ids are case-sensitive; `credence rescore --json` lists counts, and simulated ids look like sub-00000042",
         )

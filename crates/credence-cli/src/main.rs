@@ -4,6 +4,8 @@
 
 /// `println!` that returns an error instead of panicking when stdout is
 /// closed (`credence score … | head`), so the caller can stop quietly.
+/// Writes a line to stdout, returning the write's error (a closed pipe is
+/// not a crash: `main` ends quietly on one) where `println!` would panic.
 macro_rules! outln {
     () => {{
         use std::io::Write as _;
@@ -12,6 +14,15 @@ macro_rules! outln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
         writeln!(std::io::stdout(), $($arg)*)
+    }};
+}
+
+/// Writes a line to stderr, returning the write's error where `eprintln!`
+/// would panic (`credence import bad.csv 2>&1 | head`).
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stderr(), $($arg)*)
     }};
 }
 
@@ -39,9 +50,10 @@ fn main() -> ExitCode {
         Err(error) => {
             // `{:#}` prints the whole context chain on one line: what failed,
             // where, and the underlying reason.
-            eprintln!("error: {error:#}");
+            // Nothing is left to report to if stderr is closed too.
+            let _ = errln!("error: {error:#}");
             if let Some(hint) = context::hint_for(&error) {
-                eprintln!("hint: {hint}");
+                let _ = errln!("hint: {hint}");
             }
             ExitCode::FAILURE
         }

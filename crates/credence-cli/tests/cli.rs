@@ -244,6 +244,51 @@ fn a_bad_file_is_refused_whole_with_every_line_listed() {
     assert_eq!(thin["status"], "not_enough_data");
 }
 
+/// `credence … | head` closes the pipe early: the reader had enough, so
+/// that is no crash (no panic, no exit 101), and a failed import still
+/// says it failed.
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let junk: String = (0..5_000).map(|n| format!("{{bad {n}\n")).collect();
+    std::fs::write(d.join("junk.jsonl"), junk).expect("write");
+    ok(
+        d,
+        &["simulate", "--subjects", "30", "--out", "events.jsonl"],
+    );
+    let run_closed = |args: &[&str], stdout: bool| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_credence"))
+            .args(args)
+            .current_dir(d)
+            .env_remove("CREDENCE_DB")
+            .env_remove("CREDENCE_CONFIG")
+            .stdout(if stdout {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stderr(if stdout {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            })
+            .spawn()
+            .expect("spawns");
+        // Read nothing and close our end, as `head -0` would.
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        child.wait().expect("exits").code()
+    };
+    assert_eq!(run_closed(&["import", "junk.jsonl"], false), Some(1));
+    assert_eq!(
+        run_closed(&["import", "events.jsonl", "--json"], true),
+        Some(0)
+    );
+    assert_eq!(run_closed(&["rescore", "--json"], true), Some(0));
+}
+
 #[test]
 fn demo_runs_and_prints_a_scored_population() {
     let dir = tempfile::tempdir().expect("temp dir");

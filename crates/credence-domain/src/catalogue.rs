@@ -773,7 +773,7 @@ mod tests {
             read(json)
                 .expect_err("refused")
                 .into_iter()
-                .map(|e| (e.field, e.code))
+                .map(|e| (e.field.unwrap_or_default(), e.code))
                 .collect()
         };
         assert_eq!(

@@ -7,8 +7,9 @@ use std::fmt;
 /// One problem with one field of one input record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
-    /// The field's name as it appears in the input (`amount`, `kind`…).
-    pub field: String,
+    /// The field's name as it appears in the input (`amount`, `kind`…);
+    /// `None` when the record as a whole is at fault (not JSON, say).
+    pub field: Option<String>,
     /// What is wrong and how to fix it.
     pub reason: String,
     /// A stable machine-readable code (`missing_field`, `prohibited_category`…).
@@ -19,7 +20,16 @@ impl FieldError {
     /// A new field error.
     pub fn new(code: &'static str, field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
-            field: field.into(),
+            field: Some(field.into()),
+            reason: reason.into(),
+            code,
+        }
+    }
+
+    /// A problem with the record as a whole, not one of its fields.
+    pub fn record(code: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field: None,
             reason: reason.into(),
             code,
         }
@@ -39,7 +49,10 @@ impl FieldError {
 
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "field `{}`: {}", self.field, self.reason)
+        match &self.field {
+            Some(field) => write!(f, "field `{field}`: {}", self.reason),
+            None => f.write_str(&self.reason),
+        }
     }
 }
 

@@ -100,9 +100,17 @@ impl ValidId {
 macro_rules! opaque_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
         #[serde(transparent)]
         pub struct $name(CompactString);
+
+        /// Debug prints the id as a quoted string, as it appears on the
+        /// wire: messages that quote an id must not show the Rust type.
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(self.0.as_str(), f)
+            }
+        }
 
         impl $name {
             /// Validates and wraps `raw`.
@@ -199,5 +207,12 @@ mod tests {
         assert!(bad.is_err());
         let good: SubjectId = serde_json::from_str("\"ab\"").expect("valid id");
         assert_eq!(good.as_str(), "ab");
+    }
+
+    #[test]
+    fn messages_quote_an_id_as_it_is_written() {
+        let id = FurnisherId::new("power-co").expect("valid id");
+        assert_eq!(format!("{id:?}"), "\"power-co\"");
+        assert_eq!(format!("{id}"), "power-co");
     }
 }

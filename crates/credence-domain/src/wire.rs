@@ -167,14 +167,12 @@ pub fn parse_json(text: &str, ctx: &ParseContext<'_>) -> Result<Event, Vec<Field
     }
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => parse_event(&map, ctx),
-        Ok(_) => Err(vec![FieldError::new(
+        Ok(_) => Err(vec![FieldError::record(
             "not_an_object",
-            "-",
             "each record must be one JSON object",
         )]),
-        Err(e) => Err(vec![FieldError::new(
+        Err(e) => Err(vec![FieldError::record(
             "bad_json",
-            "-",
             format!("not valid JSON: {e}"),
         )]),
     }
@@ -938,7 +936,10 @@ mod tests {
     }
 
     fn codes(errors: &[FieldError]) -> Vec<(&str, &str)> {
-        errors.iter().map(|e| (e.field.as_str(), e.code)).collect()
+        errors
+            .iter()
+            .map(|e| (e.field.as_deref().unwrap_or(""), e.code))
+            .collect()
     }
 
     const PAYMENT: &str = r#"{"furnisher_id":"bank","event_id":"e1","subject_id":"s1","kind":"payment_made","occurred_at":"2026-01-05","account_id":"a1","bill_id":"b1","amount":1200,"currency":"EUR","days_late":0}"#;
@@ -987,7 +988,7 @@ mod tests {
             .expect_err("no kind");
         let kind = errors
             .iter()
-            .find(|e| e.field == "kind")
+            .find(|e| e.field.as_deref() == Some("kind"))
             .expect("the kind is named");
         assert_eq!(kind.to_string(), "field `kind`: is required on every event");
     }

@@ -243,7 +243,7 @@ async function subjectPage(view) {
     el("p", { class: "note", text: "Friends, contacts and connections are never part of your score. It uses only your own records." }),
   ));
 
-  const scored = history.filter((h) => h.scored && h.score !== null).map((h) => [Date.parse(h.as_of), h.score]);
+  const scored = history.filter((h) => h.status === "scored" && h.score !== null).map((h) => [Date.parse(h.as_of), h.score]);
   view.append(card("Score history",
     scored.length ? lineChart(scored, "Score history: " + scored.map((p) => `${day(new Date(p[0]).toISOString())} ${p[1]}`).join(", ")) : el("p", { class: "muted", text: "No scores yet." }),
     el("p", { class: "muted", text: scored.length ? `From ${day(new Date(scored[0][0]).toISOString())} to today.` : "" }),

@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use credence_service::platform::*;
-use credence_store::StoredScore;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::Instant;
@@ -92,20 +91,27 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .then(|| credential.trim().to_string())
 }
 
+/// Reads a JSON body. A refusal names the field at fault by its path in
+/// the body (`scenarios[1].months`), never a value the caller sent.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
-    serde_json::from_slice(body).map_err(|e| {
-        let message = format!("the request body is not valid here: {e}");
-        // serde names the offending field in backticks; surface it.
-        let field = message
-            .split('`')
-            .nth(1)
-            .map(str::to_string)
-            .filter(|f| !f.contains(' '));
+    let refusal = |field: Option<String>, error: serde_json::Error| {
+        let message = match &field {
+            Some(field) => format!("`{field}` is not valid here: {error}"),
+            None => format!("the request body is not valid here: {error}"),
+        };
         ApiError {
             field,
             ..ApiError::new(Code::InvalidRequest, message)
         }
-    })
+    };
+    let mut json = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize(&mut json) {
+        Ok(value) => json.end().map(|()| value).map_err(|e| refusal(None, e)),
+        Err(e) => {
+            let path = e.path().to_string();
+            Err(refusal((path != ".").then_some(path), e.into_inner()))
+        }
+    }
 }
 
 /// Authenticates, then runs `work` on the blocking pool.
@@ -405,20 +411,11 @@ async fn me(State(s): State<AppState>, headers: HeaderMap) -> Response {
     call(s, headers, |p, who| p.my_view(who)).await
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-/// A stored score.
-struct ScorePoint {
-    as_of: String,
-    score: Option<i32>,
-    model_version: String,
-}
-
 /// Your score history, today's score last.
 #[utoipa::path(get, path = "/v1/me/history", tag = "subject",
-    responses((status = 200, body = Vec<Object>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
+    responses((status = 200, body = Vec<ScorePoint>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn my_history(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| -> ApiResult<Vec<StoredScore>> {
+    call(s, headers, |p, who| -> ApiResult<Vec<ScorePoint>> {
         p.my_history(who)
     })
     .await

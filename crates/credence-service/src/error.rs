@@ -32,8 +32,11 @@ pub enum Error {
         path: String,
         /// How many records are bad.
         bad: usize,
-        /// Every problem, in line order.
+        /// The first problems, in line order (at most
+        /// [`crate::import::LISTED_ERRORS`]).
         errors: Vec<crate::RecordError>,
+        /// Problems found beyond those listed.
+        not_listed: usize,
     },
     /// No such subject.
     #[error("no subject {0} in this database")]

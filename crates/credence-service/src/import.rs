@@ -77,19 +77,54 @@ pub struct ImportSummary {
     pub duplicates: usize,
     /// Records written to the quarantine file.
     pub quarantined: usize,
-    /// Every problem found (all of them, in line order).
+    /// Records with at least one problem.
+    pub bad_records: usize,
+    /// The first [`LISTED_ERRORS`] problems found, in line order (the
+    /// quarantine file, when there is one, holds every bad record with all
+    /// of its problems).
     pub errors: Vec<RecordError>,
+    /// Problems found beyond those listed.
+    pub errors_not_listed: usize,
 }
 
+/// Problems an import lists, at most: enough to see every kind of mistake
+/// in a file, few enough that a file of a million bad lines neither floods
+/// the terminal nor holds a million errors in memory.
+pub const LISTED_ERRORS: usize = 1_000;
+
+/// A reader that counts the bytes read (for progress) and remembers whether
+/// the input ended with a line break (for CSV line numbers).
 struct Counting<R> {
     inner: R,
     bytes: u64,
+    last_byte: Option<u8>,
+    at_end: bool,
+}
+
+impl<R> Counting<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            bytes: 0,
+            last_byte: None,
+            at_end: false,
+        }
+    }
+
+    /// True once the whole input is read and its last byte is no line break.
+    fn ends_without_line_break(&self) -> bool {
+        self.at_end && self.last_byte.is_some_and(|b| b != b'\n')
+    }
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.bytes += n as u64;
+        match n {
+            0 => self.at_end = !buf.is_empty(),
+            n => self.last_byte = Some(buf[n - 1]),
+        }
         Ok(n)
     }
 }
@@ -143,7 +178,10 @@ impl Run<'_> {
             }
             self.summary.quarantined += 1;
         }
-        self.summary.errors.extend(errors);
+        self.summary.bad_records += 1;
+        let room = LISTED_ERRORS.saturating_sub(self.summary.errors.len());
+        self.summary.errors_not_listed += errors.len().saturating_sub(room);
+        self.summary.errors.extend(errors.into_iter().take(room));
         Ok(())
     }
 
@@ -172,7 +210,7 @@ impl Run<'_> {
         {
             return self.bad(line, raw, vec![RecordError::from_field(line, error)]);
         }
-        if self.strict && !self.summary.errors.is_empty() {
+        if self.strict && self.summary.bad_records > 0 {
             return Ok(()); // already failing: keep reading only to list every error
         }
         self.batch_lines.push((line, self.raw_lines.len()));
@@ -253,12 +291,10 @@ pub fn import_file(
     };
     let mut input_error: Option<Error> = None;
     let result = store.write_events(&mut |writer| {
-        let mut reader = Counting {
-            inner: file
-                .try_clone()
+        let mut reader = Counting::new(
+            file.try_clone()
                 .map_err(|e| credence_store::Error::Backend(e.to_string()))?,
-            bytes: 0,
-        };
+        );
         let outcome = match format {
             Format::JsonLines => read_json_lines(&mut run, writer, &mut reader, progress),
             Format::Csv => read_csv(&mut run, writer, &mut reader, progress),
@@ -272,7 +308,7 @@ pub fn import_file(
             }
         }
         run.flush(writer)?;
-        if run.strict && !run.summary.errors.is_empty() {
+        if run.strict && run.summary.bad_records > 0 {
             // Roll back: the caller reports every error.
             return Err(credence_store::Error::Rejected(Vec::new()));
         }
@@ -294,25 +330,18 @@ pub fn import_file(
     }
     match result {
         Ok(_) => Ok(run.summary),
-        Err(credence_store::Error::Rejected(r))
-            if r.is_empty() && !run.summary.errors.is_empty() =>
-        {
+        Err(credence_store::Error::Rejected(r)) if r.is_empty() && run.summary.bad_records > 0 => {
             let mut errors = run.summary.errors;
             errors.sort_by_key(|e| e.line);
             Err(Error::BadRecords {
                 path: path.display().to_string(),
-                bad: count_lines(&errors),
+                bad: run.summary.bad_records,
                 errors,
+                not_listed: run.summary.errors_not_listed,
             })
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn count_lines(errors: &[RecordError]) -> usize {
-    let mut lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
-    lines.dedup();
-    lines.len()
 }
 
 enum ReadError {
@@ -403,30 +432,80 @@ fn read_json_lines<R: Read + Send>(
     })
 }
 
+/// Columns a CSV file of events needs whatever its kinds: without one of
+/// them every row is bad, so the file is refused once, naming the column.
+const CSV_COLUMNS_OF_EVERY_EVENT: [&str; 5] = [
+    "furnisher_id",
+    "event_id",
+    "subject_id",
+    "kind",
+    "occurred_at",
+];
+
 fn read_csv<R: Read>(
     run: &mut Run<'_>,
     writer: &mut dyn EventWriter,
     reader: &mut Counting<R>,
     progress: &mut dyn FnMut(u64),
 ) -> std::result::Result<(), ReadError> {
+    let input = |message: String| ReadError::Input(Error::Input(message));
+    // Rows end at `\n` only (a `\r` before it is trimmed with the cell):
+    // with the crate's default, a CRLF row ends at the `\r` and its `\n`
+    // reads as a blank line, which puts line numbers out. Lengths are
+    // checked here rather than by the crate, so a row of the wrong length
+    // is reported in the file's terms.
     let mut csv = csv::ReaderBuilder::new()
-        .flexible(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(reader);
     let names: Vec<String> = csv
         .headers()
-        .map_err(|e| ReadError::Input(Error::Input(format!("reading the CSV header: {e}"))))?
+        .map_err(|e| {
+            input(format!(
+                "reading the CSV header (line 1): {}",
+                csv_problem(&e)
+            ))
+        })?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
-    let header = Header::new(names)
-        .map_err(|e| ReadError::Input(Error::Input(format!("CSV header: {e}"))))?;
+    let header = Header::new(names).map_err(|e| input(format!("CSV header (line 1): {e}")))?;
+    let missing: Vec<&str> = CSV_COLUMNS_OF_EVERY_EVENT
+        .into_iter()
+        .filter(|column| header.position(column).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(input(format!(
+            "the CSV header (line 1) has no {} column; every event needs {}, so add {} (the columns may come in any order)",
+            missing.join(", "),
+            CSV_COLUMNS_OF_EVERY_EVENT.join(", "),
+            if missing.len() == 1 { "it" } else { "them" }
+        )));
+    }
     let mut record = csv::StringRecord::new();
     loop {
-        let line = csv.position().line() + 1;
+        let next_line = csv.position().line();
         match csv.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(line, |p| p.line());
+                if record.len() == 1 && record[0].trim().is_empty() {
+                    continue; // a blank line, perhaps a lone `\r`
+                }
+                let line = first_line_of(&record, &csv);
+                if record.len() != header.len() {
+                    let error = credence_domain::FieldError::record(
+                        "bad_csv",
+                        format!(
+                            "the row has {} cells but the header has {} columns; give every row one cell per column (an empty cell where a field does not apply)",
+                            record.len(),
+                            header.len()
+                        ),
+                    );
+                    run.summary.records += 1;
+                    let raw = record.iter().map(str::trim).collect::<Vec<_>>().join(",");
+                    run.bad(line, &raw, vec![RecordError::from_field(line, error)])?;
+                    continue;
+                }
                 let cells: Vec<&str> = record.iter().map(str::trim).collect();
                 let parsed = run.ingestor.parse(
                     &CsvRow {
@@ -436,6 +515,23 @@ fn read_csv<R: Read>(
                     None,
                     run.now,
                 );
+                if let Err(errors) = &parsed
+                    && let Some(column) = errors.iter().find_map(|e| {
+                        let field = e.field.as_deref()?;
+                        (e.code == "missing_field" && header.position(field).is_none())
+                            .then_some(field)
+                    })
+                    && run.strict
+                {
+                    // Every row of this kind would repeat it: say it once.
+                    let kind = cells
+                        .get(header.position("kind").unwrap_or(usize::MAX))
+                        .copied()
+                        .unwrap_or_default();
+                    return Err(input(format!(
+                        "line {line}: kind {kind:?} needs the column `{column}`, which the CSV header (line 1) lacks; add the column (its cells may stay empty on rows of kinds that do not use it)"
+                    )));
+                }
                 let raw = cells.join(",");
                 run.record(writer, line, parsed, &raw)?;
                 if line.is_multiple_of(4096) {
@@ -443,7 +539,8 @@ fn read_csv<R: Read>(
                 }
             }
             Err(e) => {
-                let error = credence_domain::FieldError::new("bad_csv", "-", e.to_string());
+                let line = e.position().map_or(next_line, csv::Position::line);
+                let error = credence_domain::FieldError::record("bad_csv", csv_problem(&e));
                 run.summary.records += 1;
                 run.bad(line, "", vec![RecordError::from_field(line, error)])?;
             }
@@ -451,4 +548,35 @@ fn read_csv<R: Read>(
     }
     progress(csv.get_ref().bytes);
     Ok(())
+}
+
+/// The line a record starts on. The csv crate's own record position counts
+/// from before any blank lines it skipped, so it is counted back from where
+/// the record ended instead: the reader's position, less the line breaks
+/// inside quoted cells.
+fn first_line_of<R: Read>(record: &csv::StringRecord, csv: &csv::Reader<&mut Counting<R>>) -> u64 {
+    let after = csv.position();
+    let input = csv.get_ref();
+    // The reader is on the line after the record, unless the record is the
+    // file's last and no line break ends it.
+    let last = if after.byte() == input.bytes && input.ends_without_line_break() {
+        after.line()
+    } else {
+        after.line() - 1
+    };
+    let breaks_inside: usize = record.iter().map(|cell| cell.matches('\n').count()).sum();
+    last.saturating_sub(breaks_inside as u64).max(2)
+}
+
+/// A CSV error in the file's terms: what is wrong with the row and how to
+/// mend it, without the parser's record and byte counters.
+fn csv_problem(error: &csv::Error) -> String {
+    match error.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => format!(
+            "cell {} is not valid UTF-8; save the file as UTF-8",
+            err.field() + 1
+        ),
+        csv::ErrorKind::Io(e) => format!("the file could not be read: {e}"),
+        _ => error.to_string(),
+    }
 }

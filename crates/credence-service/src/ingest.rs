@@ -14,8 +14,9 @@ use std::collections::HashMap;
 pub struct RecordError {
     /// 1-based line of a file, or 0-based index in an API batch.
     pub line: u64,
-    /// The field at fault (`-` when the whole record is).
-    pub field: String,
+    /// The field at fault; absent when the record as a whole is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// Stable code.
     pub code: String,
     /// What is wrong and how to fix it.
@@ -35,7 +36,7 @@ impl RecordError {
     pub(crate) fn from_rejection(line: u64, rejection: Rejection) -> Self {
         Self {
             line,
-            field: "-".into(),
+            field: None,
             code: rejection.code.to_string(),
             reason: rejection.message,
         }
@@ -44,11 +45,14 @@ impl RecordError {
 
 impl std::fmt::Display for RecordError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "line {}: field `{}`: {} [{}]",
-            self.line, self.field, self.reason, self.code
-        )
+        match &self.field {
+            Some(field) => write!(
+                f,
+                "line {}: field `{field}`: {} [{}]",
+                self.line, self.reason, self.code
+            ),
+            None => write!(f, "line {}: {} [{}]", self.line, self.reason, self.code),
+        }
     }
 }
 

@@ -265,6 +265,152 @@ mod import {
         assert!(err.to_string().contains("religion"), "{err}");
     }
 
+    const CSV_HEADER: &str = "kind,furnisher_id,event_id,subject_id,occurred_at,subject_kind,account_id,bill_id,amount,currency";
+
+    fn csv_bill(n: u32) -> String {
+        format!("bill_due,bank,e{n},s1,2024-02-01,,a,b{n},100,EUR")
+    }
+
+    #[test]
+    fn a_csv_without_a_column_every_event_needs_is_refused_once_naming_it() {
+        let world = world();
+        let header = CSV_HEADER.replace(",subject_id", "");
+        let rows: Vec<String> = std::iter::once(header)
+            .chain((1..=300).map(|n| csv_bill(n).replace(",s1", "")))
+            .collect();
+        let err = import(&world, &file(&world, "nosubject.csv", &rows)).expect_err("refused");
+        let Error::Input(message) = &err else {
+            panic!("expected one file-level error, got {err}")
+        };
+        assert!(message.contains("no subject_id column"), "{message}");
+        assert!(message.contains("line 1"), "{message}");
+        assert_eq!(world.store.counts().expect("counts").events, 0);
+    }
+
+    #[test]
+    fn a_csv_without_a_column_some_kind_needs_is_refused_once_at_its_first_row() {
+        let world = world();
+        let header = CSV_HEADER.replace(",amount", "");
+        let rows: Vec<String> = std::iter::once(header)
+            .chain(std::iter::once(
+                "subject_enrolled,op,e0,s1,2024-01-01,person,,,".into(),
+            ))
+            .chain((1..=300).map(|n| csv_bill(n).replace(",100,", ",")))
+            .collect();
+        let err = import(&world, &file(&world, "noamount.csv", &rows)).expect_err("refused");
+        let Error::Input(message) = &err else {
+            panic!("expected one file-level error, got {err}")
+        };
+        assert!(
+            message.starts_with("line 3: kind \"bill_due\" needs the column `amount`"),
+            "{message}"
+        );
+        assert_eq!(world.store.counts().expect("counts").events, 0);
+    }
+
+    #[test]
+    fn csv_problems_name_the_line_the_row_is_on() {
+        let world = world();
+        let rows = vec![
+            CSV_HEADER.to_string(),
+            "subject_enrolled,op,e0,s1,2024-01-01,person,,,,".to_string(),
+            "bill_due,bank,e1,s1".to_string(),
+            csv_bill(2).replace("2024-02-01", "someday"),
+            String::new(),
+            csv_bill(3).replace(",100,", ",-5,"),
+        ];
+        let err = import(&world, &file(&world, "lines.csv", &rows)).expect_err("refused");
+        let Error::BadRecords { bad, errors, .. } = err else {
+            panic!("expected BadRecords, got {err}")
+        };
+        let found: Vec<(u64, Option<&str>, &str)> = errors
+            .iter()
+            .map(|e| (e.line, e.field.as_deref(), e.code.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (3, None, "bad_csv"),
+                (4, Some("occurred_at"), "invalid_time"),
+                (6, Some("amount"), "negative_amount"),
+            ]
+        );
+        assert_eq!(bad, 3);
+        assert!(
+            errors[0]
+                .reason
+                .contains("4 cells but the header has 10 columns"),
+            "{}",
+            errors[0].reason
+        );
+        let json = serde_json::to_value(&errors[0]).expect("serialises");
+        assert!(json.get("field").is_none(), "no placeholder field: {json}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Whatever the blank lines, line endings and multi-line quoted
+        /// cells, a problem names the line its row starts on.
+        #[test]
+        fn csv_problems_name_their_line_whatever_the_layout(
+            rows in proptest::collection::vec((0usize..3, proptest::bool::ANY, proptest::bool::ANY), 1..12),
+            final_break in proptest::bool::ANY,
+        ) {
+            let world = world();
+            let mut text = format!("{CSV_HEADER}\n");
+            let mut line = 2u64;
+            let mut expected = Vec::new();
+            for (n, (blanks, crlf, multi_line)) in rows.iter().enumerate() {
+                let end = if *crlf { "\r\n" } else { "\n" };
+                for _ in 0..*blanks {
+                    text.push_str(end);
+                    line += 1;
+                }
+                expected.push(line);
+                let when = if *multi_line { "\"some\nday\"" } else { "someday" };
+                text.push_str(&format!("bill_due,bank,e{n},s1,{when},,a,b{n},100,EUR"));
+                line += 1 + u64::from(*multi_line);
+                if n + 1 < rows.len() || final_break {
+                    text.push_str(end);
+                }
+            }
+            let path = world.dir.path().join("layout.csv");
+            std::fs::write(&path, text).expect("write");
+            let err = import(&world, &path).expect_err("every row is bad");
+            let Error::BadRecords { errors, .. } = err else {
+                panic!("expected BadRecords, got {err}")
+            };
+            let lines: Vec<u64> = errors
+                .iter()
+                .filter(|e| e.code == "invalid_time")
+                .map(|e| e.line)
+                .collect();
+            proptest::prop_assert_eq!(lines, expected);
+        }
+    }
+
+    #[test]
+    fn a_file_of_many_bad_lines_lists_a_bounded_number_of_problems() {
+        let world = world();
+        let lines: Vec<String> = (0..credence_service::import::LISTED_ERRORS + 500)
+            .map(|n| format!("{{not json {n}"))
+            .collect();
+        let err = import(&world, &file(&world, "junk.jsonl", &lines)).expect_err("refused");
+        let Error::BadRecords {
+            bad,
+            errors,
+            not_listed,
+            ..
+        } = err
+        else {
+            panic!("expected BadRecords, got {err}")
+        };
+        assert_eq!(bad, credence_service::import::LISTED_ERRORS + 500);
+        assert_eq!(errors.len(), credence_service::import::LISTED_ERRORS);
+        assert_eq!(not_listed, 500);
+    }
+
     #[test]
     fn restricted_data_needs_the_separate_consent() {
         let world = world();
@@ -318,7 +464,7 @@ mod guardrails {
         let codes: Vec<(&str, &str)> = outcome
             .errors
             .iter()
-            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .map(|e| (e.field.as_deref().unwrap_or_default(), e.code.as_str()))
             .collect();
         assert_eq!(
             codes,
@@ -369,7 +515,7 @@ mod guardrails {
                 .expect("runs")
                 .errors
                 .into_iter()
-                .map(|e| (e.field, e.code))
+                .map(|e| (e.field.unwrap_or_default(), e.code))
                 .collect()
         };
         for (fields, field, code) in [

@@ -85,12 +85,12 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
     }
     let sim_secs = started.elapsed().as_secs_f64();
     let n_events = events.len() as u64;
-    eprintln!(
+    errln!(
         "world: {} subjects, {} events ({:.1} a subject)",
         args.subjects,
         n_events,
         n_events as f64 / args.subjects as f64
-    );
+    )?;
     results.push(measure(
         "simulate (1 thread, in memory)",
         n_events,

@@ -135,7 +135,7 @@ pub fn run(args: &BenchApiArgs) -> Result<()> {
 fn run_in(dir: &std::path::Path, args: &BenchApiArgs) -> Result<()> {
     let clock = SystemClock;
     let store = SqliteStore::open(&dir.join("bench.db"))?;
-    eprintln!("bench-api: building a world of {} subjects", args.subjects);
+    errln!("bench-api: building a world of {} subjects", args.subjects)?;
     let world = SimConfig::new(args.subjects, 11, today(&clock));
     ingest_world(&world, &store, |_| {})?;
     let store: Arc<dyn Store> = Arc::new(store);
@@ -163,10 +163,11 @@ fn run_in(dir: &std::path::Path, args: &BenchApiArgs) -> Result<()> {
     }));
 
     let seconds = Duration::from_secs_f64(args.seconds);
-    eprintln!(
+    errln!(
         "bench-api: {} connections, {:.0} s per phase",
-        args.connections, args.seconds
-    );
+        args.connections,
+        args.seconds
+    )?;
     let health = runtime.block_on(load(
         address,
         args.connections,
@@ -204,15 +205,22 @@ fn run_in(dir: &std::path::Path, args: &BenchApiArgs) -> Result<()> {
         ingest.phase("furnisher ingest", "events", args.batch as f64, baseline),
     ];
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&phases)?);
+        outln!("{}", serde_json::to_string_pretty(&phases)?)?;
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<28} {:>5} {:>10} {:>14} {:>8} {:>8} {:>9} {:>7}",
-        "phase", "conns", "requests", "items/s", "p50 ms", "p99 ms", "vs health", "failed"
-    );
+        "phase",
+        "conns",
+        "requests",
+        "items/s",
+        "p50 ms",
+        "p99 ms",
+        "vs health",
+        "failed"
+    )?;
     for p in &phases {
-        println!(
+        outln!(
             "{:<28} {:>5} {:>10} {:>14} {:>8.2} {:>8.2} {:>8.2}x {:>7}",
             p.name,
             p.connections,
@@ -222,25 +230,33 @@ fn run_in(dir: &std::path::Path, args: &BenchApiArgs) -> Result<()> {
             p.p99_ms,
             p.ratio_to_healthz,
             p.failed
-        );
+        )?;
     }
     if phases.iter().any(|p| p.cpu.is_some()) {
-        println!(
+        outln!(
             "\n{:<28} {:>6} {:>7} {:>7} {:>6}",
-            "the machine's cores", "user", "system", "iowait", "idle"
-        );
+            "the machine's cores",
+            "user",
+            "system",
+            "iowait",
+            "idle"
+        )?;
         for p in &phases {
             if let Some(cpu) = p.cpu {
-                println!(
+                outln!(
                     "{:<28} {:>5.0}% {:>6.0}% {:>6.0}% {:>5.0}%",
-                    p.name, cpu.user, cpu.system, cpu.iowait, cpu.idle
-                );
+                    p.name,
+                    cpu.user,
+                    cpu.system,
+                    cpu.iowait,
+                    cpu.idle
+                )?;
             }
         }
     }
-    println!(
+    outln!(
         "Each check: key, consent and freeze checked, subject scored from its events, answer audited durably (group commit) before the reply."
-    );
+    )?;
     Ok(())
 }
 
@@ -323,7 +339,7 @@ fn set_up(platform: &Platform, subjects: u64) -> Result<(String, String, Vec<Str
         )
         .map_err(fail)?;
     let consenting = subjects.min(CONSENTING);
-    eprintln!("bench-api: {consenting} subjects consent to the partner");
+    errln!("bench-api: {consenting} subjects consent to the partner")?;
     let expires = platform
         .now()
         .checked_add(jiff::SignedDuration::from_hours(24 * 30))?

@@ -66,10 +66,19 @@ pub fn run(global: &crate::cli::Global, args: &ImportArgs) -> Result<()> {
                 path: file,
                 bad,
                 errors,
+                not_listed,
             }) => {
-                for error in &errors {
-                    eprintln!("{file}:{error}");
-                }
+                // A reader that stops early (`2>&1 | head`) has seen enough;
+                // the import failed all the same, so its status still says so.
+                let _ = errors
+                    .iter()
+                    .try_for_each(|error| errln!("{file}:{error}"))
+                    .and_then(|()| match not_listed {
+                        0 => Ok(()),
+                        n => errln!(
+                            "{file}: … and {n} more problem(s) not listed; pass --quarantine FILE to see every bad record with its problems"
+                        ),
+                    });
                 bail!(
                     "{bad} bad record(s) in {file}; nothing was imported from it. Fix them, or pass --quarantine FILE to import the good records and set the bad ones aside"
                 );

@@ -58,15 +58,14 @@ pub fn export(args: &crate::cli::ExportArgs) -> Result<()> {
         );
     }
     let model = load(&args.model)?;
-    let text = match args.format {
-        crate::cli::ExportFormat::Sql => credence_scorecard::to_sql(&model, &args.table)?,
-        crate::cli::ExportFormat::Pmml => credence_scorecard::to_pmml(&model),
+    let (text, format) = match args.format {
+        crate::cli::ExportFormat::Sql => (credence_scorecard::to_sql(&model, &args.table)?, "SQL"),
+        crate::cli::ExportFormat::Pmml => (credence_scorecard::to_pmml(&model), "PMML"),
     };
     std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
     outln!(
-        "exported {} as {:?} to {}",
+        "exported {} as {format} to {}",
         model.version_tag(),
-        args.format,
         args.out.display()
     )?;
     Ok(())

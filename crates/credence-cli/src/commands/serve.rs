@@ -23,7 +23,8 @@ pub fn serve(global: &Global, args: &ServeArgs) -> Result<()> {
     let _claim = context::claim_for_serving(&context::db_path(global, context::DEFAULT_DB)?)?;
     let platform = open_platform(global, context::DEFAULT_DB)?;
     run_server(platform, &args.listen, |address| {
-        eprintln!(
+        // A closed stderr must not stop the server it announces.
+        let _ = errln!(
             "credence: serving on http://{address} (API described at /openapi.json); Ctrl-C stops"
         );
     })
@@ -75,12 +76,12 @@ pub fn keys(global: &Global, action: &KeysAction) -> Result<()> {
                 )
                 .map_err(|e| anyhow!("{e}"))?;
             outln!("{}", issued.key)?;
-            eprintln!(
+            errln!(
                 "created {} key {} for {}; it is shown only now, so store it safely",
                 role.name(),
                 issued.record.id,
                 issued.record.principal
-            );
+            )?;
         }
         KeysAction::List => {
             for key in platform.keys().map_err(|e| anyhow!("{e}"))? {

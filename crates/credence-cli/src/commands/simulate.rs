@@ -40,13 +40,13 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     let bar = output::progress(args.subjects, "simulate", "subjects");
     let events = write_world(&config, &args.out, csv, &mut |done| bar.set_position(done))?;
     bar.finish_and_clear();
-    eprintln!(
+    errln!(
         "wrote {events} events of {} subjects (seed {}, until {}) to {}",
         args.subjects,
         args.seed,
         until.strftime("%Y-%m-%d"),
         args.out.display()
-    );
+    )?;
     Ok(())
 }
 

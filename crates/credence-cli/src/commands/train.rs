@@ -115,7 +115,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
             }
         };
         let set = training_set(&store, &scorer, kind, snapshot, window_end)?;
-        eprintln!(
+        errln!(
             "training on {} {}s (features as of {}, outcomes to {}; left out: {} thin files, {} already in default)",
             set.target.len(),
             kind.name(),
@@ -123,7 +123,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
             window_end.strftime("%Y-%m-%d"),
             set.thin,
             set.already_bad
-        );
+        )?;
         options.trends = feature_trends();
         // Absence of a kind of record is no evidence: never a penalty.
         options.neutral_missing = true;

@@ -70,8 +70,9 @@ impl Code {
 pub struct RecordProblem {
     /// 0-based position in the batch.
     pub index: u64,
-    /// The field at fault (`-` for the whole record).
-    pub field: String,
+    /// The field at fault; absent when the record as a whole is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// Stable code of the problem (`unknown_kind`, `prohibited_category`…).
     pub code: String,
     /// What is wrong and how to fix it.
@@ -106,9 +107,9 @@ impl ApiError {
     }
 
     /// An invalid value in `field`.
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
-            field: Some(field.to_string()),
+            field: Some(field.into()),
             ..Self::new(Code::InvalidRequest, message)
         }
     }

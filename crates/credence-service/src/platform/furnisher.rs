@@ -136,7 +136,7 @@ impl Platform {
                     ) {
                         problems.push(RecordProblem {
                             index,
-                            field: "restricted_data_consent".into(),
+                            field: Some("restricted_data_consent".into()),
                             code: "consent_not_by_event".into(),
                             message: "a furnisher's batch cannot give a subject's restricted-data consent; the operator records it at enrolment (POST /v1/operator/subjects) on the subject's behalf".into(),
                         });
@@ -149,7 +149,7 @@ impl Platform {
                     if !allowed {
                         problems.push(RecordProblem {
                             index,
-                            field: "kind".into(),
+                            field: Some("kind".into()),
                             code: "kind_not_allowed".into(),
                             message: format!(
                                 "furnisher {furnisher} may report {}, not {}",
@@ -191,7 +191,7 @@ impl Platform {
                 Err(credence_store::Error::Rejected(rejections)) => {
                     problems.extend(rejections.into_iter().map(|r| RecordProblem {
                         index: r.index as u64,
-                        field: "-".into(),
+                        field: None,
                         code: r.code.to_string(),
                         message: r.message,
                     }));
@@ -259,7 +259,7 @@ impl Platform {
         if current.status != DisputeStatus::Open {
             return Err(ApiError::new(
                 Code::Conflict,
-                format!("dispute {dispute_id} is already {:?}", current.status),
+                format!("dispute {dispute_id} is already {}", current.status.name()),
             ));
         }
         if answer.note.chars().count() > 1_000 {
@@ -305,7 +305,7 @@ impl Platform {
             principal,
             "dispute.answer",
             Some(&subject),
-            format!("dispute {} {:?}", dispute.id, dispute.status),
+            format!("dispute {} {}", dispute.id, dispute.status.name()),
             vec![Records::put_write(
                 kind::DISPUTE,
                 dispute.id.clone(),

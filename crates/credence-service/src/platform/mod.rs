@@ -30,7 +30,7 @@ pub use records::{
 };
 pub use subject::{
     AccessEntry, ConsentRequest, DisputeRequest, DisputedRecord, Export, Notice, PerkStatus,
-    ReviewRequest, Scenario, StatementRequest, SubjectView, WhatIf,
+    ReviewRequest, Scenario, ScorePoint, StatementRequest, SubjectView, WhatIf,
 };
 
 use crate::{Clock, Config, Ingestor, Scorer};

@@ -66,7 +66,7 @@ pub struct EligibilityAnswer {
 pub struct ScoreAnswer {
     /// 350–950, or none for a thin file.
     pub score: Option<i32>,
-    /// The band's label.
+    /// The band: `poor`, `fair`, `good`, `very_good` or `excellent`.
     pub band: Option<String>,
     /// The model that made it.
     pub model_version: String,
@@ -783,7 +783,7 @@ impl Platform {
                 let report = self.assess(&subject)?.report;
                 let answer = ScoreAnswer {
                     score: report.score,
-                    band: report.band.map(|b| b.label().to_string()),
+                    band: report.band.map(|b| b.name().to_string()),
                     model_version: report.model_version,
                     transaction_id: question.transaction_id.clone(),
                     answered_at: self.now().to_string(),

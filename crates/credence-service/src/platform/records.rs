@@ -144,6 +144,17 @@ pub enum DisputeStatus {
 }
 
 impl DisputeStatus {
+    /// The status as the API spells it (`resolved_for_subject`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Confirmed => "confirmed",
+            Self::Corrected => "corrected",
+            Self::Withdrawn => "withdrawn",
+            Self::ResolvedForSubject => "resolved_for_subject",
+        }
+    }
+
     /// True when the disputed record is left out of the score.
     pub fn excludes_record(self) -> bool {
         !matches!(self, Self::Confirmed)
@@ -509,4 +520,23 @@ pub(crate) fn decode<T: DeserializeOwned>(record: &Record) -> ApiResult<T> {
             record.kind, record.id
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DisputeStatus;
+
+    #[test]
+    fn a_dispute_status_is_named_as_the_api_spells_it() {
+        for status in [
+            DisputeStatus::Open,
+            DisputeStatus::Confirmed,
+            DisputeStatus::Corrected,
+            DisputeStatus::Withdrawn,
+            DisputeStatus::ResolvedForSubject,
+        ] {
+            let wire = serde_json::to_value(status).expect("serialises");
+            assert_eq!(wire.as_str(), Some(status.name()));
+        }
+    }
 }

@@ -12,10 +12,11 @@ use super::{
 use credence_domain::build::EventFactory;
 use credence_domain::wire::WireEvent;
 use credence_domain::{Event, EventBody, SubjectId, SubjectKind};
-use credence_scorecard::ScoreReport;
+use credence_scorecard::{Band, ScoreReport, ScoreStatus};
 use credence_store::{RecordFilter, RecordWrite, StoredScore};
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// A record left out of the score because of a dispute.
@@ -165,7 +166,7 @@ pub struct WhatIf {
     pub projected_score: Option<i32>,
     /// Projected minus current, when both exist.
     pub change: Option<i32>,
-    /// The projected band.
+    /// The projected band: `poor`, `fair`, `good`, `very_good` or `excellent`.
     pub projected_band: Option<String>,
     /// The date the projection is for.
     pub as_of: String,
@@ -199,6 +200,56 @@ pub struct Notice {
     pub message: String,
 }
 
+/// One score of a subject's history, as the subject reads it: dimensions
+/// by name and the band spelt as everywhere else in the API.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ScorePoint {
+    /// The instant the score is as of (RFC 3339).
+    pub as_of: String,
+    /// `model_id@version` of the model that made it.
+    pub model_version: String,
+    /// `scored` or `not_enough_data`.
+    #[schema(value_type = String)]
+    pub status: ScoreStatus,
+    /// 350–950 when scored.
+    pub score: Option<i32>,
+    /// The band: `poor`, `fair`, `good`, `very_good` or `excellent`.
+    #[schema(value_type = Option<String>)]
+    pub band: Option<Band>,
+    /// Probability of default when scored.
+    pub pd: Option<f64>,
+    /// The five dimensions by name (`history`, `capacity`, `behaviour`,
+    /// `identity`, `fulfilment`), 0–100 each, `null` where nothing speaks
+    /// to it.
+    #[schema(value_type = Object)]
+    pub dimensions: BTreeMap<&'static str, Option<u8>>,
+    /// Reason codes, most important first.
+    pub reasons: Vec<String>,
+}
+
+impl From<&StoredScore> for ScorePoint {
+    fn from(stored: &StoredScore) -> Self {
+        Self {
+            as_of: stored.as_of.to_string(),
+            model_version: stored.model_version.clone(),
+            status: if stored.scored {
+                ScoreStatus::Scored
+            } else {
+                ScoreStatus::NotEnoughData
+            },
+            score: stored.score,
+            band: stored.score.map(Band::of),
+            pd: stored.pd,
+            dimensions: credence_features::Dimension::ALL
+                .iter()
+                .zip(stored.dimensions)
+                .map(|(d, value)| (d.name(), value))
+                .collect(),
+            reasons: stored.reasons.clone(),
+        }
+    }
+}
+
 /// Everything Credence holds about a subject.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Export {
@@ -209,9 +260,8 @@ pub struct Export {
     /// Every record, in the wire format furnishers use.
     #[schema(value_type = Vec<Object>)]
     pub events: Vec<serde_json::Value>,
-    /// Every stored score.
-    #[schema(value_type = Vec<Object>)]
-    pub score_history: Vec<StoredScore>,
+    /// Every stored score, oldest first.
+    pub score_history: Vec<ScorePoint>,
     /// Consents given.
     pub consents: Vec<Consent>,
     /// Disputes.
@@ -334,7 +384,7 @@ impl Platform {
     }
 
     /// Stored scores, oldest first, with today's score last.
-    pub fn my_history(&self, principal: &Principal) -> ApiResult<Vec<StoredScore>> {
+    pub fn my_history(&self, principal: &Principal) -> ApiResult<Vec<ScorePoint>> {
         let id = subject_of(principal)?;
         let assessment = self.assess(id)?;
         let mut history = self.store().score_history(id)?;
@@ -358,7 +408,7 @@ impl Platform {
             Some(id),
             "the subject read their score history",
         )?;
-        Ok(history)
+        Ok(history.iter().map(ScorePoint::from).collect())
     }
 
     /// Every perk, with eligibility and points to go.
@@ -408,7 +458,7 @@ impl Platform {
                 } => {
                     if *balance < 0 {
                         return Err(ApiError::invalid(
-                            "balance",
+                            format!("scenarios[{index}].balance"),
                             "`balance` is in minor units and must be 0 or more",
                         ));
                     }
@@ -417,7 +467,7 @@ impl Platform {
                     });
                     if !opened {
                         return Err(ApiError::invalid(
-                            "account_id",
+                            format!("scenarios[{index}].account_id"),
                             format!(
                                 "you have no account {account_id:?}; use an account id from your records"
                             ),
@@ -427,7 +477,10 @@ impl Platform {
                 }
                 Scenario::OnTimeMonths { months } => {
                     if !(1..=24).contains(months) {
-                        return Err(ApiError::invalid("months", "`months` must be 1 to 24"));
+                        return Err(ApiError::invalid(
+                            format!("scenarios[{index}].months"),
+                            "`months` must be 1 to 24",
+                        ));
                     }
                     let accounts = open_billed_accounts(&events);
                     for month in 1..=i64::from(*months) {
@@ -465,7 +518,7 @@ impl Platform {
                 .score
                 .zip(projected.score)
                 .map(|(a, b)| b - a),
-            projected_band: projected.band.map(|b| b.label().to_string()),
+            projected_band: projected.band.map(|b| b.name().to_string()),
             as_of: as_of.to_string(),
             note: WHAT_IF_NOTE,
         })
@@ -881,7 +934,12 @@ impl Platform {
             exported_at: self.now().to_string(),
             notices: self.notices(&events),
             events: wire,
-            score_history: self.store().score_history(id)?,
+            score_history: self
+                .store()
+                .score_history(id)?
+                .iter()
+                .map(ScorePoint::from)
+                .collect(),
             consents: self
                 .records()
                 .list(kind::CONSENT, RecordFilter::Subject(id))?,
