@@ -12,6 +12,7 @@ const printed = readFileSync(demoOutput, "utf8");
 const tokens = [...printed.matchAll(/^  (sub-\d+): (st1\.\S+)$/gm)].map((m) => ({ id: m[1], token: m[2] }));
 const operatorKey = printed.match(/^  operator\s+(crd_\S+)$/m)[1];
 const bikeKey = printed.match(/^  partner bike-share\s*(crd_\S+)$/m)[1];
+const bankKey = printed.match(/^  furnisher bank-a\s*(crd_\S+)$/m)[1];
 assert.ok(tokens.length >= 2, "the demo printed subject tokens");
 
 const browser = await chromium.launch({
@@ -86,28 +87,88 @@ await test("grant consent → partner check passes → revoke → denied at once
   await p.context().close();
 });
 
-let disputedEvent = null;
-await test("a subject disputes a late payment and sees the score change", async () => {
+async function furnish(events) {
+  const r = await fetch(base + "/v1/events", { method: "POST", headers: { Authorization: "Bearer " + bankKey, "Content-Type": "application/json" }, body: JSON.stringify(events) });
+  assert.equal(r.status, 200, JSON.stringify(await r.json()));
+}
+
+const daysAgo = (n) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 19) + "Z";
+const scoreOf = (label) => Number((label.match(/Score (\d{3})/) || [0, NaN])[1]);
+
+await test("one dispute of a late-but-paid bill takes it out and the page shows the new score", async () => {
+  const subject = tokens[0].id;
+  await furnish([{ event_id: "ui-loan-open", subject_id: subject, kind: "account_opened", occurred_at: daysAgo(800), account_id: "ui-loan", account_type: "loan" }]);
   const p = await page(tokens[0].token);
-  const before = await dialScore(p);
-  // The worst late payments first: disputing them is what moves a score.
-  const daysLate = (label) => Number((label.match(/made (\d+) days late/) || [0, 0])[1]);
-  let after = before;
-  for (let attempt = 0; attempt < 4 && after === before; attempt += 1) {
-    const buttons = p.getByRole("button", { name: /^Dispute payment .* days late$/ });
-    const labels = await buttons.evaluateAll((all) => all.map((b) => b.getAttribute("aria-label")));
-    assert.ok(labels.length > 0, "the subject has a late payment to dispute");
-    const worst = labels.reduce((a, b) => (daysLate(b) > daysLate(a) ? b : a));
-    await p.getByRole("button", { name: worst, exact: true }).click();
-    await p.getByLabel("What is wrong with it?").fill("I paid this bill on time.");
-    await p.getByRole("button", { name: "Open dispute" }).click();
-    await p.getByText(/Dispute opened|Could not do that/).waitFor();
-    assert.match(await p.locator("#toast").textContent(), /Dispute opened/);
-    await p.getByText("Under dispute: left out of your score").nth(attempt).waitFor();
-    after = await dialScore(p);
-  }
-  assert.notEqual(after, before, `the score changes when disputed records are left out (${before} → ${after})`);
-  await p.getByText(/record\(s\) under dispute are left out of this score/).waitFor();
+  const clean = scoreOf(await dialScore(p));
+  await furnish([
+    { event_id: "ui-late-bill", subject_id: subject, kind: "bill_due", occurred_at: daysAgo(60), account_id: "ui-loan", bill_id: "ui-b1", amount: 25000, currency: "EUR" },
+    { event_id: "ui-late-pay", subject_id: subject, kind: "payment_made", occurred_at: daysAgo(15), account_id: "ui-loan", bill_id: "ui-b1", amount: 25000, currency: "EUR", days_late: 45 },
+  ]);
+  await p.reload();
+  const record = "Dispute payment on account ui-loan made 45 days late";
+  await p.getByRole("button", { name: record, exact: true }).waitFor();
+  const hurt = scoreOf(await dialScore(p));
+  assert.ok(hurt < clean, `the late payment lowers the score (${clean} → ${hurt})`);
+  await p.getByRole("button", { name: record, exact: true }).click();
+  await p.getByLabel("What is wrong with it?").fill("I paid this bill on time.");
+  await p.getByRole("button", { name: "Open dispute" }).click();
+  await p.getByText(/Dispute opened|Could not do that/).waitFor();
+  assert.match(await p.locator("#toast").textContent(), /Dispute opened/);
+  await p.getByText("Under dispute: left out of your score").first().waitFor();
+  assert.equal(scoreOf(await dialScore(p)), clean, "one dispute takes the whole record out at once");
+  assert.equal(await p.getByRole("button", { name: /ui-loan/ }).count(), 0, "the record does not come back naming the payment");
+  await p.getByText("1 record under dispute is left out of this score.").waitFor();
+  await p.context().close();
+});
+
+await test("the subject's page reads as people write", async () => {
+  const p = await page(tokens[0].token, { width: 1440, height: 900 });
+  await p.getByRole("heading", { name: "Five dimensions" }).waitFor();
+  const text = await p.locator("main").innerText();
+  assert.doesNotMatch(text, /\b1 days\b/, "one day is singular");
+  assert.doesNotMatch(text, /Verified and stable/, "a dimension's meaning is no verdict");
+  assert.match(text, /Measures: How well identity is verified/);
+  assert.match(text, /Ride without the €299 deposit\./, "an amount carries its currency");
+  assert.doesNotMatch(text, /\(s\)/, "no record(s)-style plurals");
+  // A dimension with no data is no point at the centre: every drawn vertex
+  // sits away from it, and there is one per dimension with a value.
+  const radar = await p.getByRole("img", { name: /Five dimensions/ }).evaluate((svg) => {
+    const label = svg.getAttribute("aria-label");
+    const dots = [...svg.querySelectorAll("circle")].map((c) => [Number(c.getAttribute("cx")), Number(c.getAttribute("cy"))]);
+    return { label, dots };
+  });
+  const known = (radar.label.match(/\b\d+\b/g) || []).length - 2; // less "0 to 100"
+  assert.equal(radar.dots.length, known, radar.label);
+  for (const [x, y] of radar.dots) assert.ok(Math.hypot(x - 170, y - 150) > 0.5, `a vertex at the centre: ${radar.label}`);
+  await p.context().close();
+});
+
+await test("the dashboard's figures never run into each other", async () => {
+  const p = await page(operatorKey, { width: 1440, height: 900 });
+  await p.getByRole("heading", { name: "Population" }).waitFor();
+  // The largest counts a big deployment shows.
+  const overlaps = await p.evaluate(() => {
+    const figures = [...document.querySelectorAll(".stats > *")];
+    figures[1].querySelector(".stat").textContent = "1,123,442,144";
+    figures[2].querySelector(".stat").textContent = "12,345,678";
+    const boxes = figures.map((f) => f.getBoundingClientRect());
+    const inner = figures.map((f) => f.querySelector(".stat").getBoundingClientRect());
+    const found = [];
+    inner.forEach((r, i) => {
+      if (r.right > boxes[i].right + 0.5) found.push(`figure ${i} overflows its box`);
+      boxes.forEach((b, j) => {
+        if (i !== j && r.left < b.right - 0.5 && r.right > b.left + 0.5 && r.top < b.bottom - 0.5 && r.bottom > b.top + 0.5) found.push(`figure ${i} runs into figure ${j}`);
+      });
+    });
+    return found;
+  });
+  assert.deepEqual(overlaps, []);
+  // Cards are as tall as their content: no card is mostly empty space.
+  const empty = await p.evaluate(() => [...document.querySelectorAll("#view > .card")].filter((c) => {
+    const last = c.lastElementChild.getBoundingClientRect();
+    return c.getBoundingClientRect().bottom - last.bottom > 60;
+  }).map((c) => c.querySelector("h2").textContent));
+  assert.deepEqual(empty, []);
   await p.context().close();
 });
 

@@ -35,4 +35,4 @@ pub use money::{Currency, Money};
 pub use names::{NameGuess, NameRefusal, check_declared, guess_category_from_name, judge_name};
 pub use policy::Policy;
 pub use subject::{Subject, SubjectKind, SubjectState};
-pub use time::{DAY_SECONDS, days_between, months_between, parse_instant};
+pub use time::{DAY_SECONDS, count_days, days_between, months_between, parse_instant};

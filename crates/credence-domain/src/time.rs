@@ -11,6 +11,14 @@ pub const DAY_SECONDS: i64 = 86_400;
 /// not depend on a calendar or time zone.
 const MONTH_SECONDS: i64 = 2_629_746;
 
+/// A number of days as people write it: "1 day", "12 days".
+pub fn count_days(days: impl Into<i64>) -> String {
+    match days.into() {
+        1 => "1 day".to_string(),
+        n => format!("{n} days"),
+    }
+}
+
 /// Whole days from `from` to `to` (negative when `to` is earlier).
 pub fn days_between(from: Timestamp, to: Timestamp) -> i64 {
     (to.as_second() - from.as_second()).div_euclid(DAY_SECONDS)
@@ -47,6 +55,13 @@ pub fn parse_instant(raw: &str) -> Result<Timestamp, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_day_is_singular() {
+        assert_eq!(count_days(1), "1 day");
+        assert_eq!(count_days(0), "0 days");
+        assert_eq!(count_days(45u32), "45 days");
+    }
 
     #[test]
     fn parses_dates_and_instants() {

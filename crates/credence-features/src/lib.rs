@@ -18,7 +18,7 @@ mod outcome;
 
 pub use engine::{FeatureEngine, FeatureSet, ThinFile, ThinReason, compute_features};
 pub use feature::{Dimension, Feature, FeatureVector};
-pub use negative::{NegativeRecord, NegativeSeverity, negative_records};
+pub use negative::{NegativeRecord, NegativeSeverity, negative_records, rental_problem};
 pub use outcome::bad_outcome;
 
 pub use credence_domain::{LogError, Policy, SubjectLog};

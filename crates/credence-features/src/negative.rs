@@ -113,8 +113,14 @@ pub fn negative_records(
         let index = bill.fact as usize;
         let account = account_of(index);
         let description = match bill.paid_days_late {
-            Some(days) => format!("payment on account {account} made {days} days late"),
-            None => format!("bill on account {account} unpaid, {late} days overdue"),
+            Some(days) => format!(
+                "payment on account {account} made {} late",
+                credence_domain::count_days(days)
+            ),
+            None => format!(
+                "bill on account {account} unpaid, {} overdue",
+                credence_domain::count_days(late)
+            ),
         };
         let parts = related(index, EventKind::PaymentMade, bill.account, bill.reference);
         if late >= DELINQUENT_DAYS {
@@ -189,17 +195,13 @@ pub fn negative_records(
             && (*days_late > 0 || *damage != credence_domain::Damage::None)
         {
             let at = event.occurred_at.as_second();
-            let mut what = Vec::new();
-            if *days_late > 0 {
-                what.push(format!("{days_late} days late"));
-            }
-            if *damage != credence_domain::Damage::None {
-                what.push(format!("with {} damage", damage.name()));
-            }
             push(
                 vec![index],
                 NegativeSeverity::Minor,
-                format!("rental {account_id} returned {}", what.join(" ")),
+                format!(
+                    "rental {account_id} returned {}",
+                    rental_problem(*days_late, *damage)
+                ),
                 at,
                 minor_end(at),
             );
@@ -207,4 +209,17 @@ pub fn negative_records(
     }
     records.sort_by(|a, b| a.dated.cmp(&b.dated).then_with(|| a.event.cmp(&b.event)));
     Ok(records)
+}
+
+/// What went wrong with a rental's return, in words: "2 days late",
+/// "with minor damage", or both.
+pub fn rental_problem(days_late: u32, damage: credence_domain::Damage) -> String {
+    let mut what = Vec::new();
+    if days_late > 0 {
+        what.push(format!("{} late", credence_domain::count_days(days_late)));
+    }
+    if damage != credence_domain::Damage::None {
+        what.push(format!("with {} damage", damage.name()));
+    }
+    what.join(" ")
 }

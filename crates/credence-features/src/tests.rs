@@ -156,6 +156,28 @@ fn negative_records_age_out_on_their_date() {
 }
 
 #[test]
+fn negative_records_read_as_people_write() {
+    let events = file(&[Some(0), Some(1)]);
+    let log = SubjectLog::from_events(subject("s"), &events).expect("valid");
+    let records =
+        negative_records(&log, &events, day(400), &Policy::default()).expect("matching events");
+    assert_eq!(records.len(), 1);
+    assert!(
+        records[0].description.ends_with("made 1 day late"),
+        "{}",
+        records[0].description
+    );
+    assert_eq!(
+        crate::rental_problem(3, credence_domain::Damage::None),
+        "3 days late"
+    );
+    assert_eq!(
+        crate::rental_problem(0, credence_domain::Damage::Minor),
+        "with minor damage"
+    );
+}
+
+#[test]
 fn the_ageing_period_is_configurable() {
     let events = file(&[Some(0), Some(45)]);
     let at = day(60 + 6 * 366); // six years later

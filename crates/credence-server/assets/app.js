@@ -11,13 +11,6 @@ const BANDS = [
   { name: "excellent", label: "Excellent", from: 700, to: 950 },
 ];
 const DIMENSIONS = ["history", "capacity", "behaviour", "identity", "fulfilment"];
-const DIMENSION_TEXT = {
-  history: "Paying on time.",
-  capacity: "Means to pay.",
-  behaviour: "Use of credit: utilisation, mix, new accounts.",
-  identity: "Verified and stable.",
-  fulfilment: "Contracts and rentals honoured.",
-};
 const SVG = "http://www.w3.org/2000/svg";
 // SVG attributes take plain colours (the style sheet's variables, spelled out).
 const COLOUR = { poor: "#b3261e", fair: "#b85c00", good: "#8a6d00", very_good: "#2e7d32", excellent: "#0b6e4f", line: "#c3c9d1", accent: "#0b5cad" };
@@ -157,7 +150,24 @@ function radar(dimensions) {
     text.textContent = `${d[0].toUpperCase()}${d.slice(1)} ${values[i] === null ? "–" : values[i]}`;
     root.append(text);
   });
-  root.append(svg("polygon", { points: values.map((v, i) => point(i, v ?? 0).join(",")).join(" "), fill: "rgba(11,92,173,0.25)", stroke: COLOUR.accent, "stroke-width": 2 }));
+  // Only what is known is drawn: a dimension with no data is a dashed
+  // axis, never a point at the centre that would read as 0.
+  const known = values.map((v, i) => [v, i]).filter(([v]) => v !== null);
+  DIMENSIONS.forEach((_, i) => {
+    if (values[i] !== null) return;
+    const [x, y] = point(i, 100);
+    root.append(svg("line", { x1: cx, y1: cy, x2: x, y2: y, stroke: COLOUR.accent, "stroke-dasharray": "4 4" }));
+  });
+  if (known.length >= 3) {
+    root.append(svg("polygon", { points: known.map(([v, i]) => point(i, v).join(",")).join(" "), fill: "rgba(11,92,173,0.25)", stroke: COLOUR.accent, "stroke-width": 2 }));
+  } else if (known.length === 2) {
+    const [a, b] = known.map(([v, i]) => point(i, v));
+    root.append(svg("line", { x1: a[0], y1: a[1], x2: b[0], y2: b[1], stroke: COLOUR.accent, "stroke-width": 2 }));
+  }
+  for (const [v, i] of known) {
+    const [x, y] = point(i, v);
+    root.append(svg("circle", { cx: x, cy: y, r: 4, fill: COLOUR.accent }));
+  }
   return root;
 }
 
@@ -225,7 +235,7 @@ async function subjectPage(view) {
   ]);
   const report = me.report;
   document.getElementById("who").textContent = `Your file: ${me.subject_id}`;
-  const band = report.band ? bandOf(report.score).label : null;
+  const band = report.band ? BANDS.find((b) => b.name === report.band).label : null;
   const excluded = new Set(me.excluded_under_dispute.map((d) => d.furnisher_id + "/" + d.event_id));
 
   view.append(card("Your score",
@@ -234,12 +244,12 @@ async function subjectPage(view) {
       ? el("p", { class: "note", text: "Not enough data to score you yet. That is not a low score: " + report.missing.join("; ") + "." })
       : el("p", {}, el("span", { class: "band", text: band }), ` · model ${report.model_version} · as of ${day(report.as_of)}`),
     me.frozen ? el("p", { class: "note", text: "Your file is frozen: no partner gets an answer until you lift the freeze." }) : null,
-    excluded.size ? el("p", { class: "note", text: `${excluded.size} record(s) under dispute are left out of this score.` }) : null,
+    excluded.size ? el("p", { class: "note", text: excluded.size === 1 ? "1 record under dispute is left out of this score." : `${excluded.size} records under dispute are left out of this score.` }) : null,
   ));
 
   view.append(card("Five dimensions",
     radar(report.dimensions),
-    el("ul", { class: "plain" }, DIMENSIONS.map((d) => el("li", {}, el("strong", { text: d[0].toUpperCase() + d.slice(1) }), ` ${report.dimensions[d] ?? "no data"} — ${DIMENSION_TEXT[d]}`))),
+    el("ul", { class: "plain" }, DIMENSIONS.map((d) => el("li", {}, el("strong", { text: d[0].toUpperCase() + d.slice(1) }), ` ${report.dimensions[d] ?? "no data"}`, el("br"), el("span", { class: "muted", text: `Measures: ${me.dimension_meanings[d]}` })))),
     el("p", { class: "note", text: "Friends, contacts and connections are never part of your score. It uses only your own records." }),
   ));
 
@@ -347,12 +357,13 @@ async function subjectPage(view) {
   ));
 
   const others = access.filter((a) => a.who !== "subject");
+  const own = access.length - others.length;
   view.append(card("Who looked at your data",
     others.length ? el("table", {},
       el("thead", {}, el("tr", {}, el("th", { text: "When" }), el("th", { text: "Who" }), el("th", { text: "Why" }))),
       el("tbody", {}, others.slice(0, 30).map((a) => el("tr", {}, el("td", { text: a.at.replace("T", " ").slice(0, 16) }), el("td", { text: a.who }), el("td", { text: a.why }))))
-    ) : el("p", { class: "muted", text: "Nobody but you has looked." }),
-    el("p", { class: "muted", text: `${access.length - others.length} of the entries are your own visits.` }),
+    ) : el("p", { class: "muted", text: access.length ? "Nobody but you has looked." : "Nobody has looked yet." }),
+    own === 0 ? null : el("p", { class: "muted", text: own === 1 ? "1 entry is your own visit." : `${own} entries are your own visits.` }),
   ));
 
   view.append(card("Disputes and statements",

@@ -252,8 +252,9 @@ pub fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Counts, times and traces every request; turns the body limit's bare
-/// 413 into the JSON error format.
+/// Counts, times and traces every request; turns any error response that
+/// is not JSON (axum's and hyper's own refusals are plain text) into the
+/// JSON error format.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request
@@ -269,20 +270,54 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     };
     state.metrics.start();
     let mut response = next.run(request).await;
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
-        && !response.headers().contains_key(header::CONTENT_TYPE)
+    if (response.status().is_client_error() || response.status().is_server_error())
+        && !is_json(&response)
     {
-        response = Failure(ApiError::new(
-            Code::PayloadTooLarge,
-            format!("the body is larger than {MAX_BODY_BYTES} bytes; split the batch"),
-        ))
-        .into_response();
+        response = as_json_error(response).await;
     }
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
     state.metrics.finish(&route, method, status, seconds);
     tracing::debug!(method, route, status, ms = seconds * 1e3, "request");
     response
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// An error response in the API's format, keeping its status; the plain
+/// text it carried (a framework's reason) becomes part of the message.
+async fn as_json_error(response: Response) -> Response {
+    let status = response.status();
+    let code = match status.as_u16() {
+        401 => Code::Unauthenticated,
+        403 => Code::Forbidden,
+        404 => Code::NotFound,
+        409 => Code::Conflict,
+        413 => Code::PayloadTooLarge,
+        503 => Code::Unavailable,
+        500..=599 => Code::Internal,
+        _ => Code::InvalidRequest,
+    };
+    let message = if code == Code::PayloadTooLarge {
+        format!("the body is larger than {MAX_BODY_BYTES} bytes; split the batch")
+    } else {
+        let reason = axum::body::to_bytes(response.into_body(), 1_000)
+            .await
+            .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
+            .unwrap_or_default();
+        match (code, reason.is_empty()) {
+            (Code::Internal, _) => "a failure on our side; it is logged".to_string(),
+            (_, true) => format!("the request was refused ({status})"),
+            (_, false) => format!("the request was refused ({status}): {reason}"),
+        }
+    };
+    (status, Json(ApiError::new(code, message))).into_response()
 }
 
 async fn not_found() -> Response {

@@ -1111,6 +1111,16 @@ fn ingest_is_atomic_idempotent_and_refuses_bad_input_with_clear_codes() {
         (reply.status, reply.body["code"].as_str()),
         (413, Some("payload_too_large"))
     );
+    // A body over the server's byte limit is refused by the framework
+    // before any handler runs: still in the JSON error format.
+    let huge = format!("[\"{}\"]", "a".repeat(credence_server::MAX_BODY_BYTES + 1));
+    let reply = world.call("POST", "/v1/events", Some(&world.bank), Some(&huge));
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (413, Some("payload_too_large")),
+        "{}",
+        reply.body
+    );
     assert_eq!(count(&world), before.map(|n| n + 2));
 }
 
@@ -1428,4 +1438,100 @@ fn restricted_data_needs_the_stored_consent_never_a_batchs_claim() {
     // Income alone is refused too, and nothing moved.
     assert_eq!(world.ingest(&world.bank, &[income]).status, 422);
     assert_eq!(world.score(&alice), before);
+}
+
+/// One API, one spelling: a band is the same word in the subject's view,
+/// the history, the what-if and the partner's answer; the history names
+/// its dimensions.
+#[test]
+fn a_band_is_spelt_one_way_on_every_endpoint() {
+    let world = World::start();
+    let alice = world.token("alice");
+    grant(&world, &alice, "hotel", "score");
+    let pseudonym = world.pseudonym(&world.hotel)[0].clone();
+    let mine = world.ok("GET", "/v1/me", &alice, None)["report"]["band"].clone();
+    let partner = world.ok(
+        "POST",
+        "/v1/partner/score",
+        &world.hotel,
+        Some(json!({"pseudonym": pseudonym, "transaction_id": "t1"})),
+    )["band"]
+        .clone();
+    let history = world.ok("GET", "/v1/me/history", &alice, None);
+    let today = history
+        .as_array()
+        .and_then(|h| h.last())
+        .cloned()
+        .unwrap_or_default();
+    // A one-month what-if of a file paid on time keeps the band.
+    let what_if = world.ok(
+        "POST",
+        "/v1/me/what-if",
+        &alice,
+        Some(json!({"scenarios": [{"type": "on_time_months", "months": 1}]})),
+    );
+    let spelt = mine.as_str().unwrap_or_default();
+    assert!(
+        ["poor", "fair", "good", "very_good", "excellent"].contains(&spelt),
+        "{mine}"
+    );
+    assert_eq!(partner, mine);
+    assert_eq!(today["band"], mine, "{today}");
+    assert_eq!(today["status"], "scored", "{today}");
+    let dimensions = today["dimensions"]
+        .as_object()
+        .map(|d| d.keys().cloned().collect::<Vec<_>>())
+        .unwrap_or_default();
+    assert_eq!(
+        dimensions,
+        ["behaviour", "capacity", "fulfilment", "history", "identity"]
+    );
+    let projected = what_if["projected_band"].as_str().unwrap_or_default();
+    assert!(
+        ["poor", "fair", "good", "very_good", "excellent"].contains(&projected),
+        "{what_if}"
+    );
+}
+
+/// A refused body names the field by its path in the body, never by a
+/// value the caller sent, and a whole-record problem names no field.
+#[test]
+fn a_refused_body_names_the_field_by_its_path() {
+    let world = World::start();
+    let alice = world.token("alice");
+    let what_if = |body: Value| {
+        world.call(
+            "POST",
+            "/v1/me/what-if",
+            Some(&alice),
+            Some(&body.to_string()),
+        )
+    };
+    for (body, field) in [
+        (
+            json!({"scenarios": [{"type": "on_time_months", "months": 2}, {"type": "win_the_lottery"}]}),
+            "scenarios[1].type",
+        ),
+        (
+            // serde reads a tagged scenario whole, so the path stops at it.
+            json!({"scenarios": [{"type": "on_time_months", "months": "six"}]}),
+            "scenarios[0]",
+        ),
+        (
+            json!({"scenarios": [{"type": "on_time_months", "months": 2}, {"type": "on_time_months", "months": 99}]}),
+            "scenarios[1].months",
+        ),
+        (
+            json!({"scenarios": [{"type": "pay_down", "account_id": "nope", "balance": 0}]}),
+            "scenarios[0].account_id",
+        ),
+    ] {
+        let reply = what_if(body.clone());
+        assert_eq!(reply.status, 400, "{body}: {}", reply.body);
+        assert_eq!(reply.body["field"], field, "{body}: {}", reply.body);
+    }
+    let batch = world.ingest(&world.bank, &[json!("not an object")]);
+    assert_eq!(batch.status, 422, "{}", batch.body);
+    let problem = &batch.body["problems"][0];
+    assert!(problem.get("field").is_none(), "{problem}");
 }

@@ -174,7 +174,7 @@ const DEMO_PARTNERS: &[(&str, &str, &[DemoPerk])] = &[
             (
                 "deposit-free-ride",
                 "Deposit-free bike rides",
-                "Ride without the 299 deposit.",
+                "Ride without the €299 deposit.",
                 600,
             ),
             (

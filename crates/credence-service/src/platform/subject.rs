@@ -50,6 +50,10 @@ pub struct SubjectView {
     pub statements: Vec<Statement>,
     /// The ids of the subject's accounts (for the what-if simulator).
     pub accounts: Vec<String>,
+    /// What each dimension measures, by name: a description of the
+    /// measure, never a verdict on this subject (the reasons say that).
+    #[schema(value_type = Object)]
+    pub dimension_meanings: BTreeMap<&'static str, &'static str>,
 }
 
 /// A perk and where the subject stands.
@@ -306,7 +310,8 @@ fn negative_message(event: &Event) -> Option<String> {
             days_late,
             ..
         } if *days_late > 0 => Some(format!(
-            "a payment on account {account_id} was reported {days_late} days late"
+            "a payment on account {account_id} was reported {} late",
+            credence_domain::count_days(*days_late)
         )),
         EventBody::AccountClosed {
             account_id,
@@ -320,9 +325,9 @@ fn negative_message(event: &Event) -> Option<String> {
             account_id,
             days_late,
             damage,
-        } if *days_late > 0 || damage.name() != "none" => Some(format!(
-            "rental {account_id} was reported returned {days_late} days late with {} damage",
-            damage.name()
+        } if *days_late > 0 || *damage != credence_domain::Damage::None => Some(format!(
+            "rental {account_id} was reported returned {}",
+            credence_features::rental_problem(*days_late, *damage)
         )),
         EventBody::JudgmentEntered { judgment_id, .. } => Some(format!(
             "a court judgment for unpaid debt ({judgment_id}) was reported"
@@ -349,9 +354,14 @@ impl Platform {
                 _ => None,
             })
             .collect();
+        accounts.sort_unstable();
         accounts.dedup();
         Ok(SubjectView {
             accounts,
+            dimension_meanings: credence_features::Dimension::ALL
+                .iter()
+                .map(|d| (d.name(), d.explanation()))
+                .collect(),
             subject_id: id.to_string(),
             kind: assessment.subject.kind,
             frozen,
