@@ -121,6 +121,22 @@ await test("one dispute of a late-but-paid bill takes it out and the page shows 
   await p.context().close();
 });
 
+await test("the subject gives and withdraws the restricted-data consent, both audited", async () => {
+  const p = await page(tokens[0].token);
+  const start = await p.getByRole("button", { name: /^(Allow restricted data|Withdraw consent to restricted data)$/ }).textContent();
+  const [first, second] = start === "Allow restricted data"
+    ? ["Allow restricted data", "Withdraw consent to restricted data"]
+    : ["Withdraw consent to restricted data", "Allow restricted data"];
+  await p.getByRole("button", { name: first }).click();
+  await p.getByRole("button", { name: second }).waitFor();
+  await p.getByRole("button", { name: second }).click();
+  await p.getByRole("button", { name: first }).waitFor();
+  await p.context().close();
+  const log = await (await fetch(base + "/v1/me/access-log", { headers: { Authorization: "Bearer " + tokens[0].token } })).json();
+  const actions = log.map((e) => e.what);
+  assert.ok(actions.includes("restricted_consent.give") && actions.includes("restricted_consent.withdraw"), JSON.stringify(actions));
+});
+
 await test("the subject's page reads as people write", async () => {
   const p = await page(tokens[0].token, { width: 1440, height: 900 });
   await p.getByRole("heading", { name: "Five dimensions" }).waitFor();

@@ -93,13 +93,27 @@ pub struct CustomKind {
     #[serde(default)]
     pub description: String,
     /// Why the name's (weak) suggestion of a stricter category does not
-    /// apply. Recorded in the audit log when a server starts with it and
-    /// shown wherever the kind is listed.
+    /// apply. Written to the audit log the first time a server starts with
+    /// it (and again if the reason changes), and shown wherever the kind is
+    /// listed.
     #[serde(default, rename = "override", skip_serializing_if = "Option::is_none")]
     pub override_reason: Option<String>,
     /// Every field the kind's records may carry, by name.
     #[serde(default)]
     pub fields: BTreeMap<String, FieldSpec>,
+}
+
+/// A declaration kept against a weak guess from its name, with the reason
+/// the configuration gives: each is written to the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatedOverride {
+    /// What it is about: `custom kind deposit_returned` or `custom kind
+    /// deposit_returned, field outcome`.
+    pub what: String,
+    /// The category the kind is declared with.
+    pub declared: DataCategory,
+    /// Why, in the configuration's words.
+    pub reason: String,
 }
 
 /// The type of a custom field. There is deliberately no text type: free
@@ -402,6 +416,31 @@ impl Catalogue {
     /// The declared custom kinds.
     pub fn custom_kinds(&self) -> &[CustomKind] {
         &self.custom
+    }
+
+    /// Every override the configuration states (a kind's, or one of its
+    /// fields'), in declaration order, for the audit log.
+    pub fn overrides(&self) -> Vec<StatedOverride> {
+        let mut out = Vec::new();
+        for kind in &self.custom {
+            if let Some(reason) = &kind.override_reason {
+                out.push(StatedOverride {
+                    what: format!("custom kind {}", kind.name),
+                    declared: kind.category,
+                    reason: reason.clone(),
+                });
+            }
+            for (field, spec) in &kind.fields {
+                if let Some(reason) = &spec.override_reason {
+                    out.push(StatedOverride {
+                        what: format!("custom kind {}, field {field}", kind.name),
+                        declared: kind.category,
+                        reason: reason.clone(),
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// Resolves a wire kind name: a built-in kind, a declared custom kind, or

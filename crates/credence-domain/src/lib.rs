@@ -23,6 +23,7 @@ pub mod wire;
 
 pub use catalogue::{
     Catalogue, CatalogueError, CustomKind, EventKind, FieldSpec, FieldType, Resolved,
+    StatedOverride,
 };
 pub use category::{Admission, DataCategory};
 pub use error::{FieldError, GuardrailViolation};

@@ -2,8 +2,8 @@
 
 use crate::{Feature, FeatureVector};
 use credence_domain::{
-    AccountType, Closure, DAY_SECONDS, EventKind, Fact, IdentityLevel, NONE, Policy, SubjectLog,
-    months_between,
+    AccountType, Admission, Closure, DAY_SECONDS, EventKind, IdentityLevel, NONE, Policy,
+    SubjectLog, months_between,
 };
 use jiff::Timestamp;
 use serde::Serialize;
@@ -174,13 +174,23 @@ impl Ledger {
         self.first_obligation = Some(self.first_obligation.map_or(at, |f| f.min(at)));
     }
 
-    /// Fills the ledger from `facts`, which all occurred by `as_of`.
-    pub fn build(&mut self, facts: &[Fact], as_of: i64) {
+    /// Fills the ledger from the facts of `log` that occurred by `as_of`.
+    ///
+    /// Facts of a restricted category (income) count only while the subject
+    /// has given the separate consent to them: withdrawing it takes them out
+    /// of every score at once, whatever is stored. This is the one place
+    /// every feature, negative record and outcome is built from.
+    pub fn build(&mut self, log: &SubjectLog, as_of: i64) {
         self.clear();
+        let facts = log.facts_as_of(as_of);
+        let restricted_admitted = log.subject().restricted_data_consent;
         let since_12m = as_of - WINDOW_12M_DAYS * DAY_SECONDS;
         // Pass 1: accounts, bills, judgments and the simple facts.
         for (i, fact) in facts.iter().enumerate() {
             let at = fact.at;
+            if !restricted_admitted && fact.kind.category().admission() == Admission::Restricted {
+                continue;
+            }
             match fact.kind {
                 EventKind::SubjectEnrolled => {
                     self.enrolled_at.get_or_insert(at);
@@ -337,7 +347,7 @@ impl FeatureEngine {
     pub fn compute(&mut self, log: &SubjectLog, as_of: Timestamp) -> FeatureSet {
         let now = as_of.as_second();
         let facts = log.facts_as_of(now);
-        self.ledger.build(facts, now);
+        self.ledger.build(log, now);
         let cutoff = match self.ageing_cutoff {
             Some((cached, cutoff)) if cached == now => cutoff,
             _ => {

@@ -67,7 +67,7 @@ pub fn negative_records(
     let now = as_of.as_second();
     let facts = log.facts_as_of(now);
     let mut ledger = Ledger::default();
-    ledger.build(facts, now);
+    ledger.build(log, now);
     let minor_end = |date: i64| ts(date + WINDOW_24M_DAYS * DAY_SECONDS);
     let aged_end = |date: i64| policy.stops_counting(ts(date));
     let account_of = |index: usize| events[index].body.account_id().map_or("?", |a| a.as_str());

@@ -9,9 +9,8 @@ use credence_domain::{Closure, DAY_SECONDS, SubjectLog};
 /// True when the subject went bad in `(snapshot, window_end]` (epoch
 /// seconds).
 pub fn bad_outcome(log: &SubjectLog, snapshot: i64, window_end: i64) -> bool {
-    let facts = log.facts_as_of(window_end);
     let mut ledger = Ledger::default();
-    ledger.build(facts, window_end);
+    ledger.build(log, window_end);
     let in_window = |at: i64| at > snapshot && at <= window_end;
     let ninety_days = 90 * DAY_SECONDS;
     let delinquent = ledger.bills.iter().any(|bill| {

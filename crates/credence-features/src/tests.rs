@@ -351,3 +351,23 @@ fn every_feature_name_agrees_with_its_category() {
         assert!(checked.is_ok(), "{checked:?}");
     }
 }
+
+#[test]
+fn restricted_facts_count_only_while_the_subject_consents() {
+    let mut events = file(&[Some(0); 6]);
+    let mut f = EventFactory::new("employer", "s");
+    events.push(f.income(day(150), 500_000));
+    events.sort_by(credence_domain::canonical_order);
+    let with = |consent: bool| {
+        let subject = Subject {
+            restricted_data_consent: consent,
+            ..subject("s")
+        };
+        let log = SubjectLog::from_events(subject, &events).expect("ordered");
+        compute_features(&log, day(200), &Policy::default())
+            .values
+            .get(Feature::CapacityRatio)
+    };
+    assert!(with(true).is_some(), "consented income counts");
+    assert_eq!(with(false), None, "without the consent it is as if absent");
+}

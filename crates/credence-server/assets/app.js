@@ -354,6 +354,13 @@ async function subjectPage(view) {
     me.frozen
       ? el("button", { onclick: () => act("Freeze lifted.", () => api("DELETE", "/v1/me/freeze")) }, "Lift the freeze")
       : el("button", { class: "secondary", onclick: () => act("Your file is frozen.", () => api("POST", "/v1/me/freeze")) }, "Freeze my file"),
+    el("h3", { text: "Income and other restricted data" }),
+    el("p", { class: "muted", text: me.restricted_data_consent
+      ? "You allow records of income, assets, deposits and tax; they count in your score. Withdrawing takes them out of it at once."
+      : "Records of income, assets, deposits and tax are refused and never count, unless you allow them. You can withdraw at any time." }),
+    me.restricted_data_consent
+      ? el("button", { class: "secondary", onclick: () => act("Consent withdrawn: restricted data no longer counts.", () => api("DELETE", "/v1/me/restricted-data-consent")) }, "Withdraw consent to restricted data")
+      : el("button", { class: "secondary", onclick: () => act("Consent given: restricted data may be reported and counts.", () => api("POST", "/v1/me/restricted-data-consent")) }, "Allow restricted data"),
   ));
 
   const others = access.filter((a) => a.who !== "subject");

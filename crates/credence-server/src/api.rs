@@ -27,7 +27,8 @@ use utoipa::{Modify, OpenApi};
         healthz, metrics_text,
         ingest, furnisher_disputes, answer_dispute,
         me, my_history, my_perks, what_if, my_consents, grant_consent, revoke_consent,
-        freeze, unfreeze, access_log, my_disputes, open_dispute, add_statement,
+        freeze, unfreeze, give_restricted_consent, withdraw_restricted_consent,
+        restricted_consent_for, access_log, my_disputes, open_dispute, add_statement,
         request_review, my_reviews, notices, export, opt_out, partners,
         partner_consents, partner_perks, put_perk, delete_perk, partner_check,
         partner_score, partner_report,
@@ -213,6 +214,10 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/me/consents", get(my_consents).post(grant_consent))
         .route("/v1/me/consents/{partner_id}", delete(revoke_consent))
         .route("/v1/me/freeze", post(freeze).delete(unfreeze))
+        .route(
+            "/v1/me/restricted-data-consent",
+            post(give_restricted_consent).delete(withdraw_restricted_consent),
+        )
         .route("/v1/me/access-log", get(access_log))
         .route("/v1/me/disputes", get(my_disputes).post(open_dispute))
         .route("/v1/me/statements", post(add_statement))
@@ -237,6 +242,10 @@ pub fn routes(state: AppState) -> Router {
         .route(
             "/v1/operator/subjects/{subject_id}/token",
             post(issue_token),
+        )
+        .route(
+            "/v1/operator/subjects/{subject_id}/restricted-data-consent",
+            post(restricted_consent_for),
         )
         .route("/v1/operator/stats", get(population))
         .route("/v1/operator/models", get(deployments).post(deploy_model))
@@ -535,6 +544,48 @@ async fn unfreeze(State(s): State<AppState>, headers: HeaderMap) -> Response {
     call(s, headers, |p, who| {
         p.set_freeze(who, false)
             .map(|frozen| FreezeState { frozen })
+    })
+    .await
+}
+
+/// Give the separate consent to restricted data (income, assets,
+/// deposits, tax): from now on furnishers may report it and it counts.
+#[utoipa::path(post, path = "/v1/me/restricted-data-consent", tag = "subject",
+    responses((status = 200, body = RestrictedDataConsent), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
+async fn give_restricted_consent(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    call(s, headers, |p, who| {
+        p.set_restricted_data_consent(who, true)
+    })
+    .await
+}
+
+/// Withdraw the consent to restricted data, at once: such records stop
+/// counting in every score and furnishers can send no more.
+#[utoipa::path(delete, path = "/v1/me/restricted-data-consent", tag = "subject",
+    responses((status = 200, body = RestrictedDataConsent), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
+async fn withdraw_restricted_consent(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    call(s, headers, |p, who| {
+        p.set_restricted_data_consent(who, false)
+    })
+    .await
+}
+
+/// Record a subject's restricted-data consent given or withdrawn outside
+/// the app (a signed form), stating how; the subject sees the statement in
+/// their access log.
+#[utoipa::path(post, path = "/v1/operator/subjects/{subject_id}/restricted-data-consent", tag = "operator",
+    params(("subject_id" = String, Path, description = "The subject")),
+    request_body = RestrictedDataConsentChange,
+    responses((status = 200, body = RestrictedDataConsent), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
+async fn restricted_consent_for(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(subject): Path<String>,
+    body: Bytes,
+) -> Response {
+    call_as(s, headers, Audience::Operators, move |p, who| {
+        let change: RestrictedDataConsentChange = parse(&body)?;
+        p.set_restricted_data_consent_for(who, &subject, &change)
     })
     .await
 }

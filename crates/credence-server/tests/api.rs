@@ -493,6 +493,20 @@ fn authorisation_matrix_every_role_every_endpoint_no_leak() {
             Some(json!({"id": "p2", "name": "P2"}).to_string()),
             &["operator"],
         ),
+        (
+            "POST",
+            "/v1/operator/subjects/alice/restricted-data-consent".into(),
+            Some(
+                json!({"given": false, "on_behalf": "withdrawn by letter, 2026-10-30"}).to_string(),
+            ),
+            &["operator"],
+        ),
+        (
+            "DELETE",
+            "/v1/me/restricted-data-consent".into(),
+            None,
+            &["subject"],
+        ),
     ];
     for (method, path, body, allowed) in &endpoints {
         for (role, credential) in &roles {
@@ -582,6 +596,10 @@ fn every_request_body_is_read_only_after_the_role_is_admitted() {
         ),
         ("/v1/operator/models", &["operator"][..]),
         ("/v1/operator/reviews/{review_id}/close", &["operator"][..]),
+        (
+            "/v1/operator/subjects/{subject_id}/restricted-data-consent",
+            &["operator"][..],
+        ),
     ]);
     let contract = world.call("GET", "/openapi.json", None, None).body;
     let with_body: Vec<String> = contract["paths"]
@@ -1534,4 +1552,102 @@ fn a_refused_body_names_the_field_by_its_path() {
     assert_eq!(batch.status, 422, "{}", batch.body);
     let problem = &batch.body["problems"][0];
     assert!(problem.get("field").is_none(), "{problem}");
+}
+
+/// The restricted-data consent is the subject's own act (or the operator's
+/// on their behalf, stating how): audited, shown in the subject's access
+/// log, and in force at once both ways. A withdrawal takes every such
+/// record out of the score, whatever is stored, and refuses new ones.
+#[test]
+fn the_restricted_data_consent_is_given_and_withdrawn_by_the_subject_at_once() {
+    let world = World::start();
+    // The organisation model weighs reported income (the person model does
+    // not), so an organisation shows whether it counts.
+    world.ok(
+        "POST",
+        "/v1/operator/subjects",
+        &world.operator,
+        Some(json!({"subject_id": "acme", "kind": "organisation"})),
+    );
+    world.ingest_ok(&history("acme"));
+    let alice = world.token("acme");
+    let report = |token: &str| world.ok("GET", "/v1/me", token, None);
+    let before = report(&alice);
+    assert_eq!(before["restricted_data_consent"], false);
+    // A monthly income far below the bills: it lowers the capacity score.
+    let income = |id: &str| json!({"event_id": id, "subject_id": "acme", "kind": "income_reported", "occurred_at": date(3), "amount": 100, "currency": "EUR"});
+    let refused = world.ingest(&world.bank, &[income("income-1")]);
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(
+        refused.body["problems"][0]["code"],
+        "restricted_without_consent"
+    );
+
+    let given = world.ok("POST", "/v1/me/restricted-data-consent", &alice, None);
+    assert_eq!(given, json!({"given": true}));
+    world.ingest_ok(&[income("income-1")]);
+    let with_income = report(&alice);
+    assert_eq!(with_income["restricted_data_consent"], true);
+    assert_ne!(
+        with_income["report"]["dimensions"], before["report"]["dimensions"],
+        "the income counts once consented"
+    );
+
+    let withdrawn = world.ok("DELETE", "/v1/me/restricted-data-consent", &alice, None);
+    assert_eq!(withdrawn, json!({"given": false}));
+    let after = report(&alice);
+    assert_eq!(after["restricted_data_consent"], false);
+    assert_eq!(
+        (&after["report"]["score"], &after["report"]["dimensions"]),
+        (&before["report"]["score"], &before["report"]["dimensions"]),
+        "the stored income no longer counts, at once"
+    );
+    let again = world.ingest(&world.bank, &[income("income-2")]);
+    assert_eq!(again.status, 422, "{}", again.body);
+
+    // The operator, on the subject's behalf, must say how it was given.
+    let vague = world.call(
+        "POST",
+        "/v1/operator/subjects/acme/restricted-data-consent",
+        Some(&world.operator),
+        Some(&json!({"given": true, "on_behalf": "ok"}).to_string()),
+    );
+    assert_eq!(
+        (vague.status, vague.body["field"].as_str()),
+        (400, Some("on_behalf"))
+    );
+    let recorded = world.ok(
+        "POST",
+        "/v1/operator/subjects/acme/restricted-data-consent",
+        &world.operator,
+        Some(json!({"given": true, "on_behalf": "signed form at the branch, 2026-10-30"})),
+    );
+    assert_eq!(recorded, json!({"given": true}));
+    assert_ne!(
+        report(&alice)["report"]["dimensions"],
+        before["report"]["dimensions"],
+        "the stored income counts again"
+    );
+    let nobody = world.call(
+        "POST",
+        "/v1/operator/subjects/nobody/restricted-data-consent",
+        Some(&world.operator),
+        Some(&json!({"given": true, "on_behalf": "signed form at the branch"}).to_string()),
+    );
+    assert_eq!(nobody.status, 404, "{}", nobody.body);
+
+    let log = world
+        .ok("GET", "/v1/me/access-log", &alice, None)
+        .to_string();
+    for expected in [
+        "restricted_consent.give",
+        "restricted_consent.withdraw",
+        "signed form at the branch, 2026-10-30",
+    ] {
+        assert!(log.contains(expected), "{expected} missing from {log}");
+    }
+    assert_eq!(
+        world.ok("GET", "/v1/operator/audit/verify", &world.operator, None)["intact"],
+        true
+    );
 }

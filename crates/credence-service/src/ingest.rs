@@ -211,7 +211,7 @@ impl ConsentBook {
                     "consent_not_by_event",
                     "restricted_data_consent",
                     format!(
-                        "subject {} is enrolled {} the restricted-data consent; an enrolment event cannot change it: consent is the subject's own act, given or withdrawn through the consent operation",
+                        "subject {} is enrolled {} the restricted-data consent; an enrolment event cannot change it: consent is the subject's own act, which they give or withdraw themselves (or the operator records on their behalf)",
                         event.subject_id,
                         if stored { "with" } else { "without" }
                     ),
@@ -229,7 +229,7 @@ impl ConsentBook {
                 "restricted_without_consent",
                 "kind",
                 format!(
-                    "{} is a restricted category ({category}); subject {} has not given the separate explicit consent it needs",
+                    "{} is a restricted category ({category}); subject {} has not given the separate explicit consent it needs (the subject gives it themselves; until then such records are refused)",
                     event.kind().name(),
                     event.subject_id
                 ),

@@ -96,6 +96,11 @@ fn append_audit_in_transaction(
             RecordWrite::Delete { kind, id } => connection
                 .prepare_cached(DELETE_RECORD)
                 .and_then(|mut s| s.execute(params![kind, id])),
+            RecordWrite::RestrictedDataConsent { subject, given } => connection
+                .prepare_cached(
+                    "UPDATE subjects SET restricted_consent = ?1 WHERE subject_id = ?2 AND state = 0",
+                )
+                .and_then(|mut s| s.execute(params![given, subject.as_str()])),
         };
         written.map_err(backend("storing audited records"))?;
     }
@@ -284,13 +289,44 @@ impl SqliteStore {
             .prepare_cached("BEGIN IMMEDIATE")
             .and_then(|mut begin| begin.execute([]))
             .map_err(backend("appending to the audit log"))?;
-        let written = append_audit_in_transaction(&connection, entries, writes).and_then(|()| {
-            connection
-                .prepare_cached("COMMIT")
-                .and_then(|mut commit| commit.execute([]))
-                .map(drop)
-                .map_err(backend("committing the audit log"))
-        });
+        // A write to a subject's row moves the subject generation, as an
+        // event append does, so no process serves a cached log from before.
+        let subjects: Vec<SubjectId> = writes
+            .iter()
+            .filter_map(|w| match w {
+                RecordWrite::RestrictedDataConsent { subject, .. } => Some(subject.clone()),
+                _ => None,
+            })
+            .collect();
+        let mut generation = None;
+        let written = append_audit_in_transaction(&connection, entries, writes)
+            .and_then(|()| {
+                if subjects.is_empty() {
+                    return Ok(());
+                }
+                let next: i64 = connection
+                    .query_row(
+                        "UPDATE subject_generation SET value = value + 1 RETURNING value",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .map_err(backend("storing a subject's consent"))?;
+                self.logs.announce(next, subjects);
+                generation = Some(next);
+                Ok(())
+            })
+            .and_then(|()| {
+                connection
+                    .prepare_cached("COMMIT")
+                    .and_then(|mut commit| commit.execute([]))
+                    .map(drop)
+                    .map_err(backend("committing the audit log"))
+            });
+        match (&written, generation) {
+            (Ok(()), Some(generation)) => self.logs.committed(generation),
+            (Err(_), Some(_)) => self.logs.withdraw(),
+            _ => {}
+        }
         if written.is_err() && !connection.is_autocommit() {
             // Nothing of a failed group may stay: its entries were never
             // acknowledged, and the next group must follow the stored head.

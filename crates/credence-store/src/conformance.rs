@@ -48,6 +48,7 @@ pub const CHECKS: &[Check] = checks![
     the_control_generation_moves_with_every_record_change,
     audit_appends_only_in_sequence,
     record_changes_commit_with_their_audit_entries,
+    a_restricted_consent_changes_with_its_audit_entry_and_shows_at_once,
     audit_answers_are_found_by_key_and_first_wins,
     access_logs_stay_whole_over_thousands_of_entries,
     erasure_leaves_only_a_tombstone,
@@ -923,6 +924,79 @@ fn a_subject_log_follows_every_write_at_once(store: &dyn Store) {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(erased.is_none(), "an erasure shows at once");
     assert_eq!(facts("b"), Some(6));
+}
+
+fn a_restricted_consent_changes_with_its_audit_entry_and_shows_at_once(store: &dyn Store) {
+    append_ok(store, &[sample("a"), sample("b")].concat());
+    let consent = |subject: &str| {
+        let stored = store
+            .subject(&id(subject))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|s| s.restricted_data_consent);
+        let logged = store
+            .subject_log(&id(subject))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|log| log.subject().restricted_data_consent);
+        assert_eq!(stored, logged, "the subject and its log agree");
+        stored
+    };
+    let mut scanned = Vec::new();
+    let scan = |out: &mut Vec<SubjectLog>| {
+        store
+            .scan_logs(None, None, 10, out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        out.iter()
+            .map(|l| {
+                (
+                    l.subject().id.to_string(),
+                    l.subject().restricted_data_consent,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let given_at_enrolment = consent("a");
+    let change = |seq: u64, given: bool| {
+        store.append_audit(
+            &[audit(seq, Some("ra"))],
+            &[RecordWrite::RestrictedDataConsent {
+                subject: id("a"),
+                given,
+            }],
+        )
+    };
+    change(1, !given_at_enrolment.unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        consent("a"),
+        given_at_enrolment.map(|g| !g),
+        "a change shows at once, in the log too"
+    );
+    assert_eq!(consent("b"), given_at_enrolment, "no other subject moves");
+    assert!(
+        scan(&mut scanned).contains(&("a".to_string(), !given_at_enrolment.unwrap_or_default())),
+        "scans see it"
+    );
+    // Out of sequence: neither the entry nor the change is kept.
+    assert!(change(9, given_at_enrolment.unwrap_or_default()).is_err());
+    assert_eq!(consent("a"), given_at_enrolment.map(|g| !g));
+    // A subject no longer enrolled stays without consent, and the entry's
+    // group is not failed by it.
+    store
+        .erase_subject(&id("b"), &id("erased-b"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .append_audit(
+            &[audit(2, None)],
+            &[RecordWrite::RestrictedDataConsent {
+                subject: id("b"),
+                given: true,
+            }],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(consent("b"), None);
+    let tombstone = store
+        .subject(&id("erased-b"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(tombstone.map(|s| s.restricted_data_consent), Some(false));
 }
 
 fn one_subject_log_matches_its_events(store: &dyn Store) {

@@ -43,6 +43,20 @@ pub enum RecordWrite {
         /// Its id.
         id: String,
     },
+    /// Gives or withdraws an enrolled subject's separate consent to
+    /// restricted categories (income, assets, deposits, tax). It lives on
+    /// the stored subject, the one source of truth that ingest and scoring
+    /// read, and changes only here: audited, never as a side effect of an
+    /// event. A backend applies it like an event append as far as cached
+    /// subject logs are concerned. A subject no longer enrolled (erased
+    /// while the change waited) is left as it is, holding no consent: the
+    /// change must not fail the other entries of its group.
+    RestrictedDataConsent {
+        /// Whose consent.
+        subject: SubjectId,
+        /// Given (true) or withdrawn (false).
+        given: bool,
+    },
 }
 
 /// Which records of a kind to list.

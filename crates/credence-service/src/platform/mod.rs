@@ -30,7 +30,8 @@ pub use records::{
 };
 pub use subject::{
     AccessEntry, ConsentRequest, DisputeRequest, DisputedRecord, Export, Notice, PerkStatus,
-    ReviewRequest, Scenario, ScorePoint, StatementRequest, SubjectView, WhatIf,
+    RestrictedDataConsent, RestrictedDataConsentChange, ReviewRequest, Scenario, ScorePoint,
+    StatementRequest, SubjectView, WhatIf,
 };
 
 use crate::{Clock, Config, Ingestor, Scorer};
@@ -155,7 +156,7 @@ impl Platform {
         let keys = load_keys(store.as_ref())?;
         let scorer = operator::scorer_in_force(store.as_ref(), config)?;
         let answers = Arc::new(partner::AnswerBook::load(store.as_ref(), clock.now())?);
-        Ok(Self {
+        let platform = Self {
             ingestor: Ingestor::new(config)?,
             store,
             scorer: RwLock::new(Arc::new(scorer)),
@@ -171,7 +172,50 @@ impl Platform {
             },
             answers,
             limits,
-        })
+        };
+        platform.audit_overrides()?;
+        Ok(platform)
+    }
+
+    /// Writes each override the configuration states to the audit log, the
+    /// first time a server runs with it (or with a new reason): a
+    /// declaration kept against its name's suggestion is on the record.
+    fn audit_overrides(&self) -> ApiResult<()> {
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq)]
+        struct Stated {
+            declared: String,
+            reason: String,
+        }
+        for stated in self.ingestor.catalogue().overrides() {
+            let body = Stated {
+                declared: stated.declared.to_string(),
+                reason: stated.reason.clone(),
+            };
+            if self.records().get::<Stated>(kind::OVERRIDE, &stated.what)? == Some(body) {
+                continue;
+            }
+            self.audit_event(AuditEvent {
+                actor: "system".into(),
+                action: "catalogue.override",
+                subject_ref: None,
+                detail: format!(
+                    "{} is kept as {} against its name's suggestion: {}",
+                    stated.what, stated.declared, stated.reason
+                ),
+                writes: vec![Records::put_write(
+                    kind::OVERRIDE,
+                    stated.what.clone(),
+                    None,
+                    None,
+                    &Stated {
+                        declared: stated.declared.to_string(),
+                        reason: stated.reason,
+                    },
+                )?],
+                answer: None,
+            })?;
+        }
+        Ok(())
     }
 
     /// The store.
@@ -493,5 +537,71 @@ impl Platform {
     pub(crate) fn dimensions_of(report: &ScoreReport) -> [Option<u8>; 5] {
         credence_features::Dimension::ALL
             .map(|d| report.dimensions.get(d.name()).copied().flatten())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(reason: &str) -> Config {
+        Config::from_toml(&format!(
+            r#"
+[[custom_kinds]]
+name = "city_fee_paid"
+category = "payment"
+override = "{reason}"
+"#
+        ))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn overrides(store: &dyn Store) -> Vec<String> {
+        store
+            .audit_entries(0, 100)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .filter(|e| e.action == "catalogue.override")
+            .map(|e| e.detail)
+            .collect()
+    }
+
+    #[test]
+    fn a_stated_override_is_audited_once_and_again_when_its_reason_changes() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store: Arc<dyn Store> = Arc::new(
+            credence_store_sqlite::SqliteStore::open(&dir.path().join("db"))
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let open = |reason: &str| {
+            let platform = Platform::open(
+                store.clone(),
+                &config(reason),
+                Arc::new(crate::SystemClock),
+                Limits::default(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            platform.close();
+        };
+        open("a fee for a municipal service, not where anyone lives");
+        open("a fee for a municipal service, not where anyone lives");
+        assert_eq!(
+            overrides(store.as_ref()),
+            [
+                "custom kind city_fee_paid is kept as payment against its name's suggestion: a fee for a municipal service, not where anyone lives"
+            ],
+            "written once, however often a server starts with it"
+        );
+        open("the city's water bill");
+        assert_eq!(
+            overrides(store.as_ref()).len(),
+            2,
+            "a new reason is audited"
+        );
+        assert!(
+            audit::verify(store.as_ref())
+                .map(|v| v.intact)
+                .unwrap_or_default()
+        );
     }
 }

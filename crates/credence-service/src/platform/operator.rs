@@ -698,10 +698,20 @@ impl Platform {
             "model.deploy",
             None,
             format!(
-                "{} ({}) for {}s",
+                "{} ({}) for {}s{}",
                 deployment.version,
                 deployment.checksum,
-                kind.name()
+                kind.name(),
+                // An input kept against its name's suggestion is on the
+                // record with the reason its dictionary gave.
+                model
+                    .features
+                    .iter()
+                    .filter_map(|f| f
+                        .override_reason
+                        .as_ref()
+                        .map(|why| format!("; input {} kept as {}: {why}", f.name, f.category)))
+                    .collect::<String>()
             ),
             records.into_iter().map(RecordWrite::Put).collect(),
         )?;

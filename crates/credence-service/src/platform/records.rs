@@ -300,6 +300,7 @@ pub(crate) mod kind {
     pub const SECRET: &str = "secret";
     pub const MODEL: &str = "model";
     pub const ANSWER: &str = "answer";
+    pub const OVERRIDE: &str = "override";
 }
 
 /// Kinds read on every partner check and written rarely: cached.
@@ -442,6 +443,8 @@ impl<'a> Records<'a> {
                             state.disputes.clear();
                         }
                     }
+                    // The subject's own row, which this cache does not hold.
+                    RecordWrite::RestrictedDataConsent { .. } => {}
                 }
             }
         });

@@ -40,6 +40,9 @@ pub struct SubjectView {
     pub kind: SubjectKind,
     /// True while partners are refused every answer.
     pub frozen: bool,
+    /// True while the subject's separate consent to restricted data
+    /// (income, assets, deposits, tax) stands.
+    pub restricted_data_consent: bool,
     /// Score, band, dimensions, reasons with how to improve, and every
     /// negative record with the date it stops counting.
     #[schema(value_type = Object)]
@@ -204,6 +207,27 @@ pub struct Notice {
     pub message: String,
 }
 
+/// Where a subject's separate consent to restricted data stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RestrictedDataConsent {
+    /// True while income, assets, deposits and tax records may be received
+    /// and counted.
+    pub given: bool,
+}
+
+/// The operator records a subject's restricted-data consent on their
+/// behalf.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictedDataConsentChange {
+    /// Given (true) or withdrawn (false).
+    pub given: bool,
+    /// How the subject expressed it, for the audit log and the subject's
+    /// own access log.
+    #[schema(min_length = 10, max_length = 500)]
+    pub on_behalf: String,
+}
+
 /// One score of a subject's history, as the subject reads it: dimensions
 /// by name and the band spelt as everywhere else in the API.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -364,6 +388,7 @@ impl Platform {
                 .collect(),
             subject_id: id.to_string(),
             kind: assessment.subject.kind,
+            restricted_data_consent: assessment.subject.restricted_data_consent,
             frozen,
             report: assessment.report,
             excluded_under_dispute: assessment
@@ -698,6 +723,88 @@ impl Platform {
             vec![change],
         )?;
         Ok(frozen)
+    }
+
+    /// Gives (true) or withdraws (false) the subject's separate consent to
+    /// restricted categories (income, assets, deposits, tax). Both take
+    /// effect at once: a withdrawal leaves every such record out of every
+    /// score from now on, and furnishers cannot send more.
+    pub fn set_restricted_data_consent(
+        &self,
+        principal: &Principal,
+        given: bool,
+    ) -> ApiResult<RestrictedDataConsent> {
+        let id = subject_of(principal)?.clone();
+        self.change_restricted_data_consent(
+            principal,
+            &id,
+            given,
+            if given {
+                "the subject gave the separate consent to restricted data (income, assets, deposits, tax)"
+                    .to_string()
+            } else {
+                "the subject withdrew the consent to restricted data; such records no longer count"
+                    .to_string()
+            },
+        )
+    }
+
+    /// Records a subject's restricted-data consent given or withdrawn
+    /// through the operator (on paper, at a branch): the operator states
+    /// how the subject expressed it, and the subject sees that statement in
+    /// their access log.
+    pub fn set_restricted_data_consent_for(
+        &self,
+        principal: &Principal,
+        subject: &str,
+        change: &RestrictedDataConsentChange,
+    ) -> ApiResult<RestrictedDataConsent> {
+        super::Audience::Operators.admit(principal)?;
+        let id = SubjectId::new(subject)
+            .map_err(|e| ApiError::invalid("subject_id", format!("`subject_id` {e}")))?;
+        let how = change.on_behalf.trim();
+        if how.chars().count() < 10 || how.chars().count() > 500 {
+            return Err(ApiError::invalid(
+                "on_behalf",
+                "`on_behalf` says how the subject gave or withdrew the consent (10 to 500 characters, such as \"signed form at the branch, 2026-11-30\")",
+            ));
+        }
+        self.change_restricted_data_consent(
+            principal,
+            &id,
+            change.given,
+            format!(
+                "the operator recorded the subject's consent to restricted data as {} on their behalf: {how}",
+                if change.given { "given" } else { "withdrawn" }
+            ),
+        )
+    }
+
+    fn change_restricted_data_consent(
+        &self,
+        principal: &Principal,
+        id: &SubjectId,
+        given: bool,
+        detail: String,
+    ) -> ApiResult<RestrictedDataConsent> {
+        let subject = self.enrolled(id)?;
+        if subject.restricted_data_consent != given {
+            self.audit_writing(
+                principal,
+                if given {
+                    "restricted_consent.give"
+                } else {
+                    "restricted_consent.withdraw"
+                },
+                Some(id),
+                detail,
+                vec![RecordWrite::RestrictedDataConsent {
+                    subject: id.clone(),
+                    given,
+                }],
+            )?;
+        }
+        Ok(RestrictedDataConsent { given })
     }
 
     /// Who looked at the subject's data, newest first.
