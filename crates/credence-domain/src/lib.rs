@@ -31,7 +31,7 @@ pub use event::{
     AccountType, Closure, Damage, Event, EventBody, EventKey, IdentityLevel, canonical_order,
 };
 pub use fact::{Fact, Interner, LogError, NONE, SubjectLog};
-pub use id::{AccountId, EventId, FurnisherId, IdError, RefId, SubjectId, ValidId};
+pub use id::{AccountId, EventId, FurnisherId, IdError, MAX_ID_LEN, RefId, SubjectId, ValidId};
 pub use money::{Currency, Money};
 pub use names::{NameGuess, NameRefusal, check_declared, guess_category_from_name, judge_name};
 pub use policy::Policy;

@@ -41,6 +41,113 @@ pub const FIELDS: [&str; 21] = [
     "fields",
 ];
 
+/// What a wire field holds, for describing the format (the OpenAPI
+/// document) from the parser's own rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WireValue {
+    /// An opaque id: 1–128 of letters, digits and `. _ - : / @`.
+    Id,
+    /// An instant: RFC 3339, or a date.
+    Instant,
+    /// An amount in minor units (cents), 0 or more.
+    MinorUnits,
+    /// An ISO 4217 code.
+    Currency,
+    /// Whole days past the due date, 0 to [`MAX_DAYS_LATE`].
+    DaysLate,
+    /// True or false.
+    Boolean,
+    /// One of these words.
+    OneOf(Vec<&'static str>),
+    /// A JSON object (a custom kind's declared fields).
+    Object,
+}
+
+impl WireValue {
+    /// What `field` (one of [`FIELDS`]) holds.
+    pub fn of(field: &str) -> Option<Self> {
+        Some(match field {
+            "furnisher_id" | "event_id" | "subject_id" | "account_id" | "bill_id"
+            | "judgment_id" => Self::Id,
+            "occurred_at" => Self::Instant,
+            "limit" | "amount" | "balance" => Self::MinorUnits,
+            "currency" => Self::Currency,
+            "days_late" => Self::DaysLate,
+            "restricted_data_consent" => Self::Boolean,
+            "kind" => Self::OneOf(EventKind::BUILT_IN.iter().map(|k| k.name()).collect()),
+            "subject_kind" => Self::OneOf(vec![
+                SubjectKind::Person.name(),
+                SubjectKind::Organisation.name(),
+            ]),
+            "account_type" => Self::OneOf(AccountType::ALL.iter().map(|t| t.name()).collect()),
+            "closure" => Self::OneOf(Closure::ALL.iter().map(|c| c.name()).collect()),
+            "damage" => Self::OneOf(Damage::ALL.iter().map(|d| d.name()).collect()),
+            "level" => Self::OneOf(IdentityLevel::ALL.iter().map(|l| l.name()).collect()),
+            "category" => Self::OneOf(DataCategory::ALL.iter().map(|c| c.name()).collect()),
+            "fields" => Self::Object,
+            _ => return None,
+        })
+    }
+}
+
+/// The fields of one kind of record, as the parser reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindFields {
+    /// Fields a record of the kind must carry (besides `kind`; and
+    /// `furnisher_id`, which an authenticated furnisher may leave out).
+    pub required: Vec<&'static str>,
+    /// Fields it may carry.
+    pub optional: Vec<&'static str>,
+}
+
+/// The fields of a built-in kind, found by running the parser itself on an
+/// empty record of that kind, so the published description cannot drift
+/// from what ingest accepts.
+pub fn fields_of(kind: EventKind) -> KindFields {
+    struct Empty;
+    impl FieldSource for Empty {
+        fn get(&self, _: &str) -> Option<RawValue<'_>> {
+            None
+        }
+        fn unknown_fields(&self) -> Vec<String> {
+            Vec::new()
+        }
+    }
+    let mut r = Reader {
+        source: &Empty,
+        kind: kind.name(),
+        errors: Vec::new(),
+        used: Vec::new(),
+    };
+    for field in ["event_id", "subject_id", "occurred_at"] {
+        r.required(field, None::<()>);
+        r.used.push(field);
+    }
+    r.used.push("category");
+    body_of(&mut r, kind);
+    let mut required: Vec<&'static str> = FIELDS
+        .into_iter()
+        .filter(|field| {
+            r.errors
+                .iter()
+                .any(|e| e.code == "missing_field" && e.field.as_deref() == Some(*field))
+        })
+        .collect();
+    // A required amount needs its currency.
+    if required
+        .iter()
+        .any(|f| WireValue::of(f) == Some(WireValue::MinorUnits))
+    {
+        required.push("currency");
+    }
+    let optional = FIELDS
+        .into_iter()
+        .filter(|f| r.used.contains(f) && !required.contains(f) && *f != "kind")
+        .chain(std::iter::once("furnisher_id"))
+        .collect();
+    KindFields { required, optional }
+}
+
 /// The largest `days_late` accepted: ten years. Anything larger is a unit
 /// mistake (minutes? a date?) rather than a fact.
 pub const MAX_DAYS_LATE: i64 = 3650;
@@ -940,6 +1047,96 @@ mod tests {
             .iter()
             .map(|e| (e.field.as_deref().unwrap_or(""), e.code))
             .collect()
+    }
+
+    /// A valid value of each kind of wire field.
+    fn sample(field: &str) -> Value {
+        match WireValue::of(field).expect("a wire field") {
+            WireValue::Id => Value::from("x1"),
+            WireValue::Instant => Value::from("2026-01-05"),
+            WireValue::MinorUnits => Value::from(1200),
+            WireValue::Currency => Value::from("EUR"),
+            WireValue::DaysLate => Value::from(3),
+            WireValue::Boolean => Value::from(false),
+            WireValue::OneOf(words) => Value::from(words[0]),
+            WireValue::Object => Value::Object(Map::new()),
+        }
+    }
+
+    /// The description of every kind is what the parser does: the required
+    /// fields alone make a valid record, each one left out is refused as
+    /// missing, and every optional field is accepted.
+    #[test]
+    fn every_kind_is_described_as_the_parser_reads_it() {
+        let catalogue = Catalogue::default();
+        for kind in EventKind::BUILT_IN {
+            let fields = fields_of(kind);
+            let mut record = Map::new();
+            record.insert("furnisher_id".into(), Value::from("bank"));
+            record.insert("kind".into(), Value::from(kind.name()));
+            for field in &fields.required {
+                record.insert((*field).into(), sample(field));
+            }
+            assert!(
+                parse_event(&record, &ctx(&catalogue)).is_ok(),
+                "{}: required {:?} do not make a valid record: {:?}",
+                kind.name(),
+                fields.required,
+                parse_event(&record, &ctx(&catalogue)).err()
+            );
+            for field in &fields.required {
+                let mut without = record.clone();
+                without.remove(*field);
+                let errors = parse_event(&without, &ctx(&catalogue)).expect_err("refused");
+                assert!(
+                    codes(&errors).contains(&(field, "missing_field")),
+                    "{}: {field} left out: {errors:?}",
+                    kind.name()
+                );
+            }
+            for field in &fields.optional {
+                if *field == "category" || *field == "furnisher_id" {
+                    continue; // must match the kind, or the caller
+                }
+                let mut with = record.clone();
+                with.insert((*field).into(), sample(field));
+                if WireValue::of(field) == Some(WireValue::MinorUnits) {
+                    with.insert("currency".into(), Value::from("EUR"));
+                }
+                assert!(
+                    parse_event(&with, &ctx(&catalogue)).is_ok(),
+                    "{}: optional {field}: {:?}",
+                    kind.name(),
+                    parse_event(&with, &ctx(&catalogue)).err()
+                );
+            }
+            for field in FIELDS {
+                assert!(
+                    field == "kind"
+                        || fields.required.contains(&field)
+                        || fields.optional.contains(&field)
+                        || {
+                            let mut with = record.clone();
+                            with.insert(field.into(), sample(field));
+                            parse_event(&with, &ctx(&catalogue)).is_err()
+                        },
+                    "{}: {field} is accepted but not described",
+                    kind.name()
+                );
+            }
+        }
+        assert_eq!(
+            fields_of(EventKind::BillDue).required,
+            [
+                "event_id",
+                "subject_id",
+                "occurred_at",
+                "account_id",
+                "bill_id",
+                "amount",
+                "currency"
+            ]
+        );
     }
 
     const PAYMENT: &str = r#"{"furnisher_id":"bank","event_id":"e1","subject_id":"s1","kind":"payment_made","occurred_at":"2026-01-05","account_id":"a1","bill_id":"b1","amount":1200,"currency":"EUR","days_late":0}"#;

@@ -377,8 +377,17 @@ async fn style() -> Response {
     asset("text/css; charset=utf-8", STYLE)
 }
 
-async fn openapi_json() -> Response {
-    Json(ApiDoc::openapi()).into_response()
+/// The contract, with the event kinds this server accepts (its
+/// configuration's custom kinds among them) described field by field.
+async fn openapi_json(State(s): State<AppState>) -> Response {
+    match serde_json::to_value(ApiDoc::openapi()) {
+        Ok(document) => Json(crate::event_schema::describe_events(
+            document,
+            s.platform.catalogue(),
+        ))
+        .into_response(),
+        Err(e) => Failure(ApiError::internal(e)).into_response(),
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -408,7 +417,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
 /// Report a batch of events: validated, atomic, idempotent on (furnisher,
 /// event id), durable before the answer.
 #[utoipa::path(post, path = "/v1/events", tag = "furnisher",
-    request_body(content = Vec<Object>, description = "A JSON array of events in the wire format, or {\"events\": [...]}"),
+    request_body(content = Vec<Object>, description = "A JSON array of events in the wire format, or {\"events\": [...]}; every kind's fields are in the `Event_<kind>` schemas"),
     responses((status = 200, body = IngestReceipt), (status = "4XX", body = ApiError)),
     security(("bearer" = [])))]
 async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {

@@ -1158,6 +1158,32 @@ fn contract_openapi_health_metrics_and_json_errors() {
         .map(|p| p.len())
         .unwrap_or_default();
     assert!(paths >= 35, "{paths} paths documented");
+    // Every event kind's fields are described, and the batch body names them.
+    let schemas = &doc.body["components"]["schemas"];
+    assert_eq!(
+        doc.body["paths"]["/v1/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/EventBatch"
+    );
+    for kind in [
+        "subject_enrolled",
+        "account_opened",
+        "bill_due",
+        "payment_made",
+        "income_reported",
+        "judgment_entered",
+    ] {
+        let required = schemas[format!("Event_{kind}")]["required"].to_string();
+        assert!(
+            required.contains("subject_id") && required.contains("occurred_at"),
+            "{kind}: {required}"
+        );
+    }
+    assert!(
+        schemas["Event_payment_made"]["required"]
+            .to_string()
+            .contains("days_late")
+    );
     assert_eq!(
         world.call("GET", "/healthz", None, None).body["status"],
         "ok"

@@ -218,6 +218,11 @@ impl Platform {
         Ok(())
     }
 
+    /// The event kinds this platform accepts (built-in and declared).
+    pub fn catalogue(&self) -> &credence_domain::Catalogue {
+        self.ingestor.catalogue()
+    }
+
     /// The store.
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
