@@ -1677,3 +1677,35 @@ fn the_restricted_data_consent_is_given_and_withdrawn_by_the_subject_at_once() {
         true
     );
 }
+
+/// The published contract does not change by accident: `/openapi.json`
+/// equals the checked-in copy. After a deliberate change, refresh it with
+/// `CREDENCE_BLESS=1 cargo test -p credence-server --test api openapi`.
+#[test]
+fn the_openapi_document_matches_its_checked_in_copy() {
+    let world = World::start();
+    let served = world.call("GET", "/openapi.json", None, None).body;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/openapi.json");
+    if std::env::var_os("CREDENCE_BLESS").is_some() {
+        let text = serde_json::to_string_pretty(&served).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, text + "\n").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let kept: Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    if served != kept {
+        let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+        let (served, kept) = (pretty(&served), pretty(&kept));
+        let (line, (now, then)) = served
+            .lines()
+            .zip(kept.lines())
+            .enumerate()
+            .find(|(_, (a, b))| a != b)
+            .unwrap_or((0, ("(one is a prefix of the other)", "")));
+        panic!(
+            "/openapi.json differs from tests/openapi.json at line {}:\nserved: {now}\nkept:   {then}\n(refresh with CREDENCE_BLESS=1 if the change is meant)",
+            line + 1
+        );
+    }
+}

@@ -15,7 +15,6 @@ pub mod import;
 mod ingest;
 pub mod platform;
 mod scoring;
-pub mod training;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{Config, ModelPaths, StoreSettings};

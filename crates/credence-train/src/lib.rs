@@ -13,6 +13,7 @@ mod batch;
 mod binning;
 mod dictionary;
 mod error;
+pub mod events;
 mod fairness;
 mod fit;
 mod html;

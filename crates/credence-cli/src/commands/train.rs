@@ -4,8 +4,8 @@ use crate::cli::{Global, TrainArgs};
 use crate::context;
 use anyhow::{Context, Result, bail};
 use credence_domain::SubjectKind;
-use credence_service::training::{adopt_texts, feature_trends, training_set};
 use credence_service::{Clock, Scorer};
+use credence_train::events::{adopt_texts, feature_trends, training_set};
 use credence_train::{
     ColumnRole, Dictionary, FitOptions, Table, TrainedModel, stratified_split, target_from, train,
 };
@@ -114,7 +114,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
                 (utc(now).checked_sub(months)?.timestamp(), now)
             }
         };
-        let set = training_set(&store, &scorer, kind, snapshot, window_end)?;
+        let set = training_set(&store, scorer.policy(), kind, snapshot, window_end)?;
         errln!(
             "training on {} {}s (features as of {}, outcomes to {}; left out: {} thin files, {} already in default)",
             set.target.len(),

@@ -2,12 +2,16 @@
 //! features as of a snapshot, and whether it went bad (90+ days past due,
 //! a charge-off or a court judgment) within the window after it.
 
-use crate::{Error, Result, Scorer};
-use credence_domain::SubjectKind;
-use credence_features::{Feature, bad_outcome};
+//!
+//! Here rather than in the service, so nothing online depends on training:
+//! training reads the store (through its trait), the service never reads
+//! training.
+
+use crate::{Column, ColumnData, ColumnRole, Error, Result, Table, Trend};
+use credence_domain::{Policy, SubjectKind};
+use credence_features::{Feature, FeatureEngine, bad_outcome};
 use credence_scorecard::Scorecard;
 use credence_store::Store;
-use credence_train::{Column, ColumnData, ColumnRole, Table, Trend};
 use jiff::Timestamp;
 use std::collections::BTreeMap;
 
@@ -36,7 +40,7 @@ pub struct StoreTrainingSet {
 /// snapshot (defaults already) are left out.
 pub fn training_set(
     store: &dyn Store,
-    scorer: &Scorer,
+    policy: &Policy,
     kind: SubjectKind,
     snapshot: Timestamp,
     window_end: Timestamp,
@@ -46,11 +50,16 @@ pub fn training_set(
     let mut thin = 0;
     let mut already_bad = 0;
     let window = window_end.as_second() - snapshot.as_second();
-    let mut engine = scorer.engine();
+    let mut engine = FeatureEngine::new(policy.clone());
     let mut cursor = None;
     let mut page = Vec::new();
     loop {
-        cursor = store.scan_logs(cursor, None, 1024, &mut page)?;
+        cursor = store
+            .scan_logs(cursor, None, 1024, &mut page)
+            .map_err(|e| Error::Read {
+                path: "the database".into(),
+                message: e.to_string(),
+            })?;
         for log in &page {
             if log.subject().kind != kind || log.subject().enrolled_at > snapshot {
                 continue;
@@ -78,7 +87,7 @@ pub fn training_set(
         }
     }
     if target.is_empty() {
-        return Err(Error::Input(format!(
+        return Err(Error::Unfit(format!(
             "no scorable {} enrolled by {snapshot}; pick a later --snapshot or import more data",
             kind.name()
         )));
