@@ -190,6 +190,12 @@ pub struct ImportArgs {
     /// File format (default: from the file name).
     #[arg(long, value_enum)]
     pub format: Option<FileFormat>,
+    /// The registered furnisher the file is from: its rules apply to every
+    /// record, exactly as to its batches over the API (its records only, of
+    /// the kinds it is registered for, no consent given). Without it the
+    /// file is imported as the operator's, records naming their furnishers.
+    #[arg(long)]
+    pub furnisher: Option<String>,
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,

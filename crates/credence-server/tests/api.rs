@@ -1709,3 +1709,81 @@ fn the_openapi_document_matches_its_checked_in_copy() {
         );
     }
 }
+
+/// One ingest pipeline: a batch refused over HTTP is refused the same way,
+/// record for record, when the same furnisher's file is imported.
+#[test]
+fn a_batch_refused_over_http_is_refused_the_same_way_from_a_file() {
+    use credence_service::import::{ImportOptions, import_file};
+    use credence_service::{Furnishing, Ingestor};
+    let world = World::start();
+    let mut own = json!({"event_id": "own", "subject_id": "alice", "kind": "bill_due", "occurred_at": date(9), "account_id": "a", "bill_id": "b1", "amount": 100, "currency": "EUR"});
+    own["furnisher_id"] = json!("bank");
+    let batch = vec![
+        json!({"event_id": "v1", "subject_id": "alice", "kind": "identity_verified", "occurred_at": date(9), "level": "strong"}),
+        json!({"event_id": "p1", "subject_id": "alice", "kind": "payment_made", "occurred_at": date(9), "account_id": "a", "amount": "lots", "currency": "EUR", "days_late": 0}),
+        json!({"event_id": "e1", "subject_id": "carol", "kind": "subject_enrolled", "occurred_at": date(9), "subject_kind": "person", "restricted_data_consent": true}),
+        own,
+        json!({"event_id": "i1", "subject_id": "alice", "kind": "income_reported", "occurred_at": date(9), "amount": 5000, "currency": "EUR"}),
+        json!({"event_id": "ok", "subject_id": "alice", "kind": "bill_due", "occurred_at": date(9), "account_id": "a", "bill_id": "b2", "amount": 100, "currency": "EUR"}),
+    ];
+    let reply = world.ingest(&world.other_bank, &batch);
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let over_http: Vec<(u64, String, String)> = reply.body["problems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            (
+                p["index"].as_u64().unwrap_or(u64::MAX),
+                p["field"].as_str().unwrap_or("").to_string(),
+                p["code"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let codes: Vec<&str> = over_http.iter().map(|(_, _, c)| c.as_str()).collect();
+    for expected in [
+        "kind_not_allowed",
+        "wrong_type",
+        "consent_not_by_event",
+        "furnisher_mismatch",
+    ] {
+        assert!(codes.contains(&expected), "{expected}: {over_http:?}");
+    }
+
+    let path = world.db.with_file_name("batch.jsonl");
+    let lines: Vec<String> = batch.iter().map(Value::to_string).collect();
+    std::fs::write(&path, lines.join("\n")).unwrap_or_else(|e| panic!("{e}"));
+    let store = SqliteStore::open(&world.db).unwrap_or_else(|e| panic!("{e}"));
+    let furnisher =
+        credence_domain::FurnisherId::new("other-bank").unwrap_or_else(|e| panic!("{e}"));
+    let furnishing = Furnishing::registered(&store, &furnisher)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("other-bank is registered"));
+    let ingestor = Ingestor::new(&Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    let refused = import_file(
+        &store,
+        &ingestor,
+        &path,
+        &ImportOptions {
+            furnishing,
+            ..ImportOptions::default()
+        },
+        world.clock.now(),
+        &mut |_| {},
+    );
+    let Err(credence_service::Error::BadRecords { errors, .. }) = refused else {
+        panic!("the file is refused whole: {refused:?}")
+    };
+    let from_file: Vec<(u64, String, String)> = errors
+        .iter()
+        .map(|e| {
+            (
+                e.line - 1,
+                e.field.clone().unwrap_or_default(),
+                e.code.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(from_file, over_http, "the same records, fields and codes");
+}

@@ -6,8 +6,8 @@
 //! errors. Either way nothing is half-written: the import commits once, at
 //! the end, or not at all.
 
-use crate::ingest::{ConsentBook, RecordError};
-use crate::{Error, Ingestor, Result};
+use crate::ingest::RecordError;
+use crate::{Error, Furnishing, Ingestor, Intake, Result};
 use credence_domain::Event;
 use credence_domain::wire::{CsvRow, csv_like::Header};
 use credence_store::{EventWriter, Store};
@@ -54,6 +54,9 @@ pub struct ImportOptions {
     pub quarantine: Option<PathBuf>,
     /// Events per write batch inside the transaction.
     pub batch_size: usize,
+    /// Who furnishes the file: a registered furnisher (its rules apply to
+    /// every record, as over the API) or the operator.
+    pub furnishing: Furnishing,
 }
 
 impl Default for ImportOptions {
@@ -62,6 +65,7 @@ impl Default for ImportOptions {
             format: None,
             quarantine: None,
             batch_size: 8_192,
+            furnishing: Furnishing::Operator,
         }
     }
 }
@@ -131,7 +135,7 @@ impl<R: Read> Read for Counting<R> {
 
 struct Run<'a> {
     ingestor: &'a Ingestor,
-    store: &'a dyn Store,
+    furnishing: &'a Furnishing,
     now: Timestamp,
     strict: bool,
     batch_size: usize,
@@ -139,7 +143,7 @@ struct Run<'a> {
     batch: Vec<Event>,
     batch_lines: Vec<(u64, usize)>,
     raw_lines: Vec<String>,
-    consent: ConsentBook,
+    intake: Intake<'a>,
     quarantine: Option<BufWriter<File>>,
     quarantine_path: Option<PathBuf>,
 }
@@ -193,7 +197,11 @@ impl Run<'_> {
         raw: &str,
     ) -> credence_store::Result<()> {
         self.summary.records += 1;
-        let event = match parsed {
+        let admitted = self
+            .intake
+            .admit(parsed)
+            .map_err(|e| credence_store::Error::Backend(e.to_string()))?;
+        let event = match admitted {
             Ok(event) => event,
             Err(errors) => {
                 let errors = errors
@@ -203,13 +211,6 @@ impl Run<'_> {
                 return self.bad(line, raw, errors);
             }
         };
-        if let Some(error) = self
-            .consent
-            .check(self.store, &event)
-            .map_err(|e| credence_store::Error::Backend(e.to_string()))?
-        {
-            return self.bad(line, raw, vec![RecordError::from_field(line, error)]);
-        }
         if self.strict && self.summary.bad_records > 0 {
             return Ok(()); // already failing: keep reading only to list every error
         }
@@ -277,7 +278,7 @@ pub fn import_file(
     };
     let mut run = Run {
         ingestor,
-        store,
+        furnishing: &options.furnishing,
         now,
         strict: quarantine.is_none(),
         batch_size: options.batch_size.max(1),
@@ -285,7 +286,7 @@ pub fn import_file(
         batch: Vec::new(),
         batch_lines: Vec::new(),
         raw_lines: Vec::new(),
-        consent: ConsentBook::default(),
+        intake: Intake::new(store, &options.furnishing),
         quarantine,
         quarantine_path: options.quarantine.clone(),
     };
@@ -376,7 +377,7 @@ fn read_json_lines<R: Read + Send>(
     progress: &mut dyn FnMut(u64),
 ) -> std::result::Result<(), ReadError> {
     let keep_raw = run.quarantine.is_some();
-    let (ingestor, now) = (run.ingestor, run.now);
+    let (ingestor, furnishing, now) = (run.ingestor, run.furnishing, run.now);
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<Parsed>, u64)>(4);
         let parser = scope.spawn(move || -> Result<()> {
@@ -397,7 +398,7 @@ fn read_json_lines<R: Read + Send>(
                 if text.is_empty() {
                     continue;
                 }
-                let parsed = ingestor.parse_json(text, None, now);
+                let parsed = ingestor.parse_json(text, furnishing.furnisher(), now);
                 let raw = (keep_raw || parsed.is_err()).then(|| text.to_string());
                 chunk.push(Parsed {
                     line: number,
@@ -470,9 +471,11 @@ fn read_csv<R: Read>(
         .map(|h| h.trim().to_string())
         .collect();
     let header = Header::new(names).map_err(|e| input(format!("CSV header (line 1): {e}")))?;
+    // A furnisher's own file may leave its id out of every row.
     let missing: Vec<&str> = CSV_COLUMNS_OF_EVERY_EVENT
         .into_iter()
         .filter(|column| header.position(column).is_none())
+        .filter(|column| *column != "furnisher_id" || run.furnishing.furnisher().is_none())
         .collect();
     if !missing.is_empty() {
         return Err(input(format!(
@@ -512,7 +515,7 @@ fn read_csv<R: Read>(
                         header: &header,
                         cells: &cells,
                     },
-                    None,
+                    run.furnishing.furnisher(),
                     run.now,
                 );
                 if let Err(errors) = &parsed

@@ -1,5 +1,10 @@
 //! Turning furnished records into stored events: parse, validate, apply the
-//! guardrails, check consent for restricted categories, write atomically.
+//! guardrails, check the furnisher's registration and consent for
+//! restricted categories, write atomically.
+//!
+//! Every entry point (an API batch, a JSON Lines or CSV import, a test's
+//! batch) admits its records through [`Intake`]'s one set of rules;
+//! only parsing differs with the format.
 
 use crate::{Config, Result};
 use credence_domain::wire::{FieldSource, ParseContext, parse_event};
@@ -127,20 +132,16 @@ impl Ingestor {
         &self,
         store: &dyn Store,
         records: &[S],
-        furnisher: Option<&FurnisherId>,
+        furnishing: &Furnishing,
         now: Timestamp,
     ) -> Result<IngestOutcome> {
         let mut outcome = IngestOutcome::default();
         let mut events = Vec::with_capacity(records.len());
-        let mut consent = ConsentBook::default();
+        let mut intake = Intake::new(store, furnishing);
         for (index, record) in records.iter().enumerate() {
-            match self.parse(record, furnisher, now) {
-                Ok(event) => match consent.check(store, &event)? {
-                    None => events.push(event),
-                    Some(error) => outcome
-                        .errors
-                        .push(RecordError::from_field(index as u64, error)),
-                },
+            let parsed = self.parse(record, furnishing.furnisher(), now);
+            match intake.admit(parsed)? {
+                Ok(event) => events.push(event),
                 Err(errors) => outcome.errors.extend(
                     errors
                         .into_iter()
@@ -164,6 +165,122 @@ impl Ingestor {
             Err(e) => return Err(e.into()),
         }
         Ok(outcome)
+    }
+}
+
+/// Who furnishes a batch or a file, and so which rules apply beyond those
+/// every record meets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Furnishing {
+    /// A registered furnisher: every record is its own (one naming another
+    /// furnisher is refused), of a kind it is registered for, and it never
+    /// gives a subject's consent.
+    Furnisher {
+        /// The furnisher.
+        id: FurnisherId,
+        /// The kinds it is registered for.
+        kinds: Vec<String>,
+    },
+    /// The operator, importing records that name their own furnishers (a
+    /// back-fill from files): no one furnisher's registration applies, and a
+    /// new subject's enrolment may carry the consent the operator recorded
+    /// with them. Said so wherever it is used.
+    Operator,
+}
+
+impl Furnishing {
+    /// The furnisher every record must belong to, if one.
+    pub fn furnisher(&self) -> Option<&FurnisherId> {
+        match self {
+            Self::Furnisher { id, .. } => Some(id),
+            Self::Operator => None,
+        }
+    }
+
+    /// The registered furnisher `id`, or `None` when it is not registered.
+    pub fn registered(store: &dyn Store, id: &FurnisherId) -> Result<Option<Self>> {
+        let Some(record) = store.record(crate::platform::FURNISHER_RECORD, id.as_str())? else {
+            return Ok(None);
+        };
+        let registered: crate::platform::Furnisher = serde_json::from_str(&record.body)
+            .map_err(|e| crate::Error::Input(format!("stored furnisher {id}: {e}")))?;
+        Ok(Some(Self::Furnisher {
+            id: id.clone(),
+            kinds: registered.kinds,
+        }))
+    }
+}
+
+/// The rules every parsed record meets before it is written, whatever the
+/// entry point: the furnisher's own (its kinds; no consent given by it),
+/// then the subject's consent to restricted categories, read from the
+/// store. One per batch or file: it remembers the consents it has read and
+/// the subjects the batch enrols.
+pub struct Intake<'a> {
+    store: &'a dyn Store,
+    furnishing: &'a Furnishing,
+    consent: ConsentBook,
+}
+
+impl<'a> Intake<'a> {
+    /// Rules for records furnished by `furnishing`.
+    pub fn new(store: &'a dyn Store, furnishing: &'a Furnishing) -> Self {
+        Self {
+            store,
+            furnishing,
+            consent: ConsentBook::default(),
+        }
+    }
+
+    /// The event, or every reason it is refused. The outer error is the
+    /// store's (reading a stored consent).
+    pub fn admit(
+        &mut self,
+        parsed: std::result::Result<Event, Vec<FieldError>>,
+    ) -> Result<std::result::Result<Event, Vec<FieldError>>> {
+        let event = match parsed {
+            Ok(event) => event,
+            Err(errors) => return Ok(Err(errors)),
+        };
+        if let Furnishing::Furnisher { id, kinds } = self.furnishing {
+            // A furnisher reports what people did; it never gives consent
+            // for them (see ConsentBook for enrolments).
+            if matches!(
+                event.body,
+                EventBody::SubjectEnrolled {
+                    restricted_data_consent: true,
+                    ..
+                }
+            ) {
+                return Ok(Err(vec![FieldError::new(
+                    "consent_not_by_event",
+                    "restricted_data_consent",
+                    "a furnisher cannot give a subject's restricted-data consent: the subject gives it themselves, or the operator records it on their behalf",
+                )]));
+            }
+            let kind = match &event.body {
+                EventBody::Custom { custom_kind, .. } => custom_kind.as_str(),
+                _ => event.kind().name(),
+            };
+            if !kinds.iter().any(|k| k == kind) {
+                return Ok(Err(vec![FieldError::new(
+                    "kind_not_allowed",
+                    "kind",
+                    format!(
+                        "furnisher {id} may report {}, not {kind}",
+                        if kinds.is_empty() {
+                            "nothing yet".to_string()
+                        } else {
+                            kinds.join(", ")
+                        }
+                    ),
+                )]));
+            }
+        }
+        Ok(match self.consent.check(self.store, &event)? {
+            None => Ok(event),
+            Some(error) => Err(vec![error]),
+        })
     }
 }
 

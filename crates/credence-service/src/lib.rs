@@ -19,5 +19,5 @@ mod scoring;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{Config, ModelPaths, StoreSettings};
 pub use error::{Error, Result};
-pub use ingest::{IngestOutcome, Ingestor, RecordError};
+pub use ingest::{Furnishing, IngestOutcome, Ingestor, Intake, RecordError};
 pub use scoring::{ExplainRow, Explanation, RescoreSummary, Scorer};

@@ -5,6 +5,7 @@
 mod support {
     use credence_domain::build::EventFactory;
     use credence_domain::{AccountType, Event, IdentityLevel, SubjectId, SubjectKind};
+    pub use credence_service::Furnishing;
     use credence_service::{Config, Ingestor, Scorer};
     use credence_store::Store;
     use credence_store_sqlite::SqliteStore;
@@ -459,7 +460,7 @@ mod guardrails {
         .collect();
         let outcome = world
             .ingestor
-            .ingest_batch(&world.store, &records, None, day(1000))
+            .ingest_batch(&world.store, &records, &Furnishing::Operator, day(1000))
             .expect("runs");
         let codes: Vec<(&str, &str)> = outcome
             .errors
@@ -511,7 +512,12 @@ mod guardrails {
         let codes = |fields: &str| -> Vec<(String, String)> {
             world
                 .ingestor
-                .ingest_batch(&world.store, &[record(fields)], None, day(1000))
+                .ingest_batch(
+                    &world.store,
+                    &[record(fields)],
+                    &Furnishing::Operator,
+                    day(1000),
+                )
                 .expect("runs")
                 .errors
                 .into_iter()
@@ -616,7 +622,7 @@ mod guardrails {
                 .collect();
             world
                 .ingestor
-                .ingest_batch(&world.store, &records, None, day(1000))
+                .ingest_batch(&world.store, &records, &Furnishing::Operator, day(1000))
                 .expect("runs")
                 .errors
                 .into_iter()

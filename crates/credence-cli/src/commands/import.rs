@@ -4,8 +4,9 @@ use crate::cli::{FileFormat, ImportArgs};
 use crate::context;
 use crate::output;
 use anyhow::{Context, Result, bail};
+use credence_domain::FurnisherId;
 use credence_service::import::{Format, ImportOptions, import_file};
-use credence_service::{Clock, Error, Ingestor};
+use credence_service::{Clock, Error, Furnishing, Ingestor};
 
 pub fn run(global: &crate::cli::Global, args: &ImportArgs) -> Result<()> {
     let config = context::config(global)?;
@@ -16,6 +17,18 @@ pub fn run(global: &crate::cli::Global, args: &ImportArgs) -> Result<()> {
             "--quarantine takes one input file at a time, so each quarantine file matches its input"
         );
     }
+    let furnishing = match &args.furnisher {
+        None => Furnishing::Operator,
+        Some(raw) => {
+            let id =
+                FurnisherId::new(raw).map_err(|e| anyhow::anyhow!("--furnisher {raw:?} {e}"))?;
+            Furnishing::registered(&store, &id)?.with_context(|| {
+                format!(
+                    "--furnisher {id}: no such registered furnisher; the operator registers furnishers (POST /v1/operator/furnishers)"
+                )
+            })?
+        }
+    };
     let mut summaries = Vec::new();
     for path in &args.files {
         let size = std::fs::metadata(path)
@@ -27,6 +40,7 @@ pub fn run(global: &crate::cli::Global, args: &ImportArgs) -> Result<()> {
                 FileFormat::Csv => Format::Csv,
             }),
             quarantine: args.quarantine.clone(),
+            furnishing: furnishing.clone(),
             ..ImportOptions::default()
         };
         let bar = output::byte_progress(size, "import");
@@ -43,11 +57,16 @@ pub fn run(global: &crate::cli::Global, args: &ImportArgs) -> Result<()> {
             Ok(summary) => {
                 if !args.json {
                     outln!(
-                        "{}: {} records, {} events imported, {} already present{}",
+                        "{}: {} records, {} events imported, {} already present, as {}{}",
                         path.display(),
                         summary.records,
                         summary.inserted,
                         summary.duplicates,
+                        match &furnishing {
+                            Furnishing::Furnisher { id, .. } => format!("furnisher {id}"),
+                            Furnishing::Operator =>
+                                "the operator (records name their furnishers)".to_string(),
+                        },
                         match &args.quarantine {
                             Some(q) if summary.quarantined > 0 => format!(
                                 ", {} bad records quarantined in {}",

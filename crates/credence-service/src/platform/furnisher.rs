@@ -5,7 +5,7 @@ use super::{
     ApiError, ApiResult, Code, Dispute, DisputeStatus, Furnisher, Platform, Principal,
     RecordProblem,
 };
-use crate::ingest::ConsentBook;
+use crate::{Furnishing, Intake};
 use credence_domain::{FurnisherId, SubjectId};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -110,67 +110,19 @@ impl Platform {
         let now = self.now();
         let mut problems = Vec::new();
         let mut events = Vec::with_capacity(raws.len());
-        let mut consent = ConsentBook::default();
+        let furnishing = Furnishing::Furnisher {
+            id: furnisher_id,
+            kinds: registered.kinds,
+        };
+        let mut intake = Intake::new(self.store(), &furnishing);
         for (index, raw) in raws.iter().enumerate() {
-            let index = index as u64;
-            match self
+            let parsed = self
                 .ingestor
-                .parse_json(raw.get(), Some(&furnisher_id), now)
-            {
-                Ok(event) => {
-                    let kind = event.kind().name();
-                    let custom = match &event.body {
-                        credence_domain::EventBody::Custom { custom_kind, .. } => {
-                            Some(custom_kind.as_str())
-                        }
-                        _ => None,
-                    };
-                    // A furnisher reports what people did; it never gives
-                    // consent for them (see ConsentBook for enrolments).
-                    if matches!(
-                        event.body,
-                        credence_domain::EventBody::SubjectEnrolled {
-                            restricted_data_consent: true,
-                            ..
-                        }
-                    ) {
-                        problems.push(RecordProblem {
-                            index,
-                            field: Some("restricted_data_consent".into()),
-                            code: "consent_not_by_event".into(),
-                            message: "a furnisher's batch cannot give a subject's restricted-data consent; the operator records it at enrolment (POST /v1/operator/subjects) on the subject's behalf".into(),
-                        });
-                        continue;
-                    }
-                    let allowed = registered
-                        .kinds
-                        .iter()
-                        .any(|k| k == kind || Some(k.as_str()) == custom);
-                    if !allowed {
-                        problems.push(RecordProblem {
-                            index,
-                            field: Some("kind".into()),
-                            code: "kind_not_allowed".into(),
-                            message: format!(
-                                "furnisher {furnisher} may report {}, not {}",
-                                registered.kinds.join(", "),
-                                custom.unwrap_or(kind)
-                            ),
-                        });
-                        continue;
-                    }
-                    match consent.check(self.store(), &event)? {
-                        None => events.push(event),
-                        Some(e) => problems.push(RecordProblem {
-                            index,
-                            field: e.field,
-                            code: e.code.to_string(),
-                            message: e.reason,
-                        }),
-                    }
-                }
+                .parse_json(raw.get(), furnishing.furnisher(), now);
+            match intake.admit(parsed)? {
+                Ok(event) => events.push(event),
                 Err(errors) => problems.extend(errors.into_iter().map(|e| RecordProblem {
-                    index,
+                    index: index as u64,
                     field: e.field,
                     code: e.code.to_string(),
                     message: e.reason,

@@ -35,6 +35,9 @@ pub use subject::{
 };
 
 use crate::{Clock, Config, Ingestor, Scorer};
+
+/// The record kind of a furnisher's registration (read by ingest).
+pub(crate) const FURNISHER_RECORD: &str = records::kind::FURNISHER;
 use access::Secrets;
 use credence_domain::{Event, Subject, SubjectId, SubjectState};
 use credence_scorecard::ScoreReport;
