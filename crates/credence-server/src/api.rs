@@ -67,14 +67,35 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The HTTP status of each error code: the one table of them.
+fn status_of(code: Code) -> StatusCode {
+    match code {
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Code::Forbidden | Code::ConsentRequired | Code::Frozen => StatusCode::FORBIDDEN,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::InvalidRequest => StatusCode::BAD_REQUEST,
+        Code::InvalidRecords => StatusCode::UNPROCESSABLE_ENTITY,
+        Code::Conflict => StatusCode::CONFLICT,
+        Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 /// An error as an HTTP response.
 struct Failure(ApiError);
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, Json(self.0)).into_response();
+        let status = status_of(self.0.code);
+        let mut error = self.0;
+        if status == StatusCode::UNAUTHORIZED {
+            // How credentials travel is the wire's business, so it says so.
+            error
+                .message
+                .push_str("; send it as `Authorization: Bearer <API key or subject token>`");
+        }
+        let mut response = (status, Json(error)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -363,7 +363,7 @@ pub(crate) fn check_key(
     let unknown = || {
         ApiError::new(
             Code::Unauthenticated,
-            "unknown or revoked API key; ask the operator for a valid one (Authorization: Bearer crd_…)",
+            "unknown or revoked API key; ask the operator for a valid one (keys look like crd_…)",
         )
     };
     let rest = presented.strip_prefix("crd_").ok_or_else(unknown)?;

@@ -4,51 +4,38 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+// Which HTTP status carries each code is the server's business: one table,
+// in `credence-server`.
 /// The stable error codes of the API. Clients match on these, never on
 /// messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Code {
-    /// No credentials, or unknown, revoked or expired ones (401).
+    /// No credentials, or unknown, revoked or expired ones.
     Unauthenticated,
-    /// Valid credentials without the right to this (403).
+    /// Valid credentials without the right to this.
     Forbidden,
-    /// No such thing, or not yours to see (404).
+    /// No such thing, or not yours to see.
     NotFound,
-    /// The request is malformed or a value is out of range (400).
+    /// The request is malformed or a value is out of range.
     InvalidRequest,
-    /// Records of a batch are invalid; nothing was written (422).
+    /// Records of a batch are invalid; nothing was written.
     InvalidRecords,
-    /// The partner has no active consent of the needed scope (403).
+    /// The partner has no active consent of the needed scope.
     ConsentRequired,
-    /// The subject froze their file; partners get no answer (403).
+    /// The subject froze their file; partners get no answer.
     Frozen,
-    /// The request conflicts with what exists (409).
+    /// The request conflicts with what exists.
     Conflict,
-    /// The body or batch is larger than allowed (413).
+    /// The body or batch is larger than allowed.
     PayloadTooLarge,
-    /// The server is shutting down or the store is unavailable (503).
+    /// The server is shutting down or the store is unavailable.
     Unavailable,
-    /// A failure on our side, logged with its cause (500).
+    /// A failure on our side, logged with its cause.
     Internal,
 }
 
 impl Code {
-    /// The HTTP status that carries this code.
-    pub fn status(self) -> u16 {
-        match self {
-            Self::Unauthenticated => 401,
-            Self::Forbidden | Self::ConsentRequired | Self::Frozen => 403,
-            Self::NotFound => 404,
-            Self::InvalidRequest => 400,
-            Self::InvalidRecords => 422,
-            Self::Conflict => 409,
-            Self::PayloadTooLarge => 413,
-            Self::Unavailable => 503,
-            Self::Internal => 500,
-        }
-    }
-
     /// Every code, for the documented code table.
     pub const ALL: [Code; 11] = [
         Self::Unauthenticated,

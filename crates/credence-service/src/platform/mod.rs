@@ -259,12 +259,12 @@ impl Platform {
         &self.audit
     }
 
-    /// Who a bearer credential belongs to.
-    pub fn authenticate(&self, bearer: Option<&str>) -> ApiResult<Principal> {
-        let Some(credential) = bearer.map(str::trim).filter(|c| !c.is_empty()) else {
+    /// Who a credential (an API key or a subject token) belongs to.
+    pub fn authenticate(&self, credential: Option<&str>) -> ApiResult<Principal> {
+        let Some(credential) = credential.map(str::trim).filter(|c| !c.is_empty()) else {
             return Err(ApiError::new(
                 Code::Unauthenticated,
-                "this endpoint needs credentials: send `Authorization: Bearer <API key or subject token>`",
+                "this operation needs credentials: an API key or a subject token",
             ));
         };
         self.follow_other_writers(false)?;
