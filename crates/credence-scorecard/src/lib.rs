@@ -17,6 +17,7 @@ mod error;
 mod export;
 mod model;
 mod report;
+mod stability;
 
 pub use band::Band;
 pub use compiled::{CompiledScorecard, Input, ScoreSummary, number_label};
@@ -27,6 +28,7 @@ pub use model::{
     Bin, BinRule, BinStats, FORMAT, MAX_SCORE, MIN_SCORE, Origin, Scaling, Scorecard, ScoredFeature,
 };
 pub use report::{DimensionScore, Reason, ScoreReport, ScoreStatus};
+pub use stability::stability_index;
 
 #[cfg(test)]
 mod tests;

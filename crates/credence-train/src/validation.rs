@@ -58,21 +58,7 @@ pub fn psi(expected: &[i32], actual: &[i32]) -> f64 {
     stability_index(&counts(expected), &counts(actual))
 }
 
-/// Σ (actual share − expected share) × ln(actual share / expected share)
-/// over matching buckets of two counts: the PSI over score deciles, the
-/// characteristic stability index over an input's bins. Shares are floored
-/// at 0.01% so an empty bucket counts as a large shift, not an infinite one.
-pub fn stability_index(expected: &[u64], actual: &[u64]) -> f64 {
-    let shares = |counts: &[u64]| {
-        let total = counts.iter().sum::<u64>().max(1) as f64;
-        counts
-            .iter()
-            .map(|&c| (c as f64 / total).max(1e-4))
-            .collect::<Vec<f64>>()
-    };
-    let (e, a) = (shares(expected), shares(actual));
-    e.iter().zip(&a).map(|(e, a)| (a - e) * (a / e).ln()).sum()
-}
+pub use credence_scorecard::stability_index;
 
 /// Curves of one sample: ROC points, the KS gap along the score, and the
 /// score distributions of goods and bads.

@@ -288,26 +288,18 @@ fn builtin_reference(kind: SubjectKind) -> Option<&'static BuiltinReference> {
     .as_ref()
 }
 
-/// PSI between two band distributions (counts), over the bands of `reference`.
+/// PSI between two band distributions (counts), over the bands of
+/// `reference`; `None` while either side is empty.
 fn psi(reference: &BTreeMap<String, u64>, current: &BTreeMap<String, u64>) -> Option<f64> {
-    let total_ref: u64 = reference.values().sum();
-    let total_now: u64 = reference.keys().filter_map(|b| current.get(b)).sum();
-    if total_ref == 0 || total_now == 0 {
+    let expected: Vec<u64> = reference.values().copied().collect();
+    let actual: Vec<u64> = reference
+        .keys()
+        .map(|band| current.get(band).copied().unwrap_or(0))
+        .collect();
+    if expected.iter().sum::<u64>() == 0 || actual.iter().sum::<u64>() == 0 {
         return None;
     }
-    // A floor keeps an empty band from making the index infinite.
-    const FLOOR: f64 = 1e-4;
-    Some(
-        reference
-            .iter()
-            .map(|(band, count)| {
-                let expected = (*count as f64 / total_ref as f64).max(FLOOR);
-                let actual =
-                    (current.get(band).copied().unwrap_or(0) as f64 / total_now as f64).max(FLOOR);
-                (actual - expected) * (actual / expected).ln()
-            })
-            .sum(),
-    )
+    Some(credence_scorecard::stability_index(&expected, &actual))
 }
 
 impl Platform {
