@@ -2,7 +2,7 @@
 //! freeze, pseudonyms, disputes with the 20-day rule, erasure, audit
 //! tampering, ingest atomicity and idempotency, bad inputs.
 
-use credence_service::platform::{KeySpec, Limits, Platform, Role};
+use credence_service::platform::{KeySpec, Limits, Platform, Principal, Role};
 use credence_service::{Clock, Config};
 use credence_store::Store;
 use credence_store_sqlite::SqliteStore;
@@ -116,13 +116,13 @@ impl World {
                 .unwrap_or_else(|e| panic!("{e}")),
         );
         let operator = platform
-            .create_key_unchecked(
+            .create_key(
+                &Principal::System { name: "test" },
                 &KeySpec {
                     role: Role::Operator,
                     principal: None,
                     label: "test".into(),
                 },
-                "test",
             )
             .unwrap_or_else(|e| panic!("{e}"))
             .key;

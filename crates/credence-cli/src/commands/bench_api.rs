@@ -301,23 +301,23 @@ fn set_up(platform: &Platform, subjects: u64) -> Result<(String, String, Vec<Str
         )
         .map_err(fail)?;
     let partner_key = platform
-        .create_key_unchecked(
+        .create_key(
+            &Principal::System { name: "bench" },
             &KeySpec {
                 role: Role::Partner,
                 principal: Some("bench-partner".into()),
                 label: String::new(),
             },
-            "bench",
         )
         .map_err(fail)?;
     let furnisher_key = platform
-        .create_key_unchecked(
+        .create_key(
+            &Principal::System { name: "bench" },
             &KeySpec {
                 role: Role::Furnisher,
                 principal: Some("bench-bank".into()),
                 label: String::new(),
             },
-            "bench",
         )
         .map_err(fail)?;
     let partner = Principal::Partner {

@@ -229,13 +229,13 @@ fn serve_demo(
     let platform = super::serve::open_platform(global, DEMO_DB)?;
     let fail = |e: credence_service::platform::ApiError| anyhow::anyhow!("{e}");
     let operator_key = platform
-        .create_key_unchecked(
+        .create_key(
+            &Principal::System { name: "demo" },
             &KeySpec {
                 role: Role::Operator,
                 principal: None,
                 label: "demo operator".into(),
             },
-            "demo",
         )
         .map_err(fail)?;
     let operator = Principal::Operator {
@@ -265,13 +265,13 @@ fn serve_demo(
             )
             .map_err(fail)?;
         let key = platform
-            .create_key_unchecked(
+            .create_key(
+                &Principal::System { name: "demo" },
                 &KeySpec {
                     role: Role::Partner,
                     principal: Some(id.to_string()),
                     label: "demo".into(),
                 },
-                "demo",
             )
             .map_err(fail)?;
         let partner = Principal::Partner {
@@ -300,13 +300,13 @@ fn serve_demo(
         Some(furnisher) => Some((
             furnisher.clone(),
             platform
-                .create_key_unchecked(
+                .create_key(
+                    &Principal::System { name: "demo" },
                     &KeySpec {
                         role: Role::Furnisher,
                         principal: Some(furnisher.clone()),
                         label: "demo".into(),
                     },
-                    "demo",
                 )
                 .map_err(fail)?
                 .key,
@@ -316,8 +316,9 @@ fn serve_demo(
     let mut tokens = Vec::new();
     for id in samples {
         let token = platform
-            .issue_token_unchecked(
-                id,
+            .issue_token(
+                &Principal::System { name: "demo" },
+                id.as_str(),
                 &TokenSpec {
                     minutes: Some(24 * 60),
                 },

@@ -4,7 +4,7 @@ use crate::cli::{AuditAction, Global, KeysAction, ServeArgs};
 use crate::context;
 use anyhow::{Context, Result, anyhow, bail};
 use credence_service::SystemClock;
-use credence_service::platform::{KeySpec, Limits, Platform, Role};
+use credence_service::platform::{KeySpec, Limits, Platform, Principal, Role};
 use credence_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -56,7 +56,6 @@ pub fn run_server(
 
 pub fn keys(global: &Global, action: &KeysAction) -> Result<()> {
     let platform = open_platform(global, context::DEFAULT_DB)?;
-    let actor = "cli";
     match action {
         KeysAction::Create {
             role,
@@ -66,13 +65,13 @@ pub fn keys(global: &Global, action: &KeysAction) -> Result<()> {
             let role = Role::from_name(role)
                 .ok_or_else(|| anyhow!("--role {role:?} is not operator, furnisher or partner"))?;
             let issued = platform
-                .create_key_unchecked(
+                .create_key(
+                    &Principal::System { name: "cli" },
                     &KeySpec {
                         role,
                         principal: principal.clone(),
                         label: label.clone(),
                     },
-                    actor,
                 )
                 .map_err(|e| anyhow!("{e}"))?;
             outln!("{}", issued.key)?;
@@ -98,7 +97,7 @@ pub fn keys(global: &Global, action: &KeysAction) -> Result<()> {
         }
         KeysAction::Revoke { key_id } => {
             let key = platform
-                .revoke_key_unchecked(key_id, actor)
+                .revoke_key(&Principal::System { name: "cli" }, key_id)
                 .map_err(|e| anyhow!("{e}"))?;
             outln!(
                 "revoked {} ({} key for {})",

@@ -111,6 +111,14 @@ pub enum Principal {
         /// The subject.
         id: SubjectId,
     },
+    /// A command run by whoever holds the database file (`credence keys`,
+    /// the demo's set-up). It acts as an operator, with no key, and the
+    /// audit log names it `system:NAME`; it is never the result of
+    /// authenticating a request.
+    System {
+        /// What acts: `cli`, `demo`…
+        name: &'static str,
+    },
 }
 
 impl Principal {
@@ -121,6 +129,7 @@ impl Principal {
             Self::Furnisher { id, .. } => format!("furnisher:{id}"),
             Self::Partner { id, .. } => format!("partner:{id}"),
             Self::Subject { .. } => "subject".to_string(),
+            Self::System { name } => format!("system:{name}"),
         }
     }
 }
@@ -150,13 +159,17 @@ impl Audience {
     pub fn admit(self, principal: &Principal) -> ApiResult<()> {
         let admitted = matches!(
             (self, principal),
-            (Self::Operators, Principal::Operator { .. })
-                | (Self::Furnishers, Principal::Furnisher { .. })
+            (
+                Self::Operators,
+                Principal::Operator { .. } | Principal::System { .. }
+            ) | (Self::Furnishers, Principal::Furnisher { .. })
                 | (Self::Partners, Principal::Partner { .. })
                 | (Self::Subjects, Principal::Subject { .. })
                 | (
                     Self::FurnishersAndOperators,
-                    Principal::Furnisher { .. } | Principal::Operator { .. }
+                    Principal::Furnisher { .. }
+                        | Principal::Operator { .. }
+                        | Principal::System { .. }
                 )
         );
         if admitted {

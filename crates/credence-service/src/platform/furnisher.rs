@@ -167,7 +167,9 @@ impl Platform {
     pub fn dispute_queue(&self, principal: &Principal) -> ApiResult<Vec<Dispute>> {
         let filter = match principal {
             Principal::Furnisher { id, .. } => credence_store::RecordFilter::Owner(id),
-            Principal::Operator { .. } => credence_store::RecordFilter::All,
+            Principal::Operator { .. } | Principal::System { .. } => {
+                credence_store::RecordFilter::All
+            }
             _ => {
                 return Err(ApiError::new(
                     Code::Forbidden,
@@ -190,7 +192,7 @@ impl Platform {
             .record(kind::DISPUTE, dispute_id)?
             .ok_or_else(|| ApiError::not_found(format!("no dispute {dispute_id:?}")))?;
         let allowed = match principal {
-            Principal::Operator { .. } => true,
+            Principal::Operator { .. } | Principal::System { .. } => true,
             Principal::Furnisher { id, .. } => record.owner.as_deref() == Some(id.as_str()),
             _ => false,
         };

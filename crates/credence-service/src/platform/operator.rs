@@ -386,7 +386,7 @@ impl Platform {
     /// Every partner (operators); subjects see names when granting.
     pub fn partners(&self, principal: &Principal) -> ApiResult<Vec<Partner>> {
         match principal {
-            Principal::Operator { .. } | Principal::Subject { .. } => {
+            Principal::Operator { .. } | Principal::System { .. } | Principal::Subject { .. } => {
                 self.records().list(kind::PARTNER, RecordFilter::All)
             }
             _ => Err(ApiError::new(
@@ -405,12 +405,7 @@ impl Platform {
     /// Creates a key; the secret is in the answer and nowhere else.
     pub fn create_key(&self, principal: &Principal, spec: &KeySpec) -> ApiResult<IssuedKey> {
         operator_only(principal)?;
-        self.create_key_unchecked(spec, &principal.actor())
-    }
-
-    /// Creates a key without a caller (the `credence keys create` command,
-    /// run by whoever holds the database file).
-    pub fn create_key_unchecked(&self, spec: &KeySpec, actor: &str) -> ApiResult<IssuedKey> {
+        let actor = principal.actor();
         let principal = match spec.role {
             Role::Operator => "operator".to_string(),
             Role::Furnisher | Role::Partner => {
@@ -484,11 +479,7 @@ impl Platform {
     /// Revokes a key, in force at once.
     pub fn revoke_key(&self, principal: &Principal, key_id: &str) -> ApiResult<ApiKey> {
         operator_only(principal)?;
-        self.revoke_key_unchecked(key_id, &principal.actor())
-    }
-
-    /// Revokes a key without a caller (the `credence keys revoke` command).
-    pub fn revoke_key_unchecked(&self, key_id: &str, actor: &str) -> ApiResult<ApiKey> {
+        let actor = principal.actor();
         let mut key: ApiKey = self
             .records()
             .get(kind::API_KEY, key_id)?
@@ -556,15 +547,6 @@ impl Platform {
         let id = SubjectId::new(subject)
             .map_err(|e| ApiError::invalid("subject_id", format!("`subject_id` {e}")))?;
         self.enrolled(&id)?;
-        self.issue_token_unchecked(&id, spec)
-    }
-
-    /// Issues a subject token without a caller (the demo, `credence token`).
-    pub fn issue_token_unchecked(
-        &self,
-        id: &SubjectId,
-        spec: &TokenSpec,
-    ) -> ApiResult<IssuedToken> {
         let minutes = spec.minutes.unwrap_or(60);
         if !(1..=self.limits().max_token_minutes).contains(&minutes) {
             return Err(ApiError::invalid(
@@ -577,7 +559,7 @@ impl Platform {
             .checked_add(minutes.minutes())
             .map_err(ApiError::internal)?;
         Ok(IssuedToken {
-            token: self.secrets.subject_token(id, expires_at),
+            token: self.secrets.subject_token(&id, expires_at),
             expires_at: expires_at.to_string(),
         })
     }
