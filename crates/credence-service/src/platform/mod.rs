@@ -403,42 +403,71 @@ impl Platform {
         }
     }
 
-    /// The subject's disputes, settling any the furnisher left unanswered
-    /// past the deadline (resolved for the subject).
+    /// The subject's disputes as they stand now (one unanswered past its
+    /// deadline is resolved for the subject). Reading never writes, so a
+    /// partner's check never waits on the audit log for a lapse; the lapse
+    /// is written by [`Self::settle_lapsed_disputes`] and the queues.
     pub(crate) fn disputes_of(&self, id: &SubjectId) -> ApiResult<Vec<Dispute>> {
-        let mut disputes: Vec<Dispute> = self
-            .records()
+        let now = self.now();
+        self.records()
             .disputes_of(id)?
             .iter()
-            .map(records::decode)
-            .collect::<ApiResult<_>>()?;
+            .map(|r| records::decode::<Dispute>(r).map(|d| d.as_of(now)))
+            .collect()
+    }
+
+    /// Writes the resolution of a dispute whose deadline passed unanswered,
+    /// once however many processes settle it at the same time: a claim
+    /// record (first writer wins) decides which one writes it. A claim left
+    /// by a process that died before writing is taken over after a while.
+    /// Returns whether this call wrote it.
+    fn record_lapse(&self, subject: &SubjectId, stored: Dispute) -> ApiResult<bool> {
+        const CLAIM_EXPIRES_SECONDS: i64 = 300;
         let now = self.now();
-        for dispute in &mut disputes {
-            if dispute.status == DisputeStatus::Open && now >= dispute.answer_due {
-                dispute.status = DisputeStatus::ResolvedForSubject;
-                dispute.resolved_at = Some(dispute.answer_due);
-                dispute.note = format!(
-                    "{} did not answer within {DISPUTE_ANSWER_DAYS} days; resolved for you and the record no longer counts",
-                    dispute.furnisher_id
-                );
-                // The deadline acts, not an operator: the audit says so.
-                self.audit_event(AuditEvent {
-                    actor: "system".into(),
-                    action: "dispute.lapsed",
-                    subject_ref: Some(self.subject_ref(id)),
-                    detail: format!("dispute {} resolved for the subject after {DISPUTE_ANSWER_DAYS} days without an answer", dispute.id),
-                    writes: vec![Records::put_write(
-                        kind::DISPUTE,
-                        dispute.id.clone(),
-                        Some(id),
-                        Some(&dispute.furnisher_id),
-                        dispute,
-                    )?],
-                    answer: None,
-                })?;
+        let claim = Records::record(
+            kind::LAPSE_CLAIM,
+            stored.id.clone(),
+            Some(subject),
+            None,
+            &now,
+        )?;
+        if let Some(existing) = self.store.insert_record_once(&claim)? {
+            let claimed_at: Timestamp = records::decode(&existing)?;
+            if now.as_second() - claimed_at.as_second() < CLAIM_EXPIRES_SECONDS {
+                return Ok(false); // another process is writing it
             }
+            self.store.put_records(std::slice::from_ref(&claim))?;
         }
-        Ok(disputes)
+        // Still open as stored? (The claim may be a stale one taken over
+        // after its writer did finish.)
+        let current = self
+            .store
+            .record(kind::DISPUTE, &stored.id)?
+            .map(|r| records::decode::<Dispute>(&r))
+            .transpose()?;
+        if current.is_none_or(|d| d.status != DisputeStatus::Open) {
+            return Ok(false);
+        }
+        let lapsed = stored.as_of(now);
+        // The deadline acts, not an operator: the audit says so.
+        self.audit_event(AuditEvent {
+            actor: "system".into(),
+            action: "dispute.lapsed",
+            subject_ref: Some(self.subject_ref(subject)),
+            detail: format!(
+                "dispute {} resolved for the subject after {DISPUTE_ANSWER_DAYS} days without an answer",
+                lapsed.id
+            ),
+            writes: vec![Records::put_write(
+                kind::DISPUTE,
+                lapsed.id.clone(),
+                Some(subject),
+                Some(&lapsed.furnisher_id),
+                &lapsed,
+            )?],
+            answer: None,
+        })?;
+        Ok(true)
     }
 
     /// Scores a subject now, leaving out records under dispute (or resolved
@@ -532,8 +561,9 @@ impl Platform {
             }
             if now < dispute.answer_due {
                 open.push(dispute);
-            } else if let Some(subject) = &record.subject {
-                self.disputes_of(subject)?;
+            } else if let Some(subject) = &record.subject
+                && self.record_lapse(subject, dispute)?
+            {
                 settled += 1;
             }
         }
@@ -611,5 +641,95 @@ override = "{reason}"
                 .map(|v| v.intact)
                 .unwrap_or_default()
         );
+    }
+
+    /// A clock the test moves.
+    struct Moving(std::sync::atomic::AtomicI64);
+
+    impl Clock for Moving {
+        fn now(&self) -> Timestamp {
+            Timestamp::from_second(self.0.load(std::sync::atomic::Ordering::SeqCst))
+                .unwrap_or(Timestamp::UNIX_EPOCH)
+        }
+    }
+
+    fn lapses(store: &dyn Store) -> usize {
+        store
+            .audit_entries(0, 1_000)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .filter(|e| e.action == "dispute.lapsed")
+            .count()
+    }
+
+    /// Two processes on one database (two platforms here) settling the
+    /// same lapsed dispute at once write one lapse; and reading a lapsed
+    /// dispute (a subject's page, a partner's check) writes none: it is
+    /// resolved for the subject by its deadline, not by whoever reads.
+    #[test]
+    fn a_lapse_is_written_once_however_many_settle_it_and_never_by_a_read() {
+        use credence_domain::build::EventFactory;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("db");
+        let start = 1_790_000_000;
+        let clock = Arc::new(Moving(std::sync::atomic::AtomicI64::new(start)));
+        let open = || {
+            let store: Arc<dyn Store> = Arc::new(
+                credence_store_sqlite::SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}")),
+            );
+            Platform::open(store, &Config::default(), clock.clone(), Limits::default())
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let (one, two) = (open(), open());
+        let now = clock.now();
+        let mut f = EventFactory::new("bank", "s1").recorded_at(now);
+        let day = |n: i64| Timestamp::from_second(start - n * 86_400).unwrap_or(now);
+        one.store()
+            .append_events(&[
+                f.enrolled(day(400), credence_domain::SubjectKind::Person, false),
+                f.account_opened(day(300), "a", credence_domain::AccountType::Loan, None),
+                f.bill(day(60), "a", "b1", 100),
+                f.payment(day(15), "a", Some("b1"), 100, 45),
+            ])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let subject = Principal::Subject {
+            id: SubjectId::new("s1").unwrap_or_else(|e| panic!("{e}")),
+        };
+        let dispute = one
+            .open_dispute(
+                &subject,
+                &DisputeRequest {
+                    furnisher_id: "bank".into(),
+                    event_id: "s1-3".into(),
+                    reason: "paid on time".into(),
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        clock.0.fetch_add(
+            (DISPUTE_ANSWER_DAYS + 1) * 86_400,
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        let seen = one.my_disputes(&subject).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(seen[0].id, dispute.id);
+        assert_eq!(seen[0].status, DisputeStatus::ResolvedForSubject);
+        assert_eq!(lapses(one.store()), 0, "a read writes no lapse");
+
+        let settled: usize = std::thread::scope(|scope| {
+            let a = scope.spawn(|| one.settle_lapsed_disputes());
+            let b = scope.spawn(|| two.settle_lapsed_disputes());
+            [a, b]
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| panic!("a sweep panicked"))
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
+                .sum()
+        });
+        assert_eq!(settled, 1, "one of the two sweeps wrote it");
+        assert_eq!(two.settle_lapsed_disputes().ok(), Some(0));
+        assert_eq!(lapses(one.store()), 1);
+        one.close();
+        two.close();
     }
 }

@@ -207,6 +207,22 @@ pub struct RecordRef {
 }
 
 impl Dispute {
+    /// The dispute as it stands at `now`: one still open past its deadline
+    /// is resolved for the subject, whether or not its lapse has been
+    /// written yet. The deadline decides, not whoever reads first.
+    pub fn as_of(mut self, now: Timestamp) -> Self {
+        if self.status == DisputeStatus::Open && now >= self.answer_due {
+            self.status = DisputeStatus::ResolvedForSubject;
+            self.resolved_at = Some(self.answer_due);
+            self.note = format!(
+                "{} did not answer within {} days; resolved for you and the record no longer counts",
+                self.furnisher_id,
+                super::DISPUTE_ANSWER_DAYS
+            );
+        }
+        self
+    }
+
     /// True when `key` is one of the events the disputed record is made of.
     pub fn concerns(&self, key: &credence_domain::EventKey) -> bool {
         let is = |furnisher: &str, event: &str| {
@@ -301,6 +317,8 @@ pub(crate) mod kind {
     pub const MODEL: &str = "model";
     pub const ANSWER: &str = "answer";
     pub const OVERRIDE: &str = "override";
+    /// Which process writes a lapsed dispute's resolution (first wins).
+    pub const LAPSE_CLAIM: &str = "lapse_claim";
 }
 
 /// Kinds read on every partner check and written rarely: cached.
