@@ -690,6 +690,48 @@ impl Store for SqliteStore {
         })
     }
 
+    fn record_changes(&self, after: u64, limit: usize) -> Result<credence_store::RecordChanges> {
+        self.with_reader(|c| {
+            let context = "reading the change feed";
+            // The oldest change kept, in the same snapshot as the changes:
+            // a cursor before it (less the first change itself) missed some.
+            let oldest: Option<i64> = c
+                .prepare_cached("SELECT min(seq) FROM record_changes")
+                .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                .map_err(backend(context))?;
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT seq, kind, id, subject_id FROM record_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )
+                .map_err(backend(context))?;
+            let changes = stmt
+                .query_map(params![after as i64, limit as i64], |r| {
+                    Ok(credence_store::RecordChange {
+                        seq: r.get::<_, i64>(0)? as u64,
+                        kind: r.get(1)?,
+                        id: r.get(2)?,
+                        subject: r.get(3)?,
+                    })
+                })
+                .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+                .map_err(backend(context))?;
+            Ok(credence_store::RecordChanges {
+                next: changes.last().map_or(after, |c| c.seq),
+                complete: oldest.is_none_or(|oldest| oldest as u64 <= after + 1),
+                changes,
+            })
+        })
+    }
+
+    fn record_change_head(&self) -> Result<u64> {
+        self.with_reader(|c| {
+            c.prepare_cached("SELECT coalesce(max(seq), 0) FROM record_changes")
+                .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+                .map(|seq| seq as u64)
+                .map_err(backend("reading the change feed"))
+        })
+    }
+
     fn append_audit(&self, entries: &[AuditEntry], writes: &[RecordWrite]) -> Result<()> {
         self.append_audit_impl(entries, writes)
     }

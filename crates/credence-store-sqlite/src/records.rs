@@ -41,6 +41,12 @@ static INSERT_AUDIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!("INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")
 });
 
+/// Changes the feed keeps (see `Store::record_changes`): days of ordinary
+/// traffic, far more than any live reader falls behind.
+const CHANGES_KEPT: i64 = 1_000_000;
+/// How often (in audit sequence numbers) the writer prunes the feed.
+const CHANGE_PRUNE_EVERY: u64 = 4_096;
+
 /// Appends a group of consecutive entries after the stored head, and the
 /// record changes they vouch for, inside the caller's open transaction.
 fn append_audit_in_transaction(
@@ -84,6 +90,16 @@ fn append_audit_in_transaction(
             e.answer.as_ref().map(|a| &a.body)
         ])
         .map_err(backend("appending to the audit log"))?;
+    }
+    let last_seq = first.seq + entries.len() as u64 - 1;
+    if last_seq / CHANGE_PRUNE_EVERY > (first.seq - 1) / CHANGE_PRUNE_EVERY {
+        // Keep the feed bounded: a reader this far behind starts over.
+        connection
+            .prepare_cached(
+                "DELETE FROM record_changes WHERE seq <= (SELECT max(seq) FROM record_changes) - ?1",
+            )
+            .and_then(|mut s| s.execute([CHANGES_KEPT]))
+            .map_err(backend("pruning the change feed"))?;
     }
     for write in writes {
         let written = match write {
@@ -426,6 +442,20 @@ impl SqliteStore {
         let records = tx
             .execute("DELETE FROM records WHERE subject_id = ?1", [id.as_str()])
             .map_err(backend("erasing records"))?;
+        // The change feed named the subject's records too: those changes
+        // go, and one erasure change tells every follower to drop what it
+        // caches.
+        tx.execute(
+            "DELETE FROM record_changes WHERE subject_id = ?1",
+            [id.as_str()],
+        )
+        .and_then(|_| {
+            tx.execute(
+                "INSERT INTO record_changes (kind, id, subject_id) VALUES (?1, ?2, NULL)",
+                params![credence_store::ERASURE_CHANGE, tombstone.as_str()],
+            )
+        })
+        .map_err(backend("erasing the subject's changes"))?;
         tx.execute(
             "UPDATE subjects SET subject_id = ?1, state = 1, restricted_consent = 0,
                  event_count = 0, events = x'' WHERE subject_key = ?2",

@@ -80,6 +80,21 @@ const MIGRATIONS: &[&str] = &[
         BEGIN UPDATE control_generation SET value = value + 1; END;
     CREATE TRIGGER records_deleted AFTER DELETE ON records
         BEGIN UPDATE control_generation SET value = value + 1; END;",
+    // 6: the change feed: which record changed, in the changing
+    // transaction, so a process invalidates exactly what it caches (see
+    // `Store::record_changes`). Old changes are pruned by the writer.
+    "CREATE TABLE record_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        subject_id TEXT
+    );
+    CREATE TRIGGER record_change_inserted AFTER INSERT ON records
+        BEGIN INSERT INTO record_changes (kind, id, subject_id) VALUES (NEW.kind, NEW.id, NEW.subject_id); END;
+    CREATE TRIGGER record_change_updated AFTER UPDATE ON records
+        BEGIN INSERT INTO record_changes (kind, id, subject_id) VALUES (NEW.kind, NEW.id, NEW.subject_id); END;
+    CREATE TRIGGER record_change_deleted AFTER DELETE ON records
+        BEGIN INSERT INTO record_changes (kind, id, subject_id) VALUES (OLD.kind, OLD.id, OLD.subject_id); END;",
 ];
 
 /// The newest schema version this build knows.

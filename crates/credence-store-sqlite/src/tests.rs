@@ -267,3 +267,33 @@ fn cached_logs_never_go_back_past_an_acknowledged_write() {
         );
     }
 }
+
+#[test]
+fn a_reader_behind_the_pruned_feed_is_told_to_start_over() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("c.db");
+    let store = SqliteStore::open(&path).expect("opens");
+    for n in 0..5 {
+        store
+            .put_records(&[Record {
+                kind: "perk",
+                id: format!("p{n}"),
+                subject: None,
+                owner: Some("bikes".into()),
+                body: "{}".into(),
+            }])
+            .expect("writes");
+    }
+    let whole = store.record_changes(0, 100).expect("reads");
+    assert!(whole.complete);
+    assert_eq!(whole.changes.len(), 5);
+    // What the writer's pruning does once the feed is long.
+    rusqlite::Connection::open(&path)
+        .and_then(|c| c.execute("DELETE FROM record_changes WHERE seq <= 2", []))
+        .expect("prunes");
+    let behind = store.record_changes(1, 100).expect("reads");
+    assert!(!behind.complete, "changes 2 was pruned before it was read");
+    let current = store.record_changes(2, 100).expect("reads");
+    assert!(current.complete, "nothing after 2 is missing");
+    assert_eq!(current.changes.len(), 3);
+}

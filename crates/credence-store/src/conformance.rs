@@ -46,6 +46,7 @@ pub const CHECKS: &[Check] = checks![
     records_round_trip_by_kind_subject_and_owner,
     first_record_writer_wins,
     the_control_generation_moves_with_every_record_change,
+    the_change_feed_names_every_record_change_in_order,
     audit_appends_only_in_sequence,
     record_changes_commit_with_their_audit_entries,
     a_restricted_consent_changes_with_its_audit_entry_and_shows_at_once,
@@ -453,6 +454,97 @@ fn record(
         owner: owner.map(str::to_string),
         body: body.into(),
     }
+}
+
+fn the_change_feed_names_every_record_change_in_order(store: &dyn Store) {
+    let start = store
+        .record_changes(0, 1_000)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(start.complete);
+    let cursor = start.next;
+    append_ok(store, &sample("s1"));
+    store
+        .put_records(&[record("consent", "c1", Some("s1"), Some("p1"), "{}")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .append_audit(
+            &[audit(1, None)],
+            &[
+                RecordWrite::Put(record("freeze", "s1", Some("s1"), None, "{}")),
+                RecordWrite::Delete {
+                    kind: "consent",
+                    id: "c1".into(),
+                },
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store
+            .insert_record_once(&record("answer", "a1", None, None, "{}"))
+            .ok(),
+        Some(None)
+    );
+    let _ = store.record("freeze", "s1");
+    let feed = store
+        .record_changes(cursor, 1_000)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let named: Vec<(&str, &str, Option<&str>)> = feed
+        .changes
+        .iter()
+        .map(|c| (c.kind.as_str(), c.id.as_str(), c.subject.as_deref()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("consent", "c1", Some("s1")),
+            ("freeze", "s1", Some("s1")),
+            ("consent", "c1", Some("s1")),
+            ("answer", "a1", None),
+        ],
+        "puts, audited writes and deletes, in order; events and reads are not changes"
+    );
+    assert!(feed.complete);
+    assert!(feed.changes.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(feed.next, feed.changes.last().map_or(0, |c| c.seq));
+    assert_eq!(
+        store.record_change_head().ok(),
+        Some(feed.next),
+        "the head is the newest change"
+    );
+    // Read on from the cursor: nothing new, then only what follows.
+    let none = store
+        .record_changes(feed.next, 1_000)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(none.changes.is_empty() && none.next == feed.next);
+    let two = store
+        .record_changes(cursor, 2)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(two.changes.len(), 2, "at most `limit`");
+    let rest = store
+        .record_changes(two.next, 1_000)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rest.changes.len(), 2);
+    // An erasure leaves no change naming the subject, and one erasure.
+    store
+        .erase_subject(&id("s1"), &id("erased-s1"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let after = store
+        .record_changes(cursor, 1_000)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        after.changes.iter().all(
+            |c| c.subject.as_deref() != Some("s1") && !c.id.contains("s1") || c.id == "erased-s1"
+        ),
+        "{:?}",
+        after.changes
+    );
+    assert_eq!(
+        after
+            .changes
+            .last()
+            .map(|c| (c.kind.as_str(), c.id.as_str())),
+        Some((crate::ERASURE_CHANGE, "erased-s1"))
+    );
 }
 
 fn the_control_generation_moves_with_every_record_change(store: &dyn Store) {

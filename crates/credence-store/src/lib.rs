@@ -146,6 +146,35 @@ pub struct StoredScore {
     pub computed_at: Timestamp,
 }
 
+/// The kind of the change an erasure leaves in the feed.
+pub const ERASURE_CHANGE: &str = "erasure";
+
+/// One change to a record, from the change feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordChange {
+    /// Its place in the feed.
+    pub seq: u64,
+    /// The record's kind.
+    pub kind: String,
+    /// The record's id.
+    pub id: String,
+    /// The subject it is about, if any.
+    pub subject: Option<String>,
+}
+
+/// An answer of the change feed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecordChanges {
+    /// The changes, oldest first.
+    pub changes: Vec<RecordChange>,
+    /// The cursor for the next call: the last change's `seq`, or the
+    /// cursor given when there was none.
+    pub next: u64,
+    /// False when changes after the given cursor were pruned before they
+    /// could be read.
+    pub complete: bool,
+}
+
 /// Counts of what a store holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -289,6 +318,21 @@ pub trait Store: Send + Sync {
     /// another process's writes (`credence keys revoke` beside a running
     /// server).
     fn control_generation(&self) -> Result<u64>;
+
+    /// The change feed: records changed (written or deleted, by any process
+    /// and any path) after `after`, a cursor from an earlier answer (0 for
+    /// the start), oldest first, at most `limit`. Every cache of records is
+    /// invalidated from it, so no cache assumes it is the only process.
+    /// Old changes may be pruned: an answer whose `complete` is false
+    /// skipped some, and its reader must drop everything it caches. An
+    /// erasure removes every change that named the subject and adds one of
+    /// kind [`ERASURE_CHANGE`] (naming the tombstone), after which a reader
+    /// drops everything too.
+    fn record_changes(&self, after: u64, limit: usize) -> Result<RecordChanges>;
+
+    /// The newest change's place in the feed (0 before any): where a
+    /// process that has just read what it caches starts following.
+    fn record_change_head(&self) -> Result<u64>;
 
     /// Appends audit entries durably, in one transaction. Each `seq` must
     /// follow the last stored one; anything else is refused whole, with

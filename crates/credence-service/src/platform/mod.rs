@@ -87,7 +87,10 @@ pub struct Platform {
     /// process changes records (see [`OtherWriters`]).
     keys: RwLock<HashMap<String, ApiKey>>,
     record_cache: records::RecordCache,
-    other_writers: OtherWriters,
+    changes: ChangeFollower,
+    /// The configuration, for rebuilding the model in force when another
+    /// process deploys one.
+    config: Config,
     answers: Arc<partner::AnswerBook>,
     limits: Limits,
 }
@@ -95,24 +98,21 @@ pub struct Platform {
 /// How often requests look for records another process wrote.
 const FOLLOW_EVERY_MS: u64 = 250;
 
-/// Notices API keys written by another process on the same database: an
-/// operator's `credence keys create` or `keys revoke` beside a running
-/// server. Requests compare the store's control generation with the one
-/// the keys were loaded at, at most every [`FOLLOW_EVERY_MS`] (and at once
-/// for a key nobody here knows), and reload the keys on a difference. A
-/// key revoked from the command line is refused within a quarter second;
-/// one revoked through the API, at the next request. Keys are the only
-/// records the commands write; the record cache holds kinds only the
-/// server writes (perks, consents, freezes), and this process's own
-/// writes also move the generation, so reloading only the few keys keeps
-/// those writes from emptying the cache.
+/// Follows the store's change feed, so what this process caches (API keys,
+/// the record cache, the model in force) never outlives a change another
+/// process made: `credence keys revoke` beside a running server, or
+/// another server node on the same database. Requests look at most every
+/// [`FOLLOW_EVERY_MS`]; a partner's question, whose answer depends on a
+/// consent, a freeze or a perk, and a key nobody here knows, look at once.
+/// Each change invalidates exactly its record (own writes too, at the cost
+/// of one read); a reader too far behind the pruned feed drops everything.
 #[derive(Debug)]
-struct OtherWriters {
+struct ChangeFollower {
     started: std::time::Instant,
     /// Milliseconds after `started` when the next look is due.
     next_look_ms: AtomicU64,
-    /// The control generation the keys reflect.
-    seen: AtomicU64,
+    /// The feed cursor what this process holds reflects.
+    cursor: std::sync::Mutex<u64>,
 }
 
 impl std::fmt::Debug for Platform {
@@ -128,6 +128,9 @@ pub(crate) struct Assessment {
     pub report: ScoreReport,
     pub disputes: Vec<Dispute>,
 }
+
+/// Changes read from the feed at a time.
+const FEED_PAGE: usize = 1_024;
 
 /// Every API key, by id.
 fn load_keys(store: &dyn Store) -> ApiResult<HashMap<String, ApiKey>> {
@@ -154,8 +157,8 @@ impl Platform {
     ) -> ApiResult<Self> {
         let secrets = Secrets::load_or_create(store.as_ref())?;
         let audit = AuditLog::start(store.clone())?;
-        // Read before the keys: a write after this is noticed later.
-        let generation = store.control_generation()?;
+        // Read before the keys: a change after this is noticed later.
+        let cursor = store.record_change_head()?;
         let keys = load_keys(store.as_ref())?;
         let scorer = operator::scorer_in_force(store.as_ref(), config)?;
         let answers = Arc::new(partner::AnswerBook::load(store.as_ref(), clock.now())?);
@@ -168,11 +171,12 @@ impl Platform {
             audit,
             keys: RwLock::new(keys),
             record_cache: records::RecordCache::default(),
-            other_writers: OtherWriters {
+            changes: ChangeFollower {
                 started: std::time::Instant::now(),
                 next_look_ms: AtomicU64::new(FOLLOW_EVERY_MS),
-                seen: AtomicU64::new(generation),
+                cursor: std::sync::Mutex::new(cursor),
             },
+            config: config.clone(),
             answers,
             limits,
         };
@@ -267,7 +271,7 @@ impl Platform {
                 "this operation needs credentials: an API key or a subject token",
             ));
         };
-        self.follow_other_writers(false)?;
+        self.follow_changes(false)?;
         if credential.starts_with("st1.") {
             let id = self.secrets.verify_subject_token(credential, self.now())?;
             return Ok(Principal::Subject { id });
@@ -282,7 +286,7 @@ impl Platform {
                 Some(key) => Ok(Some(key)),
                 // Perhaps created a moment ago by `credence keys create`.
                 None => {
-                    self.follow_other_writers(true)?;
+                    self.follow_changes(true)?;
                     known(&self.keys)
                 }
             }
@@ -302,8 +306,8 @@ impl Platform {
 
     /// Reloads the keys when records changed since they were loaded.
     /// Unless `now`, only one request per [`FOLLOW_EVERY_MS`] looks.
-    fn follow_other_writers(&self, now: bool) -> ApiResult<()> {
-        let watch = &self.other_writers;
+    pub(crate) fn follow_changes(&self, now: bool) -> ApiResult<()> {
+        let watch = &self.changes;
         if !now {
             let elapsed = watch.started.elapsed().as_millis() as u64;
             let due = watch.next_look_ms.load(Ordering::Relaxed);
@@ -321,19 +325,41 @@ impl Platform {
                 return Ok(());
             }
         }
-        let generation = self.store.control_generation()?;
-        if generation == watch.seen.load(Ordering::Acquire) {
-            return Ok(());
+        // One follower at a time; the cursor moves only after what it
+        // covers is invalidated, so no change is skipped.
+        let mut cursor = watch.cursor.lock().map_err(|_| lock_poisoned())?;
+        let (mut keys, mut models) = (false, false);
+        loop {
+            let feed = self.store.record_changes(*cursor, FEED_PAGE)?;
+            if !feed.complete {
+                self.record_cache.clear();
+                (keys, models) = (true, true);
+            }
+            for change in &feed.changes {
+                match change.kind.as_str() {
+                    kind::API_KEY => keys = true,
+                    kind::MODEL => models = true,
+                    credence_store::ERASURE_CHANGE => self.record_cache.clear(),
+                    other => self
+                        .record_cache
+                        .forget(other, &change.id, change.subject.as_deref()),
+                }
+            }
+            *cursor = feed.next;
+            if feed.changes.len() < FEED_PAGE {
+                break;
+            }
         }
-        // The generation is read before the reload, so a write after it
-        // moves the generation again and is caught by a later look. The
-        // write lock is held across the read, so a key this process
-        // revokes meanwhile is not put back by a read from before it.
-        {
-            let mut keys = self.keys.write().map_err(|_| lock_poisoned())?;
-            *keys = load_keys(self.store.as_ref())?;
+        if keys {
+            // The write lock is held across the read, so a key this process
+            // revokes meanwhile is not put back by a read from before it.
+            let mut held = self.keys.write().map_err(|_| lock_poisoned())?;
+            *held = load_keys(self.store.as_ref())?;
         }
-        watch.seen.store(generation, Ordering::Release);
+        if models {
+            let scorer = operator::scorer_in_force(self.store.as_ref(), &self.config)?;
+            *self.scorer.write().map_err(|_| lock_poisoned())? = Arc::new(scorer);
+        }
         Ok(())
     }
 
@@ -729,6 +755,105 @@ override = "{reason}"
         assert_eq!(settled, 1, "one of the two sweeps wrote it");
         assert_eq!(two.settle_lapsed_disputes().ok(), Some(0));
         assert_eq!(lapses(one.store()), 1);
+        one.close();
+        two.close();
+    }
+
+    /// Two server nodes on one database (two platforms here): a consent
+    /// revoked through one is refused at once by a partner's question to
+    /// the other, and a model deployed through one scores in the other.
+    #[test]
+    fn what_one_process_changes_another_obeys_at_once() {
+        use credence_domain::build::EventFactory;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("db");
+        let clock = Arc::new(crate::FixedClock(
+            Timestamp::from_second(1_790_000_000).unwrap_or(Timestamp::UNIX_EPOCH),
+        ));
+        let open = || {
+            let store: Arc<dyn Store> = Arc::new(
+                credence_store_sqlite::SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}")),
+            );
+            Platform::open(store, &Config::default(), clock.clone(), Limits::default())
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let (one, two) = (open(), open());
+        let operator = Principal::System { name: "test" };
+        one.put_partner(
+            &operator,
+            &operator::PartnerSpec {
+                id: "bikes".into(),
+                name: "Bikes".into(),
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let now = clock.now();
+        let day = |n: i64| Timestamp::from_second(now.as_second() - n * 86_400).unwrap_or(now);
+        let mut f = EventFactory::new("bank", "s1").recorded_at(now);
+        let mut events = vec![
+            f.enrolled(day(700), credence_domain::SubjectKind::Person, false),
+            f.account_opened(day(650), "a", credence_domain::AccountType::Loan, None),
+        ];
+        for month in 0..20 {
+            let due = day(600 - month * 30);
+            let bill = format!("b{month}");
+            events.push(f.bill(due, "a", &bill, 100));
+            events.push(f.payment(due, "a", Some(&bill), 100, 0));
+        }
+        one.store()
+            .append_events(&events)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let subject = Principal::Subject {
+            id: SubjectId::new("s1").unwrap_or_else(|e| panic!("{e}")),
+        };
+        one.grant_consent(
+            &subject,
+            &ConsentRequest {
+                partner_id: "bikes".into(),
+                scope: Scope::Score,
+                purpose: "deposit-free rides".into(),
+                expires_at: "2027-12-01T00:00:00Z".into(),
+                perk_ids: None,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let partner = Principal::Partner {
+            id: "bikes".into(),
+            key_id: "k".into(),
+        };
+        let pseudonym = two
+            .partner_consents(&partner)
+            .unwrap_or_else(|e| panic!("{e}"))[0]
+            .pseudonym
+            .clone();
+        let ask = |platform: &Platform, transaction: &str| {
+            platform.partner_score(
+                &partner,
+                &partner::PartnerQuestion {
+                    pseudonym: pseudonym.clone(),
+                    transaction_id: transaction.into(),
+                    perk_id: None,
+                },
+            )
+        };
+        let first = ask(&two, "t1").unwrap_or_else(|e| panic!("{e}"));
+        assert!(first.score.is_some(), "{first:?}");
+
+        // A model deployed through one scores in the other.
+        let mut model = credence_scorecard::default_model(credence_domain::SubjectKind::Person)
+            .unwrap_or_else(|e| panic!("{e}"));
+        model.version = "9.9.9".into();
+        model.seal();
+        one.deploy_model(&operator, &model.to_json())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let after = ask(&two, "t2").unwrap_or_else(|e| panic!("{e}"));
+        assert!(after.model_version.ends_with("@9.9.9"), "{after:?}");
+
+        // A consent revoked through one is refused by the other at once.
+        one.revoke_consent(&subject, "bikes")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let refused = ask(&two, "t3").map_err(|e| e.code);
+        assert_eq!(refused.err(), Some(Code::ConsentRequired));
         one.close();
         two.close();
     }

@@ -396,6 +396,9 @@ impl Platform {
         scope: Scope,
     ) -> ApiResult<Result<(SubjectId, Consent), (ApiError, AuditEvent)>> {
         check_transaction_id(&question.transaction_id)?;
+        // A consent revoked, a freeze put on or a model deployed through
+        // another process counts for this very question.
+        self.follow_changes(true)?;
         let record = self
             .records()
             .raw(kind::CONSENT, &consent_id(partner, &question.pseudonym))?;

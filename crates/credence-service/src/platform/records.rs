@@ -387,6 +387,28 @@ impl RecordCache {
         }
     }
 
+    /// Drops what is cached of one record that changed (another process's
+    /// change, or this one's, from the store's change feed).
+    pub fn forget(&self, kind: &str, id: &str, subject: Option<&str>) {
+        let cached = CACHED.iter().find(|k| **k == kind);
+        if cached.is_none() && kind != kind::DISPUTE {
+            return;
+        }
+        self.written(|state| {
+            if let Some(kind) = cached {
+                state.records.remove(&(*kind, id.to_string()));
+            }
+            if kind == kind::DISPUTE {
+                match subject.and_then(|s| SubjectId::new(s).ok()) {
+                    Some(subject) => {
+                        state.disputes.remove(&subject);
+                    }
+                    None => state.disputes.clear(),
+                }
+            }
+        });
+    }
+
     /// Drops everything (after an erasure, which deletes many records).
     pub fn clear(&self) {
         self.written(|state| {
