@@ -693,12 +693,6 @@ impl Store for SqliteStore {
     fn record_changes(&self, after: u64, limit: usize) -> Result<credence_store::RecordChanges> {
         self.with_reader(|c| {
             let context = "reading the change feed";
-            // The oldest change kept, in the same snapshot as the changes:
-            // a cursor before it (less the first change itself) missed some.
-            let oldest: Option<i64> = c
-                .prepare_cached("SELECT min(seq) FROM record_changes")
-                .and_then(|mut s| s.query_row([], |r| r.get(0)))
-                .map_err(backend(context))?;
             let mut stmt = c
                 .prepare_cached(
                     "SELECT seq, kind, id, subject_id FROM record_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
@@ -715,9 +709,24 @@ impl Store for SqliteStore {
                 })
                 .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
                 .map_err(backend(context))?;
+            // Pruning removes the oldest changes, so nothing after the
+            // cursor is missing when none follows it or the next one is the
+            // very next; only a gap (pruning, or an erasure's removals)
+            // needs the oldest kept, read in the same snapshot.
+            let complete = match changes.first() {
+                None => true,
+                Some(first) if first.seq == after + 1 => true,
+                Some(_) => {
+                    let oldest: Option<i64> = c
+                        .prepare_cached("SELECT min(seq) FROM record_changes")
+                        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                        .map_err(backend(context))?;
+                    oldest.is_none_or(|oldest| oldest as u64 <= after + 1)
+                }
+            };
             Ok(credence_store::RecordChanges {
                 next: changes.last().map_or(after, |c| c.seq),
-                complete: oldest.is_none_or(|oldest| oldest as u64 <= after + 1),
+                complete,
                 changes,
             })
         })
