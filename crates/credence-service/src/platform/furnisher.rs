@@ -1,10 +1,7 @@
 //! What furnishers do: report batches of events, answer disputes.
 
-use super::records::{Records, kind};
-use super::{
-    ApiError, ApiResult, Code, Dispute, DisputeStatus, Furnisher, Platform, Principal,
-    RecordProblem,
-};
+use super::records::kind;
+use super::{ApiError, ApiResult, Code, Furnisher, Platform, Principal, RecordProblem};
 use crate::{Furnishing, Intake};
 use credence_domain::{FurnisherId, SubjectId};
 use serde::{Deserialize, Serialize};
@@ -21,33 +18,6 @@ pub struct IngestReceipt {
     pub duplicates: usize,
     /// Subjects whose file changed.
     pub subjects: usize,
-}
-
-/// How a furnisher answers a dispute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DisputeAnswerKind {
-    /// The record is right; it counts again.
-    Confirm,
-    /// The record was wrong; a corrected one was reported under
-    /// `replacement_event_id`.
-    Correct,
-    /// The record should not have been reported.
-    Withdraw,
-}
-
-/// A furnisher's (or operator's) answer to a dispute.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DisputeAnswer {
-    /// The answer.
-    pub answer: DisputeAnswerKind,
-    /// A note for the subject.
-    #[serde(default)]
-    pub note: String,
-    /// For `correct`: the event id of the corrected record (reported first).
-    #[serde(default)]
-    pub replacement_event_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -160,114 +130,5 @@ impl Platform {
         );
         error.problems = problems;
         Err(error)
-    }
-
-    /// Open disputes on the furnisher's records (all open ones for an
-    /// operator).
-    pub fn dispute_queue(&self, principal: &Principal) -> ApiResult<Vec<Dispute>> {
-        let filter = match principal {
-            Principal::Furnisher { id, .. } => credence_store::RecordFilter::Owner(id),
-            Principal::Operator { .. } | Principal::System { .. } => {
-                credence_store::RecordFilter::All
-            }
-            _ => {
-                return Err(ApiError::new(
-                    Code::Forbidden,
-                    "only furnishers and operators see dispute queues",
-                ));
-            }
-        };
-        Ok(self.settle_and_list_open(filter)?.0)
-    }
-
-    /// Answers a dispute: confirm, correct or withdraw.
-    pub fn answer_dispute(
-        &self,
-        principal: &Principal,
-        dispute_id: &str,
-        answer: &DisputeAnswer,
-    ) -> ApiResult<Dispute> {
-        let record = self
-            .store()
-            .record(kind::DISPUTE, dispute_id)?
-            .ok_or_else(|| ApiError::not_found(format!("no dispute {dispute_id:?}")))?;
-        let allowed = match principal {
-            Principal::Operator { .. } | Principal::System { .. } => true,
-            Principal::Furnisher { id, .. } => record.owner.as_deref() == Some(id.as_str()),
-            _ => false,
-        };
-        if !allowed {
-            // Not yours: indistinguishable from not existing.
-            return Err(ApiError::not_found(format!("no dispute {dispute_id:?}")));
-        }
-        let subject = record
-            .subject
-            .clone()
-            .ok_or_else(|| ApiError::internal("dispute without subject"))?;
-        // Settle a lapsed deadline before answering.
-        let current = self
-            .disputes_of(&subject)?
-            .into_iter()
-            .find(|d| d.id == dispute_id)
-            .ok_or_else(|| ApiError::not_found(format!("no dispute {dispute_id:?}")))?;
-        if current.status != DisputeStatus::Open {
-            return Err(ApiError::new(
-                Code::Conflict,
-                format!("dispute {dispute_id} is already {}", current.status.name()),
-            ));
-        }
-        if answer.note.chars().count() > 1_000 {
-            return Err(ApiError::invalid(
-                "note",
-                "`note` is at most 1,000 characters",
-            ));
-        }
-        let status = match answer.answer {
-            DisputeAnswerKind::Confirm => DisputeStatus::Confirmed,
-            DisputeAnswerKind::Withdraw => DisputeStatus::Withdrawn,
-            DisputeAnswerKind::Correct => {
-                let Some(replacement) = answer.replacement_event_id.as_deref() else {
-                    return Err(ApiError::invalid(
-                        "replacement_event_id",
-                        "a correction names the corrected record: report it first, then give its event id",
-                    ));
-                };
-                let exists = self.store().subject_events(&subject)?.iter().any(|e| {
-                    e.key.event_id.as_str() == replacement
-                        && e.key.furnisher_id.as_str() == current.furnisher_id
-                });
-                if !exists || replacement == current.event_id {
-                    return Err(ApiError::invalid(
-                        "replacement_event_id",
-                        format!(
-                            "no record {replacement:?} from {} for this subject",
-                            current.furnisher_id
-                        ),
-                    ));
-                }
-                DisputeStatus::Corrected
-            }
-        };
-        let dispute = Dispute {
-            status,
-            resolved_at: Some(self.now()),
-            note: answer.note.trim().to_string(),
-            replacement_event_id: answer.replacement_event_id.clone(),
-            ..current
-        };
-        self.audit_writing(
-            principal,
-            "dispute.answer",
-            Some(&subject),
-            format!("dispute {} {}", dispute.id, dispute.status.name()),
-            vec![Records::put_write(
-                kind::DISPUTE,
-                dispute.id.clone(),
-                Some(&subject),
-                Some(&dispute.furnisher_id),
-                &dispute,
-            )?],
-        )?;
-        Ok(dispute)
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod audit;
+mod disputes;
 mod error;
 mod furnisher;
 mod operator;
@@ -17,21 +18,24 @@ mod subject;
 
 pub use access::{ApiKey, Audience, IssuedKey, Principal, Role};
 pub use audit::{AuditEvent, AuditLog, AuditVerdict};
+pub use disputes::{
+    DISPUTE_ANSWER_DAYS, Dispute, DisputeAnswer, DisputeAnswerKind, DisputeRequest, DisputeStatus,
+    DisputedRecord, RecordRef,
+};
 pub use error::{ApiError, ApiResult, Code, RecordProblem};
-pub use furnisher::{DisputeAnswer, DisputeAnswerKind, IngestReceipt};
+pub use furnisher::IngestReceipt;
 pub use operator::{
     FurnisherSpec, IssuedToken, KeySpec, ModelCard, PartnerSpec, PopulationStats, SubjectSpec,
     TokenSpec,
 };
 pub use partner::{EligibilityAnswer, PartnerConsent, PartnerQuestion, ScoreAnswer};
 pub use records::{
-    Consent, Deployment, Dispute, DisputeStatus, Furnisher, Partner, Perk, RecordRef, Review,
-    ReviewStatus, Scope, Statement,
+    Consent, Deployment, Furnisher, Partner, Perk, Review, ReviewStatus, Scope, Statement,
 };
 pub use subject::{
-    AccessEntry, ConsentRequest, DisputeRequest, DisputedRecord, Export, Notice, PerkStatus,
-    RestrictedDataConsent, RestrictedDataConsentChange, ReviewRequest, Scenario, ScorePoint,
-    StatementRequest, SubjectView, WhatIf,
+    AccessEntry, ConsentRequest, Export, Notice, PerkStatus, RestrictedDataConsent,
+    RestrictedDataConsentChange, ReviewRequest, Scenario, ScorePoint, StatementRequest,
+    SubjectView, WhatIf,
 };
 
 use crate::{Clock, Config, Ingestor, Scorer};
@@ -68,10 +72,6 @@ impl Default for Limits {
         }
     }
 }
-
-/// Days a furnisher has to answer a dispute before it resolves for the
-/// subject (China's limit; stricter than the US 30).
-pub const DISPUTE_ANSWER_DAYS: i64 = 20;
 
 /// The platform over one store.
 pub struct Platform {
@@ -429,73 +429,6 @@ impl Platform {
         }
     }
 
-    /// The subject's disputes as they stand now (one unanswered past its
-    /// deadline is resolved for the subject). Reading never writes, so a
-    /// partner's check never waits on the audit log for a lapse; the lapse
-    /// is written by [`Self::settle_lapsed_disputes`] and the queues.
-    pub(crate) fn disputes_of(&self, id: &SubjectId) -> ApiResult<Vec<Dispute>> {
-        let now = self.now();
-        self.records()
-            .disputes_of(id)?
-            .iter()
-            .map(|r| records::decode::<Dispute>(r).map(|d| d.as_of(now)))
-            .collect()
-    }
-
-    /// Writes the resolution of a dispute whose deadline passed unanswered,
-    /// once however many processes settle it at the same time: a claim
-    /// record (first writer wins) decides which one writes it. A claim left
-    /// by a process that died before writing is taken over after a while.
-    /// Returns whether this call wrote it.
-    fn record_lapse(&self, subject: &SubjectId, stored: Dispute) -> ApiResult<bool> {
-        const CLAIM_EXPIRES_SECONDS: i64 = 300;
-        let now = self.now();
-        let claim = Records::record(
-            kind::LAPSE_CLAIM,
-            stored.id.clone(),
-            Some(subject),
-            None,
-            &now,
-        )?;
-        if let Some(existing) = self.store.insert_record_once(&claim)? {
-            let claimed_at: Timestamp = records::decode(&existing)?;
-            if now.as_second() - claimed_at.as_second() < CLAIM_EXPIRES_SECONDS {
-                return Ok(false); // another process is writing it
-            }
-            self.store.put_records(std::slice::from_ref(&claim))?;
-        }
-        // Still open as stored? (The claim may be a stale one taken over
-        // after its writer did finish.)
-        let current = self
-            .store
-            .record(kind::DISPUTE, &stored.id)?
-            .map(|r| records::decode::<Dispute>(&r))
-            .transpose()?;
-        if current.is_none_or(|d| d.status != DisputeStatus::Open) {
-            return Ok(false);
-        }
-        let lapsed = stored.as_of(now);
-        // The deadline acts, not an operator: the audit says so.
-        self.audit_event(AuditEvent {
-            actor: "system".into(),
-            action: "dispute.lapsed",
-            subject_ref: Some(self.subject_ref(subject)),
-            detail: format!(
-                "dispute {} resolved for the subject after {DISPUTE_ANSWER_DAYS} days without an answer",
-                lapsed.id
-            ),
-            writes: vec![Records::put_write(
-                kind::DISPUTE,
-                lapsed.id.clone(),
-                Some(subject),
-                Some(&lapsed.furnisher_id),
-                &lapsed,
-            )?],
-            answer: None,
-        })?;
-        Ok(true)
-    }
-
     /// Scores a subject now, leaving out records under dispute (or resolved
     /// against the furnisher).
     pub(crate) fn assess(&self, id: &SubjectId) -> ApiResult<Assessment> {
@@ -562,38 +495,6 @@ impl Platform {
             summary.map_or([None; 5], |s| s.dimensions),
             log.subject().kind,
         ))
-    }
-
-    /// Settles every dispute past its deadline; returns how many.
-    pub fn settle_lapsed_disputes(&self) -> ApiResult<usize> {
-        Ok(self
-            .settle_and_list_open(credence_store::RecordFilter::All)?
-            .1)
-    }
-
-    /// The disputes still open among `filter`'s, after settling those past
-    /// their deadline (one scan for both), and how many were settled.
-    pub(crate) fn settle_and_list_open(
-        &self,
-        filter: credence_store::RecordFilter<'_>,
-    ) -> ApiResult<(Vec<Dispute>, usize)> {
-        let now = self.now();
-        let mut open = Vec::new();
-        let mut settled = 0;
-        for record in self.store.records(kind::DISPUTE, filter)? {
-            let dispute: Dispute = records::decode(&record)?;
-            if dispute.status != DisputeStatus::Open {
-                continue;
-            }
-            if now < dispute.answer_due {
-                open.push(dispute);
-            } else if let Some(subject) = &record.subject
-                && self.record_lapse(subject, dispute)?
-            {
-                settled += 1;
-            }
-        }
-        Ok((open, settled))
     }
 
     /// A report's five dimensions in [`credence_features::Dimension::ALL`]
@@ -667,96 +568,6 @@ override = "{reason}"
                 .map(|v| v.intact)
                 .unwrap_or_default()
         );
-    }
-
-    /// A clock the test moves.
-    struct Moving(std::sync::atomic::AtomicI64);
-
-    impl Clock for Moving {
-        fn now(&self) -> Timestamp {
-            Timestamp::from_second(self.0.load(std::sync::atomic::Ordering::SeqCst))
-                .unwrap_or(Timestamp::UNIX_EPOCH)
-        }
-    }
-
-    fn lapses(store: &dyn Store) -> usize {
-        store
-            .audit_entries(0, 1_000)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .iter()
-            .filter(|e| e.action == "dispute.lapsed")
-            .count()
-    }
-
-    /// Two processes on one database (two platforms here) settling the
-    /// same lapsed dispute at once write one lapse; and reading a lapsed
-    /// dispute (a subject's page, a partner's check) writes none: it is
-    /// resolved for the subject by its deadline, not by whoever reads.
-    #[test]
-    fn a_lapse_is_written_once_however_many_settle_it_and_never_by_a_read() {
-        use credence_domain::build::EventFactory;
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let path = dir.path().join("db");
-        let start = 1_790_000_000;
-        let clock = Arc::new(Moving(std::sync::atomic::AtomicI64::new(start)));
-        let open = || {
-            let store: Arc<dyn Store> = Arc::new(
-                credence_store_sqlite::SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}")),
-            );
-            Platform::open(store, &Config::default(), clock.clone(), Limits::default())
-                .unwrap_or_else(|e| panic!("{e}"))
-        };
-        let (one, two) = (open(), open());
-        let now = clock.now();
-        let mut f = EventFactory::new("bank", "s1").recorded_at(now);
-        let day = |n: i64| Timestamp::from_second(start - n * 86_400).unwrap_or(now);
-        one.store()
-            .append_events(&[
-                f.enrolled(day(400), credence_domain::SubjectKind::Person, false),
-                f.account_opened(day(300), "a", credence_domain::AccountType::Loan, None),
-                f.bill(day(60), "a", "b1", 100),
-                f.payment(day(15), "a", Some("b1"), 100, 45),
-            ])
-            .unwrap_or_else(|e| panic!("{e}"));
-        let subject = Principal::Subject {
-            id: SubjectId::new("s1").unwrap_or_else(|e| panic!("{e}")),
-        };
-        let dispute = one
-            .open_dispute(
-                &subject,
-                &DisputeRequest {
-                    furnisher_id: "bank".into(),
-                    event_id: "s1-3".into(),
-                    reason: "paid on time".into(),
-                },
-            )
-            .unwrap_or_else(|e| panic!("{e}"));
-        clock.0.fetch_add(
-            (DISPUTE_ANSWER_DAYS + 1) * 86_400,
-            std::sync::atomic::Ordering::SeqCst,
-        );
-        let seen = one.my_disputes(&subject).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(seen[0].id, dispute.id);
-        assert_eq!(seen[0].status, DisputeStatus::ResolvedForSubject);
-        assert_eq!(lapses(one.store()), 0, "a read writes no lapse");
-
-        let settled: usize = std::thread::scope(|scope| {
-            let a = scope.spawn(|| one.settle_lapsed_disputes());
-            let b = scope.spawn(|| two.settle_lapsed_disputes());
-            [a, b]
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| panic!("a sweep panicked"))
-                        .unwrap_or_else(|e| panic!("{e}"))
-                })
-                .sum()
-        });
-        assert_eq!(settled, 1, "one of the two sweeps wrote it");
-        assert_eq!(two.settle_lapsed_disputes().ok(), Some(0));
-        assert_eq!(lapses(one.store()), 1);
-        one.close();
-        two.close();
     }
 
     /// Two server nodes on one database (two platforms here): a consent

@@ -154,7 +154,7 @@ struct StoredModel {
     model_json: String,
 }
 
-fn operator_only(principal: &Principal) -> ApiResult<()> {
+pub(super) fn operator_only(principal: &Principal) -> ApiResult<()> {
     super::Audience::Operators.admit(principal)
 }
 
@@ -694,12 +694,6 @@ impl Platform {
             .write()
             .map_err(|_| ApiError::internal("scorer lock poisoned"))? = Arc::new(scorer);
         Ok(deployment)
-    }
-
-    /// Every open dispute, for the operator's queue.
-    pub fn open_disputes(&self, principal: &Principal) -> ApiResult<Vec<Dispute>> {
-        operator_only(principal)?;
-        self.dispute_queue(principal)
     }
 
     /// Review requests waiting for a person.

@@ -4,10 +4,10 @@
 //! Every method takes the subject from the verified token and nothing else,
 //! so no request can name another subject.
 
-use super::records::{Freeze, RecordRef, Records, SEP, kind};
+use super::records::{Freeze, Records, SEP, kind};
 use super::{
-    ApiError, ApiResult, Code, Consent, DISPUTE_ANSWER_DAYS, Dispute, DisputeStatus, Perk,
-    Platform, Principal, Review, ReviewStatus, Scope, Statement,
+    ApiError, ApiResult, Consent, Dispute, DisputedRecord, Perk, Platform, Principal, Review,
+    ReviewStatus, Scope, Statement,
 };
 use credence_domain::build::EventFactory;
 use credence_domain::wire::WireEvent;
@@ -18,17 +18,6 @@ use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
-
-/// A record left out of the score because of a dispute.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct DisputedRecord {
-    /// Who reported it.
-    pub furnisher_id: String,
-    /// The record.
-    pub event_id: String,
-    /// The dispute's status.
-    pub status: DisputeStatus,
-}
 
 /// A subject's own view of their file.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -99,21 +88,6 @@ pub struct ConsentRequest {
     #[serde(default)]
     #[schema(max_items = 100)]
     pub perk_ids: Option<Vec<String>>,
-}
-
-/// Open a dispute on one of your records.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DisputeRequest {
-    /// Who reported the record.
-    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
-    pub furnisher_id: String,
-    /// The record.
-    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
-    pub event_id: String,
-    /// What is wrong with it.
-    #[schema(min_length = 1, max_length = 1000)]
-    pub reason: String,
 }
 
 /// Attach a statement to one of your records.
@@ -304,14 +278,14 @@ pub struct Export {
 
 const WHAT_IF_NOTE: &str = "A projection from your records and the stated changes; it is not a promise, and nothing is stored.";
 
-fn subject_of(principal: &Principal) -> ApiResult<&SubjectId> {
+pub(super) fn subject_of(principal: &Principal) -> ApiResult<&SubjectId> {
     match principal {
         Principal::Subject { id } => Ok(id),
         _ => Err(super::Audience::Subjects.refusal()),
     }
 }
 
-fn bounded(field: &str, text: &str, max: usize) -> ApiResult<()> {
+pub(super) fn bounded(field: &str, text: &str, max: usize) -> ApiResult<()> {
     if text.trim().is_empty() {
         return Err(ApiError::invalid(
             field,
@@ -829,97 +803,12 @@ impl Platform {
             .collect())
     }
 
-    /// The subject's disputes.
-    pub fn my_disputes(&self, principal: &Principal) -> ApiResult<Vec<Dispute>> {
-        let id = subject_of(principal)?;
-        self.enrolled(id)?;
-        self.disputes_of(id)
-    }
-
-    /// Opens a dispute; the record stops counting at once.
-    pub fn open_dispute(
+    pub(super) fn own_event(
         &self,
-        principal: &Principal,
-        request: &DisputeRequest,
-    ) -> ApiResult<Dispute> {
-        let id = subject_of(principal)?;
-        self.enrolled(id)?;
-        bounded("reason", &request.reason, 1_000)?;
-        self.own_event(id, &request.furnisher_id, &request.event_id)?;
-        let named = credence_domain::EventKey {
-            furnisher_id: credence_domain::FurnisherId::new(&request.furnisher_id)
-                .map_err(|e| ApiError::invalid("furnisher_id", e.to_string()))?,
-            event_id: credence_domain::EventId::new(&request.event_id)
-                .map_err(|e| ApiError::invalid("event_id", e.to_string()))?,
-        };
-        let assessment = self.assess(id)?;
-        if assessment
-            .disputes
-            .iter()
-            .any(|d| d.status == DisputeStatus::Open && d.concerns(&named))
-        {
-            return Err(ApiError::new(
-                Code::Conflict,
-                "this record already has an open dispute; follow it in your disputes",
-            ));
-        }
-        // A subject disputes a record as shown: every event it is made of
-        // leaves the score with it.
-        let covers = assessment
-            .report
-            .negative_records
-            .iter()
-            .find(|r| r.events.contains(&named))
-            .map(|r| {
-                r.events
-                    .iter()
-                    .filter(|k| **k != named)
-                    .map(|k| RecordRef {
-                        furnisher_id: k.furnisher_id.as_str().to_string(),
-                        event_id: k.event_id.as_str().to_string(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let now = self.now();
-        let dispute = Dispute {
-            id: format!(
-                "d_{}",
-                super::access::hex(&super::access::random_bytes::<8>()?)
-            ),
-            furnisher_id: request.furnisher_id.clone(),
-            event_id: request.event_id.clone(),
-            reason: request.reason.trim().to_string(),
-            opened_at: now,
-            answer_due: now
-                .checked_add((DISPUTE_ANSWER_DAYS * 24).hours())
-                .map_err(ApiError::internal)?,
-            status: DisputeStatus::Open,
-            resolved_at: None,
-            note: String::new(),
-            replacement_event_id: None,
-            covers,
-        };
-        self.audit_writing(
-            principal,
-            "dispute.open",
-            Some(id),
-            format!(
-                "dispute {} on {}'s record {}",
-                dispute.id, dispute.furnisher_id, dispute.event_id
-            ),
-            vec![Records::put_write(
-                kind::DISPUTE,
-                dispute.id.clone(),
-                Some(id),
-                Some(&dispute.furnisher_id),
-                &dispute,
-            )?],
-        )?;
-        Ok(dispute)
-    }
-
-    fn own_event(&self, id: &SubjectId, furnisher: &str, event_id: &str) -> ApiResult<Event> {
+        id: &SubjectId,
+        furnisher: &str,
+        event_id: &str,
+    ) -> ApiResult<Event> {
         self.store()
             .subject_events(id)?
             .into_iter()
