@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod audit;
+mod consents;
 mod disputes;
 mod error;
 mod furnisher;
@@ -18,6 +19,10 @@ mod subject;
 
 pub use access::{ApiKey, Audience, IssuedKey, Principal, Role};
 pub use audit::{AuditEvent, AuditLog, AuditVerdict};
+pub use consents::{
+    Consent, ConsentRequest, PartnerConsent, RestrictedDataConsent, RestrictedDataConsentChange,
+    Scope,
+};
 pub use disputes::{
     DISPUTE_ANSWER_DAYS, Dispute, DisputeAnswer, DisputeAnswerKind, DisputeRequest, DisputeStatus,
     DisputedRecord, RecordRef,
@@ -28,13 +33,10 @@ pub use operator::{
     FurnisherSpec, IssuedToken, KeySpec, ModelCard, PartnerSpec, PopulationStats, SubjectSpec,
     TokenSpec,
 };
-pub use partner::{EligibilityAnswer, PartnerConsent, PartnerQuestion, ScoreAnswer};
-pub use records::{
-    Consent, Deployment, Furnisher, Partner, Perk, Review, ReviewStatus, Scope, Statement,
-};
+pub use partner::{EligibilityAnswer, PartnerQuestion, ScoreAnswer};
+pub use records::{Deployment, Furnisher, Partner, Perk, Review, ReviewStatus, Statement};
 pub use subject::{
-    AccessEntry, ConsentRequest, Export, Notice, PerkStatus, RestrictedDataConsent,
-    RestrictedDataConsentChange, ReviewRequest, Scenario, ScorePoint, StatementRequest,
+    AccessEntry, Export, Notice, PerkStatus, ReviewRequest, Scenario, ScorePoint, StatementRequest,
     SubjectView, WhatIf,
 };
 

@@ -1,29 +1,14 @@
 //! What partners do: ask, with consent and within its scope, about a
 //! subject they know only by their own pseudonym; manage their perks.
 
-use super::records::{Freeze, Records, SEP, kind};
-use super::subject::{consent_id, perk_verdict};
-use super::{ApiError, ApiResult, AuditEvent, Code, Consent, Perk, Platform, Principal, Scope};
+use super::records::{Records, SEP, kind};
+use super::subject::perk_verdict;
+use super::{ApiError, ApiResult, AuditEvent, Code, Perk, Platform, Principal, Scope};
 use credence_domain::SubjectId;
 use credence_store::{RecordFilter, RecordWrite, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
-
-/// A consent as the partner sees it: the pseudonym, never the subject id.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PartnerConsent {
-    /// The subject as this partner knows them.
-    pub pseudonym: String,
-    /// What the partner may ask.
-    pub scope: Scope,
-    /// The stated purpose.
-    pub purpose: String,
-    /// When it lapses.
-    pub expires_at: String,
-    /// False once revoked or expired.
-    pub active: bool,
-}
 
 /// A partner's question about one subject.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -79,14 +64,14 @@ pub struct ScoreAnswer {
     pub repeated: bool,
 }
 
-fn partner_of(principal: &Principal) -> ApiResult<&str> {
+pub(super) fn partner_of(principal: &Principal) -> ApiResult<&str> {
     match principal {
         Principal::Partner { id, .. } => Ok(id),
         _ => Err(super::Audience::Partners.refusal()),
     }
 }
 
-fn check_transaction_id(id: &str) -> ApiResult<()> {
+pub(super) fn check_transaction_id(id: &str) -> ApiResult<()> {
     if id.is_empty()
         || id.chars().count() > 128
         || id.contains(SEP)
@@ -320,25 +305,6 @@ enum Keep {
 }
 
 impl Platform {
-    /// The partner's consents.
-    pub fn partner_consents(&self, principal: &Principal) -> ApiResult<Vec<PartnerConsent>> {
-        let partner = partner_of(principal)?;
-        let now = self.now();
-        let consents: Vec<Consent> = self
-            .records()
-            .list(kind::CONSENT, RecordFilter::Owner(partner))?;
-        Ok(consents
-            .into_iter()
-            .map(|c| PartnerConsent {
-                active: c.allows(Scope::Eligibility, now),
-                pseudonym: c.pseudonym,
-                scope: c.scope,
-                purpose: c.purpose,
-                expires_at: c.expires_at.to_string(),
-            })
-            .collect())
-    }
-
     /// The partner's perks.
     pub fn partner_perks(&self, principal: &Principal) -> ApiResult<Vec<Perk>> {
         let partner = partner_of(principal)?;
@@ -384,76 +350,6 @@ impl Platform {
                 id,
             }],
         )
-    }
-
-    /// The consented subject behind a pseudonym, or the refusal with its
-    /// audit entry (the subject sees who tried) still to be written.
-    fn consented_subject(
-        &self,
-        principal: &Principal,
-        partner: &str,
-        question: &PartnerQuestion,
-        scope: Scope,
-    ) -> ApiResult<Result<(SubjectId, Consent), (ApiError, AuditEvent)>> {
-        check_transaction_id(&question.transaction_id)?;
-        // A consent revoked, a freeze put on or a model deployed through
-        // another process counts for this very question.
-        self.follow_changes(true)?;
-        let record = self
-            .records()
-            .raw(kind::CONSENT, &consent_id(partner, &question.pseudonym))?;
-        let no_consent = || {
-            ApiError::new(
-                Code::ConsentRequired,
-                format!(
-                    "no active consent of scope {} from this subject; ask them to grant it",
-                    scope.name()
-                ),
-            )
-        };
-        let Some(record) = record else {
-            return Err(no_consent());
-        };
-        let consent: Consent = super::records::decode(&record)?;
-        let subject = record
-            .subject
-            .ok_or_else(|| ApiError::internal("consent without subject"))?;
-        let refusal = |error: ApiError| {
-            let event = self.refusal_entry(principal, &subject, question, &error);
-            Ok(Err((error, event)))
-        };
-        if !consent.allows(scope, self.now()) {
-            return refusal(no_consent());
-        }
-        if self
-            .records()
-            .get::<Freeze>(kind::FREEZE, subject.as_str())?
-            .is_some()
-        {
-            return refusal(ApiError::new(
-                Code::Frozen,
-                "the subject has frozen their file; no partner gets an answer until they lift it",
-            ));
-        }
-        Ok(Ok((subject, consent)))
-    }
-
-    /// [`Self::consented_subject`], writing a refusal's audit entry before
-    /// returning it.
-    fn consented_subject_now(
-        &self,
-        principal: &Principal,
-        partner: &str,
-        question: &PartnerQuestion,
-        scope: Scope,
-    ) -> ApiResult<SubjectId> {
-        match self.consented_subject(principal, partner, question, scope)? {
-            Ok((subject, _)) => Ok(subject),
-            Err((error, event)) => {
-                self.audit_event(event)?;
-                Err(error)
-            }
-        }
     }
 
     /// The answer given earlier today under this transaction id, if any.
@@ -826,7 +722,7 @@ impl Platform {
 impl Platform {
     /// The audit entry of a refused question: the subject sees in their
     /// access log who asked and why they were refused.
-    fn refusal_entry(
+    pub(super) fn refusal_entry(
         &self,
         principal: &Principal,
         subject: &SubjectId,

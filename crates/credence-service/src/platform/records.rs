@@ -67,66 +67,6 @@ pub struct Perk {
     pub dimension_minimums: BTreeMap<String, u8>,
 }
 
-/// How much a consent lets a partner see; each includes the ones before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Scope {
-    /// Yes or no for a perk; never the number.
-    Eligibility,
-    /// The score and band.
-    Score,
-    /// The full report with reasons and dimensions.
-    FullReport,
-}
-
-impl Scope {
-    /// The snake_case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Eligibility => "eligibility",
-            Self::Score => "score",
-            Self::FullReport => "full_report",
-        }
-    }
-}
-
-/// A subject's consent to one partner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Consent {
-    /// The partner.
-    pub partner_id: String,
-    /// The subject as this partner knows them.
-    pub pseudonym: String,
-    /// What the partner may see.
-    pub scope: Scope,
-    /// Why, in the subject's words or the partner's request.
-    pub purpose: String,
-    /// When granted.
-    #[schema(value_type = String)]
-    pub granted_at: Timestamp,
-    /// When it lapses.
-    #[schema(value_type = String)]
-    pub expires_at: Timestamp,
-    /// When revoked, if it was.
-    #[schema(value_type = Option<String>)]
-    pub revoked_at: Option<Timestamp>,
-    /// The partner's perks the consent covers, with their rules as they
-    /// stood when it was granted. Under an eligibility consent a partner
-    /// may ask about these perks only, and is answered by these rules:
-    /// perks created or changed afterwards cannot narrow the score down
-    /// (the least-disclosure bound: at most one yes or no per threshold
-    /// the subject saw when they agreed).
-    #[serde(default)]
-    pub perks: Vec<Perk>,
-}
-
-impl Consent {
-    /// True when it allows `scope` at `now`.
-    pub fn allows(&self, scope: Scope, now: Timestamp) -> bool {
-        self.revoked_at.is_none() && now < self.expires_at && self.scope >= scope
-    }
-}
-
 /// A subject's short statement attached to one of their records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Statement {

@@ -7,14 +7,14 @@
 use super::records::{Freeze, Records, SEP, kind};
 use super::{
     ApiError, ApiResult, Consent, Dispute, DisputedRecord, Perk, Platform, Principal, Review,
-    ReviewStatus, Scope, Statement,
+    ReviewStatus, Statement,
 };
 use credence_domain::build::EventFactory;
 use credence_domain::wire::WireEvent;
 use credence_domain::{Event, EventBody, SubjectId, SubjectKind};
 use credence_scorecard::{Band, ScoreReport, ScoreStatus};
 use credence_store::{RecordFilter, RecordWrite, StoredScore};
-use jiff::{Timestamp, ToSpan};
+use jiff::ToSpan;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -64,30 +64,6 @@ pub struct PerkStatus {
     /// Why not, in a sentence, when not eligible.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why_not: Option<String>,
-}
-
-/// Grant a partner access.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConsentRequest {
-    /// The partner (see `GET /v1/partners`).
-    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
-    pub partner_id: String,
-    /// What it may see.
-    pub scope: Scope,
-    /// Why (shown in the access log).
-    #[schema(min_length = 1, max_length = 200)]
-    pub purpose: String,
-    /// When the consent lapses (RFC 3339); at most two years ahead.
-    #[schema(format = DateTime)]
-    pub expires_at: String,
-    /// The partner's perks it covers (by id); all of the partner's perks
-    /// as they stand now when left out. Their rules are fixed with the
-    /// consent: a perk the partner creates or changes later is not
-    /// covered by an eligibility consent.
-    #[serde(default)]
-    #[schema(max_items = 100)]
-    pub perk_ids: Option<Vec<String>>,
 }
 
 /// Attach a statement to one of your records.
@@ -179,27 +155,6 @@ pub struct Notice {
     pub event_id: String,
     /// What it says.
     pub message: String,
-}
-
-/// Where a subject's separate consent to restricted data stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-pub struct RestrictedDataConsent {
-    /// True while income, assets, deposits and tax records may be received
-    /// and counted.
-    pub given: bool,
-}
-
-/// The operator records a subject's restricted-data consent on their
-/// behalf.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RestrictedDataConsentChange {
-    /// Given (true) or withdrawn (false).
-    pub given: bool,
-    /// How the subject expressed it, for the audit log and the subject's
-    /// own access log.
-    #[schema(min_length = 10, max_length = 500)]
-    pub on_behalf: String,
 }
 
 /// One score of a subject's history, as the subject reads it: dimensions
@@ -533,140 +488,6 @@ impl Platform {
         })
     }
 
-    /// The subject's consents.
-    pub fn my_consents(&self, principal: &Principal) -> ApiResult<Vec<Consent>> {
-        let id = subject_of(principal)?;
-        self.records()
-            .list(kind::CONSENT, RecordFilter::Subject(id))
-    }
-
-    /// Grants (or replaces) a consent to one partner.
-    pub fn grant_consent(
-        &self,
-        principal: &Principal,
-        request: &ConsentRequest,
-    ) -> ApiResult<Consent> {
-        let id = subject_of(principal)?;
-        self.enrolled(id)?;
-        if self
-            .records()
-            .get::<super::Partner>(kind::PARTNER, &request.partner_id)?
-            .is_none()
-        {
-            return Err(ApiError::invalid(
-                "partner_id",
-                format!("no partner {:?}", request.partner_id),
-            ));
-        }
-        bounded("purpose", &request.purpose, 200)?;
-        let now = self.now();
-        let expires_at: Timestamp = request.expires_at.parse().map_err(|e| {
-            ApiError::invalid(
-                "expires_at",
-                format!("`expires_at` is not an RFC 3339 instant: {e}"),
-            )
-        })?;
-        let longest = now
-            .checked_add((self.limits().max_consent_days * 24).hours())
-            .map_err(ApiError::internal)?;
-        if expires_at <= now || expires_at > longest {
-            return Err(ApiError::invalid(
-                "expires_at",
-                format!(
-                    "`expires_at` must be in the future and at most {} days ahead",
-                    self.limits().max_consent_days
-                ),
-            ));
-        }
-        let offered: Vec<Perk> = self
-            .records()
-            .list(kind::PERK, RecordFilter::Owner(&request.partner_id))?;
-        let perks = match &request.perk_ids {
-            None => offered,
-            Some(ids) => {
-                if ids.len() > 100 {
-                    return Err(ApiError::invalid("perk_ids", "at most 100 perks"));
-                }
-                let mut chosen = Vec::with_capacity(ids.len());
-                for perk_id in ids {
-                    let perk = offered.iter().find(|p| &p.id == perk_id).ok_or_else(|| {
-                        ApiError::invalid(
-                            "perk_ids",
-                            format!(
-                                "partner {:?} offers no perk {perk_id:?}; see GET /v1/me/perks",
-                                request.partner_id
-                            ),
-                        )
-                    })?;
-                    if !chosen.iter().any(|p: &Perk| p.id == perk.id) {
-                        chosen.push(perk.clone());
-                    }
-                }
-                chosen
-            }
-        };
-        let pseudonym = self.secrets.pseudonym(&request.partner_id, id);
-        let consent = Consent {
-            perks,
-            partner_id: request.partner_id.clone(),
-            pseudonym: pseudonym.clone(),
-            scope: request.scope,
-            purpose: request.purpose.trim().to_string(),
-            granted_at: now,
-            expires_at,
-            revoked_at: None,
-        };
-        self.audit_writing(
-            principal,
-            "consent.grant",
-            Some(id),
-            format!(
-                "to {} for {} until {expires_at}: {}",
-                request.partner_id,
-                request.scope.name(),
-                consent.purpose
-            ),
-            vec![Records::put_write(
-                kind::CONSENT,
-                consent_id(&request.partner_id, &pseudonym),
-                Some(id),
-                Some(&request.partner_id),
-                &consent,
-            )?],
-        )?;
-        Ok(consent)
-    }
-
-    /// Revokes the consent to a partner, in force for its next request.
-    pub fn revoke_consent(&self, principal: &Principal, partner_id: &str) -> ApiResult<Consent> {
-        let id = subject_of(principal)?;
-        let pseudonym = self.secrets.pseudonym(partner_id, id);
-        let record_id = consent_id(partner_id, &pseudonym);
-        let mut consent: Consent =
-            self.records()
-                .get(kind::CONSENT, &record_id)?
-                .ok_or_else(|| {
-                    ApiError::not_found(format!("you have no consent for partner {partner_id:?}"))
-                })?;
-        if consent.revoked_at.is_none() {
-            consent.revoked_at = Some(self.now());
-            self.audit_writing(
-                principal,
-                "consent.revoke",
-                Some(id),
-                format!("revoked for {partner_id}"),
-                vec![Records::put_write(
-                    kind::CONSENT,
-                    record_id,
-                    Some(id),
-                    Some(partner_id),
-                    &consent,
-                )?],
-            )?;
-        }
-        Ok(consent)
-    }
-
     /// Freezes (true) or unfreezes the file; both take effect at once.
     pub fn set_freeze(&self, principal: &Principal, frozen: bool) -> ApiResult<bool> {
         let id = subject_of(principal)?;
@@ -697,88 +518,6 @@ impl Platform {
             vec![change],
         )?;
         Ok(frozen)
-    }
-
-    /// Gives (true) or withdraws (false) the subject's separate consent to
-    /// restricted categories (income, assets, deposits, tax). Both take
-    /// effect at once: a withdrawal leaves every such record out of every
-    /// score from now on, and furnishers cannot send more.
-    pub fn set_restricted_data_consent(
-        &self,
-        principal: &Principal,
-        given: bool,
-    ) -> ApiResult<RestrictedDataConsent> {
-        let id = subject_of(principal)?.clone();
-        self.change_restricted_data_consent(
-            principal,
-            &id,
-            given,
-            if given {
-                "the subject gave the separate consent to restricted data (income, assets, deposits, tax)"
-                    .to_string()
-            } else {
-                "the subject withdrew the consent to restricted data; such records no longer count"
-                    .to_string()
-            },
-        )
-    }
-
-    /// Records a subject's restricted-data consent given or withdrawn
-    /// through the operator (on paper, at a branch): the operator states
-    /// how the subject expressed it, and the subject sees that statement in
-    /// their access log.
-    pub fn set_restricted_data_consent_for(
-        &self,
-        principal: &Principal,
-        subject: &str,
-        change: &RestrictedDataConsentChange,
-    ) -> ApiResult<RestrictedDataConsent> {
-        super::Audience::Operators.admit(principal)?;
-        let id = SubjectId::new(subject)
-            .map_err(|e| ApiError::invalid("subject_id", format!("`subject_id` {e}")))?;
-        let how = change.on_behalf.trim();
-        if how.chars().count() < 10 || how.chars().count() > 500 {
-            return Err(ApiError::invalid(
-                "on_behalf",
-                "`on_behalf` says how the subject gave or withdrew the consent (10 to 500 characters, such as \"signed form at the branch, 2026-11-30\")",
-            ));
-        }
-        self.change_restricted_data_consent(
-            principal,
-            &id,
-            change.given,
-            format!(
-                "the operator recorded the subject's consent to restricted data as {} on their behalf: {how}",
-                if change.given { "given" } else { "withdrawn" }
-            ),
-        )
-    }
-
-    fn change_restricted_data_consent(
-        &self,
-        principal: &Principal,
-        id: &SubjectId,
-        given: bool,
-        detail: String,
-    ) -> ApiResult<RestrictedDataConsent> {
-        let subject = self.enrolled(id)?;
-        if subject.restricted_data_consent != given {
-            self.audit_writing(
-                principal,
-                if given {
-                    "restricted_consent.give"
-                } else {
-                    "restricted_consent.withdraw"
-                },
-                Some(id),
-                detail,
-                vec![RecordWrite::RestrictedDataConsent {
-                    subject: id.clone(),
-                    given,
-                }],
-            )?;
-        }
-        Ok(RestrictedDataConsent { given })
     }
 
     /// Who looked at the subject's data, newest first.
@@ -983,11 +722,6 @@ impl Platform {
         )?;
         Ok(erasure)
     }
-}
-
-/// The record id of a consent: one per partner and subject.
-pub(crate) fn consent_id(partner: &str, pseudonym: &str) -> String {
-    format!("{partner}{SEP}{pseudonym}")
 }
 
 /// Accounts with bills and not closed, with their latest bill amount.
