@@ -14,6 +14,7 @@ mod error;
 mod furnisher;
 mod operator;
 mod partner;
+mod perks;
 mod records;
 mod subject;
 
@@ -34,9 +35,10 @@ pub use operator::{
     TokenSpec,
 };
 pub use partner::{EligibilityAnswer, PartnerQuestion, ScoreAnswer};
-pub use records::{Deployment, Furnisher, Partner, Perk, Review, ReviewStatus, Statement};
+pub use perks::{Perk, PerkStatus};
+pub use records::{Deployment, Furnisher, Partner, Review, ReviewStatus, Statement};
 pub use subject::{
-    AccessEntry, Export, Notice, PerkStatus, ReviewRequest, Scenario, ScorePoint, StatementRequest,
+    AccessEntry, Export, Notice, ReviewRequest, Scenario, ScorePoint, StatementRequest,
     SubjectView, WhatIf,
 };
 

@@ -6,7 +6,7 @@ use super::access::{self, ApiKey, IssuedKey, Role};
 use super::records::{Records, kind};
 use super::{
     ApiError, ApiResult, AuditVerdict, Code, Deployment, Dispute, DisputeStatus, Furnisher,
-    Partner, Perk, Platform, Principal, Review, ReviewStatus,
+    Partner, Platform, Principal, Review, ReviewStatus,
 };
 use crate::{Config, Scorer};
 use credence_domain::build::EventFactory;
@@ -394,12 +394,6 @@ impl Platform {
                 "only operators and subjects list partners",
             )),
         }
-    }
-
-    /// Every perk of every partner.
-    pub fn all_perks(&self, principal: &Principal) -> ApiResult<Vec<Perk>> {
-        operator_only(principal)?;
-        self.records().list(kind::PERK, RecordFilter::All)
     }
 
     /// Creates a key; the secret is in the answer and nowhere else.

@@ -1,13 +1,12 @@
 //! What partners do: ask, with consent and within its scope, about a
 //! subject they know only by their own pseudonym; manage their perks.
 
+use super::perks::perk_verdict;
 use super::records::{Records, SEP, kind};
-use super::subject::perk_verdict;
 use super::{ApiError, ApiResult, AuditEvent, Code, Perk, Platform, Principal, Scope};
 use credence_domain::SubjectId;
-use credence_store::{RecordFilter, RecordWrite, Store};
+use credence_store::{RecordWrite, Store};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// A partner's question about one subject.
@@ -305,53 +304,6 @@ enum Keep {
 }
 
 impl Platform {
-    /// The partner's perks.
-    pub fn partner_perks(&self, principal: &Principal) -> ApiResult<Vec<Perk>> {
-        let partner = partner_of(principal)?;
-        self.records()
-            .list(kind::PERK, RecordFilter::Owner(partner))
-    }
-
-    /// Creates or replaces one of the partner's perks.
-    pub fn put_perk(&self, principal: &Principal, mut perk: Perk) -> ApiResult<Perk> {
-        let partner = partner_of(principal)?;
-        perk.partner_id = partner.to_string();
-        check_perk(&perk)?;
-        self.audit_writing(
-            principal,
-            "perk.put",
-            None,
-            format!("perk {} at {}", perk.id, perk.min_score),
-            vec![Records::put_write(
-                kind::PERK,
-                format!("{partner}{SEP}{}", perk.id),
-                None,
-                Some(partner),
-                &perk,
-            )?],
-        )?;
-        Ok(perk)
-    }
-
-    /// Deletes one of the partner's perks.
-    pub fn delete_perk(&self, principal: &Principal, perk_id: &str) -> ApiResult<()> {
-        let partner = partner_of(principal)?;
-        let id = format!("{partner}{SEP}{perk_id}");
-        if self.records().raw(kind::PERK, &id)?.is_none() {
-            return Err(ApiError::not_found(format!("you have no perk {perk_id:?}")));
-        }
-        self.audit_writing(
-            principal,
-            "perk.delete",
-            None,
-            format!("perk {perk_id}"),
-            vec![RecordWrite::Delete {
-                kind: kind::PERK,
-                id,
-            }],
-        )
-    }
-
     /// The answer given earlier today under this transaction id, if any.
     fn earlier_answer<T: serde::de::DeserializeOwned>(
         &self,
@@ -781,51 +733,6 @@ impl Platform {
         }
         Ok(())
     }
-}
-
-fn check_perk(perk: &Perk) -> ApiResult<()> {
-    if credence_domain::ValidId::new(&perk.id).is_err() || perk.id.contains(SEP) {
-        return Err(ApiError::invalid(
-            "id",
-            "`id` must be 1–128 letters, digits or . _ - : / @",
-        ));
-    }
-    if perk.name.trim().is_empty() || perk.name.chars().count() > 100 {
-        return Err(ApiError::invalid("name", "`name` must be 1–100 characters"));
-    }
-    if perk.description.chars().count() > 500 {
-        return Err(ApiError::invalid(
-            "description",
-            "`description` is at most 500 characters",
-        ));
-    }
-    if !(350..=950).contains(&perk.min_score) {
-        return Err(ApiError::invalid(
-            "min_score",
-            "`min_score` must be 350 to 950",
-        ));
-    }
-    let known: BTreeMap<&str, ()> = credence_features::Dimension::ALL
-        .iter()
-        .map(|d| (d.name(), ()))
-        .collect();
-    for (dimension, minimum) in &perk.dimension_minimums {
-        if !known.contains_key(dimension.as_str()) {
-            return Err(ApiError::invalid(
-                "dimension_minimums",
-                format!(
-                    "unknown dimension {dimension:?}; use history, capacity, behaviour, identity or fulfilment"
-                ),
-            ));
-        }
-        if *minimum > 100 {
-            return Err(ApiError::invalid(
-                "dimension_minimums",
-                "dimension minimums are 0 to 100",
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use super::records::{Freeze, Records, SEP, kind};
 use super::{
-    ApiError, ApiResult, Consent, Dispute, DisputedRecord, Perk, Platform, Principal, Review,
+    ApiError, ApiResult, Consent, Dispute, DisputedRecord, Platform, Principal, Review,
     ReviewStatus, Statement,
 };
 use credence_domain::build::EventFactory;
@@ -46,24 +46,6 @@ pub struct SubjectView {
     /// measure, never a verdict on this subject (the reasons say that).
     #[schema(value_type = Object)]
     pub dimension_meanings: BTreeMap<&'static str, &'static str>,
-}
-
-/// A perk and where the subject stands.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PerkStatus {
-    /// The perk.
-    pub perk: Perk,
-    /// The partner's name.
-    pub partner_name: String,
-    /// True when the subject qualifies now.
-    pub eligible: bool,
-    /// Points still missing on the score (0 when the score is enough).
-    pub points_to_go: Option<i32>,
-    /// Dimensions below the perk's minimum.
-    pub dimensions_short: Vec<String>,
-    /// Why not, in a sentence, when not eligible.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub why_not: Option<String>,
 }
 
 /// Attach a statement to one of your records.
@@ -373,31 +355,6 @@ impl Platform {
             "the subject read their score history",
         )?;
         Ok(history.iter().map(ScorePoint::from).collect())
-    }
-
-    /// Every perk, with eligibility and points to go.
-    pub fn my_perks(&self, principal: &Principal) -> ApiResult<Vec<PerkStatus>> {
-        let id = subject_of(principal)?;
-        let assessment = self.assess(id)?;
-        let perks: Vec<Perk> = self.records().list(kind::PERK, RecordFilter::All)?;
-        let mut out = Vec::with_capacity(perks.len());
-        for perk in perks {
-            let partner_name = self
-                .records()
-                .get::<super::Partner>(kind::PARTNER, &perk.partner_id)?
-                .map_or_else(|| perk.partner_id.clone(), |p| p.name);
-            let mut status = perk_status(&perk, &assessment.report, assessment.subject.kind);
-            status.partner_name = partner_name;
-            out.push(status);
-        }
-        out.sort_by_key(|s| (!s.eligible, s.points_to_go.unwrap_or(i32::MAX)));
-        self.audit(
-            principal,
-            "read.perks",
-            Some(id),
-            "the subject read their perks",
-        )?;
-        Ok(out)
     }
 
     /// Projects the score under hypothetical changes. Nothing is stored.
@@ -742,58 +699,4 @@ fn open_billed_accounts(events: &[Event]) -> Vec<(String, i64)> {
         }
     }
     accounts
-}
-
-/// Whether a report meets a perk's rule, and by how much it falls short.
-pub(crate) fn perk_status(perk: &Perk, report: &ScoreReport, kind: SubjectKind) -> PerkStatus {
-    perk_verdict(
-        perk,
-        report.score,
-        &|name| report.dimensions.get(name).copied().flatten(),
-        kind,
-    )
-}
-
-/// Whether a score and dimensions meet a perk's rule.
-pub(crate) fn perk_verdict(
-    perk: &Perk,
-    score: Option<i32>,
-    dimension: &dyn Fn(&str) -> Option<u8>,
-    kind: SubjectKind,
-) -> PerkStatus {
-    let mut status = PerkStatus {
-        perk: perk.clone(),
-        partner_name: perk.partner_id.clone(),
-        eligible: false,
-        points_to_go: None,
-        dimensions_short: Vec::new(),
-        why_not: None,
-    };
-    if perk.subject_kind.is_some_and(|k| k != kind) {
-        status.why_not = Some(format!(
-            "offered to {}s only",
-            perk.subject_kind.map_or("?", |k| k.name())
-        ));
-        return status;
-    }
-    let Some(score) = score else {
-        status.why_not = Some("not enough data yet to score you".into());
-        return status;
-    };
-    status.points_to_go = Some((perk.min_score - score).max(0));
-    for (name, minimum) in &perk.dimension_minimums {
-        let have = dimension(name);
-        if have.is_none_or(|h| h < *minimum) {
-            status.dimensions_short.push(name.clone());
-        }
-    }
-    status.eligible = score >= perk.min_score && status.dimensions_short.is_empty();
-    if !status.eligible {
-        status.why_not = Some(if score < perk.min_score {
-            format!("{} points to go", perk.min_score - score)
-        } else {
-            format!("{} below the minimum", status.dimensions_short.join(", "))
-        });
-    }
-    status
 }
