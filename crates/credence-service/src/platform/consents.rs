@@ -5,10 +5,10 @@
 //! consent to restricted data. Every rule about consent lives here.
 
 use super::access::Principal;
+use super::answers::{PartnerQuestion, check_transaction_id, partner_of};
 use super::audit::AuditEvent;
-use super::partner::{PartnerQuestion, check_transaction_id, partner_of};
 use super::records::{Freeze, Records, SEP, kind};
-use super::subject::{bounded, subject_of};
+use super::rights::{bounded, subject_of};
 use super::{ApiError, ApiResult, Code, Perk, Platform};
 use credence_domain::SubjectId;
 use credence_store::{RecordFilter, RecordWrite};

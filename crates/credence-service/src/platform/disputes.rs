@@ -8,7 +8,7 @@ use super::access::Principal;
 use super::audit::AuditEvent;
 use super::operator::operator_only;
 use super::records::{self, Records, kind};
-use super::subject::{bounded, subject_of};
+use super::rights::{bounded, subject_of};
 use super::{ApiError, ApiResult, Code, Platform};
 use credence_domain::SubjectId;
 use jiff::{Timestamp, ToSpan};

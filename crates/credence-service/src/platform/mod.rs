@@ -7,18 +7,19 @@
 //! to the audit log before the answer leaves.
 
 pub mod access;
+mod answers;
 pub mod audit;
 mod consents;
 mod disputes;
 mod error;
-mod furnisher;
+mod ingest;
 mod operator;
-mod partner;
 mod perks;
 mod records;
-mod subject;
+mod rights;
 
 pub use access::{ApiKey, Audience, IssuedKey, Principal, Role};
+pub use answers::{EligibilityAnswer, PartnerQuestion, ScoreAnswer};
 pub use audit::{AuditEvent, AuditLog, AuditVerdict};
 pub use consents::{
     Consent, ConsentRequest, PartnerConsent, RestrictedDataConsent, RestrictedDataConsentChange,
@@ -29,15 +30,14 @@ pub use disputes::{
     DisputedRecord, RecordRef,
 };
 pub use error::{ApiError, ApiResult, Code, RecordProblem};
-pub use furnisher::IngestReceipt;
+pub use ingest::IngestReceipt;
 pub use operator::{
     FurnisherSpec, IssuedToken, KeySpec, ModelCard, PartnerSpec, PopulationStats, SubjectSpec,
     TokenSpec,
 };
-pub use partner::{EligibilityAnswer, PartnerQuestion, ScoreAnswer};
 pub use perks::{Perk, PerkStatus};
 pub use records::{Deployment, Furnisher, Partner, Review, ReviewStatus, Statement};
-pub use subject::{
+pub use rights::{
     AccessEntry, Export, Notice, ReviewRequest, Scenario, ScorePoint, StatementRequest,
     SubjectView, WhatIf,
 };
@@ -95,7 +95,7 @@ pub struct Platform {
     /// The configuration, for rebuilding the model in force when another
     /// process deploys one.
     config: Config,
-    answers: Arc<partner::AnswerBook>,
+    answers: Arc<answers::AnswerBook>,
     limits: Limits,
 }
 
@@ -165,7 +165,7 @@ impl Platform {
         let cursor = store.record_change_head()?;
         let keys = load_keys(store.as_ref())?;
         let scorer = operator::scorer_in_force(store.as_ref(), config)?;
-        let answers = Arc::new(partner::AnswerBook::load(store.as_ref(), clock.now())?);
+        let answers = Arc::new(answers::AnswerBook::load(store.as_ref(), clock.now())?);
         let platform = Self {
             ingestor: Ingestor::new(config)?,
             store,
@@ -644,7 +644,7 @@ override = "{reason}"
         let ask = |platform: &Platform, transaction: &str| {
             platform.partner_score(
                 &partner,
-                &partner::PartnerQuestion {
+                &answers::PartnerQuestion {
                     pseudonym: pseudonym.clone(),
                     transaction_id: transaction.into(),
                     perk_id: None,

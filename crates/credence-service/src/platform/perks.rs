@@ -4,10 +4,10 @@
 //! eligibility answer gives. Every rule about perks lives here.
 
 use super::access::Principal;
+use super::answers::partner_of;
 use super::operator::operator_only;
-use super::partner::partner_of;
 use super::records::{Records, SEP, kind};
-use super::subject::subject_of;
+use super::rights::subject_of;
 use super::{ApiError, ApiResult, Platform};
 use credence_domain::SubjectKind;
 use credence_scorecard::ScoreReport;

@@ -1,4 +1,5 @@
-//! What furnishers do: report batches of events, answer disputes.
+//! A furnisher's batch over the API: the request's envelope and limits,
+//! then the one ingest pipeline (`crate::Intake`) every entry point shares.
 
 use super::records::kind;
 use super::{ApiError, ApiResult, Code, Furnisher, Platform, Principal, RecordProblem};

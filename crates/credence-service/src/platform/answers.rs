@@ -1,5 +1,8 @@
-//! What partners do: ask, with consent and within its scope, about a
-//! subject they know only by their own pseudonym; manage their perks.
+//! Partner answers: a partner asks about a subject it knows only by its
+//! own pseudonym, within a consent's scope: eligibility for a perk (yes or
+//! no), the score, or the full report with every identifier pseudonymised
+//! for it. The same transaction id on the same day gets the same answer
+//! (the answer book); every answer is audited before it leaves.
 
 use super::perks::perk_verdict;
 use super::records::{Records, SEP, kind};

@@ -1,5 +1,8 @@
-//! What subjects do with their own file: read it, see who looked, consent,
-//! freeze, dispute, add statements, ask for review, simulate, export, leave.
+//! A subject's rights over their own file: read it (score, reasons,
+//! history), project it (what-if), see who looked, freeze it, add
+//! statements, ask a person to review a decision, read notices, export
+//! everything, and leave (erasure). Consents and disputes have homes of
+//! their own (`consents`, `disputes`).
 //!
 //! Every method takes the subject from the verified token and nothing else,
 //! so no request can name another subject.
