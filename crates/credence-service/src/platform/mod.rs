@@ -13,10 +13,12 @@ mod consents;
 mod disputes;
 mod error;
 mod ingest;
+mod models;
 mod operator;
 mod perks;
 mod records;
 mod rights;
+mod stats;
 
 pub use access::{ApiKey, Audience, IssuedKey, Principal, Role};
 pub use answers::{EligibilityAnswer, PartnerQuestion, ScoreAnswer};
@@ -31,16 +33,15 @@ pub use disputes::{
 };
 pub use error::{ApiError, ApiResult, Code, RecordProblem};
 pub use ingest::IngestReceipt;
-pub use operator::{
-    FurnisherSpec, IssuedToken, KeySpec, ModelCard, PartnerSpec, PopulationStats, SubjectSpec,
-    TokenSpec,
-};
+pub use models::{Deployment, ModelCard};
+pub use operator::{FurnisherSpec, IssuedToken, KeySpec, PartnerSpec, SubjectSpec, TokenSpec};
 pub use perks::{Perk, PerkStatus};
-pub use records::{Deployment, Furnisher, Partner, Review, ReviewStatus, Statement};
+pub use records::{Furnisher, Partner, Review, ReviewStatus, Statement};
 pub use rights::{
     AccessEntry, Export, Notice, ReviewRequest, Scenario, ScorePoint, StatementRequest,
     SubjectView, WhatIf,
 };
+pub use stats::PopulationStats;
 
 use crate::{Clock, Config, Ingestor, Scorer};
 
@@ -164,7 +165,7 @@ impl Platform {
         // Read before the keys: a change after this is noticed later.
         let cursor = store.record_change_head()?;
         let keys = load_keys(store.as_ref())?;
-        let scorer = operator::scorer_in_force(store.as_ref(), config)?;
+        let scorer = models::scorer_in_force(store.as_ref(), config)?;
         let answers = Arc::new(answers::AnswerBook::load(store.as_ref(), clock.now())?);
         let platform = Self {
             ingestor: Ingestor::new(config)?,
@@ -361,7 +362,7 @@ impl Platform {
             *held = load_keys(self.store.as_ref())?;
         }
         if models {
-            let scorer = operator::scorer_in_force(self.store.as_ref(), &self.config)?;
+            let scorer = models::scorer_in_force(self.store.as_ref(), &self.config)?;
             *self.scorer.write().map_err(|_| lock_poisoned())? = Arc::new(scorer);
         }
         Ok(())

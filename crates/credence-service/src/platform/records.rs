@@ -1,7 +1,7 @@
 //! The typed control-plane documents and how they map onto store records.
 
 use super::{ApiError, ApiResult};
-use credence_domain::{SubjectId, SubjectKind};
+use credence_domain::SubjectId;
 use credence_store::{Record, RecordFilter, RecordWrite, Store};
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
@@ -87,23 +87,6 @@ pub struct Review {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Freeze {
     pub since: Timestamp,
-}
-
-/// A deployed model version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Deployment {
-    /// `model_id@version`.
-    pub version: String,
-    /// SHA-256 of the model.
-    pub checksum: String,
-    /// Which subjects it scores.
-    #[schema(value_type = String)]
-    pub subject_kind: SubjectKind,
-    /// When deployed.
-    #[schema(value_type = String)]
-    pub deployed_at: Timestamp,
-    /// True while in force.
-    pub active: bool,
 }
 
 /// Record kinds.

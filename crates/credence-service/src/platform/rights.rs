@@ -7,9 +7,10 @@
 //! Every method takes the subject from the verified token and nothing else,
 //! so no request can name another subject.
 
+use super::operator::operator_only;
 use super::records::{Freeze, Records, SEP, kind};
 use super::{
-    ApiError, ApiResult, Consent, Dispute, DisputedRecord, Platform, Principal, Review,
+    ApiError, ApiResult, Code, Consent, Dispute, DisputedRecord, Platform, Principal, Review,
     ReviewStatus, Statement,
 };
 use credence_domain::build::EventFactory;
@@ -702,4 +703,60 @@ fn open_billed_accounts(events: &[Event]) -> Vec<(String, i64)> {
         }
     }
     accounts
+}
+
+impl Platform {
+    /// Review requests waiting for a person.
+    pub fn review_queue(&self, principal: &Principal) -> ApiResult<Vec<Review>> {
+        operator_only(principal)?;
+        let reviews: Vec<Review> = self.records().list(kind::REVIEW, RecordFilter::All)?;
+        Ok(reviews
+            .into_iter()
+            .filter(|r| r.status == ReviewStatus::Queued)
+            .collect())
+    }
+
+    /// Closes a review with the reviewer's answer.
+    pub fn close_review(
+        &self,
+        principal: &Principal,
+        review_id: &str,
+        outcome: &str,
+    ) -> ApiResult<Review> {
+        operator_only(principal)?;
+        let record = self
+            .store()
+            .record(kind::REVIEW, review_id)?
+            .ok_or_else(|| ApiError::not_found(format!("no review {review_id:?}")))?;
+        let mut review: Review = super::records::decode(&record)?;
+        if review.status == ReviewStatus::Closed {
+            return Err(ApiError::new(
+                Code::Conflict,
+                format!("review {review_id} is already closed"),
+            ));
+        }
+        if outcome.trim().is_empty() || outcome.chars().count() > 2_000 {
+            return Err(ApiError::invalid(
+                "outcome",
+                "`outcome` must be 1–2,000 characters",
+            ));
+        }
+        review.status = ReviewStatus::Closed;
+        review.outcome = outcome.trim().to_string();
+        review.closed_at = Some(self.now());
+        self.audit_writing(
+            principal,
+            "review.close",
+            record.subject.as_ref(),
+            format!("review {review_id} closed"),
+            vec![Records::put_write(
+                kind::REVIEW,
+                review.id.clone(),
+                record.subject.as_ref(),
+                None,
+                &review,
+            )?],
+        )?;
+        Ok(review)
+    }
 }
