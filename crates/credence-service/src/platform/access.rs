@@ -399,6 +399,11 @@ pub(crate) fn key_write(key: &ApiKey) -> ApiResult<credence_store::RecordWrite> 
     Records::put_write(kind::API_KEY, key.id.clone(), None, owner, key)
 }
 
+/// Operators only (and the system principal, which acts as one).
+pub(super) fn operator_only(principal: &Principal) -> ApiResult<()> {
+    Audience::Operators.admit(principal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -339,7 +339,7 @@ pub fn verify(store: &dyn Store) -> Result<AuditVerdict, credence_store::Error> 
 impl super::Platform {
     /// Verifies the audit chain.
     pub fn verify_audit(&self, principal: &super::Principal) -> super::ApiResult<AuditVerdict> {
-        super::operator::operator_only(principal)?;
+        super::access::operator_only(principal)?;
         Ok(super::audit::verify(self.store())?)
     }
 }

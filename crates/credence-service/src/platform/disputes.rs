@@ -5,8 +5,8 @@
 //! Every rule about disputes lives here.
 
 use super::access::Principal;
+use super::access::operator_only;
 use super::audit::AuditEvent;
-use super::operator::operator_only;
 use super::records::{self, Records, kind};
 use super::rights::{bounded, subject_of};
 use super::{ApiError, ApiResult, Code, Platform};

@@ -14,9 +14,9 @@ mod disputes;
 mod error;
 mod ingest;
 mod models;
-mod operator;
 mod perks;
 mod records;
+mod registry;
 mod rights;
 mod stats;
 
@@ -34,9 +34,9 @@ pub use disputes::{
 pub use error::{ApiError, ApiResult, Code, RecordProblem};
 pub use ingest::IngestReceipt;
 pub use models::{Deployment, ModelCard};
-pub use operator::{FurnisherSpec, IssuedToken, KeySpec, PartnerSpec, SubjectSpec, TokenSpec};
 pub use perks::{Perk, PerkStatus};
 pub use records::{Furnisher, Partner, Review, ReviewStatus, Statement};
+pub use registry::{FurnisherSpec, IssuedToken, KeySpec, PartnerSpec, SubjectSpec, TokenSpec};
 pub use rights::{
     AccessEntry, Export, Notice, ReviewRequest, Scenario, ScorePoint, StatementRequest,
     SubjectView, WhatIf,
@@ -597,7 +597,7 @@ override = "{reason}"
         let operator = Principal::System { name: "test" };
         one.put_partner(
             &operator,
-            &operator::PartnerSpec {
+            &registry::PartnerSpec {
                 id: "bikes".into(),
                 name: "Bikes".into(),
             },

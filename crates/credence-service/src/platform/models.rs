@@ -4,7 +4,7 @@
 //! validation figures, and the model cards the dashboard shows.
 
 use super::access::Principal;
-use super::operator::operator_only;
+use super::access::operator_only;
 use super::records::{Records, kind};
 use super::{ApiError, ApiResult, Platform};
 use crate::{Config, Scorer};

@@ -4,8 +4,8 @@
 //! eligibility answer gives. Every rule about perks lives here.
 
 use super::access::Principal;
+use super::access::operator_only;
 use super::answers::partner_of;
-use super::operator::operator_only;
 use super::records::{Records, SEP, kind};
 use super::rights::subject_of;
 use super::{ApiError, ApiResult, Platform};

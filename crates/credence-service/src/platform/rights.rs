@@ -7,7 +7,7 @@
 //! Every method takes the subject from the verified token and nothing else,
 //! so no request can name another subject.
 
-use super::operator::operator_only;
+use super::access::operator_only;
 use super::records::{Freeze, Records, SEP, kind};
 use super::{
     ApiError, ApiResult, Code, Consent, Dispute, DisputedRecord, Platform, Principal, Review,

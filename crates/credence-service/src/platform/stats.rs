@@ -3,8 +3,8 @@
 //! scores against the model's test population).
 
 use super::access::Principal;
+use super::access::operator_only;
 use super::models::{ModelCard, model_card};
-use super::operator::operator_only;
 use super::records::kind;
 use super::{ApiResult, Dispute, DisputeStatus, Platform, Review, ReviewStatus};
 use credence_domain::SubjectKind;

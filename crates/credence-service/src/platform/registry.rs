@@ -2,6 +2,7 @@
 //! and subject tokens. (Models, population statistics, review queues and
 //! the audit chain have homes of their own.)
 
+use super::access::operator_only;
 use super::access::{self, ApiKey, IssuedKey, Role};
 use super::records::{Records, kind};
 use super::{ApiError, ApiResult, Code, Furnisher, Partner, Platform, Principal};
@@ -91,10 +92,6 @@ pub struct IssuedToken {
     pub token: String,
     /// When it stops working.
     pub expires_at: String,
-}
-
-pub(super) fn operator_only(principal: &Principal) -> ApiResult<()> {
-    super::Audience::Operators.admit(principal)
 }
 
 fn check_id(field: &str, id: &str) -> ApiResult<()> {
