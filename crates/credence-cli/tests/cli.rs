@@ -840,7 +840,7 @@ fn audit_verify_fails_on_a_tampered_log() {
 
 #[test]
 fn sigterm_during_ingest_loses_no_acknowledged_batch() {
-    use credence_store::Store;
+    use credence_store::prelude::*;
     let dir = tempfile::tempdir().expect("temp dir");
     let server = DemoServer::start(dir.path(), "200");
     let base = server.base.clone();

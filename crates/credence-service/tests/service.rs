@@ -7,7 +7,7 @@ mod support {
     use credence_domain::{AccountType, Event, IdentityLevel, SubjectId, SubjectKind};
     pub use credence_service::Furnishing;
     use credence_service::{Config, Ingestor, Scorer};
-    use credence_store::Store;
+    use credence_store::prelude::*;
     use credence_store_sqlite::SqliteStore;
     use jiff::Timestamp;
 
@@ -78,7 +78,7 @@ mod import {
     use super::support::*;
     use credence_service::Error;
     use credence_service::import::{ImportOptions, import_file};
-    use credence_store::Store;
+    use credence_store::prelude::*;
     use std::io::Write;
 
     fn file(world: &World, name: &str, lines: &[String]) -> std::path::PathBuf {
@@ -685,7 +685,7 @@ mod properties {
     use super::support::*;
     use credence_domain::build::EventFactory;
     use credence_domain::{AccountType, Event, EventBody, SubjectKind};
-    use credence_store::Store;
+    use credence_store::prelude::*;
     use proptest::prelude::*;
 
     /// A random but valid file: accounts, bills with random lateness (some

@@ -21,8 +21,9 @@ pub use baseline::bare_insert_baseline;
 
 use credence_domain::{Event, Fact, Subject, SubjectId, SubjectKind, SubjectLog, SubjectState};
 use credence_store::{
-    AppendReport, AuditEntry, Counts, Erasure, Error, EventWriter, Record, RecordFilter,
-    RecordWrite, Result, ScanCursor, ScoreDistribution, Store, StoredScore, SubjectRecord,
+    AppendReport, AuditEntry, AuditStore, Counts, Erasure, Error, EventStore, EventWriter, Record,
+    RecordFilter, RecordStore, RecordWrite, Result, ScanCursor, ScoreDistribution, ScoreStore,
+    Store, StoredScore, SubjectRecord,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -425,6 +426,32 @@ impl Store for SqliteStore {
         self.with_reader(schema::version)
     }
 
+    fn counts(&self) -> Result<Counts> {
+        self.with_reader(|c| {
+            let (subjects, events): (i64, i64) = c
+                .query_row(
+                    "SELECT count(*), coalesce(sum(event_count), 0) FROM subjects WHERE state = 0",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(backend("counting subjects"))?;
+            let scores: i64 = c
+                .query_row("SELECT count(*) FROM scores", [], |r| r.get(0))
+                .map_err(backend("counting scores"))?;
+            Ok(Counts {
+                subjects: subjects as u64,
+                events: events as u64,
+                scores: scores as u64,
+            })
+        })
+    }
+
+    fn erase_subject(&self, id: &SubjectId, tombstone: &SubjectId) -> Result<Option<Erasure>> {
+        self.erase_subject_impl(id, tombstone)
+    }
+}
+
+impl EventStore for SqliteStore {
     fn write_events(
         &self,
         write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
@@ -478,6 +505,32 @@ impl Store for SqliteStore {
         })
     }
 
+    fn scan_subjects(
+        &self,
+        cursor: Option<ScanCursor>,
+        until: Option<ScanCursor>,
+        limit: usize,
+        out: &mut Vec<SubjectRecord>,
+    ) -> Result<Option<ScanCursor>> {
+        let mut filled = 0;
+        let next = self.scan_rows(cursor, until, limit, |subject, blob| {
+            if filled == out.len() {
+                out.push(SubjectRecord {
+                    subject: subject.clone(),
+                    events: Vec::new(),
+                });
+            }
+            let record = &mut out[filled];
+            record.events.clear();
+            codec::decode(blob, &subject.id, &mut record.events).map_err(Error::Corrupt)?;
+            record.subject = subject;
+            filled += 1;
+            Ok(())
+        })?;
+        out.truncate(filled);
+        Ok(next)
+    }
+
     fn subject_log(&self, id: &SubjectId) -> Result<Option<SubjectLog>> {
         self.with_reader(|c| {
             if self.logs.enabled()
@@ -513,32 +566,6 @@ impl Store for SqliteStore {
             self.logs.keep(&log, generation);
             Ok(Some(log))
         })
-    }
-
-    fn scan_subjects(
-        &self,
-        cursor: Option<ScanCursor>,
-        until: Option<ScanCursor>,
-        limit: usize,
-        out: &mut Vec<SubjectRecord>,
-    ) -> Result<Option<ScanCursor>> {
-        let mut filled = 0;
-        let next = self.scan_rows(cursor, until, limit, |subject, blob| {
-            if filled == out.len() {
-                out.push(SubjectRecord {
-                    subject: subject.clone(),
-                    events: Vec::new(),
-                });
-            }
-            let record = &mut out[filled];
-            record.events.clear();
-            codec::decode(blob, &subject.id, &mut record.events).map_err(Error::Corrupt)?;
-            record.subject = subject;
-            filled += 1;
-            Ok(())
-        })?;
-        out.truncate(filled);
-        Ok(next)
     }
 
     fn scan_logs(
@@ -593,7 +620,9 @@ impl Store for SqliteStore {
         }
         Ok(ranges)
     }
+}
 
+impl ScoreStore for SqliteStore {
     fn put_scores(&self, scores: &[StoredScore]) -> Result<()> {
         let mut connection = self.writer()?;
         // Scores are derived data: a power cut can cost the last page of a
@@ -633,34 +662,12 @@ impl Store for SqliteStore {
         })
     }
 
-    fn counts(&self) -> Result<Counts> {
-        self.with_reader(|c| {
-            let (subjects, events): (i64, i64) = c
-                .query_row(
-                    "SELECT count(*), coalesce(sum(event_count), 0) FROM subjects WHERE state = 0",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .map_err(backend("counting subjects"))?;
-            let scores: i64 = c
-                .query_row("SELECT count(*) FROM scores", [], |r| r.get(0))
-                .map_err(backend("counting scores"))?;
-            Ok(Counts {
-                subjects: subjects as u64,
-                events: events as u64,
-                scores: scores as u64,
-            })
-        })
-    }
-
     fn score_distribution(&self, bucket_width: i32) -> Result<ScoreDistribution> {
         self.score_distribution_impl(bucket_width)
     }
+}
 
-    fn erase_subject(&self, id: &SubjectId, tombstone: &SubjectId) -> Result<Option<Erasure>> {
-        self.erase_subject_impl(id, tombstone)
-    }
-
+impl RecordStore for SqliteStore {
     fn put_records(&self, records: &[Record]) -> Result<()> {
         self.put_records_impl(records)
     }
@@ -740,7 +747,9 @@ impl Store for SqliteStore {
                 .map_err(backend("reading the change feed"))
         })
     }
+}
 
+impl AuditStore for SqliteStore {
     fn append_audit(&self, entries: &[AuditEntry], writes: &[RecordWrite]) -> Result<()> {
         self.append_audit_impl(entries, writes)
     }

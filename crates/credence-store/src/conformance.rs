@@ -24,9 +24,9 @@ macro_rules! checks {
     };
 }
 
-/// Every check of the suite.
-pub const CHECKS: &[Check] = checks![
-    schema_version_is_positive,
+/// Events ([`crate::EventStore`]): atomic, idempotent appends, canonical
+/// order, one subject's events only, scans and partitions.
+pub const EVENT_CHECKS: &[Check] = checks![
     appended_events_read_back_in_canonical_order,
     enrolment_creates_the_subject,
     events_for_unenrolled_subjects_are_rejected_atomically,
@@ -41,24 +41,59 @@ pub const CHECKS: &[Check] = checks![
     one_subject_log_matches_its_events,
     a_subject_log_follows_every_write_at_once,
     partitions_cover_every_subject_once,
+];
+
+/// Scores ([`crate::ScoreStore`]).
+pub const SCORE_CHECKS: &[Check] = checks![
     scores_round_trip_and_keep_history,
-    counts_add_up,
+    distribution_counts_latest_scores_of_enrolled_subjects,
+];
+
+/// Records and the change feed ([`crate::RecordStore`]).
+pub const RECORD_CHECKS: &[Check] = checks![
     records_round_trip_by_kind_subject_and_owner,
     first_record_writer_wins,
     the_control_generation_moves_with_every_record_change,
     the_change_feed_names_every_record_change_in_order,
+];
+
+/// The audit log and the changes that commit with it
+/// ([`crate::AuditStore`]).
+pub const AUDIT_CHECKS: &[Check] = checks![
     audit_appends_only_in_sequence,
     record_changes_commit_with_their_audit_entries,
     a_restricted_consent_changes_with_its_audit_entry_and_shows_at_once,
     audit_answers_are_found_by_key_and_first_wins,
     access_logs_stay_whole_over_thousands_of_entries,
-    erasure_leaves_only_a_tombstone,
-    distribution_counts_latest_scores_of_enrolled_subjects,
 ];
 
-/// Runs every check, each on a fresh store from `open_empty`.
+/// What spans the concerns ([`Store`]): the schema, counts, erasure.
+pub const SPANNING_CHECKS: &[Check] = checks![
+    schema_version_is_positive,
+    counts_add_up,
+    erasure_leaves_only_a_tombstone,
+];
+
+/// The suite by concern, as a backend runs it.
+pub const CONCERNS: &[(&str, &[Check])] = &[
+    ("events", EVENT_CHECKS),
+    ("scores", SCORE_CHECKS),
+    ("records", RECORD_CHECKS),
+    ("audit", AUDIT_CHECKS),
+    ("spanning", SPANNING_CHECKS),
+];
+
+/// Runs every check of every concern, each on a fresh store from
+/// `open_empty`. A second backend runs it unchanged.
 pub fn run_all(open_empty: &dyn Fn() -> Box<dyn Store>) {
-    for (name, check) in CHECKS {
+    for (concern, checks) in CONCERNS {
+        run(concern, checks, open_empty);
+    }
+}
+
+/// Runs `checks` (one concern's), each on a fresh store.
+pub fn run(concern: &str, checks: &[Check], open_empty: &dyn Fn() -> Box<dyn Store>) {
+    for (name, check) in checks {
         let store = open_empty();
         let outcome =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(store.as_ref())));
@@ -69,7 +104,7 @@ pub fn run_all(open_empty: &dyn Fn() -> Box<dyn Store>) {
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
             panic!(
-                "conformance check `{name}` failed on backend {}: {message}",
+                "conformance check `{concern}::{name}` failed on backend {}: {message}",
                 store.backend()
             );
         }

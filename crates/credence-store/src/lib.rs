@@ -7,6 +7,12 @@
 //! wherever Credence runs.
 
 pub mod conformance;
+/// Every store trait, for code that calls a backend's methods directly
+/// (`use credence_store::prelude::*`); through `dyn Store` they need no
+/// import.
+pub mod prelude {
+    pub use crate::{AuditStore, EventStore, RecordStore, ScoreStore, Store};
+}
 mod records;
 
 pub use records::{
@@ -186,14 +192,9 @@ pub struct Counts {
     pub scores: u64,
 }
 
-/// The storage contract. Implementations are shared between threads.
-pub trait Store: Send + Sync {
-    /// A short name of the backend (`sqlite`).
-    fn backend(&self) -> &'static str;
-
-    /// The schema version of the open database.
-    fn schema_version(&self) -> Result<u32>;
-
+/// Events: appended atomically and idempotently, read back per subject in
+/// canonical order, scanned in ranges for rescoring and training.
+pub trait EventStore: Send + Sync {
     /// Runs `write` in one transaction. If `write` returns an error, nothing
     /// it wrote is kept; if it returns `Ok`, everything is committed and
     /// durable before this returns.
@@ -259,6 +260,7 @@ pub trait Store: Send + Sync {
         out: &mut Vec<SubjectLog>,
     ) -> Result<Option<ScanCursor>> {
         let mut records = Vec::with_capacity(limit.min(4096));
+
         let next = self.scan_subjects(cursor, until, limit, &mut records)?;
         out.clear();
         for record in records {
@@ -273,7 +275,10 @@ pub trait Store: Send + Sync {
     /// `(start, until)` that together cover every subject once, so several
     /// threads can read at the same time.
     fn partition(&self, parts: usize) -> Result<Vec<(Option<ScanCursor>, Option<ScanCursor>)>>;
+}
 
+/// Scores: the history of every subject's stored scores.
+pub trait ScoreStore: Send + Sync {
     /// Stores scores (replacing any with the same subject, as-of and model).
     fn put_scores(&self, scores: &[StoredScore]) -> Result<()>;
 
@@ -283,19 +288,13 @@ pub trait Store: Send + Sync {
     /// Every stored score of a subject, oldest as-of first.
     fn score_history(&self, id: &SubjectId) -> Result<Vec<StoredScore>>;
 
-    /// What the store holds.
-    fn counts(&self) -> Result<Counts>;
-
     /// Histogram of every enrolled subject's latest stored score.
     fn score_distribution(&self, bucket_width: i32) -> Result<ScoreDistribution>;
+}
 
-    /// Erases a subject in one transaction: its events, idempotency keys,
-    /// scores and every record about it. What remains is a tombstone under
-    /// `tombstone` (a keyed hash of the id, never the id), in state opted
-    /// out. Returns `None` when the subject is unknown. Backends must not
-    /// leave the erased bytes readable in the file (free pages, journals).
-    fn erase_subject(&self, id: &SubjectId, tombstone: &SubjectId) -> Result<Option<Erasure>>;
-
+/// Control-plane records (keys, consents, perks, disputes…) and the change
+/// feed every cache of them follows.
+pub trait RecordStore: Send + Sync {
     /// Inserts or replaces records, all in one durable transaction.
     fn put_records(&self, records: &[Record]) -> Result<()>;
 
@@ -333,7 +332,11 @@ pub trait Store: Send + Sync {
     /// The newest change's place in the feed (0 before any): where a
     /// process that has just read what it caches starts following.
     fn record_change_head(&self) -> Result<u64>;
+}
 
+/// The hash-chained audit log, and the record changes that commit with its
+/// entries.
+pub trait AuditStore: Send + Sync {
     /// Appends audit entries durably, in one transaction. Each `seq` must
     /// follow the last stored one; anything else is refused whole, with
     /// [`Error::AuditOutOfSequence`] when the batch starts anywhere but
@@ -358,4 +361,26 @@ pub trait Store: Send + Sync {
     /// every entry from `from_seq`: callers keep the range to a day, and
     /// look up in memory first.
     fn audit_answer(&self, key: &str, from_seq: u64) -> Result<Option<AuditEntry>>;
+}
+
+/// The storage contract: every concern, plus what spans them. A backend
+/// is a crate that implements all four and passes the conformance suite;
+/// nothing above the store knows which one it is. Implementations are
+/// shared between threads.
+pub trait Store: EventStore + ScoreStore + RecordStore + AuditStore {
+    /// A short name of the backend (`sqlite`).
+    fn backend(&self) -> &'static str;
+
+    /// The schema version of the open database.
+    fn schema_version(&self) -> Result<u32>;
+
+    /// What the store holds.
+    fn counts(&self) -> Result<Counts>;
+
+    /// Erases a subject in one transaction: its events, idempotency keys,
+    /// scores and every record about it. What remains is a tombstone under
+    /// `tombstone` (a keyed hash of the id, never the id), in state opted
+    /// out. Returns `None` when the subject is unknown. Backends must not
+    /// leave the erased bytes readable in the file (free pages, journals).
+    fn erase_subject(&self, id: &SubjectId, tombstone: &SubjectId) -> Result<Option<Erasure>>;
 }

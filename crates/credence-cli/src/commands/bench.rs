@@ -10,7 +10,7 @@ use credence_domain::SubjectLog;
 use credence_service::import::{ImportOptions, import_file};
 use credence_service::{Clock, Config, Ingestor, Scorer};
 use credence_sim::{SimConfig, simulate_subject};
-use credence_store::Store;
+use credence_store::prelude::*;
 use credence_store_sqlite::{SqliteStore, bare_insert_baseline};
 use serde::Serialize;
 use std::time::Instant;

@@ -10,7 +10,7 @@ use credence_domain::SubjectId;
 use credence_scorecard::{Band, ScoreStatus};
 use credence_service::{Clock, Scorer};
 use credence_sim::{SimConfig, subject_id};
-use credence_store::Store;
+use credence_store::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 

@@ -741,6 +741,7 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use credence_store::prelude::*;
     use credence_store::{AuditAnswer, AuditEntry};
 
     fn remember(book: &AnswerBook, day: i64, key: &str, seq: u64) {
