@@ -118,6 +118,9 @@ struct ChangeFollower {
     next_look_ms: AtomicU64,
     /// The feed cursor what this process holds reflects.
     cursor: std::sync::Mutex<u64>,
+    /// The cursor, readable without the lock: a look that finds the feed's
+    /// head here has nothing to do, and takes no lock.
+    seen: AtomicU64,
 }
 
 impl std::fmt::Debug for Platform {
@@ -180,6 +183,7 @@ impl Platform {
                 started: std::time::Instant::now(),
                 next_look_ms: AtomicU64::new(FOLLOW_EVERY_MS),
                 cursor: std::sync::Mutex::new(cursor),
+                seen: AtomicU64::new(cursor),
             },
             config: config.clone(),
             answers,
@@ -330,6 +334,11 @@ impl Platform {
                 return Ok(());
             }
         }
+        // The common case, nothing changed: one read of the feed's head,
+        // no lock (every partner question makes this look).
+        if self.store.record_change_head()? == watch.seen.load(Ordering::Acquire) {
+            return Ok(());
+        }
         // One follower at a time; the cursor moves only after what it
         // covers is invalidated, so no change is skipped.
         let mut cursor = watch.cursor.lock().map_err(|_| lock_poisoned())?;
@@ -365,6 +374,9 @@ impl Platform {
             let scorer = models::scorer_in_force(self.store.as_ref(), &self.config)?;
             *self.scorer.write().map_err(|_| lock_poisoned())? = Arc::new(scorer);
         }
+        // Only now may a look without the lock skip: what the cursor covers
+        // is all in force.
+        watch.seen.store(*cursor, Ordering::Release);
         Ok(())
     }
 
