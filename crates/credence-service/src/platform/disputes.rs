@@ -486,9 +486,9 @@ impl Platform {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Limits, Store};
+    use super::super::Store;
     use super::*;
-    use crate::{Clock, Config};
+    use crate::Clock;
     use std::sync::Arc;
 
     /// A clock the test moves.
@@ -521,14 +521,7 @@ mod tests {
         let path = dir.path().join("db");
         let start = 1_790_000_000;
         let clock = Arc::new(Moving(std::sync::atomic::AtomicI64::new(start)));
-        let open = || {
-            let store: Arc<dyn Store> = Arc::new(
-                credence_store_sqlite::SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}")),
-            );
-            Platform::open(store, &Config::default(), clock.clone(), Limits::default())
-                .unwrap_or_else(|e| panic!("{e}"))
-        };
-        let (one, two) = (open(), open());
+        let (one, two) = super::super::two_processes(&path, clock.clone());
         let now = clock.now();
         let mut f = EventFactory::new("bank", "s1").recorded_at(now);
         let day = |n: i64| Timestamp::from_second(start - n * 86_400).unwrap_or(now);

@@ -522,6 +522,20 @@ impl Platform {
     }
 }
 
+/// Two platforms over one SQLite database, as two server processes (or
+/// nodes) would be: for the tests of what holds across processes.
+#[cfg(test)]
+pub(crate) fn two_processes(path: &std::path::Path, clock: Arc<dyn Clock>) -> (Platform, Platform) {
+    let open = || {
+        let store: Arc<dyn Store> = Arc::new(
+            credence_store_sqlite::SqliteStore::open(path).unwrap_or_else(|e| panic!("{e}")),
+        );
+        Platform::open(store, &Config::default(), clock.clone(), Limits::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    (open(), open())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -598,14 +612,7 @@ override = "{reason}"
         let clock = Arc::new(crate::FixedClock(
             Timestamp::from_second(1_790_000_000).unwrap_or(Timestamp::UNIX_EPOCH),
         ));
-        let open = || {
-            let store: Arc<dyn Store> = Arc::new(
-                credence_store_sqlite::SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}")),
-            );
-            Platform::open(store, &Config::default(), clock.clone(), Limits::default())
-                .unwrap_or_else(|e| panic!("{e}"))
-        };
-        let (one, two) = (open(), open());
+        let (one, two) = two_processes(&path, clock.clone());
         let operator = Principal::System { name: "test" };
         one.put_partner(
             &operator,
