@@ -778,7 +778,7 @@ impl AuditStore for SqliteStore {
     fn audit_answer(&self, key: &str, from_seq: u64) -> Result<Option<AuditEntry>> {
         Ok(self
             .audit_query(
-                "INDEXED BY audit_by_answer_key WHERE answer_key = ?1 AND seq >= ?2 ORDER BY seq LIMIT 1",
+                "WHERE seq >= ?2 AND answer_key = ?1 ORDER BY seq LIMIT 1",
                 params![key, from_seq as i64],
             )?
             .into_iter()

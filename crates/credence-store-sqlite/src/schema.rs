@@ -59,8 +59,8 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_by_subject ON audit (subject_ref, seq) WHERE subject_ref IS NOT NULL;",
     // 3: partners' answers inside their audit entries: one row per check
-    // instead of an entry plus a record with three indexes (indexed by key
-    // since 7).
+    // instead of an entry plus a record with three indexes. Deliberately
+    // not indexed; the service finds them through its in-memory book.
     "ALTER TABLE audit ADD COLUMN answer_key TEXT;
     ALTER TABLE audit ADD COLUMN answer TEXT;",
     // 4: the subject generation, incremented by every transaction that
@@ -95,9 +95,6 @@ const MIGRATIONS: &[&str] = &[
         BEGIN INSERT INTO record_changes (kind, id, subject_id) VALUES (NEW.kind, NEW.id, NEW.subject_id); END;
     CREATE TRIGGER record_change_deleted AFTER DELETE ON records
         BEGIN INSERT INTO record_changes (kind, id, subject_id) VALUES (OLD.kind, OLD.id, OLD.subject_id); END;",
-    // 7: partners' answers found by key, so a question new to one process
-    // learns in one read whether another process answered it already.
-    "CREATE INDEX audit_by_answer_key ON audit (answer_key) WHERE answer_key IS NOT NULL;",
 ];
 
 /// The newest schema version this build knows.

@@ -117,15 +117,16 @@ enum Whereabouts {
     AskTheStore { from_seq: u64 },
 }
 
-/// Where today's eligibility answers given through this process are in the
-/// audit log, in memory, so a repeated check reads one entry by its number.
-/// A check the book has no answer for asks the store by key (one indexed
-/// read), since another process on the database may have answered it.
+/// Where today's eligibility answers are in the audit log, in memory, so a
+/// partner's check never reads the store to learn that its transaction id
+/// is new (nearly every check), and reads one entry by its number when it
+/// is not.
 ///
 /// At start the book reads the entries written since the start of the
 /// day; afterwards answers are added once durable, in the audit writer's
 /// order (the log's order: the first written wins). It keeps a hash of
-/// each key and the entry's number, about 32 bytes an answer. Past `limit`
+/// each key and the entry's number, about 32 bytes an answer. Like the
+/// record cache, it assumes one server process per database. Past `limit`
 /// answers in a day it stops vouching for absence and the store scans
 /// the day's entries instead, until the next day (a bound on memory, not
 /// on correctness).
@@ -324,9 +325,7 @@ impl Platform {
         let body: serde_json::Value = match keep {
             Keep::InEntry => {
                 let entry = match self.answers.lookup(answer_id)? {
-                    // Not given through this process; another process on
-                    // the database may have given it (one indexed read).
-                    Whereabouts::Absent => self.store.audit_answer(answer_id, 1)?,
+                    Whereabouts::Absent => None,
                     Whereabouts::At { seq, from_seq } => {
                         match self.store.audit_entries(seq - 1, 1)?.pop() {
                             Some(entry)

@@ -674,44 +674,6 @@ override = "{reason}"
         let first = ask(&two, "t1").unwrap_or_else(|e| panic!("{e}"));
         assert!(first.score.is_some(), "{first:?}");
 
-        // A transaction answered through one is answered the same through
-        // the other, as a repeat.
-        one.put_perk(
-            &partner,
-            Perk {
-                id: "ride".into(),
-                partner_id: "bikes".into(),
-                name: "Ride".into(),
-                description: String::new(),
-                min_score: 350,
-                subject_kind: None,
-                dimension_minimums: std::collections::BTreeMap::new(),
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let eligibility = |platform: &Platform| {
-            platform
-                .check_eligibility(
-                    &partner,
-                    &answers::PartnerQuestion {
-                        pseudonym: pseudonym.clone(),
-                        transaction_id: "e1".into(),
-                        perk_id: Some("ride".into()),
-                    },
-                )
-                .unwrap_or_else(|e| panic!("{e}"))
-        };
-        let through_one = eligibility(&one);
-        let through_two = eligibility(&two);
-        assert!(
-            !through_one.repeated && through_two.repeated,
-            "{through_two:?}"
-        );
-        assert_eq!(
-            (through_one.eligible, &through_one.answered_at),
-            (through_two.eligible, &through_two.answered_at)
-        );
-
         // A model deployed through one scores in the other.
         let mut model = credence_scorecard::default_model(credence_domain::SubjectKind::Person)
             .unwrap_or_else(|e| panic!("{e}"));
