@@ -125,8 +125,11 @@ enum Whereabouts {
 /// At start the book reads the entries written since the start of the
 /// day; afterwards answers are added once durable, in the audit writer's
 /// order (the log's order: the first written wins). It keeps a hash of
-/// each key and the entry's number, about 32 bytes an answer. Like the
-/// record cache, it assumes one server process per database. Past `limit`
+/// each key and the entry's number, about 32 bytes an answer. It is exact
+/// while one server answers partners on a database, as the embedded store
+/// enforces; answering from many nodes needs the answer's key written once
+/// in the audit transaction (a lookup per new question through an index
+/// halved the checks a second). Past `limit`
 /// answers in a day it stops vouching for absence and the store scans
 /// the day's entries instead, until the next day (a bound on memory, not
 /// on correctness).
