@@ -688,15 +688,6 @@ impl RecordStore for SqliteStore {
         self.delete_record_impl(kind, id)
     }
 
-    fn control_generation(&self) -> Result<u64> {
-        self.with_reader(|c| {
-            c.prepare_cached("SELECT value FROM control_generation")
-                .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
-                .map(|value| value as u64)
-                .map_err(backend("reading the control generation"))
-        })
-    }
-
     fn record_changes(&self, after: u64, limit: usize) -> Result<credence_store::RecordChanges> {
         self.with_reader(|c| {
             let context = "reading the change feed";

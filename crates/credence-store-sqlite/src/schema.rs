@@ -71,7 +71,8 @@ const MIGRATIONS: &[&str] = &[
     // 5: the control generation, moved by every change to `records` in the
     // changing transaction, whichever process and code path makes it, so
     // a server notices keys and consents another process wrote. Triggers,
-    // not application code: no writer can forget them.
+    // not application code: no writer can forget them. (Superseded by 6's
+    // change feed, and dropped by 7.)
     "CREATE TABLE control_generation (value INTEGER NOT NULL);
     INSERT INTO control_generation (value) VALUES (0);
     CREATE TRIGGER records_inserted AFTER INSERT ON records
@@ -95,6 +96,12 @@ const MIGRATIONS: &[&str] = &[
         BEGIN INSERT INTO record_changes (kind, id, subject_id) VALUES (NEW.kind, NEW.id, NEW.subject_id); END;
     CREATE TRIGGER record_change_deleted AFTER DELETE ON records
         BEGIN INSERT INTO record_changes (kind, id, subject_id) VALUES (OLD.kind, OLD.id, OLD.subject_id); END;",
+    // 7: the change feed says which record changed, so the bare count of
+    // changes goes.
+    "DROP TRIGGER records_inserted;
+    DROP TRIGGER records_updated;
+    DROP TRIGGER records_deleted;
+    DROP TABLE control_generation;",
 ];
 
 /// The newest schema version this build knows.

@@ -53,7 +53,7 @@ pub const SCORE_CHECKS: &[Check] = checks![
 pub const RECORD_CHECKS: &[Check] = checks![
     records_round_trip_by_kind_subject_and_owner,
     first_record_writer_wins,
-    the_control_generation_moves_with_every_record_change,
+    the_change_feed_moves_with_every_record_change,
     the_change_feed_names_every_record_change_in_order,
 ];
 
@@ -582,8 +582,8 @@ fn the_change_feed_names_every_record_change_in_order(store: &dyn Store) {
     );
 }
 
-fn the_control_generation_moves_with_every_record_change(store: &dyn Store) {
-    let generation = || store.control_generation().unwrap_or_else(|e| panic!("{e}"));
+fn the_change_feed_moves_with_every_record_change(store: &dyn Store) {
+    let generation = || store.record_change_head().unwrap_or_else(|e| panic!("{e}"));
     let mut seen = generation();
     let mut moved = |what: &str, expected: bool| {
         let now = generation();

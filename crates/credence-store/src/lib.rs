@@ -311,13 +311,6 @@ pub trait RecordStore: Send + Sync {
     /// Deletes one record; true when it existed.
     fn delete_record(&self, kind: &'static str, id: &str) -> Result<bool>;
 
-    /// A number that changes whenever any record is written or deleted, by
-    /// any process, in the same transaction as the change: a process that
-    /// keeps records in memory (API keys, consents) polls it to notice
-    /// another process's writes (`credence keys revoke` beside a running
-    /// server).
-    fn control_generation(&self) -> Result<u64>;
-
     /// The change feed: records changed (written or deleted, by any process
     /// and any path) after `after`, a cursor from an earlier answer (0 for
     /// the start), oldest first, at most `limit`. Every cache of records is
