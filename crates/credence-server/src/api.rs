@@ -324,16 +324,16 @@ fn is_json(response: &Response) -> bool {
 /// text it carried (a framework's reason) becomes part of the message.
 async fn as_json_error(response: Response) -> Response {
     let status = response.status();
-    let code = match status.as_u16() {
-        401 => Code::Unauthenticated,
-        403 => Code::Forbidden,
-        404 => Code::NotFound,
-        409 => Code::Conflict,
-        413 => Code::PayloadTooLarge,
-        503 => Code::Unavailable,
-        500..=599 => Code::Internal,
-        _ => Code::InvalidRequest,
-    };
+    // The code whose status this is (the first, for a status several
+    // codes share), read off the one table; otherwise the class's.
+    let code = Code::ALL
+        .into_iter()
+        .find(|code| status_of(*code) == status)
+        .unwrap_or(if status.is_server_error() {
+            Code::Internal
+        } else {
+            Code::InvalidRequest
+        });
     let message = if code == Code::PayloadTooLarge {
         format!("the body is larger than {MAX_BODY_BYTES} bytes; split the batch")
     } else {

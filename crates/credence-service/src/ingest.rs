@@ -202,8 +202,9 @@ impl Furnishing {
         let Some(record) = store.record(crate::platform::FURNISHER_RECORD, id.as_str())? else {
             return Ok(None);
         };
+        // Unreadable is corruption, not the caller's mistake.
         let registered: crate::platform::Furnisher = serde_json::from_str(&record.body)
-            .map_err(|e| crate::Error::Input(format!("stored furnisher {id}: {e}")))?;
+            .map_err(|e| credence_store::Error::Corrupt(format!("stored furnisher {id}: {e}")))?;
         Ok(Some(Self::Furnisher {
             id: id.clone(),
             kinds: registered.kinds,

@@ -1,8 +1,7 @@
 //! A furnisher's batch over the API: the request's envelope and limits,
 //! then the one ingest pipeline (`crate::Intake`) every entry point shares.
 
-use super::records::kind;
-use super::{ApiError, ApiResult, Code, Furnisher, Platform, Principal, RecordProblem};
+use super::{ApiError, ApiResult, Code, Platform, Principal, RecordProblem};
 use crate::{Furnishing, Intake};
 use credence_domain::{FurnisherId, SubjectId};
 use serde::{Deserialize, Serialize};
@@ -47,16 +46,14 @@ impl Platform {
                 "only furnishers may report events (with a furnisher API key)",
             ));
         };
-        let registered: Furnisher =
-            self.records()
-                .get(kind::FURNISHER, furnisher)?
-                .ok_or_else(|| {
-                    ApiError::new(
-                        Code::Forbidden,
-                        format!("furnisher {furnisher:?} is not registered; ask the operator"),
-                    )
-                })?;
         let furnisher_id = FurnisherId::new(furnisher).map_err(ApiError::internal)?;
+        // The same registration, read the same way, as a furnisher's file.
+        let furnishing = Furnishing::registered(self.store(), &furnisher_id)?.ok_or_else(|| {
+            ApiError::new(
+                Code::Forbidden,
+                format!("furnisher {furnisher:?} is not registered; ask the operator"),
+            )
+        })?;
         let text = std::str::from_utf8(body)
             .map_err(|e| ApiError::invalid("body", format!("the body is not UTF-8: {e}")))?;
         let raws = batch_records(text).map_err(|e| {
@@ -81,10 +78,6 @@ impl Platform {
         let now = self.now();
         let mut problems = Vec::new();
         let mut events = Vec::with_capacity(raws.len());
-        let furnishing = Furnishing::Furnisher {
-            id: furnisher_id,
-            kinds: registered.kinds,
-        };
         let mut intake = Intake::new(self.store(), &furnishing);
         for (index, raw) in raws.iter().enumerate() {
             let parsed = self

@@ -207,7 +207,12 @@ impl Platform {
                 declared: stated.declared.to_string(),
                 reason: stated.reason.clone(),
             };
-            if self.records().get::<Stated>(kind::OVERRIDE, &stated.what)? == Some(body) {
+            if self
+                .records()
+                .get::<Stated>(kind::OVERRIDE, &stated.what)?
+                .as_ref()
+                == Some(&body)
+            {
                 continue;
             }
             self.audit_event(AuditEvent {
@@ -223,10 +228,7 @@ impl Platform {
                     stated.what.clone(),
                     None,
                     None,
-                    &Stated {
-                        declared: stated.declared.to_string(),
-                        reason: stated.reason,
-                    },
+                    &body,
                 )?],
                 answer: None,
             })?;
