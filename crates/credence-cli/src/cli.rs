@@ -131,10 +131,10 @@ pub enum KeysAction {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
-    /// Walk the chain; exit 1 if any entry was changed, deleted or reordered.
+    /// Walk every chain; exit 1 if any entry was changed, deleted or reordered.
     Verify {
-        /// Also require the chain to end at this hash (recorded earlier), to
-        /// detect a cut-off tail.
+        /// Also require the chains to end at this head hash (recorded
+        /// earlier: it covers every chain's head), to detect a cut-off tail.
         #[arg(long)]
         expect_head: Option<String>,
     },
@@ -206,6 +206,11 @@ pub struct RescoreArgs {
     /// Score as of this date or instant (default: now).
     #[arg(long)]
     pub as_of: Option<String>,
+    /// Rescore only part K of N (`K/N`, from 1/N to N/N): the subjects
+    /// whose stable id hash falls in the K-th of N equal ranges, so N
+    /// machines (or runs) share one rescore without overlap.
+    #[arg(long, value_name = "K/N", value_parser = parse_part)]
+    pub part: Option<(usize, usize)>,
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,
@@ -438,4 +443,18 @@ pub struct BenchArgs {
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Parses `K/N` with 1 ≤ K ≤ N.
+fn parse_part(text: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("`{text}` is not a part: write K/N with 1 ≤ K ≤ N, such as 2/8");
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let (k, n): (usize, usize) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if k == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
 }

@@ -1007,13 +1007,19 @@ fn audit_tampering_is_detected() {
         assert_eq!(verdict["intact"], false, "{sql}: {verdict}");
         verdict["problem"].as_str().unwrap_or_default().to_string()
     };
+    // The log is a set of chains: tamper with one that is long enough.
+    connection
+        .execute_batch(
+            "CREATE TEMP TABLE target AS SELECT chain FROM audit WHERE seq = 4 ORDER BY chain LIMIT 1;",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
     // Change.
     let problem = tamper(
-        "BEGIN; CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE seq = 3; UPDATE audit SET detail = 'nothing happened' WHERE seq = 3; COMMIT;",
+        "BEGIN; CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE chain = (SELECT chain FROM target) AND seq = 3; UPDATE audit SET detail = 'nothing happened' WHERE chain = (SELECT chain FROM target) AND seq = 3; COMMIT;",
     );
     assert!(problem.contains("entry 3"), "{problem}");
     connection
-        .execute_batch("UPDATE audit SET detail = (SELECT detail FROM saved) WHERE seq = 3;")
+        .execute_batch("UPDATE audit SET detail = (SELECT detail FROM saved) WHERE chain = (SELECT chain FROM target) AND seq = 3;")
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         world.ok("GET", "/v1/operator/audit/verify", &world.operator, None)["intact"],
@@ -1021,14 +1027,14 @@ fn audit_tampering_is_detected() {
     );
     // Delete.
     tamper(
-        "BEGIN; DROP TABLE saved; CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE seq = 4; DELETE FROM audit WHERE seq = 4; COMMIT;",
+        "BEGIN; DROP TABLE saved; CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE chain = (SELECT chain FROM target) AND seq = 4; DELETE FROM audit WHERE chain = (SELECT chain FROM target) AND seq = 4; COMMIT;",
     );
     connection
         .execute_batch("INSERT INTO audit SELECT * FROM saved;")
         .unwrap_or_else(|e| panic!("{e}"));
     // Reorder: swap two entries' contents.
     tamper(
-        "BEGIN; UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -1; COMMIT;",
+        "BEGIN; UPDATE audit SET seq = -1 WHERE chain = (SELECT chain FROM target) AND seq = 2; UPDATE audit SET seq = 2 WHERE chain = (SELECT chain FROM target) AND seq = 3; UPDATE audit SET seq = 3 WHERE chain = (SELECT chain FROM target) AND seq = -1; COMMIT;",
     );
 }
 

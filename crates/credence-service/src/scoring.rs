@@ -6,7 +6,7 @@ use credence_features::{FeatureEngine, FeatureSet, Policy, SubjectLog, negative_
 use credence_scorecard::{
     Band, CompiledScorecard, ScoreReport, ScoreSummary, Scorecard, default_model,
 };
-use credence_store::{Store, StoredScore};
+use credence_store::{HashRange, Store, StoredScore};
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -268,14 +268,16 @@ impl Scorer {
         })
     }
 
-    /// Scores every subject as of `as_of` and stores the scores: readers
-    /// decode disjoint ranges of subjects, one thread scores, one writes, and
-    /// only a bounded number of pages is ever in flight, so memory does not
-    /// grow with the number of subjects. `progress` gets the
-    /// number of subjects done so far.
+    /// Scores every subject of `range` (of the subject hash: several
+    /// machines can each take one) as of `as_of` and stores the scores:
+    /// readers decode disjoint parts of the range, one thread scores, one
+    /// writes, and only a bounded number of pages is ever in flight, so
+    /// memory does not grow with the number of subjects. `progress` gets
+    /// the number of subjects done so far.
     pub fn rescore(
         &self,
         store: &dyn Store,
+        range: HashRange,
         as_of: Timestamp,
         computed_at: Timestamp,
         progress: &mut dyn FnMut(u64),
@@ -287,19 +289,19 @@ impl Scorer {
             ..RescoreSummary::default()
         };
         let mut total_score = 0i64;
-        let ranges = store.partition(READERS)?;
+        let ranges = range.split(READERS);
         std::thread::scope(|scope| -> Result<()> {
             let readers: Vec<_> = ranges
                 .into_iter()
-                .map(|(start, until)| {
+                .map(|range| {
                     let page_tx = page_tx.clone();
                     std::thread::Builder::new()
                         .name("rescore-read".into())
                         .spawn_scoped(scope, move || -> Result<()> {
-                            let mut cursor = start;
+                            let mut cursor = None;
                             loop {
                                 let mut page = Vec::with_capacity(PAGE);
-                                cursor = store.scan_logs(cursor, until, PAGE, &mut page)?;
+                                cursor = store.scan_logs(range, cursor, PAGE, &mut page)?;
                                 if !page.is_empty() && page_tx.send(page).is_err() {
                                     return Ok(()); // the scorer stopped; its error is reported
                                 }

@@ -913,7 +913,13 @@ mod properties {
         let as_of = day(760);
         let summary = world
             .scorer
-            .rescore(&world.store, as_of, day(761), &mut |_| {})
+            .rescore(
+                &world.store,
+                credence_store::HashRange::ALL,
+                as_of,
+                day(761),
+                &mut |_| {},
+            )
             .expect("rescore");
         assert_eq!((summary.subjects, summary.scored), (3, 3));
         assert_eq!(summary.bands.values().sum::<u64>(), 3);

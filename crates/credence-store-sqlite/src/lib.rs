@@ -21,9 +21,9 @@ pub use baseline::bare_insert_baseline;
 
 use credence_domain::{Event, Fact, Subject, SubjectId, SubjectKind, SubjectLog, SubjectState};
 use credence_store::{
-    AppendReport, AuditEntry, AuditStore, Counts, Erasure, Error, EventStore, EventWriter, Record,
-    RecordFilter, RecordStore, RecordWrite, Result, ScanCursor, ScoreDistribution, ScoreStore,
-    Store, StoredScore, SubjectRecord,
+    AppendReport, AuditEntry, AuditStore, Counts, Erasure, Error, EventStore, EventWriter,
+    HashRange, Record, RecordFilter, RecordStore, RecordWrite, Result, ScanCursor,
+    ScoreDistribution, ScoreStore, Store, StoredScore, SubjectRecord,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -161,27 +161,43 @@ impl SqliteStore {
         result
     }
 
-    /// Visits up to `limit` subjects with keys in `(cursor, until]`, in key
+    /// Visits up to `limit` subjects of `range` after `cursor`, in key
     /// order, with their raw event blobs. Returns the cursor to continue
     /// from, or `None` when the range is done.
+    ///
+    /// A range is read in row order with its hash as a filter, not through
+    /// an index on the hash: on one machine every worker reading the
+    /// table's pages in order is cheaper than each one jumping between
+    /// rows, and the hash sits before the blob, so rows of other ranges
+    /// are skipped without reading their events.
     fn scan_rows(
         &self,
+        range: HashRange,
         cursor: Option<ScanCursor>,
-        until: Option<ScanCursor>,
         limit: usize,
         mut visit: impl FnMut(Subject, &[u8]) -> Result<()>,
     ) -> Result<Option<ScanCursor>> {
-        let after = cursor.map_or(0, |c| c.0 as i64);
-        let before = until.map_or(i64::MAX, |c| c.0 as i64);
+        let after = match cursor {
+            None => 0,
+            Some(cursor) => match <[u8; 8]>::try_from(cursor.position()) {
+                Ok(bytes) => i64::from_be_bytes(bytes),
+                Err(_) => {
+                    return Err(Error::Backend(
+                        "a scan cursor that this backend did not make".into(),
+                    ));
+                }
+            },
+        };
         self.with_reader(|c| {
             let mut stmt = c
                 .prepare_cached(&format!(
                     "SELECT {SUBJECT_COLUMNS}, events FROM subjects
-                     WHERE subject_key > ?1 AND subject_key <= ?3 ORDER BY subject_key LIMIT ?2"
+                     WHERE subject_key > ?1 AND subject_hash BETWEEN ?3 AND ?4
+                     ORDER BY subject_key LIMIT ?2"
                 ))
                 .map_err(backend("scanning subjects"))?;
             let mut rows = stmt
-                .query(params![after, limit as i64, before])
+                .query(params![after, limit as i64, range.first, range.last])
                 .map_err(backend("scanning subjects"))?;
             let (mut seen, mut last) = (0, after);
             while let Some(row) = rows.next().map_err(backend("scanning subjects"))? {
@@ -196,7 +212,7 @@ impl SqliteStore {
                 seen += 1;
                 last = key;
             }
-            Ok((seen == limit && limit > 0).then_some(ScanCursor(last as u64)))
+            Ok((seen == limit && limit > 0).then(|| ScanCursor::new(last.to_be_bytes())))
         })
     }
 
@@ -507,13 +523,13 @@ impl EventStore for SqliteStore {
 
     fn scan_subjects(
         &self,
+        range: HashRange,
         cursor: Option<ScanCursor>,
-        until: Option<ScanCursor>,
         limit: usize,
         out: &mut Vec<SubjectRecord>,
     ) -> Result<Option<ScanCursor>> {
         let mut filled = 0;
-        let next = self.scan_rows(cursor, until, limit, |subject, blob| {
+        let next = self.scan_rows(range, cursor, limit, |subject, blob| {
             if filled == out.len() {
                 out.push(SubjectRecord {
                     subject: subject.clone(),
@@ -570,8 +586,8 @@ impl EventStore for SqliteStore {
 
     fn scan_logs(
         &self,
+        range: HashRange,
         cursor: Option<ScanCursor>,
-        until: Option<ScanCursor>,
         limit: usize,
         out: &mut Vec<SubjectLog>,
     ) -> Result<Option<ScanCursor>> {
@@ -585,7 +601,7 @@ impl EventStore for SqliteStore {
             })
             .collect();
         let mut remap = Vec::new();
-        self.scan_rows(cursor, until, limit, |subject, blob| {
+        self.scan_rows(range, cursor, limit, |subject, blob| {
             let mut facts = spare.pop().unwrap_or_default();
             codec::decode_facts(blob, &subject.id, &mut facts, &mut remap)
                 .map_err(Error::Corrupt)?;
@@ -595,30 +611,6 @@ impl EventStore for SqliteStore {
             );
             Ok(())
         })
-    }
-
-    fn partition(&self, parts: usize) -> Result<Vec<(Option<ScanCursor>, Option<ScanCursor>)>> {
-        let (low, high): (i64, i64) = self.with_reader(|c| {
-            c.query_row(
-                "SELECT coalesce(min(subject_key), 0), coalesce(max(subject_key), 0) FROM subjects",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(backend("partitioning subjects"))
-        })?;
-        let parts = parts.max(1) as i64;
-        let span = (high - low + 1).max(1);
-        let parts = parts.min(span);
-        // Keys are dense row ids, so equal key spans are nearly equal in
-        // subjects. Each range is (start, until]; the last is open-ended.
-        let mut ranges = Vec::with_capacity(parts as usize);
-        for part in 0..parts {
-            let start = (part > 0).then(|| ScanCursor((low - 1 + span * part / parts) as u64));
-            let until = (part + 1 < parts)
-                .then(|| ScanCursor((low - 1 + span * (part + 1) / parts) as u64));
-            ranges.push((start, until));
-        }
-        Ok(ranges)
     }
 }
 
@@ -745,32 +737,41 @@ impl AuditStore for SqliteStore {
         self.append_audit_impl(entries, writes)
     }
 
-    fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>> {
+    fn audit_entries(&self, chain: u32, after: u64, limit: usize) -> Result<Vec<AuditEntry>> {
         self.audit_query(
-            "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            params![after as i64, limit as i64],
+            "WHERE chain = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            params![chain, after as i64, limit as i64],
         )
     }
 
     fn audit_of_subject(&self, subject_ref: &str, limit: usize) -> Result<Vec<AuditEntry>> {
         self.audit_query(
-            "WHERE subject_ref = ?1 ORDER BY seq DESC LIMIT ?2",
+            "WHERE subject_ref = ?1 ORDER BY position DESC LIMIT ?2",
             params![subject_ref, limit as i64],
         )
     }
 
-    fn audit_head(&self) -> Result<Option<AuditEntry>> {
-        Ok(self
-            .audit_query("ORDER BY seq DESC LIMIT 1", [])?
-            .into_iter()
-            .next())
+    fn audit_heads(&self) -> Result<Vec<AuditEntry>> {
+        // Each chain's head by an index seek, chain after chain (a skip
+        // scan), rather than a GROUP BY over every entry.
+        self.audit_query(
+            "JOIN (WITH RECURSIVE chains (c) AS (
+                    SELECT min(chain) FROM audit
+                    UNION ALL
+                    SELECT (SELECT min(chain) FROM audit WHERE chain > c) FROM chains WHERE c IS NOT NULL)
+                SELECT c, (SELECT max(seq) FROM audit WHERE chain = c) AS head
+                FROM chains WHERE c IS NOT NULL) AS heads
+             ON audit.chain = heads.c AND audit.seq = heads.head
+             ORDER BY audit.chain",
+            [],
+        )
     }
 
-    fn audit_answer(&self, key: &str, from_seq: u64) -> Result<Option<AuditEntry>> {
+    fn audit_answer(&self, key: &str) -> Result<Option<AuditEntry>> {
         Ok(self
             .audit_query(
-                "WHERE seq >= ?2 AND answer_key = ?1 ORDER BY seq LIMIT 1",
-                params![key, from_seq as i64],
+                "WHERE answer_key = ?1 ORDER BY position LIMIT 1",
+                params![key],
             )?
             .into_iter()
             .next())

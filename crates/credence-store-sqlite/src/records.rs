@@ -34,50 +34,73 @@ fn execute_with_record(
     ])
 }
 const AUDIT_COLUMNS: &str =
-    "seq, at, actor, action, subject_ref, detail, prev_hash, hash, answer_key, answer";
+    "audit.chain, audit.seq, audit.at, audit.actor, audit.action, audit.subject_ref,
+    audit.detail, audit.prev_hash, audit.hash, audit.answer_key, audit.answer";
+/// The columns an append writes (`position` numbers itself).
+const AUDIT_WRITTEN: &str =
+    "chain, seq, at, actor, action, subject_ref, detail, prev_hash, hash, answer_key, answer";
 /// Built once: the audit writer looks it up in the statement cache on
 /// every group commit.
 static INSERT_AUDIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!("INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")
+    format!(
+        "INSERT INTO audit ({AUDIT_WRITTEN}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    )
 });
 
 /// Changes the feed keeps (see `Store::record_changes`): days of ordinary
 /// traffic, far more than any live reader falls behind.
 const CHANGES_KEPT: i64 = 1_000_000;
-/// How often (in audit sequence numbers) the writer prunes the feed.
+/// How often (in any chain's sequence numbers) the writer prunes the feed.
 const CHANGE_PRUNE_EVERY: u64 = 4_096;
 
-/// Appends a group of consecutive entries after the stored head, and the
+/// Appends a group of entries, each right after its chain's head, and the
 /// record changes they vouch for, inside the caller's open transaction.
 fn append_audit_in_transaction(
     connection: &rusqlite::Connection,
     entries: &[AuditEntry],
     writes: &[RecordWrite],
 ) -> Result<()> {
-    let Some(first) = entries.first() else {
+    if entries.is_empty() {
         return Ok(());
-    };
-    let last: i64 = connection
-        .prepare_cached("SELECT coalesce(max(seq), 0) FROM audit")
-        .and_then(|mut head| head.query_row([], |r| r.get(0)))
-        .map_err(backend("reading the audit head"))?;
-    if first.seq != last as u64 + 1 {
-        return Err(Error::AuditOutOfSequence {
-            first: first.seq,
-            stored: last as u64,
-        });
     }
+    // The next number each chain of the group expects: its stored head's,
+    // read once, then moved by each entry.
+    let mut next: Vec<(u32, u64)> = Vec::new();
+    let mut head = connection
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM audit WHERE chain = ?1")
+        .map_err(backend("reading the audit head"))?;
     let mut stmt = connection
         .prepare_cached(&INSERT_AUDIT)
         .map_err(backend("appending to the audit log"))?;
-    for (offset, e) in entries.iter().enumerate() {
-        if e.seq != first.seq + offset as u64 {
+    let mut passed_prune_mark = false;
+    for e in entries {
+        let expected = match next.iter_mut().find(|(chain, _)| *chain == e.chain) {
+            Some((_, expected)) => expected,
+            None => {
+                let stored: i64 = head
+                    .query_row([e.chain], |r| r.get(0))
+                    .map_err(backend("reading the audit head"))?;
+                if e.seq != stored as u64 + 1 {
+                    return Err(Error::AuditOutOfSequence {
+                        chain: e.chain,
+                        first: e.seq,
+                        stored: stored as u64,
+                    });
+                }
+                next.push((e.chain, e.seq));
+                &mut next.last_mut().expect("just pushed").1
+            }
+        };
+        if e.seq != *expected {
             return Err(Error::Backend(format!(
-                "audit entries are not consecutive at {}",
-                e.seq
+                "audit entries of chain {} are not consecutive at {}",
+                e.chain, e.seq
             )));
         }
+        *expected += 1;
+        passed_prune_mark |= e.seq % CHANGE_PRUNE_EVERY == 0;
         stmt.execute(params![
+            e.chain,
             e.seq as i64,
             e.at.as_second(),
             e.actor,
@@ -91,8 +114,7 @@ fn append_audit_in_transaction(
         ])
         .map_err(backend("appending to the audit log"))?;
     }
-    let last_seq = first.seq + entries.len() as u64 - 1;
-    if last_seq / CHANGE_PRUNE_EVERY > (first.seq - 1) / CHANGE_PRUNE_EVERY {
+    if passed_prune_mark {
         // Keep the feed bounded: a reader this far behind starts over.
         connection
             .prepare_cached(
@@ -151,56 +173,53 @@ fn record_from(kind: &'static str, row: RecordRow) -> Result<Record> {
     })
 }
 
-type AuditRow = (
-    i64,
-    i64,
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-);
+/// An audit row as read, before its stamp and answer are checked.
+struct AuditRow {
+    entry: AuditEntry,
+    at: i64,
+    answer_key: Option<String>,
+    answer: Option<String>,
+}
 
 fn audit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-        row.get(9)?,
-    ))
+    Ok(AuditRow {
+        entry: AuditEntry {
+            chain: row.get(0)?,
+            seq: row.get::<_, i64>(1)? as u64,
+            at: jiff::Timestamp::UNIX_EPOCH,
+            actor: row.get(3)?,
+            action: row.get(4)?,
+            subject_ref: row.get(5)?,
+            detail: row.get(6)?,
+            prev_hash: row.get(7)?,
+            hash: row.get(8)?,
+            answer: None,
+        },
+        at: row.get(2)?,
+        answer_key: row.get(9)?,
+        answer: row.get(10)?,
+    })
 }
 
 fn audit_from(row: AuditRow) -> Result<AuditEntry> {
-    let (seq, at, actor, action, subject_ref, detail, prev_hash, hash, answer_key, answer) = row;
-    let answer = match (answer_key, answer) {
+    let AuditRow {
+        mut entry,
+        at,
+        answer_key,
+        answer,
+    } = row;
+    entry.at = timestamp(at)?;
+    entry.answer = match (answer_key, answer) {
         (Some(key), Some(body)) => Some(AuditAnswer { key, body }),
         (None, None) => None,
         _ => {
             return Err(Error::Corrupt(format!(
-                "audit entry {seq} has half an answer (key or body missing)"
+                "audit entry {} of chain {} has half an answer (key or body missing)",
+                entry.seq, entry.chain
             )));
         }
     };
-    Ok(AuditEntry {
-        seq: seq as u64,
-        at: timestamp(at)?,
-        actor,
-        action,
-        subject_ref,
-        detail,
-        prev_hash,
-        hash,
-        answer,
-    })
+    Ok(entry)
 }
 
 impl SqliteStore {
@@ -457,9 +476,13 @@ impl SqliteStore {
         })
         .map_err(backend("erasing the subject's changes"))?;
         tx.execute(
-            "UPDATE subjects SET subject_id = ?1, state = 1, restricted_consent = 0,
-                 event_count = 0, events = x'' WHERE subject_key = ?2",
-            params![tombstone.as_str(), key],
+            "UPDATE subjects SET subject_id = ?1, subject_hash = ?3, state = 1,
+                 restricted_consent = 0, event_count = 0, events = x'' WHERE subject_key = ?2",
+            params![
+                tombstone.as_str(),
+                key,
+                credence_store::subject_hash(tombstone.as_str())
+            ],
         )
         .map_err(backend("writing the tombstone"))?;
         self.commit_subject_write(

@@ -138,6 +138,7 @@ fn the_checkpointer_copies_the_log_into_the_file_without_a_commit_doing_it() {
     for seq in 1..=400_u64 {
         let next = format!("{seq:064}");
         let entry = credence_store::AuditEntry {
+            chain: 0,
             seq,
             at: day(0),
             actor: "system".into(),
@@ -159,7 +160,7 @@ fn the_checkpointer_copies_the_log_into_the_file_without_a_commit_doing_it() {
         file_size() > before,
         "the database file should grow as the log is copied in ({before} bytes before)"
     );
-    assert_eq!(store.audit_entries(0, 1_000).expect("reads").len(), 400);
+    assert_eq!(store.audit_entries(0, 0, 1_000).expect("reads").len(), 400);
 }
 
 /// Another process writing the same file (here, a second handle: its own
@@ -296,4 +297,57 @@ fn a_reader_behind_the_pruned_feed_is_told_to_start_over() {
     let current = store.record_changes(2, 100).expect("reads");
     assert!(current.complete, "nothing after 2 is missing");
     assert_eq!(current.changes.len(), 3);
+}
+
+/// A database from before partitions and chains (version 7) opens with
+/// every subject in its hash's range and every audit entry on chain 0,
+/// unchanged, its answers found by key.
+#[test]
+fn a_version_7_database_gains_hashes_and_chains() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("old.db");
+    {
+        let mut old = Connection::open(&path).expect("creates");
+        schema::migrate_to(&mut old, 7).expect("migrates to 7");
+        old.execute_batch(
+            "INSERT INTO subjects (subject_key, subject_id, kind, enrolled_at, restricted_consent,
+                 state, event_count, events) VALUES (1, 'alice', 0, 0, 0, 0, 0, x''),
+                 (2, 'bob', 0, 0, 0, 0, 0, x'');
+             INSERT INTO audit (seq, at, actor, action, subject_ref, detail, prev_hash, hash,
+                 answer_key, answer) VALUES
+                 (1, 10, 'system', 'a', NULL, 'one', 'g', 'h1', NULL, NULL),
+                 (2, 20, 'partner:p', 'b', 'ref', 'two', 'h1', 'h2', 'k', 'yes');",
+        )
+        .expect("fills the old schema");
+    }
+    let store = SqliteStore::open(&path).expect("migrates");
+    assert_eq!(store.schema_version().expect("version"), schema::LATEST);
+    let hash = credence_store::subject_hash("alice");
+    let mut page = Vec::new();
+    store
+        .scan_subjects(
+            credence_store::HashRange {
+                first: hash,
+                last: hash,
+            },
+            None,
+            10,
+            &mut page,
+        )
+        .expect("scans");
+    let found: Vec<&str> = page.iter().map(|r| r.subject.id.as_str()).collect();
+    assert_eq!(found, ["alice"]);
+    let entries = store.audit_entries(0, 0, 10).expect("reads");
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| (e.chain, e.seq, e.hash.as_str()))
+            .collect::<Vec<_>>(),
+        [(0, 1, "h1"), (0, 2, "h2")]
+    );
+    assert_eq!(
+        store.audit_answer("k").expect("looks up").map(|e| e.seq),
+        Some(2)
+    );
+    assert_eq!(store.audit_heads().expect("heads").len(), 1);
 }

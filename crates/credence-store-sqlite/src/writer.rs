@@ -86,8 +86,8 @@ impl<'t> SqliteWriter<'t> {
             statements: Statements {
                 find_subject: prepare("SELECT subject_key, kind, state FROM subjects WHERE subject_id = ?1")?,
                 insert_subject: prepare(
-                    "INSERT INTO subjects (subject_key, subject_id, kind, enrolled_at, restricted_consent, state, event_count, events)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)",
+                    "INSERT INTO subjects (subject_key, subject_id, kind, enrolled_at, restricted_consent, state, event_count, events, subject_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8)",
                 )?,
                 claim_chunk: prepare(&claim_sql(KEY_CHUNK))?,
                 read_key: prepare("SELECT subject_key FROM event_keys WHERE furnisher_id = ?1 AND event_id = ?2")?,
@@ -286,7 +286,8 @@ impl<'t> SqliteWriter<'t> {
                         fresh.enrolled_at,
                         fresh.restricted,
                         events.len() as i64,
-                        &self.blob
+                        &self.blob,
+                        credence_store::subject_hash(subject_id.as_str())
                     ])
                     .map_err(backend("enrolling a subject"))?;
             } else {

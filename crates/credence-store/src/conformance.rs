@@ -5,8 +5,8 @@
 //! property, so a failing backend says what it got wrong.
 
 use crate::{
-    AuditAnswer, AuditEntry, Error, Record, RecordFilter, RecordWrite, ScanCursor, Store,
-    StoredScore, SubjectRecord,
+    AuditAnswer, AuditEntry, Error, HashRange, Record, RecordFilter, RecordWrite, ScanCursor,
+    Store, StoredScore, SubjectRecord, subject_hash,
 };
 use credence_domain::build::EventFactory;
 use credence_domain::{
@@ -61,6 +61,7 @@ pub const RECORD_CHECKS: &[Check] = checks![
 /// ([`crate::AuditStore`]).
 pub const AUDIT_CHECKS: &[Check] = checks![
     audit_appends_only_in_sequence,
+    audit_chains_are_numbered_apart,
     record_changes_commit_with_their_audit_entries,
     a_restricted_consent_changes_with_its_audit_entry_and_shows_at_once,
     audit_answers_are_found_by_key_and_first_wins,
@@ -328,7 +329,7 @@ fn scans_visit_every_subject_once(store: &dyn Store) {
     let mut page: Vec<SubjectRecord> = Vec::new();
     loop {
         cursor = store
-            .scan_subjects(cursor, None, 5, &mut page)
+            .scan_subjects(HashRange::ALL, cursor, 5, &mut page)
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(
             page.len() <= 5,
@@ -372,10 +373,10 @@ fn logs_match_events(store: &dyn Store) {
     let mut records = Vec::new();
     let mut logs = Vec::new();
     store
-        .scan_subjects(None, None, 10, &mut records)
+        .scan_subjects(HashRange::ALL, None, 10, &mut records)
         .unwrap_or_else(|e| panic!("{e}"));
     store
-        .scan_logs(None, None, 10, &mut logs)
+        .scan_logs(HashRange::ALL, None, 10, &mut logs)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(records.len(), logs.len());
     for (record, log) in records.into_iter().zip(logs) {
@@ -393,21 +394,24 @@ fn partitions_cover_every_subject_once(store: &dyn Store) {
     let batch: Vec<Event> = names.iter().flat_map(|n| sample(n)).collect();
     append_ok(store, &batch);
     for parts in [1, 2, 3, 7, 100] {
-        let ranges = store.partition(parts).unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            !ranges.is_empty() && ranges.len() <= parts,
-            "{parts} parts gave {} ranges",
-            ranges.len()
-        );
+        let ranges = HashRange::ALL.split(parts);
         let mut seen = Vec::new();
         let mut page = Vec::new();
-        for (start, until) in ranges {
-            let mut cursor = start;
+        for range in ranges {
+            let mut cursor = None;
             loop {
                 cursor = store
-                    .scan_subjects(cursor, until, 4, &mut page)
+                    .scan_subjects(range, cursor, 4, &mut page)
                     .unwrap_or_else(|e| panic!("{e}"));
-                seen.extend(page.iter().map(|r| r.subject.id.to_string()));
+                for record in &page {
+                    let id = record.subject.id.as_str();
+                    assert!(
+                        range.contains(subject_hash(id)),
+                        "{id} (hash {:#x}) was scanned in {range:?}",
+                        subject_hash(id)
+                    );
+                    seen.push(id.to_string());
+                }
                 if cursor.is_none() {
                     break;
                 }
@@ -419,8 +423,6 @@ fn partitions_cover_every_subject_once(store: &dyn Store) {
             "{parts} partitions must cover every subject exactly once"
         );
     }
-    let empty_ranges = store.partition(0).unwrap_or_else(|e| panic!("{e}"));
-    assert!(!empty_ranges.is_empty(), "zero parts still means one range");
 }
 
 fn scores_round_trip_and_keep_history(store: &dyn Store) {
@@ -713,15 +715,20 @@ fn first_record_writer_wins(store: &dyn Store) {
 }
 
 fn audit(seq: u64, subject_ref: Option<&str>) -> AuditEntry {
+    on_chain(0, seq, subject_ref)
+}
+
+fn on_chain(chain: u32, seq: u64, subject_ref: Option<&str>) -> AuditEntry {
     AuditEntry {
+        chain,
         seq,
         at: at(seq as i64),
         actor: "system".into(),
         action: "test".into(),
         subject_ref: subject_ref.map(str::to_string),
-        detail: format!("entry {seq}"),
-        prev_hash: format!("h{}", seq - 1),
-        hash: format!("h{seq}"),
+        detail: format!("entry {chain}/{seq}"),
+        prev_hash: format!("h{chain}/{}", seq - 1),
+        hash: format!("h{chain}/{seq}"),
         answer: None,
     }
 }
@@ -739,9 +746,9 @@ fn answered(seq: u64, key: &str, body: &str) -> AuditEntry {
 fn audit_answers_are_found_by_key_and_first_wins(store: &dyn Store) {
     let found = |key: &str| {
         store
-            .audit_answer(key, 1)
+            .audit_answer(key)
             .unwrap_or_else(|e| panic!("{e}"))
-            .map(|e| (e.seq, e.answer.map(|a| a.body)))
+            .map(|e| (e.chain, e.seq, e.answer.map(|a| a.body)))
     };
     assert_eq!(found("t1"), None, "nothing before anything is written");
     store
@@ -757,19 +764,35 @@ fn audit_answers_are_found_by_key_and_first_wins(store: &dyn Store) {
     store
         .append_audit(&[answered(4, "t1", "no")], &[])
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(found("t1"), Some((1, Some("yes".into()))), "the first wins");
-    assert_eq!(found("t2"), Some((3, Some("no".into()))));
+    // A later answer on another chain, numbered lower there, still loses.
+    let elsewhere = AuditEntry {
+        answer: Some(AuditAnswer {
+            key: "t2".into(),
+            body: "maybe".into(),
+        }),
+        ..on_chain(9, 1, Some("r9"))
+    };
+    store
+        .append_audit(&[elsewhere], &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        found("t1"),
+        Some((0, 1, Some("yes".into()))),
+        "the first wins"
+    );
+    assert_eq!(
+        found("t2"),
+        Some((0, 3, Some("no".into()))),
+        "the first written wins across chains"
+    );
     assert_eq!(found("t3"), None);
-    let from_two = store
-        .audit_answer("t1", 2)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .map(|e| e.seq);
-    assert_eq!(from_two, Some(4), "entries before `from_seq` are not read");
-    let all = store.audit_entries(0, 10).unwrap_or_else(|e| panic!("{e}"));
+    let all = store
+        .audit_entries(0, 0, 10)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(all[0], answered(1, "t1", "yes"), "answers read back whole");
     assert_eq!(all[1].answer, None);
     assert_eq!(
-        store.audit_head().ok().flatten(),
+        store.audit_heads().ok().map(|heads| heads[0].clone()),
         Some(answered(4, "t1", "no"))
     );
 }
@@ -829,7 +852,7 @@ fn record_changes_commit_with_their_audit_entries(store: &dyn Store) {
 }
 
 fn audit_appends_only_in_sequence(store: &dyn Store) {
-    assert_eq!(store.audit_head().ok().flatten(), None);
+    assert_eq!(store.audit_heads().ok(), Some(vec![]));
     store
         .append_audit(
             &[audit(1, Some("r1")), audit(2, None), audit(3, Some("r1"))],
@@ -838,9 +861,11 @@ fn audit_appends_only_in_sequence(store: &dyn Store) {
         .unwrap_or_else(|e| panic!("{e}"));
     for (offered, what) in [(5, "a gap"), (3, "a repeat")] {
         match store.append_audit(&[audit(offered, None)], &[]) {
-            Err(Error::AuditOutOfSequence { first, stored }) => {
-                assert_eq!((first, stored), (offered, 3), "{what}")
-            }
+            Err(Error::AuditOutOfSequence {
+                chain,
+                first,
+                stored,
+            }) => assert_eq!((chain, first, stored), (0, offered, 3), "{what}"),
             other => panic!("{what} must be refused as out of sequence, got {other:?}"),
         }
     }
@@ -851,16 +876,18 @@ fn audit_appends_only_in_sequence(store: &dyn Store) {
         "a gap inside a batch is refused"
     );
     assert_eq!(
-        store.audit_head().ok().flatten(),
-        Some(audit(3, Some("r1"))),
+        store.audit_heads().ok(),
+        Some(vec![audit(3, Some("r1"))]),
         "refused batches wrote nothing"
     );
     let all = store
-        .audit_entries(0, 100)
+        .audit_entries(0, 0, 100)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
     assert_eq!(all[0], audit(1, Some("r1")));
-    let page = store.audit_entries(1, 1).unwrap_or_else(|e| panic!("{e}"));
+    let page = store
+        .audit_entries(0, 1, 1)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(page, vec![audit(2, None)]);
     let mine = store
         .audit_of_subject("r1", 10)
@@ -873,7 +900,72 @@ fn audit_appends_only_in_sequence(store: &dyn Store) {
     store
         .append_audit(&[audit(4, None)], &[])
         .unwrap_or_else(|e| panic!("a refused batch must not block the next: {e}"));
-    assert_eq!(store.audit_head().ok().flatten(), Some(audit(4, None)));
+    assert_eq!(store.audit_heads().ok(), Some(vec![audit(4, None)]));
+}
+
+/// Chains are numbered apart: one batch may hold entries of several, each
+/// following its own head, and a fault on one refuses the whole batch.
+fn audit_chains_are_numbered_apart(store: &dyn Store) {
+    store
+        .append_audit(
+            &[
+                on_chain(0, 1, None),
+                on_chain(3, 1, Some("a")),
+                on_chain(5, 1, Some("b")),
+                on_chain(3, 2, Some("a")),
+                on_chain(0, 2, None),
+            ],
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("interleaved chains in one batch: {e}"));
+    store
+        .append_audit(&[on_chain(5, 2, Some("b")), on_chain(3, 3, Some("a"))], &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let heads = store.audit_heads().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        heads,
+        vec![
+            on_chain(0, 2, None),
+            on_chain(3, 3, Some("a")),
+            on_chain(5, 2, Some("b"))
+        ],
+        "one head per chain, by chain"
+    );
+    match store.append_audit(&[on_chain(3, 4, Some("a")), on_chain(5, 4, Some("b"))], &[]) {
+        Err(Error::AuditOutOfSequence {
+            chain: 5,
+            first: 4,
+            stored: 2,
+        }) => {}
+        other => panic!("a gap on chain 5 must be refused as such, got {other:?}"),
+    }
+    assert!(
+        store
+            .append_audit(&[on_chain(3, 4, Some("a")), on_chain(3, 6, Some("a"))], &[])
+            .is_err(),
+        "a gap inside one chain of a batch is refused"
+    );
+    assert_eq!(
+        store.audit_heads().ok(),
+        Some(heads),
+        "refused batches wrote nothing on any chain"
+    );
+    let three = store
+        .audit_entries(3, 1, 10)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        three,
+        vec![on_chain(3, 2, Some("a")), on_chain(3, 3, Some("a"))]
+    );
+    assert_eq!(store.audit_entries(4, 0, 10).ok(), Some(vec![]));
+    let mine = store
+        .audit_of_subject("b", 10)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        mine,
+        vec![on_chain(5, 2, Some("b")), on_chain(5, 1, Some("b"))],
+        "a subject's entries, newest written first"
+    );
 }
 
 /// Enough entries, in groups of uneven size, that a backend indexing its
@@ -966,6 +1058,23 @@ fn erasure_leaves_only_a_tombstone(store: &dyn Store) {
         .unwrap_or_else(|| panic!("the tombstone is kept"));
     assert_eq!(tombstone.state, SubjectState::OptedOut);
     assert!(events_of(store, "erased-abc").is_empty());
+    // A scan finds the tombstone in its own hash's range, never the id's.
+    for (name, hash) in [
+        ("erased-abc", subject_hash("erased-abc")),
+        ("gone", subject_hash("gone")),
+    ] {
+        let range = HashRange {
+            first: hash,
+            last: hash,
+        };
+        let mut page = Vec::new();
+        store
+            .scan_subjects(range, None, 10, &mut page)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let found: Vec<&str> = page.iter().map(|r| r.subject.id.as_str()).collect();
+        let expected: &[&str] = if name == "gone" { &[] } else { &["erased-abc"] };
+        assert_eq!(found, expected, "scanning the range of {name}'s hash");
+    }
     // Everyone else is untouched.
     assert_eq!(events_of(store, "stays").len(), 6);
     assert!(store.latest_score(&id("stays")).ok().flatten().is_some());
@@ -1070,7 +1179,7 @@ fn a_restricted_consent_changes_with_its_audit_entry_and_shows_at_once(store: &d
     let mut scanned = Vec::new();
     let scan = |out: &mut Vec<SubjectLog>| {
         store
-            .scan_logs(None, None, 10, out)
+            .scan_logs(HashRange::ALL, None, 10, out)
             .unwrap_or_else(|e| panic!("{e}"));
         out.iter()
             .map(|l| {

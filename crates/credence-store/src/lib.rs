@@ -13,7 +13,10 @@ pub mod conformance;
 pub mod prelude {
     pub use crate::{AuditStore, EventStore, RecordStore, ScoreStore, Store};
 }
+mod partitions;
 mod records;
+
+pub use partitions::{HashRange, ScanCursor, subject_hash};
 
 pub use records::{
     AuditAnswer, AuditEntry, Erasure, Record, RecordFilter, RecordWrite, ScoreDistribution,
@@ -61,12 +64,14 @@ pub enum Error {
     /// writer (another process on the same database) appended first. The
     /// caller re-reads the head and chains its entries after it.
     #[error(
-        "audit entry {first} does not follow the last stored entry {stored}: another writer appended first"
+        "audit entry {first} of chain {chain} does not follow its last stored entry {stored}: another writer appended first"
     )]
     AuditOutOfSequence {
-        /// The first entry offered.
+        /// The chain.
+        chain: u32,
+        /// The first entry offered on it.
         first: u64,
-        /// The last entry stored.
+        /// The last entry stored on it.
         stored: u64,
     },
 }
@@ -124,10 +129,6 @@ pub struct SubjectRecord {
     /// Its events, in canonical order.
     pub events: Vec<Event>,
 }
-
-/// Where a scan stopped; pass it back to continue. Opaque to callers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScanCursor(pub u64);
 
 /// A stored score.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -223,14 +224,15 @@ pub trait EventStore: Send + Sync {
     /// The subject's events in canonical order (empty when unknown).
     fn subject_events(&self, id: &SubjectId) -> Result<Vec<Event>>;
 
-    /// Fills `out` with up to `limit` subjects after `cursor` and before
-    /// `until` (all when `None`), in a stable order, reusing `out`'s
+    /// Fills `out` with up to `limit` subjects of `range` after `cursor`
+    /// (from the start when `None`), in a stable order, reusing `out`'s
     /// buffers. Returns the cursor to continue from, or `None` when the
-    /// range is done.
+    /// range is done. Disjoint ranges scan disjoint subjects, so several
+    /// workers (or machines) can each take one (see [`HashRange::split`]).
     fn scan_subjects(
         &self,
+        range: HashRange,
         cursor: Option<ScanCursor>,
-        until: Option<ScanCursor>,
         limit: usize,
         out: &mut Vec<SubjectRecord>,
     ) -> Result<Option<ScanCursor>>;
@@ -254,14 +256,14 @@ pub trait EventStore: Send + Sync {
     /// default builds the logs from full events.
     fn scan_logs(
         &self,
+        range: HashRange,
         cursor: Option<ScanCursor>,
-        until: Option<ScanCursor>,
         limit: usize,
         out: &mut Vec<SubjectLog>,
     ) -> Result<Option<ScanCursor>> {
         let mut records = Vec::with_capacity(limit.min(4096));
 
-        let next = self.scan_subjects(cursor, until, limit, &mut records)?;
+        let next = self.scan_subjects(range, cursor, limit, &mut records)?;
         out.clear();
         for record in records {
             let log = SubjectLog::from_events(record.subject, &record.events)
@@ -270,11 +272,6 @@ pub trait EventStore: Send + Sync {
         }
         Ok(next)
     }
-
-    /// Splits the subjects into at most `parts` disjoint scan ranges
-    /// `(start, until)` that together cover every subject once, so several
-    /// threads can read at the same time.
-    fn partition(&self, parts: usize) -> Result<Vec<(Option<ScanCursor>, Option<ScanCursor>)>>;
 }
 
 /// Scores: the history of every subject's stored scores.
@@ -327,33 +324,37 @@ pub trait RecordStore: Send + Sync {
     fn record_change_head(&self) -> Result<u64>;
 }
 
-/// The hash-chained audit log, and the record changes that commit with its
-/// entries.
+/// The audit log: a set of hash chains, each numbered from 1 without gaps,
+/// and the record changes that commit with their entries. Which chain an
+/// entry belongs to is the service's rule; the store keeps each chain in
+/// order and refuses an entry anywhere but right after its chain's head,
+/// so appends on different chains never wait for one head.
 pub trait AuditStore: Send + Sync {
-    /// Appends audit entries durably, in one transaction. Each `seq` must
-    /// follow the last stored one; anything else is refused whole, with
-    /// [`Error::AuditOutOfSequence`] when the batch starts anywhere but
-    /// right after the stored head. `writes` are applied in order in the
-    /// same transaction: a change to a record (a consent, a key) is kept
-    /// exactly when the entry that records it is, and what an audited
-    /// answer promised is kept exactly when its entry is.
+    /// Appends audit entries durably, in one transaction. On each chain the
+    /// batch names, its entries (in batch order; chains may interleave)
+    /// must follow that chain's stored head one by one; anything else is
+    /// refused whole, with [`Error::AuditOutOfSequence`] when a chain's
+    /// entries start anywhere but right after its head. `writes` are
+    /// applied in order in the same transaction: a change to a record (a
+    /// consent, a key) is kept exactly when the entry that records it is,
+    /// and what an audited answer promised is kept exactly when its entry
+    /// is.
     fn append_audit(&self, entries: &[AuditEntry], writes: &[RecordWrite]) -> Result<()>;
 
-    /// Up to `limit` audit entries with `seq > after`, in order.
-    fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// Up to `limit` entries of `chain` with `seq > after`, in order.
+    fn audit_entries(&self, chain: u32, after: u64, limit: usize) -> Result<Vec<AuditEntry>>;
 
-    /// The newest `limit` audit entries about one subject, newest first.
+    /// The newest `limit` audit entries about one subject, newest written
+    /// first.
     fn audit_of_subject(&self, subject_ref: &str, limit: usize) -> Result<Vec<AuditEntry>>;
 
-    /// The last audit entry.
-    fn audit_head(&self) -> Result<Option<AuditEntry>>;
+    /// The last entry of every chain that has one, by chain.
+    fn audit_heads(&self) -> Result<Vec<AuditEntry>>;
 
-    /// The first audit entry from `from_seq` on whose answer has `key`
-    /// (the first written wins), if any. Answers are not indexed (every
-    /// index is one more page written per partner check), so this reads
-    /// every entry from `from_seq`: callers keep the range to a day, and
-    /// look up in memory first.
-    fn audit_answer(&self, key: &str, from_seq: u64) -> Result<Option<AuditEntry>>;
+    /// The first written audit entry whose answer has `key`, if any, found
+    /// through an index (a partner's question carries its day in its key,
+    /// so this is the lookup by partner, transaction id and day).
+    fn audit_answer(&self, key: &str) -> Result<Option<AuditEntry>>;
 }
 
 /// The storage contract: every concern, plus what spans them. A backend

@@ -76,7 +76,11 @@ pub enum RecordFilter<'a> {
 /// log can outlive an erasure without keeping the id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
-    /// Position in the log, from 1, without gaps.
+    /// The chain it is on (0, the control plane's, holds every entry
+    /// written before the log had chains).
+    #[serde(default)]
+    pub chain: u32,
+    /// Position in its chain, from 1, without gaps.
     pub seq: u64,
     /// When it happened.
     pub at: Timestamp,
@@ -88,7 +92,7 @@ pub struct AuditEntry {
     pub subject_ref: Option<String>,
     /// Why, and any detail (purpose, transaction id, outcome).
     pub detail: String,
-    /// Hash of the previous entry (all zeros for the first).
+    /// Hash of the previous entry of its chain (all zeros for the first).
     pub prev_hash: String,
     /// Hash of this entry's content and `prev_hash`.
     pub hash: String,

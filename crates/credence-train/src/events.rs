@@ -55,7 +55,7 @@ pub fn training_set(
     let mut page = Vec::new();
     loop {
         cursor = store
-            .scan_logs(cursor, None, 1024, &mut page)
+            .scan_logs(credence_store::HashRange::ALL, cursor, 1024, &mut page)
             .map_err(|e| Error::Read {
                 path: "the database".into(),
                 message: e.to_string(),

@@ -169,7 +169,7 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
         let mut page = Vec::new();
         let mut facts = 0u64;
         loop {
-            cursor = store.scan_logs(cursor, None, 512, &mut page)?;
+            cursor = store.scan_logs(credence_store::HashRange::ALL, cursor, 512, &mut page)?;
             facts += page.iter().map(|log| log.facts().len() as u64).sum::<u64>();
             if cursor.is_none() {
                 return Ok((started.elapsed().as_secs_f64(), facts));
@@ -193,11 +193,17 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
     let mut samples = Vec::new();
     let quarter = (args.subjects / 4).max(1);
     let started = Instant::now();
-    let summary = scorer.rescore(&import_store, as_of, as_of, &mut |done| {
-        if done / quarter > samples.len() as u64 {
-            samples.push((done, rss_kib().unwrap_or(0)));
-        }
-    })?;
+    let summary = scorer.rescore(
+        &import_store,
+        credence_store::HashRange::ALL,
+        as_of,
+        as_of,
+        &mut |done| {
+            if done / quarter > samples.len() as u64 {
+                samples.push((done, rss_kib().unwrap_or(0)));
+            }
+        },
+    )?;
     let rescore = started.elapsed().as_secs_f64();
     let memory = samples
         .iter()

@@ -52,13 +52,21 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
             .checked_sub(jiff::SignedDuration::from_hours(24 * 30 * months_back))
             .context("computing history dates")?;
         let offset = (6 - months_back as u64) * args.subjects;
-        scorer.rescore(&store, as_of, now, &mut |done| {
-            bar.set_position(offset + done)
-        })?;
+        scorer.rescore(
+            &store,
+            credence_store::HashRange::ALL,
+            as_of,
+            now,
+            &mut |done| bar.set_position(offset + done),
+        )?;
     }
-    let summary = scorer.rescore(&store, now, now, &mut |done| {
-        bar.set_position(6 * args.subjects + done)
-    })?;
+    let summary = scorer.rescore(
+        &store,
+        credence_store::HashRange::ALL,
+        now,
+        now,
+        &mut |done| bar.set_position(6 * args.subjects + done),
+    )?;
     bar.finish_and_clear();
 
     outln!(

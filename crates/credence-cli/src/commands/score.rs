@@ -6,7 +6,7 @@ use crate::output;
 use anyhow::{Context, Result};
 use credence_domain::SubjectId;
 use credence_service::{Clock, Scorer};
-use credence_store::Store;
+use credence_store::{HashRange, Store};
 
 fn subject_id(raw: &str) -> Result<SubjectId> {
     SubjectId::new(raw).map_err(|e| anyhow::anyhow!("subject id {raw:?} {e}"))
@@ -157,9 +157,21 @@ pub fn rescore(global: &Global, args: &RescoreArgs) -> Result<()> {
     let scorer = Scorer::from_config(&config)?;
     let store = context::open_existing_store(global, &config)?;
     let as_of = context::as_of(args.as_of.as_deref())?;
-    let total = store.counts()?.subjects;
+    let (range, parts) = match args.part {
+        None => (HashRange::ALL, 1),
+        Some((k, n)) => {
+            let ranges = HashRange::ALL.split(n);
+            // `split` gives fewer parts only past 2^32 of them.
+            let range = *ranges
+                .get(k - 1)
+                .with_context(|| format!("there are only {} parts", ranges.len()))?;
+            (range, n as u64)
+        }
+    };
+    // A part's count is only known once scanned: its share of the total.
+    let total = store.counts()?.subjects.div_ceil(parts);
     let bar = output::progress(total, "rescore", "subjects");
-    let summary = scorer.rescore(&store, as_of, context::clock().now(), &mut |done| {
+    let summary = scorer.rescore(&store, range, as_of, context::clock().now(), &mut |done| {
         bar.set_position(done)
     })?;
     bar.finish_and_clear();

@@ -127,14 +127,16 @@ pub fn audit(global: &Global, action: &AuditAction) -> Result<()> {
         && *expected != verdict.head_hash
     {
         bail!(
-            "the audit log's {} entries are intact, but it ends at {} instead of the expected {expected}: entries after that point were cut off or the chain was rebuilt",
+            "the audit log's {} entries are intact, but its chains end at {} instead of the expected {expected}: entries after that point were cut off or a chain was rebuilt",
             verdict.entries,
             verdict.head_hash
         );
     }
     outln!(
-        "audit log intact: {} entries, head {}",
+        "audit log intact: {} entries on {} chain{}, head {}",
         verdict.entries,
+        verdict.chains.len(),
+        if verdict.chains.len() == 1 { "" } else { "s" },
         verdict.head_hash
     )?;
     Ok(())

@@ -4,6 +4,7 @@
 //! for it. The same transaction id on the same day gets the same answer
 //! (the answer book); every answer is audited before it leaves.
 
+use super::audit::AuditPlace;
 use super::perks::perk_verdict;
 use super::records::{Records, SEP, kind};
 use super::{ApiError, ApiResult, AuditEvent, Code, Perk, Platform, Principal, Scope};
@@ -110,29 +111,29 @@ struct AnswerId {
 enum Whereabouts {
     /// Not given today: the question is new.
     Absent,
-    /// Probably in audit entry `seq` (the entry's key must be checked: a
-    /// different key may share the hash); otherwise look from `from_seq`.
-    At { seq: u64, from_seq: u64 },
-    /// The book cannot tell: look in the entries from `from_seq` on.
-    AskTheStore { from_seq: u64 },
+    /// Probably in this audit entry (the entry's key must be checked: a
+    /// different key may share the hash); otherwise ask the store.
+    At(AuditPlace),
+    /// The book cannot tell: ask the store.
+    AskTheStore,
 }
 
 /// Where today's eligibility answers are in the audit log, in memory, so a
 /// partner's check never reads the store to learn that its transaction id
-/// is new (nearly every check), and reads one entry by its number when it
+/// is new (nearly every check), and reads one entry by its place when it
 /// is not.
 ///
-/// At start the book reads the entries written since the start of the
-/// day; afterwards answers are added once durable, in the audit writer's
-/// order (the log's order: the first written wins). It keeps a hash of
-/// each key and the entry's number, about 32 bytes an answer. It is exact
-/// while one server answers partners on a database, as the embedded store
-/// enforces; answering from many nodes needs the answer's key written once
-/// in the audit transaction (a lookup per new question through an index
-/// halved the checks a second). Past `limit`
-/// answers in a day it stops vouching for absence and the store scans
-/// the day's entries instead, until the next day (a bound on memory, not
-/// on correctness).
+/// At start the book reads, on every chain, the entries written since the
+/// start of the day; afterwards answers are added once durable, in the
+/// audit writer's order (the log's order: the first written wins). It
+/// keeps a hash of each key and the entry's place, about 40 bytes an
+/// answer. It is exact while one server answers partners on a database,
+/// as the embedded store enforces; answering from many nodes needs the
+/// answer's key written once in the audit transaction (a lookup through
+/// the store's index for every new question halved the checks a second).
+/// Past `limit` answers in a day it stops vouching for absence and the
+/// store is asked instead (by key, through its index), until the next
+/// day: a bound on memory, not on correctness.
 #[derive(Debug)]
 pub(crate) struct AnswerBook {
     limit: usize,
@@ -144,19 +145,17 @@ pub(crate) struct AnswerBook {
 #[derive(Debug, Default)]
 struct BookState {
     newest_day: i64,
-    /// No answer of `newest_day` is in an entry before this one.
-    day_first_seq: u64,
     /// False once the book overflowed today.
     complete: bool,
-    /// Hash of the key → (day, entry number).
-    answers: std::collections::HashMap<u64, (i64, u64)>,
+    /// Hash of the key → (day, entry).
+    answers: std::collections::HashMap<u64, (i64, AuditPlace)>,
 }
 
-/// Most answers kept in memory (about 130 MB at the limit).
+/// Most answers kept in memory (about 160 MB at the limit).
 const BOOK_LIMIT: usize = 4_000_000;
 
 /// How far before the day's start the start-up read begins: entries are
-/// stamped when queued, so neighbours in the log can be out of time order
+/// stamped when queued, so neighbours on a chain can be out of time order
 /// by the time it takes to queue them; an hour is far more than that.
 const LOAD_SLACK_SECONDS: i64 = 3_600;
 
@@ -174,33 +173,43 @@ impl AnswerBook {
 
     fn load_with_limit(store: &dyn Store, now: jiff::Timestamp, limit: usize) -> ApiResult<Self> {
         let today = day_of(now);
-        let first = first_entry_at_or_after(store, today * 86_400 - LOAD_SLACK_SECONDS)?;
         let book = Self {
             limit,
             hasher: std::hash::RandomState::new(),
             state: std::sync::Mutex::new(BookState {
                 newest_day: today,
-                day_first_seq: first,
                 complete: true,
                 answers: std::collections::HashMap::new(),
             }),
         };
-        let mut after = first.saturating_sub(1);
         let mut loaded = 0_usize;
-        loop {
-            let page = store.audit_entries(after, 10_000)?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for entry in page {
-                if let Some(answer) = entry.answer {
-                    loaded += 1;
-                    book.remember(
-                        AnswerId {
-                            key: answer.key,
-                            day: day_of(entry.at),
-                        },
-                        entry.seq,
-                    );
+        for head in store.audit_heads()? {
+            let chain = head.chain;
+            let first = first_entry_at_or_after(
+                store,
+                chain,
+                head.seq,
+                today * 86_400 - LOAD_SLACK_SECONDS,
+            )?;
+            let mut after = first.saturating_sub(1);
+            loop {
+                let page = store.audit_entries(chain, after, 10_000)?;
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                for entry in page {
+                    if let Some(answer) = entry.answer {
+                        loaded += 1;
+                        book.remember(
+                            AnswerId {
+                                key: answer.key,
+                                day: day_of(entry.at),
+                            },
+                            AuditPlace {
+                                chain,
+                                seq: entry.seq,
+                            },
+                        );
+                    }
                 }
             }
         }
@@ -215,22 +224,18 @@ impl AnswerBook {
     fn lookup(&self, key: &str) -> ApiResult<Whereabouts> {
         let hash = self.hash(key);
         let state = self.state.lock().map_err(|_| super::lock_poisoned())?;
-        let from_seq = state.day_first_seq;
         Ok(match state.answers.get(&hash) {
-            Some(&(_, seq)) => Whereabouts::At { seq, from_seq },
+            Some(&(_, place)) => Whereabouts::At(place),
             None if state.complete => Whereabouts::Absent,
-            None => Whereabouts::AskTheStore { from_seq },
+            None => Whereabouts::AskTheStore,
         })
     }
 
-    fn remember(&self, remember: AnswerId, seq: u64) {
+    fn remember(&self, remember: AnswerId, place: AuditPlace) {
         let hash = self.hash(&remember.key);
         if let Ok(mut state) = self.state.lock() {
             if remember.day > state.newest_day {
                 state.newest_day = remember.day;
-                // Answers reach the book in the log's order, so this is
-                // the first entry of the day with an answer.
-                state.day_first_seq = seq;
                 state.complete = true;
                 // Questions carry their day in their key, so yesterday's
                 // answers are kept only for checks decided just before
@@ -245,23 +250,25 @@ impl AnswerBook {
                 state.complete = false;
                 return;
             }
-            state.answers.entry(hash).or_insert((remember.day, seq));
+            state.answers.entry(hash).or_insert((remember.day, place));
         }
     }
 }
 
-/// The sequence number of the first audit entry stamped at or after
-/// `second` (one past the last entry when there is none), by binary search
-/// over the log, whose stamps rise with its sequence.
-fn first_entry_at_or_after(store: &dyn Store, second: i64) -> ApiResult<u64> {
-    let Some(head) = store.audit_head()? else {
-        return Ok(1);
-    };
-    let (mut low, mut high) = (1_u64, head.seq + 1);
+/// The number of the first entry of `chain` stamped at or after `second`
+/// (one past `head` when there is none), by binary search over the chain,
+/// whose stamps rise with its numbers.
+fn first_entry_at_or_after(
+    store: &dyn Store,
+    chain: u32,
+    head: u64,
+    second: i64,
+) -> ApiResult<u64> {
+    let (mut low, mut high) = (1_u64, head + 1);
     while low < high {
         let middle = low + (high - low) / 2;
         let stamped_before = store
-            .audit_entries(middle - 1, 1)?
+            .audit_entries(chain, middle - 1, 1)?
             .first()
             .is_some_and(|entry| entry.at.as_second() < second);
         if stamped_before {
@@ -329,20 +336,22 @@ impl Platform {
             Keep::InEntry => {
                 let entry = match self.answers.lookup(answer_id)? {
                     Whereabouts::Absent => None,
-                    Whereabouts::At { seq, from_seq } => {
-                        match self.store.audit_entries(seq - 1, 1)?.pop() {
+                    Whereabouts::At(place) => {
+                        match self
+                            .store
+                            .audit_entries(place.chain, place.seq - 1, 1)?
+                            .pop()
+                        {
                             Some(entry)
                                 if entry.answer.as_ref().is_some_and(|a| a.key == answer_id) =>
                             {
                                 Some(entry)
                             }
                             // Another key with the same hash.
-                            _ => self.store.audit_answer(answer_id, from_seq)?,
+                            _ => self.store.audit_answer(answer_id)?,
                         }
                     }
-                    Whereabouts::AskTheStore { from_seq } => {
-                        self.store.audit_answer(answer_id, from_seq)?
-                    }
+                    Whereabouts::AskTheStore => self.store.audit_answer(answer_id)?,
                 };
                 let Some((subject_ref, answer)) =
                     entry.and_then(|entry| Some((entry.subject_ref?, entry.answer?)))
@@ -464,12 +473,12 @@ impl Platform {
                 Err(error)
             }
             Decided::ToAudit(answer, event, remember) => {
-                let seq = self
+                let place = self
                     .audit
                     .record(event, self.now())
                     .map_err(|e| ApiError::new(Code::Unavailable, e))?;
                 if let Some(remember) = remember {
-                    self.answers.remember(remember, seq);
+                    self.answers.remember(remember, place);
                 }
                 Ok(answer)
             }
@@ -521,9 +530,9 @@ impl Platform {
                     Box::new(move |written| {
                         done(
                             written
-                                .map(|seq| {
+                                .map(|place| {
                                     if let Some(remember) = remember {
-                                        book.remember(remember, seq);
+                                        book.remember(remember, place);
                                     }
                                     answer
                                 })
@@ -753,7 +762,7 @@ mod tests {
                 key: key.into(),
                 day,
             },
-            seq,
+            AuditPlace { chain: 1, seq },
         );
     }
 
@@ -796,16 +805,17 @@ mod tests {
         assert_eq!(found(&book, "t1"), Some(Whereabouts::Absent));
         remember(&book, 100, "t1", 7);
         remember(&book, 100, "t1", 8);
-        let at = |seq, from_seq| Some(Whereabouts::At { seq, from_seq });
-        assert_eq!(found(&book, "t1"), at(7, 1), "the first written wins");
-        // A new day: its first answer marks where the day's entries begin.
+        let at = |seq| Some(Whereabouts::At(AuditPlace { chain: 1, seq }));
+        assert_eq!(found(&book, "t1"), at(7), "the first written wins");
+        // A new day keeps yesterday's answers (checks decided just before
+        // midnight).
         remember(&book, 101, "t2", 20);
-        assert_eq!(found(&book, "t1"), at(7, 20));
-        assert_eq!(found(&book, "t2"), at(20, 20));
+        assert_eq!(found(&book, "t1"), at(7));
+        assert_eq!(found(&book, "t2"), at(20));
         // Two days on, the oldest answers are dropped.
         remember(&book, 102, "t3", 30);
         assert_eq!(found(&book, "t1"), Some(Whereabouts::Absent));
-        assert_eq!(found(&book, "t2"), at(20, 30));
+        assert_eq!(found(&book, "t2"), at(20));
     }
 
     #[test]
@@ -815,7 +825,7 @@ mod tests {
         remember(&book, 100, "b", 2);
         remember(&book, 100, "c", 3);
         // Overflowed: a miss is no longer proof, so the store is asked.
-        let ask = Some(Whereabouts::AskTheStore { from_seq: 1 });
+        let ask = Some(Whereabouts::AskTheStore);
         assert_eq!(found(&book, "a"), ask);
         assert_eq!(found(&book, "zzz"), ask);
         remember(&book, 101, "d", 4);
@@ -828,12 +838,18 @@ mod tests {
         let day = 100 * 86_400;
         // Yesterday morning, last night (within the slack), today twice,
         // and an entry with no answer.
+        // On two chains, so the book reads every chain.
         let stamps = [day - 50_000, day - 60, day + 10, day + 20, day + 30];
         let entries: Vec<AuditEntry> = stamps
             .iter()
             .enumerate()
             .map(|(i, &second)| AuditEntry {
-                seq: i as u64 + 1,
+                chain: if i == 3 { 7 } else { 1 },
+                seq: if i == 3 {
+                    1
+                } else {
+                    i as u64 + 1 - u64::from(i > 3)
+                },
                 at: at(second),
                 actor: "partner:p".into(),
                 action: "partner.check".into(),
@@ -851,24 +867,25 @@ mod tests {
             .append_audit(&entries, &[])
             .unwrap_or_else(|e| panic!("{e}"));
         let book = AnswerBook::load(&store, at(day + 40)).unwrap_or_else(|e| panic!("{e}"));
-        let at = |seq| Some(Whereabouts::At { seq, from_seq: 2 });
+        let at = |chain, seq| Some(Whereabouts::At(AuditPlace { chain, seq }));
         assert_eq!(
             found(&book, "k0"),
             Some(Whereabouts::Absent),
             "yesterday morning is not read"
         );
-        assert_eq!(found(&book, "k1"), at(2));
-        assert_eq!(found(&book, "k2"), at(3));
-        assert_eq!(found(&book, "k3"), at(4));
+        assert_eq!(found(&book, "k1"), at(1, 2));
+        assert_eq!(found(&book, "k2"), at(1, 3));
+        assert_eq!(found(&book, "k3"), at(7, 1));
         assert_eq!(found(&book, "k9"), Some(Whereabouts::Absent));
     }
 
     #[test]
     fn the_first_entry_of_a_time_is_found_by_binary_search() {
         let (_dir, store) = store();
-        assert_eq!(first_entry_at_or_after(&store, 0).ok(), Some(1));
+        assert_eq!(first_entry_at_or_after(&store, 2, 0, 0).ok(), Some(1));
         let entries: Vec<AuditEntry> = (1..=9_u64)
             .map(|seq| AuditEntry {
+                chain: 2,
                 seq,
                 at: at(seq as i64 * 10),
                 actor: "system".into(),
@@ -885,7 +902,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         for (second, first) in [(0, 1), (10, 1), (11, 2), (50, 5), (90, 9), (91, 10)] {
             assert_eq!(
-                first_entry_at_or_after(&store, second).ok(),
+                first_entry_at_or_after(&store, 2, 9, second).ok(),
                 Some(first),
                 "at {second}"
             );

@@ -1,16 +1,25 @@
 //! The append-only, hash-chained audit log.
 //!
-//! Every entry's hash covers its content and the previous entry's hash, so
-//! changing, deleting or reordering any entry breaks every hash after it,
-//! and [`verify`] finds the first broken link. Writes go through one thread
-//! that commits whatever has queued up in one transaction (group commit):
-//! each caller still waits until its own entry is durable, but many callers
-//! share one fsync.
+//! The log is a set of chains: one for the control plane (keys, partners,
+//! models, and every entry written before the log had chains) and
+//! [`SUBJECT_CHAINS`] for entries about subjects, each taking a range of
+//! the hash of the subject's reference ([`chain_of`]). Every entry's hash
+//! covers its content, its chain and the previous entry's hash on that
+//! chain, so changing, deleting or reordering any entry breaks every hash
+//! after it, and [`verify`] finds the first broken link on every chain.
+//! Chains are numbered apart, so appends on different chains never wait
+//! for one head: processes (and, on a server database, nodes) writing
+//! about different subjects do not queue behind each other.
+//!
+//! Writes go through one thread per process that commits whatever has
+//! queued up in one transaction (group commit): each caller still waits
+//! until its own entry is durable, but many callers share one fsync.
 
 use credence_store::{AuditAnswer, AuditEntry, RecordWrite, Store};
 use jiff::Timestamp;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -21,6 +30,34 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// Most entries committed in one transaction.
 const MAX_GROUP: usize = 4_096;
+
+/// The control plane's chain: entries about no subject.
+pub const CONTROL_CHAIN: u32 = 0;
+
+/// Chains for entries about subjects, after the control chain.
+pub const SUBJECT_CHAINS: u32 = 16;
+
+/// The chain an entry about `subject_ref` (or about nobody) belongs on:
+/// a subject's entries all go on the chain of the range its reference's
+/// hash falls in, so one subject's history is one chain's.
+pub fn chain_of(subject_ref: Option<&str>) -> u32 {
+    match subject_ref {
+        None => CONTROL_CHAIN,
+        Some(subject_ref) => {
+            let hash = u64::from(credence_store::subject_hash(subject_ref));
+            1 + ((hash * u64::from(SUBJECT_CHAINS)) >> 32) as u32
+        }
+    }
+}
+
+/// Where an entry landed: its chain and its number there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AuditPlace {
+    /// The chain.
+    pub chain: u32,
+    /// Its number on the chain.
+    pub seq: u64,
+}
 
 /// What to record.
 #[derive(Debug, Clone)]
@@ -42,8 +79,8 @@ pub struct AuditEvent {
     pub answer: Option<AuditAnswer>,
 }
 
-/// Called once the entry is durable (its sequence number) or failed.
-pub type Done = Box<dyn FnOnce(Result<u64, String>) + Send>;
+/// Called once the entry is durable (where it landed) or failed.
+pub type Done = Box<dyn FnOnce(Result<AuditPlace, String>) + Send>;
 
 struct Pending {
     event: AuditEvent,
@@ -69,6 +106,7 @@ impl std::fmt::Debug for AuditLog {
 #[allow(clippy::too_many_arguments)]
 pub fn entry_hash(
     prev_hash: &str,
+    chain: u32,
     seq: u64,
     at: Timestamp,
     actor: &str,
@@ -93,9 +131,18 @@ pub fn entry_hash(
     // written before answers lived in the log keep their hashes; the
     // length prefixes make "no answer" and any answer hash differently.
     let answer_fields = answer.map(|a| [a.key.as_str(), a.body.as_str()]);
+    // Likewise the chain, only off the control chain (which holds every
+    // entry from before chains), so a whole chain moved to another number
+    // no longer verifies.
+    let chain = (chain != CONTROL_CHAIN).then(|| format!("chain={chain}"));
     // Length-prefixed fields: no two different entries hash alike by
     // shifting text between fields.
-    for field in fields.iter().chain(answer_fields.iter().flatten()) {
+    let fields = fields
+        .iter()
+        .copied()
+        .chain(answer_fields.iter().flatten().copied())
+        .chain(chain.as_deref());
+    for field in fields {
         hasher.update((field.len() as u64).to_le_bytes());
         hasher.update(field.as_bytes());
     }
@@ -103,13 +150,13 @@ pub fn entry_hash(
 }
 
 impl AuditLog {
-    /// Starts the writer, continuing the chain the store holds.
+    /// Starts the writer, continuing the chains the store holds.
     pub fn start(store: Arc<dyn Store>) -> Result<Self, credence_store::Error> {
-        let head = store.audit_head()?;
+        let heads = Heads::read(store.as_ref())?;
         let (sender, receiver) = channel();
         let thread = std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || write_loop(store.as_ref(), receiver, head))
+            .spawn(move || write_loop(store.as_ref(), receiver, heads))
             .map_err(|e| {
                 credence_store::Error::Backend(format!("starting the audit writer: {e}"))
             })?;
@@ -137,7 +184,7 @@ impl AuditLog {
     }
 
     /// Records an entry and waits until it is durable.
-    pub fn record(&self, event: AuditEvent, at: Timestamp) -> Result<u64, String> {
+    pub fn record(&self, event: AuditEvent, at: Timestamp) -> Result<AuditPlace, String> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.submit(
             event,
@@ -167,11 +214,51 @@ impl Drop for AuditLog {
     }
 }
 
-/// Attempts at a group whose place in the chain another writer took.
+/// Attempts at a group whose place in a chain another writer took.
 const MAX_RECHAINS: usize = 8;
 
-fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<AuditEntry>) {
-    let (mut last_seq, mut last_hash) = head.map_or((0, GENESIS.to_string()), |h| (h.seq, h.hash));
+/// The last entry's number and hash on every chain this writer knows.
+#[derive(Debug, Default)]
+struct Heads(HashMap<u32, (u64, String)>);
+
+impl Heads {
+    fn read(store: &dyn Store) -> Result<Self, credence_store::Error> {
+        Ok(Self(
+            store
+                .audit_heads()?
+                .into_iter()
+                .map(|head| (head.chain, (head.seq, head.hash)))
+                .collect(),
+        ))
+    }
+
+    /// Numbers each entry after its chain's head and links it to the one
+    /// before (without moving the heads: the group may yet be refused).
+    fn chain(&self, entries: &mut [AuditEntry]) {
+        let mut next: HashMap<u32, (u64, String)> = HashMap::new();
+        for entry in entries {
+            let (seq, prev_hash) = next.entry(entry.chain).or_insert_with(|| {
+                self.0
+                    .get(&entry.chain)
+                    .cloned()
+                    .unwrap_or_else(|| (0, GENESIS.to_string()))
+            });
+            *seq += 1;
+            entry.seq = *seq;
+            entry.hash = hash_of(entry, prev_hash);
+            entry.prev_hash = std::mem::replace(prev_hash, entry.hash.clone());
+        }
+    }
+
+    /// Moves the heads past a group that was written.
+    fn advance(&mut self, entries: &[AuditEntry]) {
+        for entry in entries {
+            self.0.insert(entry.chain, (entry.seq, entry.hash.clone()));
+        }
+    }
+}
+
+fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, mut heads: Heads) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while let Ok(first) = receiver.recv() {
         group.push(first);
@@ -187,12 +274,14 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<Audit
             // The event is not needed past here (only its `done`), so its
             // parts move into the entry instead of being copied.
             let event = &mut pending.event;
+            let subject_ref = event.subject_ref.take();
             entries.push(AuditEntry {
+                chain: chain_of(subject_ref.as_deref()),
                 seq: 0,
                 at: pending.at,
                 actor: std::mem::take(&mut event.actor),
                 action: event.action.to_string(),
-                subject_ref: event.subject_ref.take(),
+                subject_ref,
                 detail: std::mem::take(&mut event.detail),
                 prev_hash: String::new(),
                 hash: String::new(),
@@ -202,21 +291,21 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<Audit
         }
         let mut outcome = Ok(());
         for _ in 0..MAX_RECHAINS {
-            chain(&mut entries, last_seq, &last_hash);
+            heads.chain(&mut entries);
             outcome = store.append_audit(&entries, &writes);
-            let Err(credence_store::Error::AuditOutOfSequence { .. }) = outcome else {
+            let Err(credence_store::Error::AuditOutOfSequence { chain, .. }) = outcome else {
                 break;
             };
             // Another process on this database (`credence keys revoke`
-            // beside a running server) appended since this writer last
-            // looked: follow the head it left and chain after it.
-            match store.audit_head() {
-                Ok(head) => {
-                    (last_seq, last_hash) =
-                        head.map_or((0, GENESIS.to_string()), |h| (h.seq, h.hash));
+            // beside a running server, or another node) appended to one
+            // of the group's chains since this writer last looked: follow
+            // the heads it left and chain after them.
+            match Heads::read(store) {
+                Ok(read) => {
+                    heads = read;
                     tracing::info!(
-                        head = last_seq,
-                        "the audit log moved under another writer; chaining after it"
+                        chain,
+                        "an audit chain moved under another writer; chaining after it"
                     );
                 }
                 Err(e) => {
@@ -227,12 +316,12 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<Audit
         }
         match outcome {
             Ok(()) => {
-                if let Some(last) = entries.last() {
-                    last_seq = last.seq;
-                    last_hash.clone_from(&last.hash);
-                }
+                heads.advance(&entries);
                 for (pending, entry) in group.drain(..).zip(&entries) {
-                    (pending.done)(Ok(entry.seq));
+                    (pending.done)(Ok(AuditPlace {
+                        chain: entry.chain,
+                        seq: entry.seq,
+                    }));
                 }
             }
             Err(e) => {
@@ -250,6 +339,7 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, head: Option<Audit
 fn hash_of(entry: &AuditEntry, prev_hash: &str) -> String {
     entry_hash(
         prev_hash,
+        entry.chain,
         entry.seq,
         entry.at,
         &entry.actor,
@@ -260,80 +350,116 @@ fn hash_of(entry: &AuditEntry, prev_hash: &str) -> String {
     )
 }
 
-/// Numbers `entries` after `last_seq` and links each to the one before,
-/// starting from `last_hash`.
-fn chain(entries: &mut [AuditEntry], last_seq: u64, last_hash: &str) {
-    let mut prev_hash = last_hash.to_string();
-    for (offset, entry) in entries.iter_mut().enumerate() {
-        entry.seq = last_seq + 1 + offset as u64;
-        entry.hash = hash_of(entry, &prev_hash);
-        entry.prev_hash = std::mem::replace(&mut prev_hash, entry.hash.clone());
-    }
-}
-
 /// The verdict of [`verify`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct AuditVerdict {
-    /// True when every entry is intact and in place.
+    /// True when every entry of every chain is intact and in place.
     pub intact: bool,
-    /// Entries checked.
+    /// Entries checked, over every chain.
     pub entries: u64,
-    /// The last entry's hash (keep it elsewhere to detect a cut-off tail).
+    /// One hash of every chain's head (keep it elsewhere to detect a
+    /// cut-off tail on any chain).
     pub head_hash: String,
     /// The first problem found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// Each chain checked, by chain.
+    pub chains: Vec<ChainVerdict>,
 }
 
-/// Walks the whole chain and reports the first broken link.
+/// What [`verify`] found on one chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ChainVerdict {
+    /// The chain (0 is the control plane's).
+    pub chain: u32,
+    /// Intact entries, from the first.
+    pub entries: u64,
+    /// The last intact entry's hash.
+    pub head_hash: String,
+}
+
+/// Walks every chain and reports the first broken link.
 pub fn verify(store: &dyn Store) -> Result<AuditVerdict, credence_store::Error> {
+    let mut chains = Vec::new();
+    let mut problem = None;
+    for head in store.audit_heads()? {
+        let (verdict, broken) = verify_chain(store, head.chain)?;
+        chains.push(verdict);
+        if broken.is_some() {
+            problem = broken;
+            break;
+        }
+    }
+    let mut digest = Sha256::new();
+    for chain in &chains {
+        digest.update(u64::from(chain.chain).to_le_bytes());
+        digest.update(chain.entries.to_le_bytes());
+        digest.update(chain.head_hash.as_bytes());
+    }
+    Ok(AuditVerdict {
+        intact: problem.is_none(),
+        entries: chains.iter().map(|c| c.entries).sum(),
+        head_hash: super::access::hex(&digest.finalize()),
+        problem,
+        chains,
+    })
+}
+
+/// Walks one chain: what is intact, and the first problem after it.
+fn verify_chain(
+    store: &dyn Store,
+    chain: u32,
+) -> Result<(ChainVerdict, Option<String>), credence_store::Error> {
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS.to_string();
     let mut after = 0;
     loop {
-        let page = store.audit_entries(after, 10_000)?;
+        let page = store.audit_entries(chain, after, 10_000)?;
         if page.is_empty() {
             break;
         }
         for entry in &page {
-            let problem = if entry.seq != expected_seq {
+            let seq = entry.seq;
+            let problem = if seq != expected_seq {
                 Some(format!(
-                    "entry {} is where entry {expected_seq} should be: entries were deleted or reordered",
-                    entry.seq
+                    "entry {seq} of chain {chain} is where entry {expected_seq} should be: entries were deleted or reordered"
                 ))
             } else if entry.prev_hash != prev_hash {
                 Some(format!(
-                    "entry {} does not link to entry {}: an entry was changed, deleted or reordered",
-                    entry.seq,
+                    "entry {seq} of chain {chain} does not link to entry {}: an entry was changed, deleted or reordered",
                     expected_seq - 1
                 ))
             } else if entry.hash != hash_of(entry, &entry.prev_hash) {
                 Some(format!(
-                    "entry {} was changed after it was written",
-                    entry.seq
+                    "entry {seq} of chain {chain} was changed after it was written"
+                ))
+            } else if chain != CONTROL_CHAIN && chain_of(entry.subject_ref.as_deref()) != chain {
+                Some(format!(
+                    "entry {seq} of chain {chain} belongs on chain {}: it was moved",
+                    chain_of(entry.subject_ref.as_deref())
                 ))
             } else {
                 None
             };
-            if let Some(problem) = problem {
-                return Ok(AuditVerdict {
-                    intact: false,
+            if problem.is_some() {
+                let verdict = ChainVerdict {
+                    chain,
                     entries: expected_seq - 1,
                     head_hash: prev_hash,
-                    problem: Some(problem),
-                });
+                };
+                return Ok((verdict, problem));
             }
-            prev_hash = entry.hash.clone();
+            prev_hash.clone_from(&entry.hash);
             expected_seq += 1;
-            after = entry.seq;
+            after = seq;
         }
     }
-    Ok(AuditVerdict {
-        intact: true,
+    let verdict = ChainVerdict {
+        chain,
         entries: expected_seq - 1,
         head_hash: prev_hash,
-        problem: None,
-    })
+    };
+    Ok((verdict, None))
 }
 
 impl super::Platform {
@@ -342,6 +468,20 @@ impl super::Platform {
         super::access::operator_only(principal)?;
         Ok(super::audit::verify(self.store())?)
     }
+}
+
+/// Every entry of every chain, chain by chain (for tests).
+#[cfg(test)]
+pub(crate) fn every_entry(store: &dyn Store) -> Vec<AuditEntry> {
+    let heads = store.audit_heads().unwrap_or_else(|e| panic!("{e}"));
+    heads
+        .iter()
+        .flat_map(|head| {
+            store
+                .audit_entries(head.chain, 0, usize::MAX >> 1)
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -359,33 +499,157 @@ mod tests {
         }
     }
 
+    fn about(subject_ref: &str, detail: &str) -> AuditEvent {
+        AuditEvent {
+            subject_ref: Some(subject_ref.into()),
+            ..event(detail)
+        }
+    }
+
+    fn open(path: &std::path::Path) -> Arc<dyn Store> {
+        Arc::new(credence_store_sqlite::SqliteStore::open(path).unwrap_or_else(|e| panic!("{e}")))
+    }
+
     #[test]
-    fn two_writers_on_one_database_keep_one_unbroken_chain() {
+    fn subjects_spread_over_every_subject_chain() {
+        let chains: std::collections::BTreeSet<u32> = (0..2_000)
+            .map(|i| chain_of(Some(&format!("{i:064x}"))))
+            .collect();
+        assert_eq!(
+            chains,
+            (1..=SUBJECT_CHAINS).collect(),
+            "every subject chain is used, and only those"
+        );
+        assert_eq!(chain_of(None), CONTROL_CHAIN);
+    }
+
+    #[test]
+    fn two_writers_on_one_database_keep_every_chain_unbroken() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("db");
-        let open = || -> Arc<dyn Store> {
-            Arc::new(
-                credence_store_sqlite::SqliteStore::open(&path).unwrap_or_else(|e| panic!("{e}")),
-            )
-        };
         // Two handles on one file, as a server and `credence keys` are:
-        // each writer starts from the head it saw, then the other moves it.
-        let (server_store, command_store) = (open(), open());
+        // each writer starts from the heads it saw, then the other moves
+        // them.
+        let (server_store, command_store) = (open(&path), open(&path));
         let server = AuditLog::start(server_store.clone()).unwrap_or_else(|e| panic!("{e}"));
         let command = AuditLog::start(command_store).unwrap_or_else(|e| panic!("{e}"));
         let at = Timestamp::UNIX_EPOCH;
         let mut seqs = Vec::new();
         for round in 0..3 {
             for (log, who) in [(&server, "server"), (&command, "command")] {
-                let seq = log
+                let place = log
                     .record(event(&format!("{who} {round}")), at)
                     .unwrap_or_else(|e| panic!("{who} in round {round}: {e}"));
-                seqs.push(seq);
+                seqs.push((place.chain, place.seq));
             }
         }
-        assert_eq!(seqs, (1..=6).collect::<Vec<u64>>());
+        let expected: Vec<(u32, u64)> = (1..=6).map(|seq| (CONTROL_CHAIN, seq)).collect();
+        assert_eq!(seqs, expected);
         let verdict = verify(server_store.as_ref()).unwrap_or_else(|e| panic!("{e}"));
         assert!(verdict.intact, "{verdict:?}");
         assert_eq!(verdict.entries, 6);
+    }
+
+    /// Two processes on one database appending at once, about different
+    /// subjects (so on different chains) and about nobody (both on the
+    /// control chain): every entry lands once, in its chain, and the
+    /// whole log verifies.
+    #[test]
+    fn two_processes_appending_on_different_chains_at_once_verify() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("db");
+        let refs: Vec<String> = (0..64).map(|i| format!("{i:064x}")).collect();
+        let per_process = 150;
+        let places: Vec<Vec<AuditPlace>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..2)
+                .map(|process| {
+                    let store = open(&path);
+                    let refs = &refs;
+                    scope.spawn(move || {
+                        let log = AuditLog::start(store).unwrap_or_else(|e| panic!("{e}"));
+                        (0..per_process)
+                            .map(|i| {
+                                let detail = format!("process {process} entry {i}");
+                                let event = if i % 5 == 0 {
+                                    event(&detail)
+                                } else {
+                                    // Each process writes about its own half of the subjects.
+                                    about(&refs[process * 32 + i % 32], &detail)
+                                };
+                                log.record(event, Timestamp::UNIX_EPOCH)
+                                    .unwrap_or_else(|e| panic!("{detail}: {e}"))
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|_| panic!("a writer panicked")))
+                .collect()
+        });
+        let mut all: Vec<AuditPlace> = places.into_iter().flatten().collect();
+        let written = all.len();
+        all.sort_by_key(|p| (p.chain, p.seq));
+        all.dedup();
+        assert_eq!(all.len(), written, "no two entries share a place");
+        let chains: std::collections::BTreeSet<u32> = all.iter().map(|p| p.chain).collect();
+        assert!(
+            chains.len() > 8,
+            "the entries spread over chains: {chains:?}"
+        );
+        let verdict = verify(open(&path).as_ref()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(verdict.intact, "{verdict:?}");
+        assert_eq!(verdict.entries, 2 * per_process as u64);
+        assert_eq!(verdict.chains.len(), chains.len());
+    }
+
+    #[test]
+    fn a_chain_moved_to_another_number_or_cut_is_found() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("db");
+        let store = open(&path);
+        let log = AuditLog::start(store.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let subject = "ab".repeat(32);
+        for i in 0..3 {
+            log.record(about(&subject, &format!("e{i}")), Timestamp::UNIX_EPOCH)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        log.close();
+        let chain = chain_of(Some(&subject));
+        let intact = verify(store.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(intact.intact && intact.entries == 3, "{intact:?}");
+        let raw = rusqlite::Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let other = if chain == SUBJECT_CHAINS {
+            1
+        } else {
+            chain + 1
+        };
+        raw.execute(
+            "UPDATE audit SET chain = ?1 WHERE chain = ?2",
+            [other, chain],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let moved = verify(store.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!moved.intact, "{moved:?}");
+        assert!(
+            moved
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("changed after it was written")),
+            "{moved:?}"
+        );
+        raw.execute(
+            "UPDATE audit SET chain = ?1 WHERE chain = ?2",
+            [chain, other],
+        )
+        .and_then(|_| raw.execute("DELETE FROM audit WHERE chain = ?1 AND seq = 3", [chain]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let cut = verify(store.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(cut.intact, "a cut-off tail verifies alone: {cut:?}");
+        assert_ne!(
+            cut.head_hash, intact.head_hash,
+            "but the head hash kept elsewhere tells"
+        );
     }
 }

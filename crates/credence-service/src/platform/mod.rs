@@ -22,7 +22,7 @@ mod stats;
 
 pub use access::{ApiKey, Audience, IssuedKey, Principal, Role};
 pub use answers::{EligibilityAnswer, PartnerQuestion, ScoreAnswer};
-pub use audit::{AuditEvent, AuditLog, AuditVerdict};
+pub use audit::{AuditEvent, AuditLog, AuditPlace, AuditVerdict, ChainVerdict};
 pub use consents::{
     Consent, ConsentRequest, PartnerConsent, RestrictedDataConsent, RestrictedDataConsentChange,
     Scope,
@@ -555,9 +555,7 @@ override = "{reason}"
     }
 
     fn overrides(store: &dyn Store) -> Vec<String> {
-        store
-            .audit_entries(0, 100)
-            .unwrap_or_else(|e| panic!("{e}"))
+        audit::every_entry(store)
             .into_iter()
             .filter(|e| e.action == "catalogue.override")
             .map(|e| e.detail)
