@@ -4,9 +4,11 @@
 use crate::cli::Global;
 use anyhow::{Context as _, Result, bail};
 use credence_service::{Clock, Config, SystemClock};
+use credence_store::Store;
 use credence_store_sqlite::SqliteStore;
 use jiff::Timestamp;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Default database file.
 pub const DEFAULT_DB: &str = "credence.db";
@@ -28,41 +30,89 @@ pub fn config(global: &Global) -> Result<Config> {
     Ok(config)
 }
 
-/// Where the database is, from `--db` / `CREDENCE_DB` or the default.
-pub fn db_path(global: &Global, default: &str) -> Result<PathBuf> {
-    let location = global.db.clone().unwrap_or_else(|| default.to_string());
-    if let Some(rest) = location.strip_prefix("sqlite:") {
-        return Ok(PathBuf::from(rest.trim_start_matches("//")));
-    }
-    if location.starts_with("postgres:") || location.starts_with("postgresql:") {
-        bail!(
-            "the PostgreSQL backend is not part of this build yet; use a SQLite file (--db credence.db)"
-        );
-    }
-    if location.contains("://") {
-        bail!("unknown database location {location:?}; use a file path or sqlite:PATH");
-    }
-    Ok(PathBuf::from(location))
+/// Where the database is, chosen by its location (`--db` /
+/// `CREDENCE_DB`): a backend is picked here, once, and everything after
+/// sees only a [`Store`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An embedded SQLite file (`PATH` or `sqlite:PATH`).
+    Sqlite(PathBuf),
 }
 
-/// Opens the store, its memory sized by the command's configuration.
-pub fn open_store(global: &Global, default: &str, config: &Config) -> Result<SqliteStore> {
-    let path = db_path(global, default)?;
-    let store =
-        SqliteStore::open(&path).with_context(|| format!("opening database {}", path.display()))?;
-    Ok(store.with_subject_cache(config.store.subject_cache_bytes()))
+impl Database {
+    /// The location the flags name, or `default`.
+    pub fn from_flags(global: &Global, default: &str) -> Result<Self> {
+        Self::parse(global.db.as_deref().unwrap_or(default))
+    }
+
+    /// Reads a location: a file path, `sqlite:PATH` or `sqlite://PATH`.
+    pub fn parse(location: &str) -> Result<Self> {
+        if let Some(rest) = location.strip_prefix("sqlite:") {
+            return Ok(Self::Sqlite(PathBuf::from(rest.trim_start_matches("//"))));
+        }
+        if location.starts_with("postgres:") || location.starts_with("postgresql:") {
+            bail!(
+                "the PostgreSQL backend is not part of this build yet; use a SQLite file (--db credence.db)"
+            );
+        }
+        if location.contains("://") {
+            bail!("unknown database location {location:?}; use a file path or sqlite:PATH");
+        }
+        Ok(Self::Sqlite(PathBuf::from(location)))
+    }
+
+    /// True when the database is there to open.
+    pub fn exists(&self) -> bool {
+        match self {
+            Self::Sqlite(path) => path.exists(),
+        }
+    }
+
+    /// Opens (creating when absent) the store, its memory sized by the
+    /// command's configuration.
+    pub fn open(&self, config: &Config) -> Result<Arc<dyn Store>> {
+        match self {
+            Self::Sqlite(path) => {
+                let store = SqliteStore::open(path)
+                    .with_context(|| format!("opening database {}", path.display()))?;
+                Ok(Arc::new(
+                    store.with_subject_cache(config.store.subject_cache_bytes()),
+                ))
+            }
+        }
+    }
+
+    /// Claims the database for one serving process, where the backend
+    /// needs it (see [`claim_for_serving`]).
+    pub fn claim_for_serving(&self) -> Result<ServingClaim> {
+        match self {
+            Self::Sqlite(path) => claim_for_serving(path),
+        }
+    }
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// Opens the store the flags name (creating it when absent).
+pub fn open_store(global: &Global, default: &str, config: &Config) -> Result<Arc<dyn Store>> {
+    Database::from_flags(global, default)?.open(config)
 }
 
 /// Opens an existing store (for commands that only read or score).
-pub fn open_existing_store(global: &Global, config: &Config) -> Result<SqliteStore> {
-    let path = db_path(global, DEFAULT_DB)?;
-    if !path.exists() {
+pub fn open_existing_store(global: &Global, config: &Config) -> Result<Arc<dyn Store>> {
+    let database = Database::from_flags(global, DEFAULT_DB)?;
+    if !database.exists() {
         bail!(
-            "no database at {}; run `credence import FILE` first, or point --db (or CREDENCE_DB) at one, e.g. --db credence-demo.db",
-            path.display()
+            "no database at {database}; run `credence import FILE` first, or point --db (or CREDENCE_DB) at one, e.g. --db credence-demo.db"
         );
     }
-    open_store(global, DEFAULT_DB, config)
+    database.open(config)
 }
 
 /// A serving process's hold on its database, released when dropped (or
@@ -80,7 +130,7 @@ pub struct ServingClaim {
 /// claims before it replaces its database, so it cannot delete one that is
 /// being served. Commands that write beside a server (`keys`, `import`)
 /// need no claim: the server follows what they write.
-pub fn claim_for_serving(database: &Path) -> Result<ServingClaim> {
+fn claim_for_serving(database: &Path) -> Result<ServingClaim> {
     let lock_path = PathBuf::from(format!("{}-serve.lock", database.display()));
     let lock = std::fs::OpenOptions::new()
         .create(true)
@@ -156,4 +206,23 @@ pub fn overwritten<'a>(written: &Path, kept: &[(&'a str, Option<&Path>)]) -> Opt
     kept.iter()
         .find(|(_, path)| path.is_some_and(|path| same_file(written, path)))
         .map(|(what, _)| *what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_location_picks_its_backend() {
+        let sqlite = |path: &str| Some(Database::Sqlite(PathBuf::from(path)));
+        assert_eq!(Database::parse("credence.db").ok(), sqlite("credence.db"));
+        assert_eq!(Database::parse("sqlite:a/b.db").ok(), sqlite("a/b.db"));
+        assert_eq!(
+            Database::parse("sqlite:///tmp/c.db").ok(),
+            sqlite("/tmp/c.db")
+        );
+        for refused in ["postgres://h/db", "postgresql://h/db", "mysql://h/db"] {
+            assert!(Database::parse(refused).is_err(), "{refused}");
+        }
+    }
 }

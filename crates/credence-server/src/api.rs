@@ -170,13 +170,13 @@ where
     .await
 }
 
-/// Like [`call`], for short work that finishes on another thread (the
-/// audit writer): the answer is decided right here on the async worker,
-/// and this task awaits the durable audit entry without parking a thread.
-/// Only for work that reads memory and a row or two (a partner's check):
-/// the hand-offs to and from the blocking pool would cost more than the
-/// work, and are a tenth of a check's CPU.
-async fn call_inline_then<T, F>(
+/// Like [`call`], for work that finishes on another thread (the audit
+/// writer): the answer is decided on the blocking pool, since deciding
+/// reads the store (the subject's log, the change feed), and this task
+/// then awaits the durable audit entry without holding any thread. No
+/// store call runs on an async worker: on a server database a read is a
+/// network round trip.
+async fn call_then<T, F>(
     state: AppState,
     headers: HeaderMap,
     audience: Audience,
@@ -184,19 +184,26 @@ async fn call_inline_then<T, F>(
 ) -> Response
 where
     T: Serialize + Send + 'static,
-    F: FnOnce(&Platform, &Principal, Box<dyn FnOnce(ApiResult<T>) + Send>),
+    F: FnOnce(&Platform, &Principal, Box<dyn FnOnce(ApiResult<T>) + Send>) + Send + 'static,
 {
     let (sender, receiver) = tokio::sync::oneshot::channel::<ApiResult<T>>();
     let done: Box<dyn FnOnce(ApiResult<T>) + Send> = Box::new(move |outcome| {
         let _ = sender.send(outcome);
     });
-    let platform = &state.platform;
-    match platform
-        .authenticate(bearer(&headers).as_deref())
-        .and_then(|principal| audience.admit(&principal).map(|()| principal))
-    {
-        Ok(principal) => work(platform, &principal, done),
-        Err(error) => done(Err(error)),
+    let credential = bearer(&headers);
+    let platform = state.platform.clone();
+    let decided = tokio::task::spawn_blocking(move || {
+        match platform
+            .authenticate(credential.as_deref())
+            .and_then(|principal| audience.admit(&principal).map(|()| principal))
+        {
+            Ok(principal) => work(&platform, &principal, done),
+            Err(error) => done(Err(error)),
+        }
+    })
+    .await;
+    if let Err(panic) = decided {
+        return Failure(ApiError::internal(panic)).into_response();
     }
     match receiver.await {
         Ok(Ok(value)) => Json(value).into_response(),
@@ -767,7 +774,7 @@ async fn delete_perk(
 #[utoipa::path(post, path = "/v1/partner/check", tag = "partner", request_body = PartnerQuestion,
     responses((status = 200, body = EligibilityAnswer), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn partner_check(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    call_inline_then(
+    call_then(
         s,
         headers,
         Audience::Partners,

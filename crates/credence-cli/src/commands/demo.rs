@@ -24,11 +24,12 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     let started = Instant::now();
     let config = context::config(global)?;
     let scorer = Scorer::from_config(&config)?;
-    let path = context::db_path(global, DEMO_DB)?;
+    let database = context::Database::from_flags(global, DEMO_DB)?;
     // Held while the demo builds and serves its database.
-    let _claim = context::claim_for_serving(&path)?;
-    remove_database(&path)?;
-    let store = context::open_store(global, DEMO_DB, &config)?;
+    let _claim = database.claim_for_serving()?;
+    let context::Database::Sqlite(path) = &database;
+    remove_database(path)?;
+    let store = database.open(&config)?;
     let clock = context::clock();
     let now = clock.now();
     let world = SimConfig::new(args.subjects, args.seed, today(&clock));
@@ -40,7 +41,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         path.display()
     )?;
     let bar = output::progress(args.subjects, "ingest", "subjects");
-    let events_written = ingest_world(&world, &store, |done| bar.set_position(done))?;
+    let events_written = ingest_world(&world, &*store, |done| bar.set_position(done))?;
     bar.finish_and_clear();
     let ingested = started.elapsed();
 
@@ -53,7 +54,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
             .context("computing history dates")?;
         let offset = (6 - months_back as u64) * args.subjects;
         scorer.rescore(
-            &store,
+            &*store,
             credence_store::HashRange::ALL,
             as_of,
             now,
@@ -61,7 +62,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         )?;
     }
     let summary = scorer.rescore(
-        &store,
+        &*store,
         credence_store::HashRange::ALL,
         now,
         now,
@@ -91,7 +92,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     let mut samples: Vec<SubjectId> = Vec::new();
     for index in 0..args.subjects.min(5_000) {
         let id = SubjectId::new(&subject_id(index))?;
-        let report = scorer.report(&store, &id, now)?;
+        let report = scorer.report(&*store, &id, now)?;
         let wanted_scored = !shown_scored
             && report.status == ScoreStatus::Scored
             && report
@@ -133,7 +134,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     {
         samples.push(best.subject_id);
     }
-    let furnishers = furnishers_of(&store, args.subjects.min(2_000))?;
+    let furnishers = furnishers_of(&*store, args.subjects.min(2_000))?;
     drop(store);
     serve_demo(global, args, &furnishers, &samples)
 }

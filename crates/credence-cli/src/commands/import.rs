@@ -22,7 +22,7 @@ pub fn run(global: &crate::cli::Global, args: &ImportArgs) -> Result<()> {
         Some(raw) => {
             let id =
                 FurnisherId::new(raw).map_err(|e| anyhow::anyhow!("--furnisher {raw:?} {e}"))?;
-            Furnishing::registered(&store, &id)?.with_context(|| {
+            Furnishing::registered(&*store, &id)?.with_context(|| {
                 format!(
                     "--furnisher {id}: no such registered furnisher; the operator registers furnishers (POST /v1/operator/furnishers)"
                 )
@@ -45,7 +45,7 @@ pub fn run(global: &crate::cli::Global, args: &ImportArgs) -> Result<()> {
         };
         let bar = output::byte_progress(size, "import");
         let result = import_file(
-            &store,
+            &*store,
             &ingestor,
             path,
             &options,

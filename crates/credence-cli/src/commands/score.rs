@@ -6,7 +6,7 @@ use crate::output;
 use anyhow::{Context, Result};
 use credence_domain::SubjectId;
 use credence_service::{Clock, Scorer};
-use credence_store::{HashRange, Store};
+use credence_store::HashRange;
 
 fn subject_id(raw: &str) -> Result<SubjectId> {
     SubjectId::new(raw).map_err(|e| anyhow::anyhow!("subject id {raw:?} {e}"))
@@ -24,7 +24,7 @@ pub fn score(global: &Global, args: &ScoreArgs) -> Result<()> {
     let store = context::open_existing_store(global, &config)?;
     let as_of = context::as_of(args.as_of.as_deref())?;
     let report = scorer
-        .report(&store, &subject_id(subject)?, as_of)
+        .report(&*store, &subject_id(subject)?, as_of)
         .with_context(|| format!("scoring {subject}"))?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?)?;
@@ -91,7 +91,7 @@ pub fn explain(global: &Global, args: &ExplainArgs) -> Result<()> {
     let store = context::open_existing_store(global, &config)?;
     let as_of = context::as_of(args.as_of.as_deref())?;
     let explanation = scorer
-        .explain(&store, &subject_id(&args.subject_id)?, as_of)
+        .explain(&*store, &subject_id(&args.subject_id)?, as_of)
         .with_context(|| format!("explaining {}", args.subject_id))?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&explanation)?)?;
@@ -171,7 +171,7 @@ pub fn rescore(global: &Global, args: &RescoreArgs) -> Result<()> {
     // A part's count is only known once scanned: its share of the total.
     let total = store.counts()?.subjects.div_ceil(parts);
     let bar = output::progress(total, "rescore", "subjects");
-    let summary = scorer.rescore(&store, range, as_of, context::clock().now(), &mut |done| {
+    let summary = scorer.rescore(&*store, range, as_of, context::clock().now(), &mut |done| {
         bar.set_position(done)
     })?;
     bar.finish_and_clear();

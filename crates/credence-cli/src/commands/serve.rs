@@ -5,14 +5,13 @@ use crate::context;
 use anyhow::{Context, Result, anyhow, bail};
 use credence_service::SystemClock;
 use credence_service::platform::{KeySpec, Limits, Platform, Principal, Role};
-use credence_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Opens the platform over the database the flags name.
 pub fn open_platform(global: &Global, default_db: &str) -> Result<Arc<Platform>> {
     let config = context::config(global)?;
-    let store: Arc<dyn Store> = Arc::new(context::open_store(global, default_db, &config)?);
+    let store = context::open_store(global, default_db, &config)?;
     let platform = Platform::open(store, &config, Arc::new(SystemClock), Limits::default())
         .map_err(|e| anyhow!("{e}"))
         .context("starting the platform")?;
@@ -20,7 +19,7 @@ pub fn open_platform(global: &Global, default_db: &str) -> Result<Arc<Platform>>
 }
 
 pub fn serve(global: &Global, args: &ServeArgs) -> Result<()> {
-    let _claim = context::claim_for_serving(&context::db_path(global, context::DEFAULT_DB)?)?;
+    let _claim = context::Database::from_flags(global, context::DEFAULT_DB)?.claim_for_serving()?;
     let platform = open_platform(global, context::DEFAULT_DB)?;
     run_server(platform, &args.listen, |address| {
         // A closed stderr must not stop the server it announces.
@@ -114,8 +113,8 @@ pub fn keys(global: &Global, action: &KeysAction) -> Result<()> {
 pub fn audit(global: &Global, action: &AuditAction) -> Result<()> {
     let AuditAction::Verify { expect_head } = action;
     let store = context::open_existing_store(global, &context::config(global)?)?;
-    let verdict =
-        credence_service::platform::audit::verify(&store).context("reading the audit log")?;
+    let verdict = credence_service::platform::audit::verify(store.as_ref())
+        .context("reading the audit log")?;
     if !verdict.intact {
         bail!(
             "the audit log is NOT intact after {} good entries: {}",

@@ -114,7 +114,7 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
                 (utc(now).checked_sub(months)?.timestamp(), now)
             }
         };
-        let set = training_set(&store, scorer.policy(), kind, snapshot, window_end)?;
+        let set = training_set(&*store, scorer.policy(), kind, snapshot, window_end)?;
         errln!(
             "training on {} {}s (features as of {}, outcomes to {}; left out: {} thin files, {} already in default)",
             set.target.len(),

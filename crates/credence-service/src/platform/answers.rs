@@ -500,10 +500,9 @@ impl Platform {
     /// the entry is durable. The caller's thread is never parked on the
     /// audit log's fsync (refusals and repeats included), which is what
     /// lets a server keep many checks in flight on few threads. Deciding
-    /// reads memory (key, perk, consent, freeze, today's answers) and one
-    /// row (the subject's compact event log), so it is short enough to run
-    /// on an async worker; only a subject with a dispute takes longer (a
-    /// full assessment).
+    /// reads memory (key, perk, consent, freeze, today's answers) and the
+    /// store (the change feed's head, the subject's compact event log), so
+    /// it belongs on a thread that may block, never an async worker.
     pub fn check_eligibility_then(
         &self,
         principal: &Principal,

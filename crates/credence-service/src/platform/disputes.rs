@@ -53,6 +53,34 @@ impl DisputeStatus {
     }
 }
 
+/// The events that count toward a subject's score: every one but those a
+/// dispute leaves out (while open, or once resolved against the
+/// furnisher). The one rule every score of the subject follows (a
+/// partner's check, the subject's page, a what-if), borrowed unchanged
+/// when no dispute leaves anything out.
+pub(crate) fn counted<'e>(
+    events: &'e [credence_domain::Event],
+    disputes: &[Dispute],
+) -> std::borrow::Cow<'e, [credence_domain::Event]> {
+    let excluding: Vec<&Dispute> = disputes
+        .iter()
+        .filter(|d| d.status.excludes_record())
+        .collect();
+    if excluding.is_empty() {
+        return std::borrow::Cow::Borrowed(events);
+    }
+    events
+        .iter()
+        .filter(|event| !excluding.iter().any(|d| d.concerns(&event.key)))
+        .cloned()
+        .collect()
+}
+
+/// True when some dispute leaves a record out of the score.
+pub(crate) fn any_excluding(disputes: &[Dispute]) -> bool {
+    disputes.iter().any(|d| d.status.excludes_record())
+}
+
 /// A subject's dispute of one record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Dispute {
@@ -506,6 +534,67 @@ mod tests {
             .iter()
             .filter(|e| e.action == "dispute.lapsed")
             .count()
+    }
+
+    /// A subject with a record under dispute is scored on one rule: a
+    /// partner's quick score leaves the record out as the full report
+    /// does, and both are the score of the file without it.
+    #[test]
+    fn a_disputed_record_is_left_out_of_the_quick_score_as_of_the_report() {
+        use credence_domain::build::EventFactory;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let start = 1_790_000_000;
+        let clock = Arc::new(Moving(std::sync::atomic::AtomicI64::new(start)));
+        let (platform, _) = super::super::two_processes(&dir.path().join("db"), clock.clone());
+        let now = clock.now();
+        let day = |n: i64| Timestamp::from_second(start - n * 86_400).unwrap_or(now);
+        let mut f = EventFactory::new("bank", "s1").recorded_at(now);
+        let mut events = vec![
+            f.enrolled(day(700), credence_domain::SubjectKind::Person, false),
+            f.account_opened(day(650), "a", credence_domain::AccountType::Loan, None),
+        ];
+        for month in 0..20 {
+            let due = day(620 - month * 30);
+            let bill = format!("b{month}");
+            events.push(f.bill(due, "a", &bill, 100));
+            events.push(f.payment(due, "a", Some(&bill), 100, 0));
+        }
+        let mut clean = events.clone();
+        clean.sort_by(credence_domain::canonical_order);
+        events.push(f.bill(day(20), "a", "late", 100));
+        let late = f.payment(day(5), "a", Some("late"), 100, 60);
+        let late_id = late.key.event_id.to_string();
+        events.push(late);
+        platform
+            .store()
+            .append_events(&events)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let id = SubjectId::new("s1").unwrap_or_else(|e| panic!("{e}"));
+        let quick = |p: &Platform| p.quick_score(&id).unwrap_or_else(|e| panic!("{e}"));
+        let full = |p: &Platform| {
+            let report = p.assess(&id).unwrap_or_else(|e| panic!("{e}")).report;
+            (report.score, Platform::dimensions_of(&report))
+        };
+        let hurt = quick(&platform);
+        assert_eq!((hurt.0, hurt.1), full(&platform), "before the dispute");
+        platform
+            .open_dispute(
+                &Principal::Subject { id: id.clone() },
+                &DisputeRequest {
+                    furnisher_id: "bank".into(),
+                    event_id: late_id,
+                    reason: "paid on time".into(),
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let disputed = quick(&platform);
+        assert_eq!((disputed.0, disputed.1), full(&platform), "under dispute");
+        let subject = platform.enrolled(&id).unwrap_or_else(|e| panic!("{e}"));
+        let without = platform
+            .report_without_disputed(&subject, &clean, &[], now)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(disputed.0, without.score, "the file without the record");
+        assert!(disputed.0 > hurt.0, "{disputed:?} vs {hurt:?}");
     }
 
     /// Two processes on one database (two platforms here) settling the

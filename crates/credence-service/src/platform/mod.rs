@@ -470,43 +470,41 @@ impl Platform {
         disputes: &[Dispute],
         as_of: Timestamp,
     ) -> ApiResult<ScoreReport> {
-        let excluded = |event: &Event| {
-            disputes
-                .iter()
-                .any(|d| d.status.excludes_record() && d.concerns(&event.key))
-        };
-        let counted: Vec<Event> = if disputes.is_empty() {
-            events.to_vec()
-        } else {
-            events.iter().filter(|e| !excluded(e)).cloned().collect()
-        };
+        let counted = disputes::counted(events, disputes);
         Ok(self
             .scorer()?
             .report_events(subject.clone(), &counted, as_of)?)
     }
 
-    /// Score and dimensions now, the fast way: straight from the stored
-    /// compact log when no dispute changes what counts (a partner's check
-    /// needs no reasons or negative records). Same numbers as [`Self::assess`].
+    /// The subject's file as it counts toward the score now, as the compact
+    /// log every score is computed from: the stored log itself when no
+    /// dispute leaves a record out (nearly always: the fast path of a
+    /// partner's check), otherwise the log of the counted events (the same
+    /// rule, [`disputes::counted`], as the full report).
+    fn counted_log(&self, id: &SubjectId) -> ApiResult<credence_domain::SubjectLog> {
+        let disputes = self.disputes_of(id)?;
+        if !disputes::any_excluding(&disputes) {
+            return self
+                .store
+                .subject_log(id)?
+                .filter(|log| log.subject().state == SubjectState::Enrolled)
+                .ok_or_else(|| ApiError::not_found(format!("no enrolled subject {id}")));
+        }
+        let subject = self.enrolled(id)?;
+        let events = self.store.subject_events(id)?;
+        let counted = disputes::counted(&events, &disputes);
+        credence_domain::SubjectLog::from_events(subject, &counted)
+            .map_err(|e| ApiError::internal(format!("the stored file of {id} is corrupt: {e}")))
+    }
+
+    /// Score and dimensions now, the fast way: the counted log scored
+    /// without the reasons and negative records a partner's check does
+    /// not need. Same numbers as [`Self::assess`].
     pub(crate) fn quick_score(
         &self,
         id: &SubjectId,
     ) -> ApiResult<(Option<i32>, [Option<u8>; 5], credence_domain::SubjectKind)> {
-        let disputes = self.disputes_of(id)?;
-        if disputes.iter().any(|d| d.status.excludes_record()) {
-            let assessment = self.assess(id)?;
-            let report = &assessment.report;
-            return Ok((
-                report.score,
-                Self::dimensions_of(report),
-                assessment.subject.kind,
-            ));
-        }
-        let log = self
-            .store
-            .subject_log(id)?
-            .filter(|log| log.subject().state == SubjectState::Enrolled)
-            .ok_or_else(|| ApiError::not_found(format!("no enrolled subject {id}")))?;
+        let log = self.counted_log(id)?;
         let scorer = self.scorer()?;
         let (_, summary) = scorer.assess(&mut scorer.engine(), &log, self.now());
         Ok((
