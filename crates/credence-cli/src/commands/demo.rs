@@ -122,7 +122,7 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
         path.display()
     )?;
     if args.no_serve {
-        print_next(&path)?;
+        print_next(path)?;
         return Ok(());
     }
     // One more sample: the best-scored of the first subjects.
