@@ -1,5 +1,6 @@
 //! Routes, handlers and the OpenAPI document generated from them.
 
+use crate::dto::*;
 use crate::{AppState, MAX_BODY_BYTES};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
@@ -8,9 +9,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use credence_service::platform::*;
+use credence_service::platform::{self, ApiResult, Audience, Platform, Principal};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::time::Instant;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -68,22 +68,24 @@ impl Modify for BearerAuth {
 }
 
 /// The HTTP status of each error code: the one table of them.
-fn status_of(code: Code) -> StatusCode {
+fn status_of(code: platform::Code) -> StatusCode {
     match code {
-        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-        Code::Forbidden | Code::ConsentRequired | Code::Frozen => StatusCode::FORBIDDEN,
-        Code::NotFound => StatusCode::NOT_FOUND,
-        Code::InvalidRequest => StatusCode::BAD_REQUEST,
-        Code::InvalidRecords => StatusCode::UNPROCESSABLE_ENTITY,
-        Code::Conflict => StatusCode::CONFLICT,
-        Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        platform::Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        platform::Code::Forbidden | platform::Code::ConsentRequired | platform::Code::Frozen => {
+            StatusCode::FORBIDDEN
+        }
+        platform::Code::NotFound => StatusCode::NOT_FOUND,
+        platform::Code::InvalidRequest => StatusCode::BAD_REQUEST,
+        platform::Code::InvalidRecords => StatusCode::UNPROCESSABLE_ENTITY,
+        platform::Code::Conflict => StatusCode::CONFLICT,
+        platform::Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        platform::Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        platform::Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 /// An error as an HTTP response.
-struct Failure(ApiError);
+struct Failure(platform::ApiError);
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
@@ -95,7 +97,7 @@ impl IntoResponse for Failure {
                 .message
                 .push_str("; send it as `Authorization: Bearer <API key or subject token>`");
         }
-        let mut response = (status, Json(error)).into_response();
+        let mut response = (status, Json(ApiError::from(error))).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -115,20 +117,23 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 
 /// Reads a JSON body. A refusal names the field at fault by its path in
 /// the body (`scenarios[1].months`), never a value the caller sent.
-fn parse<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+fn parse<T: Incoming>(body: &[u8]) -> ApiResult<T> {
     let refusal = |field: Option<String>, error: serde_json::Error| {
         let message = match &field {
             Some(field) => format!("`{field}` is not valid here: {error}"),
             None => format!("the request body is not valid here: {error}"),
         };
-        ApiError {
+        platform::ApiError {
             field,
-            ..ApiError::new(Code::InvalidRequest, message)
+            ..platform::ApiError::new(platform::Code::InvalidRequest, message)
         }
     };
     let mut json = serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize(&mut json) {
-        Ok(value) => json.end().map(|()| value).map_err(|e| refusal(None, e)),
+    match serde_path_to_error::deserialize::<_, T::Wire>(&mut json) {
+        Ok(wire) => json
+            .end()
+            .map(|()| T::from_wire(wire))
+            .map_err(|e| refusal(None, e)),
         Err(e) => {
             let path = e.path().to_string();
             Err(refusal((path != ".").then_some(path), e.into_inner()))
@@ -139,7 +144,7 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
 /// Authenticates, then runs `work` on the blocking pool.
 async fn call<T, F>(state: AppState, headers: HeaderMap, work: F) -> Response
 where
-    T: Serialize + Send + 'static,
+    T: Outgoing + Send + 'static,
     F: FnOnce(&Platform, &Principal) -> ApiResult<T> + Send + 'static,
 {
     let credential = bearer(&headers);
@@ -150,9 +155,9 @@ where
     })
     .await;
     match outcome {
-        Ok(Ok(value)) => Json(value).into_response(),
+        Ok(Ok(value)) => Json(value.into_wire()).into_response(),
         Ok(Err(error)) => Failure(error).into_response(),
-        Err(panic) => Failure(ApiError::internal(panic)).into_response(),
+        Err(panic) => Failure(platform::ApiError::internal(panic)).into_response(),
     }
 }
 
@@ -160,7 +165,7 @@ where
 /// is admitted before `work` parses anything (see [`Audience`]).
 async fn call_as<T, F>(state: AppState, headers: HeaderMap, audience: Audience, work: F) -> Response
 where
-    T: Serialize + Send + 'static,
+    T: Outgoing + Send + 'static,
     F: FnOnce(&Platform, &Principal) -> ApiResult<T> + Send + 'static,
 {
     call(state, headers, move |platform, principal| {
@@ -183,7 +188,7 @@ async fn call_then<T, F>(
     work: F,
 ) -> Response
 where
-    T: Serialize + Send + 'static,
+    T: Outgoing + Send + 'static,
     F: FnOnce(&Platform, &Principal, Box<dyn FnOnce(ApiResult<T>) + Send>) + Send + 'static,
 {
     let (sender, receiver) = tokio::sync::oneshot::channel::<ApiResult<T>>();
@@ -203,12 +208,12 @@ where
     })
     .await;
     if let Err(panic) = decided {
-        return Failure(ApiError::internal(panic)).into_response();
+        return Failure(platform::ApiError::internal(panic)).into_response();
     }
     match receiver.await {
-        Ok(Ok(value)) => Json(value).into_response(),
+        Ok(Ok(value)) => Json(value.into_wire()).into_response(),
         Ok(Err(error)) => Failure(error).into_response(),
-        Err(_) => Failure(ApiError::internal(
+        Err(_) => Failure(platform::ApiError::internal(
             "the answer was dropped before it was audited",
         ))
         .into_response(),
@@ -333,15 +338,15 @@ async fn as_json_error(response: Response) -> Response {
     let status = response.status();
     // The code whose status this is (the first, for a status several
     // codes share), read off the one table; otherwise the class's.
-    let code = Code::ALL
+    let code = platform::Code::ALL
         .into_iter()
         .find(|code| status_of(*code) == status)
         .unwrap_or(if status.is_server_error() {
-            Code::Internal
+            platform::Code::Internal
         } else {
-            Code::InvalidRequest
+            platform::Code::InvalidRequest
         });
-    let message = if code == Code::PayloadTooLarge {
+    let message = if code == platform::Code::PayloadTooLarge {
         format!("the body is larger than {MAX_BODY_BYTES} bytes; split the batch")
     } else {
         let reason = axum::body::to_bytes(response.into_body(), 1_000)
@@ -349,28 +354,32 @@ async fn as_json_error(response: Response) -> Response {
             .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
             .unwrap_or_default();
         match (code, reason.is_empty()) {
-            (Code::Internal, _) => "a failure on our side; it is logged".to_string(),
+            (platform::Code::Internal, _) => "a failure on our side; it is logged".to_string(),
             (_, true) => format!("the request was refused ({status})"),
             (_, false) => format!("the request was refused ({status}): {reason}"),
         }
     };
-    (status, Json(ApiError::new(code, message))).into_response()
+    (
+        status,
+        Json(ApiError::from(platform::ApiError::new(code, message))),
+    )
+        .into_response()
 }
 
 async fn not_found() -> Response {
-    Failure(ApiError::not_found(
+    Failure(platform::ApiError::not_found(
         "no such endpoint; the API is described at /openapi.json",
     ))
     .into_response()
 }
 
 async fn method_not_allowed() -> Response {
-    let mut error = ApiError::new(
-        Code::InvalidRequest,
+    let mut error = platform::ApiError::new(
+        platform::Code::InvalidRequest,
         "this endpoint does not take that method; see /openapi.json",
     );
     error.field = Some("method".into());
-    (StatusCode::METHOD_NOT_ALLOWED, Json(error)).into_response()
+    (StatusCode::METHOD_NOT_ALLOWED, Json(ApiError::from(error))).into_response()
 }
 
 /// The pages: one HTML file, one script, one style sheet, all in the
@@ -414,7 +423,7 @@ async fn openapi_json(State(s): State<AppState>) -> Response {
             s.platform.catalogue(),
         ))
         .into_response(),
-        Err(e) => Failure(ApiError::internal(e)).into_response(),
+        Err(e) => Failure(platform::ApiError::internal(e)).into_response(),
     }
 }
 
@@ -496,9 +505,11 @@ async fn me(State(s): State<AppState>, headers: HeaderMap) -> Response {
 #[utoipa::path(get, path = "/v1/me/history", tag = "subject",
     responses((status = 200, body = Vec<ScorePoint>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn my_history(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| -> ApiResult<Vec<ScorePoint>> {
-        p.my_history(who)
-    })
+    call(
+        s,
+        headers,
+        |p, who| -> ApiResult<Vec<platform::ScorePoint>> { p.my_history(who) },
+    )
     .await
 }
 
@@ -524,7 +535,9 @@ struct WhatIfRequest {
 async fn what_if(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Subjects, move |p, who| {
         let request: WhatIfRequest = parse(&body)?;
-        p.what_if(who, &request.scenarios)
+        let scenarios: Vec<platform::Scenario> =
+            request.scenarios.into_iter().map(Into::into).collect();
+        p.what_if(who, &scenarios)
     })
     .await
 }
@@ -621,7 +634,7 @@ async fn restricted_consent_for(
     body: Bytes,
 ) -> Response {
     call_as(s, headers, Audience::Operators, move |p, who| {
-        let change: RestrictedDataConsentChange = parse(&body)?;
+        let change: platform::RestrictedDataConsentChange = parse(&body)?;
         p.set_restricted_data_consent_for(who, &subject, &change)
     })
     .await
@@ -875,7 +888,7 @@ struct Enrolled {
     responses((status = 200, body = Enrolled), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn enrol(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Operators, move |p, who| {
-        let spec: SubjectSpec = parse(&body)?;
+        let spec: platform::SubjectSpec = parse(&body)?;
         p.enrol(who, &spec).map(|()| Enrolled {
             subject_id: spec.subject_id,
         })
@@ -895,8 +908,8 @@ async fn issue_token(
     body: Bytes,
 ) -> Response {
     call_as(s, headers, Audience::Operators, move |p, who| {
-        let spec: TokenSpec = if body.is_empty() {
-            TokenSpec::default()
+        let spec: platform::TokenSpec = if body.is_empty() {
+            platform::TokenSpec::default()
         } else {
             parse(&body)?
         };
@@ -925,8 +938,9 @@ async fn deployments(State(s): State<AppState>, headers: HeaderMap) -> Response 
     responses((status = 200, body = Deployment), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn deploy_model(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Operators, move |p, who| {
-        let text = std::str::from_utf8(&body)
-            .map_err(|e| ApiError::invalid("body", format!("the model is not UTF-8: {e}")))?;
+        let text = std::str::from_utf8(&body).map_err(|e| {
+            platform::ApiError::invalid("body", format!("the model is not UTF-8: {e}"))
+        })?;
         p.deploy_model(who, text)
     })
     .await
@@ -984,3 +998,8 @@ async fn close_review(
 async fn verify_audit(State(s): State<AppState>, headers: HeaderMap) -> Response {
     call(s, headers, |p, who| p.verify_audit(who)).await
 }
+
+as_is!(
+    sent: Health, FreezeState, Deleted, Enrolled;
+    read: WhatIfRequest, ReviewOutcome;
+);

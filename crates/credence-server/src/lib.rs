@@ -8,6 +8,7 @@
 //! runs on the blocking pool (SQLite and fsync are blocking work).
 
 mod api;
+mod dto;
 mod event_schema;
 mod metrics;
 

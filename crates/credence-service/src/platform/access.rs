@@ -15,12 +15,11 @@ use hmac::{KeyInit, Mac};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// The role an API key acts in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Runs the platform.
@@ -53,7 +52,7 @@ impl Role {
 }
 
 /// A stored API key (never the key itself).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKey {
     /// Public id, the part after `crd_`.
     pub id: String,
@@ -64,19 +63,16 @@ pub struct ApiKey {
     /// A note on who holds it.
     pub label: String,
     /// When created.
-    #[schema(value_type = String)]
     pub created_at: Timestamp,
     /// When revoked; a revoked key is refused at once.
-    #[schema(value_type = Option<String>)]
     pub revoked_at: Option<Timestamp>,
     /// SHA-256 of the secret part, hex.
     #[serde(default)]
-    #[schema(ignore)]
     pub secret_sha256: String,
 }
 
 /// A newly created key: the only time the secret is shown.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct IssuedKey {
     /// The key to hand over; it cannot be shown again.
     pub key: String,

@@ -11,22 +11,15 @@ use super::{ApiError, ApiResult, AuditEvent, Code, Perk, Platform, Principal, Sc
 use credence_domain::SubjectId;
 use credence_store::{RecordWrite, Store};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// A partner's question about one subject.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerQuestion {
     /// The subject, by this partner's pseudonym.
-    #[schema(pattern = "^ps_[0-9a-f]{32}$")]
     pub pseudonym: String,
     /// The partner's transaction id: repeated asks within a day under one
     /// transaction id get the same answer.
-    #[schema(
-        min_length = 1,
-        max_length = 128,
-        pattern = r"^[^|\x00-\x1f\x7f-\x9f]+$"
-    )]
     pub transaction_id: String,
     /// For eligibility: the perk asked about.
     #[serde(default)]
@@ -34,7 +27,7 @@ pub struct PartnerQuestion {
 }
 
 /// Yes or no; never the number.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EligibilityAnswer {
     /// The perk.
     pub perk_id: String,
@@ -50,7 +43,7 @@ pub struct EligibilityAnswer {
 }
 
 /// Score and band (scope `score` or wider).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScoreAnswer {
     /// 350–950, or none for a thin file.
     pub score: Option<i32>,

@@ -23,7 +23,6 @@ use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
-use utoipa::ToSchema;
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -351,7 +350,7 @@ fn hash_of(entry: &AuditEntry, prev_hash: &str) -> String {
 }
 
 /// The verdict of [`verify`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditVerdict {
     /// True when every entry of every chain is intact and in place.
     pub intact: bool,
@@ -368,7 +367,7 @@ pub struct AuditVerdict {
 }
 
 /// What [`verify`] found on one chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainVerdict {
     /// The chain (0 is the control plane's).
     pub chain: u32,

@@ -14,10 +14,9 @@ use credence_domain::SubjectId;
 use credence_store::{RecordFilter, RecordWrite};
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// How much a consent lets a partner see; each includes the ones before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Yes or no for a perk; never the number.
@@ -40,7 +39,7 @@ impl Scope {
 }
 
 /// A subject's consent to one partner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consent {
     /// The partner.
     pub partner_id: String,
@@ -51,13 +50,10 @@ pub struct Consent {
     /// Why, in the subject's words or the partner's request.
     pub purpose: String,
     /// When granted.
-    #[schema(value_type = String)]
     pub granted_at: Timestamp,
     /// When it lapses.
-    #[schema(value_type = String)]
     pub expires_at: Timestamp,
     /// When revoked, if it was.
-    #[schema(value_type = Option<String>)]
     pub revoked_at: Option<Timestamp>,
     /// The partner's perks the consent covers, with their rules as they
     /// stood when it was granted. Under an eligibility consent a partner
@@ -77,31 +73,27 @@ impl Consent {
 }
 
 /// Grant a partner access.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentRequest {
     /// The partner (see `GET /v1/partners`).
-    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub partner_id: String,
     /// What it may see.
     pub scope: Scope,
     /// Why (shown in the access log).
-    #[schema(min_length = 1, max_length = 200)]
     pub purpose: String,
     /// When the consent lapses (RFC 3339); at most two years ahead.
-    #[schema(format = DateTime)]
     pub expires_at: String,
     /// The partner's perks it covers (by id); all of the partner's perks
     /// as they stand now when left out. Their rules are fixed with the
     /// consent: a perk the partner creates or changes later is not
     /// covered by an eligibility consent.
     #[serde(default)]
-    #[schema(max_items = 100)]
     pub perk_ids: Option<Vec<String>>,
 }
 
 /// Where a subject's separate consent to restricted data stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RestrictedDataConsent {
     /// True while income, assets, deposits and tax records may be received
     /// and counted.
@@ -110,19 +102,18 @@ pub struct RestrictedDataConsent {
 
 /// The operator records a subject's restricted-data consent on their
 /// behalf.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestrictedDataConsentChange {
     /// Given (true) or withdrawn (false).
     pub given: bool,
     /// How the subject expressed it, for the audit log and the subject's
     /// own access log.
-    #[schema(min_length = 10, max_length = 500)]
     pub on_behalf: String,
 }
 
 /// A consent as the partner sees it: the pseudonym, never the subject id.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PartnerConsent {
     /// The subject as this partner knows them.
     pub pseudonym: String,

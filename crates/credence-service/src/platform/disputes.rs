@@ -13,14 +13,13 @@ use super::{ApiError, ApiResult, Code, Platform};
 use credence_domain::SubjectId;
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// Days a furnisher has to answer a dispute before it resolves for the
 /// subject (China's limit; stricter than the US 30).
 pub const DISPUTE_ANSWER_DAYS: i64 = 20;
 
 /// Where a dispute stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DisputeStatus {
     /// Waiting for the furnisher; the record is excluded meanwhile.
@@ -82,7 +81,7 @@ pub(crate) fn any_excluding(disputes: &[Dispute]) -> bool {
 }
 
 /// A subject's dispute of one record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dispute {
     /// Its id.
     pub id: String,
@@ -93,15 +92,12 @@ pub struct Dispute {
     /// The subject's reason.
     pub reason: String,
     /// When opened.
-    #[schema(value_type = String)]
     pub opened_at: Timestamp,
     /// The furnisher must answer before this, or it resolves for the subject.
-    #[schema(value_type = String)]
     pub answer_due: Timestamp,
     /// Where it stands.
     pub status: DisputeStatus,
     /// When it was resolved.
-    #[schema(value_type = Option<String>)]
     pub resolved_at: Option<Timestamp>,
     /// The furnisher's or operator's note.
     #[serde(default)]
@@ -118,7 +114,7 @@ pub struct Dispute {
 }
 
 /// One event, by its furnisher and the furnisher's id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordRef {
     /// Who reported it.
     pub furnisher_id: String,
@@ -154,7 +150,7 @@ impl Dispute {
 }
 
 /// A record left out of the score because of a dispute.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DisputedRecord {
     /// Who reported it.
     pub furnisher_id: String,
@@ -165,22 +161,19 @@ pub struct DisputedRecord {
 }
 
 /// Open a dispute on one of your records.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DisputeRequest {
     /// Who reported the record.
-    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub furnisher_id: String,
     /// The record.
-    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub event_id: String,
     /// What is wrong with it.
-    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 
 /// How a furnisher answers a dispute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DisputeAnswerKind {
     /// The record is right; it counts again.
@@ -193,7 +186,7 @@ pub enum DisputeAnswerKind {
 }
 
 /// A furnisher's (or operator's) answer to a dispute.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DisputeAnswer {
     /// The answer.

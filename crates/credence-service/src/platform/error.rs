@@ -2,13 +2,12 @@
 //! at fault when there is one.
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
 // Which HTTP status carries each code is the server's business: one table,
 // in `credence-server`.
 /// The stable error codes of the API. Clients match on these, never on
 /// messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Code {
     /// No credentials, or unknown, revoked or expired ones.
@@ -53,7 +52,7 @@ impl Code {
 }
 
 /// One problem with one record of a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecordProblem {
     /// 0-based position in the batch.
     pub index: u64,
@@ -67,7 +66,7 @@ pub struct RecordProblem {
 }
 
 /// The body of every error response.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
     /// Stable code.

@@ -7,10 +7,9 @@ use credence_domain::{FurnisherId, SubjectId};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::collections::BTreeSet;
-use utoipa::ToSchema;
 
 /// What a batch did. Returned only after the batch is durable.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct IngestReceipt {
     /// Events written.
     pub inserted: usize,

@@ -15,10 +15,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use utoipa::ToSchema;
 
 /// A model in force, for the dashboard's model card.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ModelCard {
     /// `model_id@version`.
     pub version: String,
@@ -31,7 +30,6 @@ pub struct ModelCard {
     /// When it was trained.
     pub created: String,
     /// Validation figures recorded at training (AUC, Gini, KS, ROC…).
-    #[schema(value_type = Option<Object>)]
     pub validation: Option<serde_json::Value>,
     /// Features by dimension.
     pub dimensions: BTreeMap<String, Vec<String>>,
@@ -56,17 +54,15 @@ struct BuiltinReference {
 }
 
 /// A deployed model version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deployment {
     /// `model_id@version`.
     pub version: String,
     /// SHA-256 of the model.
     pub checksum: String,
     /// Which subjects it scores.
-    #[schema(value_type = String)]
     pub subject_kind: SubjectKind,
     /// When deployed.
-    #[schema(value_type = String)]
     pub deployed_at: Timestamp,
     /// True while in force.
     pub active: bool,

@@ -14,31 +14,24 @@ use credence_scorecard::ScoreReport;
 use credence_store::{RecordFilter, RecordWrite};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use utoipa::ToSchema;
 
 /// A perk a partner offers and the rule that decides it. Perks never change
 /// a score.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Perk {
     /// Unique within the partner.
-    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub id: String,
     /// The partner offering it (yourself).
-    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub partner_id: String,
     /// Name shown to subjects.
-    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// One sentence on what it gives.
     #[serde(default)]
-    #[schema(max_length = 500)]
     pub description: String,
     /// Minimum score, 350–950.
-    #[schema(minimum = 350, maximum = 950)]
     pub min_score: i32,
     /// Only for this kind of subject, if set.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub subject_kind: Option<SubjectKind>,
     /// Minimum per dimension (0–100), by dimension name.
     #[serde(default)]
@@ -46,7 +39,7 @@ pub struct Perk {
 }
 
 /// A perk and where the subject stands.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PerkStatus {
     /// The perk.
     pub perk: Perk,

@@ -6,13 +6,12 @@ use credence_store::{Record, RecordFilter, RecordWrite, Store};
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// Separates parts of composite record ids; ids never contain it.
 pub(crate) const SEP: char = '|';
 
 /// A data furnisher and the event kinds it may report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Furnisher {
     /// Its id (as in events' `furnisher_id`).
     pub id: String,
@@ -21,24 +20,22 @@ pub struct Furnisher {
     /// Event kinds it may report (`payment_made`, …).
     pub kinds: Vec<String>,
     /// When it was registered.
-    #[schema(value_type = String)]
     pub created_at: Timestamp,
 }
 
 /// A partner: asks with consent, offers perks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partner {
     /// Its id.
     pub id: String,
     /// Display name, shown to subjects.
     pub name: String,
     /// When it was registered.
-    #[schema(value_type = String)]
     pub created_at: Timestamp,
 }
 
 /// A subject's short statement attached to one of their records.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
     /// Who reported the record.
     pub furnisher_id: String,
@@ -47,12 +44,11 @@ pub struct Statement {
     /// The statement (at most 1,000 characters).
     pub text: String,
     /// When written.
-    #[schema(value_type = String)]
     pub at: Timestamp,
 }
 
 /// Where a human-review request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewStatus {
     /// Waiting for the operator.
@@ -62,7 +58,7 @@ pub enum ReviewStatus {
 }
 
 /// A subject's request for a person to review an automated decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
     /// Its id.
     pub id: String,
@@ -71,7 +67,6 @@ pub struct Review {
     /// The subject's message.
     pub message: String,
     /// When asked.
-    #[schema(value_type = String)]
     pub opened_at: Timestamp,
     /// Where it stands.
     pub status: ReviewStatus,
@@ -79,7 +74,6 @@ pub struct Review {
     #[serde(default)]
     pub outcome: String,
     /// When closed.
-    #[schema(value_type = Option<String>)]
     pub closed_at: Option<Timestamp>,
 }
 

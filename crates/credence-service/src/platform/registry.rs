@@ -11,39 +11,33 @@ use credence_domain::{EventKind, SubjectId, SubjectKind, ValidId};
 use credence_store::RecordFilter;
 use jiff::ToSpan;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// Register a furnisher.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FurnisherSpec {
     /// Its id.
-    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub id: String,
     /// Display name.
-    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Event kinds it may report: names from the event catalogue
     /// (`account_opened`, `payment_made`…) or the deployed model's custom
     /// kinds.
-    #[schema(min_items = 1)]
     pub kinds: Vec<String>,
 }
 
 /// Register a partner.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerSpec {
     /// Its id.
-    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub id: String,
     /// Display name.
-    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 
 /// Create an API key.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeySpec {
     /// The role it acts in.
@@ -51,23 +45,19 @@ pub struct KeySpec {
     /// The furnisher or partner it acts for (omit for operators); it must
     /// be registered first.
     #[serde(default)]
-    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub principal: Option<String>,
     /// Who holds it.
     #[serde(default)]
-    #[schema(max_length = 100)]
     pub label: String,
 }
 
 /// Enrol a subject (after they consented in the operator's app).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectSpec {
     /// The operator's opaque id for them: never a name or document number.
-    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub subject_id: String,
     /// `person` or `organisation`.
-    #[schema(value_type = String, pattern = "^(person|organisation|organization)$")]
     pub kind: SubjectKind,
     /// The separate explicit consent that admits income, assets, deposits
     /// and tax records.
@@ -76,17 +66,16 @@ pub struct SubjectSpec {
 }
 
 /// Issue a subject token.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenSpec {
     /// Minutes it is valid (default 60, at most a day).
     #[serde(default)]
-    #[schema(minimum = 1, maximum = 1440)]
     pub minutes: Option<i64>,
 }
 
 /// A subject token.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct IssuedToken {
     /// Send as `Authorization: Bearer <token>`.
     pub token: String,

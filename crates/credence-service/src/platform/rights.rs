@@ -21,15 +21,13 @@ use credence_store::{RecordFilter, RecordWrite, StoredScore};
 use jiff::ToSpan;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use utoipa::ToSchema;
 
 /// A subject's own view of their file.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SubjectView {
     /// The subject.
     pub subject_id: String,
     /// Person or organisation.
-    #[schema(value_type = String)]
     pub kind: SubjectKind,
     /// True while partners are refused every answer.
     pub frozen: bool,
@@ -38,7 +36,6 @@ pub struct SubjectView {
     pub restricted_data_consent: bool,
     /// Score, band, dimensions, reasons with how to improve, and every
     /// negative record with the date it stops counting.
-    #[schema(value_type = Object)]
     pub report: ScoreReport,
     /// Records the score leaves out because of a dispute.
     pub excluded_under_dispute: Vec<DisputedRecord>,
@@ -48,60 +45,51 @@ pub struct SubjectView {
     pub accounts: Vec<String>,
     /// What each dimension measures, by name: a description of the
     /// measure, never a verdict on this subject (the reasons say that).
-    #[schema(value_type = Object)]
     pub dimension_meanings: BTreeMap<&'static str, &'static str>,
 }
 
 /// Attach a statement to one of your records.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatementRequest {
     /// Who reported the record.
-    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub furnisher_id: String,
     /// The record.
-    #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
     pub event_id: String,
     /// At most 1,000 characters.
-    #[schema(min_length = 1, max_length = 1000)]
     pub text: String,
 }
 
 /// Ask a person to review an automated decision.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
     /// Which decision (a perk refused, a score).
-    #[schema(min_length = 1, max_length = 200)]
     pub about: String,
     /// What the reviewer should know.
-    #[schema(min_length = 1, max_length = 2000)]
     pub message: String,
 }
 
 /// One hypothetical change.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Scenario {
     /// "If I pay this balance down to X" (minor units).
     PayDown {
         /// The account (one of your records').
-        #[schema(pattern = r"^[A-Za-z0-9._:/@-]{1,128}$")]
         account_id: String,
         /// The new balance, minor units, ≥ 0.
-        #[schema(minimum = 0)]
         balance: i64,
     },
     /// "If I pay every bill on time for N more months".
     OnTimeMonths {
         /// 1–24.
-        #[schema(minimum = 1, maximum = 24)]
         months: u32,
     },
 }
 
 /// The result of a what-if.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct WhatIf {
     /// The score today (none for a thin file).
     pub current_score: Option<i32>,
@@ -118,7 +106,7 @@ pub struct WhatIf {
 }
 
 /// One entry of "who looked at my data".
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct AccessEntry {
     /// When.
     pub at: String,
@@ -131,7 +119,7 @@ pub struct AccessEntry {
 }
 
 /// A notice of a negative record.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Notice {
     /// When the record arrived.
     pub received_at: String,
@@ -145,26 +133,23 @@ pub struct Notice {
 
 /// One score of a subject's history, as the subject reads it: dimensions
 /// by name and the band spelt as everywhere else in the API.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScorePoint {
     /// The instant the score is as of (RFC 3339).
     pub as_of: String,
     /// `model_id@version` of the model that made it.
     pub model_version: String,
     /// `scored` or `not_enough_data`.
-    #[schema(value_type = String)]
     pub status: ScoreStatus,
     /// 350–950 when scored.
     pub score: Option<i32>,
     /// The band: `poor`, `fair`, `good`, `very_good` or `excellent`.
-    #[schema(value_type = Option<String>)]
     pub band: Option<Band>,
     /// Probability of default when scored.
     pub pd: Option<f64>,
     /// The five dimensions by name (`history`, `capacity`, `behaviour`,
     /// `identity`, `fulfilment`), 0–100 each, `null` where nothing speaks
     /// to it.
-    #[schema(value_type = Object)]
     pub dimensions: BTreeMap<&'static str, Option<u8>>,
     /// Reason codes, most important first.
     pub reasons: Vec<String>,
@@ -194,14 +179,13 @@ impl From<&StoredScore> for ScorePoint {
 }
 
 /// Everything Credence holds about a subject.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Export {
     /// When exported.
     pub exported_at: String,
     /// The subject's own view.
     pub view: SubjectView,
     /// Every record, in the wire format furnishers use.
-    #[schema(value_type = Vec<Object>)]
     pub events: Vec<serde_json::Value>,
     /// Every stored score, oldest first.
     pub score_history: Vec<ScorePoint>,

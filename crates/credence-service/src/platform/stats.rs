@@ -12,16 +12,13 @@ use credence_scorecard::Band;
 use credence_store::{Counts, RecordFilter, ScoreDistribution};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use utoipa::ToSchema;
 
 /// The population at a glance.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PopulationStats {
     /// Subjects, events and stored scores.
-    #[schema(value_type = Object)]
     pub counts: Counts,
     /// Latest stored scores in 10-point buckets.
-    #[schema(value_type = Object)]
     pub distribution: ScoreDistribution,
     /// Latest stored scores by band.
     pub bands: BTreeMap<String, u64>,
