@@ -459,7 +459,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     security(("bearer" = [])))]
 async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Furnishers, move |p, who| {
-        p.ingest(who, &body)
+        p.ingest(who, &batch_records(&body)?)
     })
     .await
 }

@@ -1,11 +1,11 @@
-//! A furnisher's batch over the API: the request's envelope and limits,
-//! then the one ingest pipeline (`crate::Intake`) every entry point shares.
+//! A furnisher's batch over the API: its limits, then the one ingest
+//! pipeline (`crate::Intake`) every entry point shares. (How a batch is
+//! wrapped in a request body is the server's business.)
 
 use super::{ApiError, ApiResult, Code, Platform, Principal, RecordProblem};
 use crate::{Furnishing, Intake};
 use credence_domain::{FurnisherId, SubjectId};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Serialize;
 use std::collections::BTreeSet;
 
 /// What a batch did. Returned only after the batch is durable.
@@ -19,26 +19,11 @@ pub struct IngestReceipt {
     pub subjects: usize,
 }
 
-#[derive(Deserialize)]
-struct Wrapped<'a> {
-    #[serde(borrow)]
-    events: Vec<&'a RawValue>,
-}
-
-/// The batch's records, unparsed. (Not an untagged enum: serde cannot
-/// borrow raw values through one.)
-fn batch_records(text: &str) -> serde_json::Result<Vec<&RawValue>> {
-    if text.trim_start().starts_with('{') {
-        serde_json::from_str::<Wrapped<'_>>(text).map(|w| w.events)
-    } else {
-        serde_json::from_str(text)
-    }
-}
-
 impl Platform {
-    /// Validates and writes a batch atomically. Every bad record is listed
-    /// and nothing is written unless all are good.
-    pub fn ingest(&self, principal: &Principal, body: &[u8]) -> ApiResult<IngestReceipt> {
+    /// Validates and writes a batch atomically: `records` are the events'
+    /// JSON texts, in order. Every bad record is listed and nothing is
+    /// written unless all are good.
+    pub fn ingest(&self, principal: &Principal, records: &[&str]) -> ApiResult<IngestReceipt> {
         let Principal::Furnisher { id: furnisher, .. } = principal else {
             return Err(ApiError::new(
                 Code::Forbidden,
@@ -53,35 +38,27 @@ impl Platform {
                 format!("furnisher {furnisher:?} is not registered; ask the operator"),
             )
         })?;
-        let text = std::str::from_utf8(body)
-            .map_err(|e| ApiError::invalid("body", format!("the body is not UTF-8: {e}")))?;
-        let raws = batch_records(text).map_err(|e| {
-            ApiError::invalid(
-                "body",
-                format!("the body must be a JSON array of events or {{\"events\": [...]}}: {e}"),
-            )
-        })?;
         let limit = self.limits().max_batch_events;
-        if raws.len() > limit {
+        if records.len() > limit {
             return Err(ApiError::new(
                 Code::PayloadTooLarge,
                 format!(
                     "the batch has {} events; at most {limit} are allowed per request: split it",
-                    raws.len()
+                    records.len()
                 ),
             ));
         }
-        if raws.is_empty() {
+        if records.is_empty() {
             return Err(ApiError::invalid("body", "the batch is empty"));
         }
         let now = self.now();
         let mut problems = Vec::new();
-        let mut events = Vec::with_capacity(raws.len());
+        let mut events = Vec::with_capacity(records.len());
         let mut intake = Intake::new(self.store(), &furnishing);
-        for (index, raw) in raws.iter().enumerate() {
+        for (index, record) in records.iter().enumerate() {
             let parsed = self
                 .ingestor
-                .parse_json(raw.get(), furnishing.furnisher(), now);
+                .parse_json(record, furnishing.furnisher(), now);
             match intake.admit(parsed)? {
                 Ok(event) => events.push(event),
                 Err(errors) => problems.extend(errors.into_iter().map(|e| RecordProblem {
