@@ -468,7 +468,7 @@ async fn ingest(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
 #[utoipa::path(get, path = "/v1/furnisher/disputes", tag = "furnisher",
     responses((status = 200, body = Vec<Dispute>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn furnisher_disputes(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.dispute_queue(who)).await
+    call(s, headers, |p, who| p.disputes().dispute_queue(who)).await
 }
 
 /// Confirm, correct or withdraw a disputed record (furnisher or operator).
@@ -486,7 +486,7 @@ async fn answer_dispute(
         s,
         headers,
         Audience::FurnishersAndOperators,
-        move |p, who| p.answer_dispute(who, &id, &parse(&body)?),
+        move |p, who| p.disputes().answer_dispute(who, &id, &parse(&body)?),
     )
     .await
 }
@@ -498,7 +498,7 @@ async fn answer_dispute(
 #[utoipa::path(get, path = "/v1/me", tag = "subject",
     responses((status = 200, body = SubjectView), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn me(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.my_view(who)).await
+    call(s, headers, |p, who| p.rights().my_view(who)).await
 }
 
 /// Your score history, today's score last.
@@ -508,7 +508,7 @@ async fn my_history(State(s): State<AppState>, headers: HeaderMap) -> Response {
     call(
         s,
         headers,
-        |p, who| -> ApiResult<Vec<platform::ScorePoint>> { p.my_history(who) },
+        |p, who| -> ApiResult<Vec<platform::ScorePoint>> { p.rights().my_history(who) },
     )
     .await
 }
@@ -517,7 +517,7 @@ async fn my_history(State(s): State<AppState>, headers: HeaderMap) -> Response {
 #[utoipa::path(get, path = "/v1/me/perks", tag = "subject",
     responses((status = 200, body = Vec<PerkStatus>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn my_perks(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.my_perks(who)).await
+    call(s, headers, |p, who| p.perks().my_perks(who)).await
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -537,7 +537,7 @@ async fn what_if(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
         let request: WhatIfRequest = parse(&body)?;
         let scenarios: Vec<platform::Scenario> =
             request.scenarios.into_iter().map(Into::into).collect();
-        p.what_if(who, &scenarios)
+        p.rights().what_if(who, &scenarios)
     })
     .await
 }
@@ -546,7 +546,7 @@ async fn what_if(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> 
 #[utoipa::path(get, path = "/v1/me/consents", tag = "subject",
     responses((status = 200, body = Vec<Consent>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn my_consents(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.my_consents(who)).await
+    call(s, headers, |p, who| p.consents().my_consents(who)).await
 }
 
 /// Grant (or replace) a consent to a partner.
@@ -554,7 +554,7 @@ async fn my_consents(State(s): State<AppState>, headers: HeaderMap) -> Response 
     responses((status = 200, body = Consent), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn grant_consent(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Subjects, move |p, who| {
-        p.grant_consent(who, &parse(&body)?)
+        p.consents().grant_consent(who, &parse(&body)?)
     })
     .await
 }
@@ -568,7 +568,10 @@ async fn revoke_consent(
     headers: HeaderMap,
     Path(partner): Path<String>,
 ) -> Response {
-    call(s, headers, move |p, who| p.revoke_consent(who, &partner)).await
+    call(s, headers, move |p, who| {
+        p.consents().revoke_consent(who, &partner)
+    })
+    .await
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -582,7 +585,9 @@ struct FreezeState {
     responses((status = 200, body = FreezeState), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn freeze(State(s): State<AppState>, headers: HeaderMap) -> Response {
     call(s, headers, |p, who| {
-        p.set_freeze(who, true).map(|frozen| FreezeState { frozen })
+        p.rights()
+            .set_freeze(who, true)
+            .map(|frozen| FreezeState { frozen })
     })
     .await
 }
@@ -592,7 +597,8 @@ async fn freeze(State(s): State<AppState>, headers: HeaderMap) -> Response {
     responses((status = 200, body = FreezeState), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn unfreeze(State(s): State<AppState>, headers: HeaderMap) -> Response {
     call(s, headers, |p, who| {
-        p.set_freeze(who, false)
+        p.rights()
+            .set_freeze(who, false)
             .map(|frozen| FreezeState { frozen })
     })
     .await
@@ -604,7 +610,7 @@ async fn unfreeze(State(s): State<AppState>, headers: HeaderMap) -> Response {
     responses((status = 200, body = RestrictedDataConsent), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn give_restricted_consent(State(s): State<AppState>, headers: HeaderMap) -> Response {
     call(s, headers, |p, who| {
-        p.set_restricted_data_consent(who, true)
+        p.consents().set_restricted_data_consent(who, true)
     })
     .await
 }
@@ -615,7 +621,7 @@ async fn give_restricted_consent(State(s): State<AppState>, headers: HeaderMap) 
     responses((status = 200, body = RestrictedDataConsent), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn withdraw_restricted_consent(State(s): State<AppState>, headers: HeaderMap) -> Response {
     call(s, headers, |p, who| {
-        p.set_restricted_data_consent(who, false)
+        p.consents().set_restricted_data_consent(who, false)
     })
     .await
 }
@@ -635,7 +641,8 @@ async fn restricted_consent_for(
 ) -> Response {
     call_as(s, headers, Audience::Operators, move |p, who| {
         let change: platform::RestrictedDataConsentChange = parse(&body)?;
-        p.set_restricted_data_consent_for(who, &subject, &change)
+        p.consents()
+            .set_restricted_data_consent_for(who, &subject, &change)
     })
     .await
 }
@@ -655,7 +662,7 @@ async fn access_log(
     Query(limit): Query<Limit>,
 ) -> Response {
     call(s, headers, move |p, who| {
-        p.my_access_log(who, limit.limit.unwrap_or(200))
+        p.rights().my_access_log(who, limit.limit.unwrap_or(200))
     })
     .await
 }
@@ -664,7 +671,7 @@ async fn access_log(
 #[utoipa::path(get, path = "/v1/me/disputes", tag = "subject",
     responses((status = 200, body = Vec<Dispute>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn my_disputes(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.my_disputes(who)).await
+    call(s, headers, |p, who| p.disputes().my_disputes(who)).await
 }
 
 /// Dispute one of your records: it stops counting while the furnisher
@@ -673,7 +680,7 @@ async fn my_disputes(State(s): State<AppState>, headers: HeaderMap) -> Response 
     responses((status = 200, body = Dispute), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn open_dispute(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Subjects, move |p, who| {
-        p.open_dispute(who, &parse(&body)?)
+        p.disputes().open_dispute(who, &parse(&body)?)
     })
     .await
 }
@@ -683,7 +690,7 @@ async fn open_dispute(State(s): State<AppState>, headers: HeaderMap, body: Bytes
     responses((status = 200, body = Statement), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn add_statement(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Subjects, move |p, who| {
-        p.add_statement(who, &parse(&body)?)
+        p.rights().add_statement(who, &parse(&body)?)
     })
     .await
 }
@@ -693,7 +700,7 @@ async fn add_statement(State(s): State<AppState>, headers: HeaderMap, body: Byte
     responses((status = 200, body = Review), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn request_review(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Subjects, move |p, who| {
-        p.request_review(who, &parse(&body)?)
+        p.rights().request_review(who, &parse(&body)?)
     })
     .await
 }
@@ -702,21 +709,21 @@ async fn request_review(State(s): State<AppState>, headers: HeaderMap, body: Byt
 #[utoipa::path(get, path = "/v1/me/reviews", tag = "subject",
     responses((status = 200, body = Vec<Review>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn my_reviews(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.my_reviews(who)).await
+    call(s, headers, |p, who| p.rights().my_reviews(who)).await
 }
 
 /// Notices of negative records reported about you.
 #[utoipa::path(get, path = "/v1/me/notices", tag = "subject",
     responses((status = 200, body = Vec<Notice>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn notices(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.my_notices(who)).await
+    call(s, headers, |p, who| p.rights().my_notices(who)).await
 }
 
 /// Everything held about you, as JSON.
 #[utoipa::path(get, path = "/v1/me/export", tag = "subject",
     responses((status = 200, body = Export), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn export(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.export(who)).await
+    call(s, headers, |p, who| p.rights().export(who)).await
 }
 
 /// Opt out: erases your events, scores, consents, disputes and statements.
@@ -724,14 +731,14 @@ async fn export(State(s): State<AppState>, headers: HeaderMap) -> Response {
 #[utoipa::path(delete, path = "/v1/me", tag = "subject",
     responses((status = 200, body = Object), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn opt_out(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.opt_out(who)).await
+    call(s, headers, |p, who| p.rights().opt_out(who)).await
 }
 
 /// Partners a subject can grant consent to.
 #[utoipa::path(get, path = "/v1/partners", tag = "subject",
     responses((status = 200, body = Vec<Partner>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn partners(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.partners(who)).await
+    call(s, headers, |p, who| p.registry().partners(who)).await
 }
 
 // ---- partners ----
@@ -740,14 +747,14 @@ async fn partners(State(s): State<AppState>, headers: HeaderMap) -> Response {
 #[utoipa::path(get, path = "/v1/partner/consents", tag = "partner",
     responses((status = 200, body = Vec<PartnerConsent>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn partner_consents(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.partner_consents(who)).await
+    call(s, headers, |p, who| p.consents().partner_consents(who)).await
 }
 
 /// Your perks.
 #[utoipa::path(get, path = "/v1/partner/perks", tag = "partner",
     responses((status = 200, body = Vec<Perk>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn partner_perks(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.partner_perks(who)).await
+    call(s, headers, |p, who| p.perks().partner_perks(who)).await
 }
 
 /// Create or replace a perk (its `partner_id` is always yours).
@@ -755,7 +762,7 @@ async fn partner_perks(State(s): State<AppState>, headers: HeaderMap) -> Respons
     responses((status = 200, body = Perk), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn put_perk(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Partners, move |p, who| {
-        p.put_perk(who, parse(&body)?)
+        p.perks().put_perk(who, parse(&body)?)
     })
     .await
 }
@@ -776,7 +783,8 @@ async fn delete_perk(
     Path(perk): Path<String>,
 ) -> Response {
     call(s, headers, move |p, who| {
-        p.delete_perk(who, &perk)
+        p.perks()
+            .delete_perk(who, &perk)
             .map(|()| Deleted { deleted: true })
     })
     .await
@@ -792,7 +800,7 @@ async fn partner_check(State(s): State<AppState>, headers: HeaderMap, body: Byte
         headers,
         Audience::Partners,
         move |p, who, done| match parse(&body) {
-            Ok(question) => p.check_eligibility_then(who, &question, done),
+            Ok(question) => p.answers().check_eligibility_then(who, &question, done),
             Err(error) => done(Err(error)),
         },
     )
@@ -804,7 +812,7 @@ async fn partner_check(State(s): State<AppState>, headers: HeaderMap, body: Byte
     responses((status = 200, body = ScoreAnswer), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn partner_score(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Partners, move |p, who| {
-        p.partner_score(who, &parse(&body)?)
+        p.answers().partner_score(who, &parse(&body)?)
     })
     .await
 }
@@ -814,7 +822,7 @@ async fn partner_score(State(s): State<AppState>, headers: HeaderMap, body: Byte
     responses((status = 200, body = Object), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn partner_report(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Partners, move |p, who| {
-        p.partner_report(who, &parse(&body)?)
+        p.answers().partner_report(who, &parse(&body)?)
     })
     .await
 }
@@ -826,7 +834,7 @@ async fn partner_report(State(s): State<AppState>, headers: HeaderMap, body: Byt
     responses((status = 200, body = Furnisher), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn put_furnisher(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Operators, move |p, who| {
-        p.put_furnisher(who, &parse(&body)?)
+        p.registry().put_furnisher(who, &parse(&body)?)
     })
     .await
 }
@@ -835,7 +843,7 @@ async fn put_furnisher(State(s): State<AppState>, headers: HeaderMap, body: Byte
 #[utoipa::path(get, path = "/v1/operator/furnishers", tag = "operator",
     responses((status = 200, body = Vec<Furnisher>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn furnishers(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.furnishers(who)).await
+    call(s, headers, |p, who| p.registry().furnishers(who)).await
 }
 
 /// Register or update a partner.
@@ -843,7 +851,7 @@ async fn furnishers(State(s): State<AppState>, headers: HeaderMap) -> Response {
     responses((status = 200, body = Partner), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn put_partner(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Operators, move |p, who| {
-        p.put_partner(who, &parse(&body)?)
+        p.registry().put_partner(who, &parse(&body)?)
     })
     .await
 }
@@ -853,7 +861,7 @@ async fn put_partner(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
     responses((status = 200, body = IssuedKey), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn create_key(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Operators, move |p, who| {
-        p.create_key(who, &parse(&body)?)
+        p.registry().create_key(who, &parse(&body)?)
     })
     .await
 }
@@ -862,7 +870,7 @@ async fn create_key(State(s): State<AppState>, headers: HeaderMap, body: Bytes) 
 #[utoipa::path(get, path = "/v1/operator/keys", tag = "operator",
     responses((status = 200, body = Vec<ApiKey>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn list_keys(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.list_keys(who)).await
+    call(s, headers, |p, who| p.registry().list_keys(who)).await
 }
 
 /// Revoke a key, at once.
@@ -874,7 +882,7 @@ async fn revoke_key(
     headers: HeaderMap,
     Path(key): Path<String>,
 ) -> Response {
-    call(s, headers, move |p, who| p.revoke_key(who, &key)).await
+    call(s, headers, move |p, who| p.registry().revoke_key(who, &key)).await
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -889,7 +897,7 @@ struct Enrolled {
 async fn enrol(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     call_as(s, headers, Audience::Operators, move |p, who| {
         let spec: platform::SubjectSpec = parse(&body)?;
-        p.enrol(who, &spec).map(|()| Enrolled {
+        p.registry().enrol(who, &spec).map(|()| Enrolled {
             subject_id: spec.subject_id,
         })
     })
@@ -913,7 +921,7 @@ async fn issue_token(
         } else {
             parse(&body)?
         };
-        p.issue_token(who, &subject, &spec)
+        p.registry().issue_token(who, &subject, &spec)
     })
     .await
 }
@@ -950,21 +958,21 @@ async fn deploy_model(State(s): State<AppState>, headers: HeaderMap, body: Bytes
 #[utoipa::path(get, path = "/v1/operator/perks", tag = "operator",
     responses((status = 200, body = Vec<Perk>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn all_perks(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.all_perks(who)).await
+    call(s, headers, |p, who| p.perks().all_perks(who)).await
 }
 
 /// Every open dispute.
 #[utoipa::path(get, path = "/v1/operator/disputes", tag = "operator",
     responses((status = 200, body = Vec<Dispute>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn dispute_queue(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.open_disputes(who)).await
+    call(s, headers, |p, who| p.disputes().open_disputes(who)).await
 }
 
 /// Review requests waiting for a person.
 #[utoipa::path(get, path = "/v1/operator/reviews", tag = "operator",
     responses((status = 200, body = Vec<Review>), (status = "4XX", body = ApiError)), security(("bearer" = [])))]
 async fn review_queue(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    call(s, headers, |p, who| p.review_queue(who)).await
+    call(s, headers, |p, who| p.rights().review_queue(who)).await
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -987,7 +995,7 @@ async fn close_review(
 ) -> Response {
     call_as(s, headers, Audience::Operators, move |p, who| {
         let outcome: ReviewOutcome = parse(&body)?;
-        p.close_review(who, &id, &outcome.outcome)
+        p.rights().close_review(who, &id, &outcome.outcome)
     })
     .await
 }

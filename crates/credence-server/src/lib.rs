@@ -69,7 +69,8 @@ async fn sweep_disputes(platform: Arc<Platform>) {
     loop {
         tick.tick().await;
         let platform = platform.clone();
-        let outcome = tokio::task::spawn_blocking(move || platform.settle_lapsed_disputes()).await;
+        let outcome =
+            tokio::task::spawn_blocking(move || platform.disputes().settle_lapsed_disputes()).await;
         match outcome {
             Ok(Ok(settled)) if settled > 0 => {
                 tracing::info!(settled, "disputes resolved for subjects after 20 days")

@@ -116,6 +116,7 @@ impl World {
                 .unwrap_or_else(|e| panic!("{e}")),
         );
         let operator = platform
+            .registry()
             .create_key(
                 &Principal::System { name: "test" },
                 &KeySpec {

@@ -278,6 +278,7 @@ fn set_up(platform: &Platform, subjects: u64) -> Result<(String, String, Vec<Str
         key_id: "bench".into(),
     };
     platform
+        .registry()
         .put_partner(
             &operator,
             &PartnerSpec {
@@ -287,6 +288,7 @@ fn set_up(platform: &Platform, subjects: u64) -> Result<(String, String, Vec<Str
         )
         .map_err(fail)?;
     platform
+        .registry()
         .put_furnisher(
             &operator,
             &FurnisherSpec {
@@ -301,6 +303,7 @@ fn set_up(platform: &Platform, subjects: u64) -> Result<(String, String, Vec<Str
         )
         .map_err(fail)?;
     let partner_key = platform
+        .registry()
         .create_key(
             &Principal::System { name: "bench" },
             &KeySpec {
@@ -311,6 +314,7 @@ fn set_up(platform: &Platform, subjects: u64) -> Result<(String, String, Vec<Str
         )
         .map_err(fail)?;
     let furnisher_key = platform
+        .registry()
         .create_key(
             &Principal::System { name: "bench" },
             &KeySpec {
@@ -325,6 +329,7 @@ fn set_up(platform: &Platform, subjects: u64) -> Result<(String, String, Vec<Str
         key_id: partner_key.record.id.clone(),
     };
     platform
+        .perks()
         .put_perk(
             &partner,
             Perk {
@@ -354,6 +359,7 @@ fn set_up(platform: &Platform, subjects: u64) -> Result<(String, String, Vec<Str
                             id: SubjectId::new(&subject_id(index))?,
                         };
                         platform
+                            .consents()
                             .grant_consent(
                                 &subject,
                                 &ConsentRequest {
@@ -378,6 +384,7 @@ fn set_up(platform: &Platform, subjects: u64) -> Result<(String, String, Vec<Str
         Ok(())
     })?;
     let pseudonyms: Vec<String> = platform
+        .consents()
         .partner_consents(&partner)
         .map_err(fail)?
         .into_iter()

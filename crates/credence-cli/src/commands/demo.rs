@@ -238,6 +238,7 @@ fn serve_demo(
     let platform = super::serve::open_platform(global, DEMO_DB)?;
     let fail = |e: credence_service::platform::ApiError| anyhow::anyhow!("{e}");
     let operator_key = platform
+        .registry()
         .create_key(
             &Principal::System { name: "demo" },
             &KeySpec {
@@ -252,6 +253,7 @@ fn serve_demo(
     };
     for (id, kinds) in furnishers {
         platform
+            .registry()
             .put_furnisher(
                 &operator,
                 &FurnisherSpec {
@@ -265,6 +267,7 @@ fn serve_demo(
     let mut partner_keys = Vec::new();
     for (id, name, perks) in DEMO_PARTNERS {
         platform
+            .registry()
             .put_partner(
                 &operator,
                 &PartnerSpec {
@@ -274,6 +277,7 @@ fn serve_demo(
             )
             .map_err(fail)?;
         let key = platform
+            .registry()
             .create_key(
                 &Principal::System { name: "demo" },
                 &KeySpec {
@@ -289,6 +293,7 @@ fn serve_demo(
         };
         for (perk_id, perk_name, description, min_score) in *perks {
             platform
+                .perks()
                 .put_perk(
                     &partner,
                     Perk {
@@ -309,6 +314,7 @@ fn serve_demo(
         Some(furnisher) => Some((
             furnisher.clone(),
             platform
+                .registry()
                 .create_key(
                     &Principal::System { name: "demo" },
                     &KeySpec {
@@ -325,6 +331,7 @@ fn serve_demo(
     let mut tokens = Vec::new();
     for id in samples {
         let token = platform
+            .registry()
             .issue_token(
                 &Principal::System { name: "demo" },
                 id.as_str(),

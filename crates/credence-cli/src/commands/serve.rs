@@ -64,6 +64,7 @@ pub fn keys(global: &Global, action: &KeysAction) -> Result<()> {
             let role = Role::from_name(role)
                 .ok_or_else(|| anyhow!("--role {role:?} is not operator, furnisher or partner"))?;
             let issued = platform
+                .registry()
                 .create_key(
                     &Principal::System { name: "cli" },
                     &KeySpec {
@@ -82,7 +83,7 @@ pub fn keys(global: &Global, action: &KeysAction) -> Result<()> {
             )?;
         }
         KeysAction::List => {
-            for key in platform.keys().map_err(|e| anyhow!("{e}"))? {
+            for key in platform.registry().keys().map_err(|e| anyhow!("{e}"))? {
                 outln!(
                     "{}\t{}\t{}\t{}\t{}",
                     key.id,
@@ -96,6 +97,7 @@ pub fn keys(global: &Global, action: &KeysAction) -> Result<()> {
         }
         KeysAction::Revoke { key_id } => {
             let key = platform
+                .registry()
                 .revoke_key(&Principal::System { name: "cli" }, key_id)
                 .map_err(|e| anyhow!("{e}"))?;
             outln!(

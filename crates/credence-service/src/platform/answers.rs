@@ -478,64 +478,6 @@ impl Platform {
         }
     }
 
-    /// Is the subject eligible for one of the partner's perks? Yes or no.
-    pub fn check_eligibility(
-        &self,
-        principal: &Principal,
-        question: &PartnerQuestion,
-    ) -> ApiResult<EligibilityAnswer> {
-        let decided = self.decide_eligibility(principal, question)?;
-        self.finish(decided)
-    }
-
-    /// Like [`Self::check_eligibility`], but returns as soon as the answer
-    /// is decided and its audit entry queued; `done` gets the answer once
-    /// the entry is durable. The caller's thread is never parked on the
-    /// audit log's fsync (refusals and repeats included), which is what
-    /// lets a server keep many checks in flight on few threads. Deciding
-    /// reads memory (key, perk, consent, freeze, today's answers) and the
-    /// store (the change feed's head, the subject's compact event log), so
-    /// it belongs on a thread that may block, never an async worker.
-    pub fn check_eligibility_then(
-        &self,
-        principal: &Principal,
-        question: &PartnerQuestion,
-        done: Box<dyn FnOnce(ApiResult<EligibilityAnswer>) + Send>,
-    ) {
-        match self.decide_eligibility(principal, question) {
-            Err(error) => done(Err(error)),
-            Ok(Decided::Refused(error, event)) => self.audit.submit(
-                event,
-                self.now(),
-                Box::new(move |written| {
-                    done(Err(match written {
-                        Ok(_) => error,
-                        Err(e) => ApiError::new(Code::Unavailable, e),
-                    }))
-                }),
-            ),
-            Ok(Decided::ToAudit(answer, event, remember)) => {
-                let book = self.answers.clone();
-                self.audit.submit(
-                    event,
-                    self.now(),
-                    Box::new(move |written| {
-                        done(
-                            written
-                                .map(|place| {
-                                    if let Some(remember) = remember {
-                                        book.remember(remember, place);
-                                    }
-                                    answer
-                                })
-                                .map_err(|e| ApiError::new(Code::Unavailable, e)),
-                        )
-                    }),
-                )
-            }
-        }
-    }
-
     fn decide_eligibility(
         &self,
         principal: &Principal,
@@ -619,6 +561,66 @@ impl Platform {
                 Ok((answer, detail))
             },
         )
+    }
+}
+
+impl super::Answers<'_> {
+    /// Is the subject eligible for one of the partner's perks? Yes or no.
+    pub fn check_eligibility(
+        &self,
+        principal: &Principal,
+        question: &PartnerQuestion,
+    ) -> ApiResult<EligibilityAnswer> {
+        let decided = self.decide_eligibility(principal, question)?;
+        self.finish(decided)
+    }
+
+    /// Like [`Self::check_eligibility`], but returns as soon as the answer
+    /// is decided and its audit entry queued; `done` gets the answer once
+    /// the entry is durable. The caller's thread is never parked on the
+    /// audit log's fsync (refusals and repeats included), which is what
+    /// lets a server keep many checks in flight on few threads. Deciding
+    /// reads memory (key, perk, consent, freeze, today's answers) and the
+    /// store (the change feed's head, the subject's compact event log), so
+    /// it belongs on a thread that may block, never an async worker.
+    pub fn check_eligibility_then(
+        &self,
+        principal: &Principal,
+        question: &PartnerQuestion,
+        done: Box<dyn FnOnce(ApiResult<EligibilityAnswer>) + Send>,
+    ) {
+        match self.decide_eligibility(principal, question) {
+            Err(error) => done(Err(error)),
+            Ok(Decided::Refused(error, event)) => self.audit.submit(
+                event,
+                self.now(),
+                Box::new(move |written| {
+                    done(Err(match written {
+                        Ok(_) => error,
+                        Err(e) => ApiError::new(Code::Unavailable, e),
+                    }))
+                }),
+            ),
+            Ok(Decided::ToAudit(answer, event, remember)) => {
+                let book = self.answers.clone();
+                self.audit.submit(
+                    event,
+                    self.now(),
+                    Box::new(move |written| {
+                        done(
+                            written
+                                .map(|place| {
+                                    if let Some(remember) = remember {
+                                        book.remember(remember, place);
+                                    }
+                                    answer
+                                })
+                                .map_err(|e| ApiError::new(Code::Unavailable, e)),
+                        )
+                    }),
+                )
+            }
+        }
     }
 
     /// The subject's score and band (scope `score` or wider).

@@ -133,6 +133,105 @@ pub(crate) fn consent_id(partner: &str, pseudonym: &str) -> String {
 }
 
 impl Platform {
+    fn change_restricted_data_consent(
+        &self,
+        principal: &Principal,
+        id: &SubjectId,
+        given: bool,
+        detail: String,
+    ) -> ApiResult<RestrictedDataConsent> {
+        let subject = self.enrolled(id)?;
+        if subject.restricted_data_consent != given {
+            self.audit_writing(
+                principal,
+                if given {
+                    "restricted_consent.give"
+                } else {
+                    "restricted_consent.withdraw"
+                },
+                Some(id),
+                detail,
+                vec![RecordWrite::RestrictedDataConsent {
+                    subject: id.clone(),
+                    given,
+                }],
+            )?;
+        }
+        Ok(RestrictedDataConsent { given })
+    }
+
+    /// The consented subject behind a pseudonym, or the refusal with its
+    /// audit entry (the subject sees who tried) still to be written.
+    pub(super) fn consented_subject(
+        &self,
+        principal: &Principal,
+        partner: &str,
+        question: &PartnerQuestion,
+        scope: Scope,
+    ) -> ApiResult<Result<(SubjectId, Consent), (ApiError, AuditEvent)>> {
+        check_transaction_id(&question.transaction_id)?;
+        // A consent revoked, a freeze put on or a model deployed through
+        // another process counts for this very question.
+        self.follow_changes(true)?;
+        let record = self
+            .records()
+            .raw(kind::CONSENT, &consent_id(partner, &question.pseudonym))?;
+        let no_consent = || {
+            ApiError::new(
+                Code::ConsentRequired,
+                format!(
+                    "no active consent of scope {} from this subject; ask them to grant it",
+                    scope.name()
+                ),
+            )
+        };
+        let Some(record) = record else {
+            return Err(no_consent());
+        };
+        let consent: Consent = super::records::decode(&record)?;
+        let subject = record
+            .subject
+            .ok_or_else(|| ApiError::internal("consent without subject"))?;
+        let refusal = |error: ApiError| {
+            let event = self.refusal_entry(principal, &subject, question, &error);
+            Ok(Err((error, event)))
+        };
+        if !consent.allows(scope, self.now()) {
+            return refusal(no_consent());
+        }
+        if self
+            .records()
+            .get::<Freeze>(kind::FREEZE, subject.as_str())?
+            .is_some()
+        {
+            return refusal(ApiError::new(
+                Code::Frozen,
+                "the subject has frozen their file; no partner gets an answer until they lift it",
+            ));
+        }
+        Ok(Ok((subject, consent)))
+    }
+
+    /// [`Self::consented_subject`], writing a refusal's audit entry before
+    /// returning it.
+    pub(super) fn consented_subject_now(
+        &self,
+        principal: &Principal,
+        partner: &str,
+        question: &PartnerQuestion,
+        scope: Scope,
+    ) -> ApiResult<SubjectId> {
+        match self.consented_subject(principal, partner, question, scope)? {
+            Ok((subject, _)) => Ok(subject),
+            Err((error, event)) => {
+                self.audit_event(event)?;
+                Err(error)
+            }
+        }
+    }
+}
+
+impl super::Consents<'_> {
     /// The subject's consents.
     pub fn my_consents(&self, principal: &Principal) -> ApiResult<Vec<Consent>> {
         let id = subject_of(principal)?;
@@ -322,33 +421,6 @@ impl Platform {
         )
     }
 
-    fn change_restricted_data_consent(
-        &self,
-        principal: &Principal,
-        id: &SubjectId,
-        given: bool,
-        detail: String,
-    ) -> ApiResult<RestrictedDataConsent> {
-        let subject = self.enrolled(id)?;
-        if subject.restricted_data_consent != given {
-            self.audit_writing(
-                principal,
-                if given {
-                    "restricted_consent.give"
-                } else {
-                    "restricted_consent.withdraw"
-                },
-                Some(id),
-                detail,
-                vec![RecordWrite::RestrictedDataConsent {
-                    subject: id.clone(),
-                    given,
-                }],
-            )?;
-        }
-        Ok(RestrictedDataConsent { given })
-    }
-
     /// The partner's consents.
     pub fn partner_consents(&self, principal: &Principal) -> ApiResult<Vec<PartnerConsent>> {
         let partner = partner_of(principal)?;
@@ -366,75 +438,5 @@ impl Platform {
                 expires_at: c.expires_at.to_string(),
             })
             .collect())
-    }
-
-    /// The consented subject behind a pseudonym, or the refusal with its
-    /// audit entry (the subject sees who tried) still to be written.
-    pub(super) fn consented_subject(
-        &self,
-        principal: &Principal,
-        partner: &str,
-        question: &PartnerQuestion,
-        scope: Scope,
-    ) -> ApiResult<Result<(SubjectId, Consent), (ApiError, AuditEvent)>> {
-        check_transaction_id(&question.transaction_id)?;
-        // A consent revoked, a freeze put on or a model deployed through
-        // another process counts for this very question.
-        self.follow_changes(true)?;
-        let record = self
-            .records()
-            .raw(kind::CONSENT, &consent_id(partner, &question.pseudonym))?;
-        let no_consent = || {
-            ApiError::new(
-                Code::ConsentRequired,
-                format!(
-                    "no active consent of scope {} from this subject; ask them to grant it",
-                    scope.name()
-                ),
-            )
-        };
-        let Some(record) = record else {
-            return Err(no_consent());
-        };
-        let consent: Consent = super::records::decode(&record)?;
-        let subject = record
-            .subject
-            .ok_or_else(|| ApiError::internal("consent without subject"))?;
-        let refusal = |error: ApiError| {
-            let event = self.refusal_entry(principal, &subject, question, &error);
-            Ok(Err((error, event)))
-        };
-        if !consent.allows(scope, self.now()) {
-            return refusal(no_consent());
-        }
-        if self
-            .records()
-            .get::<Freeze>(kind::FREEZE, subject.as_str())?
-            .is_some()
-        {
-            return refusal(ApiError::new(
-                Code::Frozen,
-                "the subject has frozen their file; no partner gets an answer until they lift it",
-            ));
-        }
-        Ok(Ok((subject, consent)))
-    }
-
-    /// [`Self::consented_subject`], writing a refusal's audit entry before
-    /// returning it.
-    pub(super) fn consented_subject_now(
-        &self,
-        principal: &Principal,
-        partner: &str,
-        question: &PartnerQuestion,
-        scope: Scope,
-    ) -> ApiResult<SubjectId> {
-        match self.consented_subject(principal, partner, question, scope)? {
-            Ok((subject, _)) => Ok(subject),
-            Err((error, event)) => {
-                self.audit_event(event)?;
-                Err(error)
-            }
-        }
     }
 }

@@ -200,6 +200,100 @@ pub struct DisputeAnswer {
 }
 
 impl Platform {
+    /// The subject's disputes as they stand now (one unanswered past its
+    /// deadline is resolved for the subject). Reading never writes, so a
+    /// partner's check never waits on the audit log for a lapse; the lapse
+    /// is written by [`Self::settle_lapsed_disputes`] and the queues.
+    pub(crate) fn disputes_of(&self, id: &SubjectId) -> ApiResult<Vec<Dispute>> {
+        let now = self.now();
+        self.records()
+            .disputes_of(id)?
+            .iter()
+            .map(|r| records::decode::<Dispute>(r).map(|d| d.as_of(now)))
+            .collect()
+    }
+
+    /// Writes the resolution of a dispute whose deadline passed unanswered,
+    /// once however many processes settle it at the same time: a claim
+    /// record (first writer wins) decides which one writes it. A claim left
+    /// by a process that died before writing is taken over after a while.
+    /// Returns whether this call wrote it.
+    fn record_lapse(&self, subject: &SubjectId, stored: Dispute) -> ApiResult<bool> {
+        const CLAIM_EXPIRES_SECONDS: i64 = 300;
+        let now = self.now();
+        let claim = Records::record(
+            kind::LAPSE_CLAIM,
+            stored.id.clone(),
+            Some(subject),
+            None,
+            &now,
+        )?;
+        if let Some(existing) = self.store.insert_record_once(&claim)? {
+            let claimed_at: Timestamp = records::decode(&existing)?;
+            if now.as_second() - claimed_at.as_second() < CLAIM_EXPIRES_SECONDS {
+                return Ok(false); // another process is writing it
+            }
+            self.store.put_records(std::slice::from_ref(&claim))?;
+        }
+        // Still open as stored? (The claim may be a stale one taken over
+        // after its writer did finish.)
+        let current = self
+            .store
+            .record(kind::DISPUTE, &stored.id)?
+            .map(|r| records::decode::<Dispute>(&r))
+            .transpose()?;
+        if current.is_none_or(|d| d.status != DisputeStatus::Open) {
+            return Ok(false);
+        }
+        let lapsed = stored.as_of(now);
+        // The deadline acts, not an operator: the audit says so.
+        self.audit_event(AuditEvent {
+            actor: "system".into(),
+            action: "dispute.lapsed",
+            subject_ref: Some(self.subject_ref(subject)),
+            detail: format!(
+                "dispute {} resolved for the subject after {DISPUTE_ANSWER_DAYS} days without an answer",
+                lapsed.id
+            ),
+            writes: vec![Records::put_write(
+                kind::DISPUTE,
+                lapsed.id.clone(),
+                Some(subject),
+                Some(&lapsed.furnisher_id),
+                &lapsed,
+            )?],
+            answer: None,
+        })?;
+        Ok(true)
+    }
+
+    /// The disputes still open among `filter`'s, after settling those past
+    /// their deadline (one scan for both), and how many were settled.
+    pub(crate) fn settle_and_list_open(
+        &self,
+        filter: credence_store::RecordFilter<'_>,
+    ) -> ApiResult<(Vec<Dispute>, usize)> {
+        let now = self.now();
+        let mut open = Vec::new();
+        let mut settled = 0;
+        for record in self.store.records(kind::DISPUTE, filter)? {
+            let dispute: Dispute = records::decode(&record)?;
+            if dispute.status != DisputeStatus::Open {
+                continue;
+            }
+            if now < dispute.answer_due {
+                open.push(dispute);
+            } else if let Some(subject) = &record.subject
+                && self.record_lapse(subject, dispute)?
+            {
+                settled += 1;
+            }
+        }
+        Ok((open, settled))
+    }
+}
+
+impl super::Disputes<'_> {
     /// The subject's disputes.
     pub fn my_disputes(&self, principal: &Principal) -> ApiResult<Vec<Dispute>> {
         let id = subject_of(principal)?;
@@ -405,103 +499,11 @@ impl Platform {
         self.dispute_queue(principal)
     }
 
-    /// The subject's disputes as they stand now (one unanswered past its
-    /// deadline is resolved for the subject). Reading never writes, so a
-    /// partner's check never waits on the audit log for a lapse; the lapse
-    /// is written by [`Self::settle_lapsed_disputes`] and the queues.
-    pub(crate) fn disputes_of(&self, id: &SubjectId) -> ApiResult<Vec<Dispute>> {
-        let now = self.now();
-        self.records()
-            .disputes_of(id)?
-            .iter()
-            .map(|r| records::decode::<Dispute>(r).map(|d| d.as_of(now)))
-            .collect()
-    }
-
-    /// Writes the resolution of a dispute whose deadline passed unanswered,
-    /// once however many processes settle it at the same time: a claim
-    /// record (first writer wins) decides which one writes it. A claim left
-    /// by a process that died before writing is taken over after a while.
-    /// Returns whether this call wrote it.
-    fn record_lapse(&self, subject: &SubjectId, stored: Dispute) -> ApiResult<bool> {
-        const CLAIM_EXPIRES_SECONDS: i64 = 300;
-        let now = self.now();
-        let claim = Records::record(
-            kind::LAPSE_CLAIM,
-            stored.id.clone(),
-            Some(subject),
-            None,
-            &now,
-        )?;
-        if let Some(existing) = self.store.insert_record_once(&claim)? {
-            let claimed_at: Timestamp = records::decode(&existing)?;
-            if now.as_second() - claimed_at.as_second() < CLAIM_EXPIRES_SECONDS {
-                return Ok(false); // another process is writing it
-            }
-            self.store.put_records(std::slice::from_ref(&claim))?;
-        }
-        // Still open as stored? (The claim may be a stale one taken over
-        // after its writer did finish.)
-        let current = self
-            .store
-            .record(kind::DISPUTE, &stored.id)?
-            .map(|r| records::decode::<Dispute>(&r))
-            .transpose()?;
-        if current.is_none_or(|d| d.status != DisputeStatus::Open) {
-            return Ok(false);
-        }
-        let lapsed = stored.as_of(now);
-        // The deadline acts, not an operator: the audit says so.
-        self.audit_event(AuditEvent {
-            actor: "system".into(),
-            action: "dispute.lapsed",
-            subject_ref: Some(self.subject_ref(subject)),
-            detail: format!(
-                "dispute {} resolved for the subject after {DISPUTE_ANSWER_DAYS} days without an answer",
-                lapsed.id
-            ),
-            writes: vec![Records::put_write(
-                kind::DISPUTE,
-                lapsed.id.clone(),
-                Some(subject),
-                Some(&lapsed.furnisher_id),
-                &lapsed,
-            )?],
-            answer: None,
-        })?;
-        Ok(true)
-    }
-
     /// Settles every dispute past its deadline; returns how many.
     pub fn settle_lapsed_disputes(&self) -> ApiResult<usize> {
         Ok(self
             .settle_and_list_open(credence_store::RecordFilter::All)?
             .1)
-    }
-
-    /// The disputes still open among `filter`'s, after settling those past
-    /// their deadline (one scan for both), and how many were settled.
-    pub(crate) fn settle_and_list_open(
-        &self,
-        filter: credence_store::RecordFilter<'_>,
-    ) -> ApiResult<(Vec<Dispute>, usize)> {
-        let now = self.now();
-        let mut open = Vec::new();
-        let mut settled = 0;
-        for record in self.store.records(kind::DISPUTE, filter)? {
-            let dispute: Dispute = records::decode(&record)?;
-            if dispute.status != DisputeStatus::Open {
-                continue;
-            }
-            if now < dispute.answer_due {
-                open.push(dispute);
-            } else if let Some(subject) = &record.subject
-                && self.record_lapse(subject, dispute)?
-            {
-                settled += 1;
-            }
-        }
-        Ok((open, settled))
     }
 }
 
@@ -571,6 +573,7 @@ mod tests {
         let hurt = quick(&platform);
         assert_eq!((hurt.0, hurt.1), full(&platform), "before the dispute");
         platform
+            .disputes()
             .open_dispute(
                 &Principal::Subject { id: id.clone() },
                 &DisputeRequest {
@@ -617,6 +620,7 @@ mod tests {
             id: SubjectId::new("s1").unwrap_or_else(|e| panic!("{e}")),
         };
         let dispute = one
+            .disputes()
             .open_dispute(
                 &subject,
                 &DisputeRequest {
@@ -630,14 +634,17 @@ mod tests {
             (DISPUTE_ANSWER_DAYS + 1) * 86_400,
             std::sync::atomic::Ordering::SeqCst,
         );
-        let seen = one.my_disputes(&subject).unwrap_or_else(|e| panic!("{e}"));
+        let seen = one
+            .disputes()
+            .my_disputes(&subject)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(seen[0].id, dispute.id);
         assert_eq!(seen[0].status, DisputeStatus::ResolvedForSubject);
         assert_eq!(lapses(one.store()), 0, "a read writes no lapse");
 
         let settled: usize = std::thread::scope(|scope| {
-            let a = scope.spawn(|| one.settle_lapsed_disputes());
-            let b = scope.spawn(|| two.settle_lapsed_disputes());
+            let a = scope.spawn(|| one.disputes().settle_lapsed_disputes());
+            let b = scope.spawn(|| two.disputes().settle_lapsed_disputes());
             [a, b]
                 .into_iter()
                 .map(|h| {
@@ -648,7 +655,7 @@ mod tests {
                 .sum()
         });
         assert_eq!(settled, 1, "one of the two sweeps wrote it");
-        assert_eq!(two.settle_lapsed_disputes().ok(), Some(0));
+        assert_eq!(two.disputes().settle_lapsed_disputes().ok(), Some(0));
         assert_eq!(lapses(one.store()), 1);
         one.close();
         two.close();

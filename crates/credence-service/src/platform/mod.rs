@@ -78,6 +78,60 @@ impl Default for Limits {
     }
 }
 
+/// Declares a concept's use cases: a handle over the platform's shared
+/// context (store, clock, audit log, secrets, caches), so each concept's
+/// rules are methods of their own type in their own module
+/// (`platform.consents().grant_consent(…)`), and `Platform` itself is only
+/// the context. A handle reads the context through `Deref`: it is a view
+/// of the platform, not a second owner of anything.
+macro_rules! concepts {
+    ($($(#[$doc:meta])* $name:ident => $accessor:ident;)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Copy)]
+            pub struct $name<'p>(&'p Platform);
+
+            impl std::ops::Deref for $name<'_> {
+                type Target = Platform;
+                fn deref(&self) -> &Platform {
+                    self.0
+                }
+            }
+
+            impl std::fmt::Debug for $name<'_> {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(stringify!($name))
+                }
+            }
+        )*
+
+        impl Platform {
+            $(
+                $(#[$doc])*
+                pub fn $accessor(&self) -> $name<'_> {
+                    $name(self)
+                }
+            )*
+        }
+    };
+}
+
+concepts! {
+    /// Partners' questions and their answers (`answers.rs`).
+    Answers => answers;
+    /// Subjects' consents to partners, and the restricted-data consent
+    /// (`consents.rs`).
+    Consents => consents;
+    /// Disputes of records, their answers and lapses (`disputes.rs`).
+    Disputes => disputes;
+    /// Partners' perks and where subjects stand (`perks.rs`).
+    Perks => perks;
+    /// Furnishers, partners, keys, enrolment and tokens (`registry.rs`).
+    Registry => registry;
+    /// A subject's rights over their file (`rights.rs`).
+    Rights => rights;
+}
+
 /// The platform over one store.
 pub struct Platform {
     store: Arc<dyn Store>,
@@ -612,14 +666,15 @@ override = "{reason}"
         ));
         let (one, two) = two_processes(&path, clock.clone());
         let operator = Principal::System { name: "test" };
-        one.put_partner(
-            &operator,
-            &registry::PartnerSpec {
-                id: "bikes".into(),
-                name: "Bikes".into(),
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        one.registry()
+            .put_partner(
+                &operator,
+                &registry::PartnerSpec {
+                    id: "bikes".into(),
+                    name: "Bikes".into(),
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
         let now = clock.now();
         let day = |n: i64| Timestamp::from_second(now.as_second() - n * 86_400).unwrap_or(now);
         let mut f = EventFactory::new("bank", "s1").recorded_at(now);
@@ -639,28 +694,30 @@ override = "{reason}"
         let subject = Principal::Subject {
             id: SubjectId::new("s1").unwrap_or_else(|e| panic!("{e}")),
         };
-        one.grant_consent(
-            &subject,
-            &ConsentRequest {
-                partner_id: "bikes".into(),
-                scope: Scope::Score,
-                purpose: "deposit-free rides".into(),
-                expires_at: "2027-12-01T00:00:00Z".into(),
-                perk_ids: None,
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        one.consents()
+            .grant_consent(
+                &subject,
+                &ConsentRequest {
+                    partner_id: "bikes".into(),
+                    scope: Scope::Score,
+                    purpose: "deposit-free rides".into(),
+                    expires_at: "2027-12-01T00:00:00Z".into(),
+                    perk_ids: None,
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
         let partner = Principal::Partner {
             id: "bikes".into(),
             key_id: "k".into(),
         };
         let pseudonym = two
+            .consents()
             .partner_consents(&partner)
             .unwrap_or_else(|e| panic!("{e}"))[0]
             .pseudonym
             .clone();
         let ask = |platform: &Platform, transaction: &str| {
-            platform.partner_score(
+            platform.answers().partner_score(
                 &partner,
                 &answers::PartnerQuestion {
                     pseudonym: pseudonym.clone(),
@@ -683,7 +740,8 @@ override = "{reason}"
         assert!(after.model_version.ends_with("@9.9.9"), "{after:?}");
 
         // A consent revoked through one is refused by the other at once.
-        one.revoke_consent(&subject, "bikes")
+        one.consents()
+            .revoke_consent(&subject, "bikes")
             .unwrap_or_else(|e| panic!("{e}"));
         let refused = ask(&two, "t3").map_err(|e| e.code);
         assert_eq!(refused.err(), Some(Code::ConsentRequired));

@@ -8,7 +8,7 @@ use super::access::operator_only;
 use super::answers::partner_of;
 use super::records::{Records, SEP, kind};
 use super::rights::subject_of;
-use super::{ApiError, ApiResult, Platform};
+use super::{ApiError, ApiResult};
 use credence_domain::SubjectKind;
 use credence_scorecard::ScoreReport;
 use credence_store::{RecordFilter, RecordWrite};
@@ -155,7 +155,7 @@ fn check_perk(perk: &Perk) -> ApiResult<()> {
     Ok(())
 }
 
-impl Platform {
+impl super::Perks<'_> {
     /// The partner's perks.
     pub fn partner_perks(&self, principal: &Principal) -> ApiResult<Vec<Perk>> {
         let partner = partner_of(principal)?;

@@ -5,7 +5,7 @@
 use super::access::operator_only;
 use super::access::{self, ApiKey, IssuedKey, Role};
 use super::records::{Records, kind};
-use super::{ApiError, ApiResult, Code, Furnisher, Partner, Platform, Principal};
+use super::{ApiError, ApiResult, Code, Furnisher, Partner, Principal};
 use credence_domain::build::EventFactory;
 use credence_domain::{EventKind, SubjectId, SubjectKind, ValidId};
 use credence_store::RecordFilter;
@@ -103,7 +103,7 @@ fn check_name(name: &str) -> ApiResult<()> {
     Ok(())
 }
 
-impl Platform {
+impl super::Registry<'_> {
     /// Registers or updates a furnisher.
     pub fn put_furnisher(
         &self,
@@ -373,7 +373,7 @@ mod tests {
             credence_store_sqlite::SqliteStore::open(&dir.path().join("db"))
                 .unwrap_or_else(|e| panic!("{e}")),
         );
-        let platform = Platform::open(
+        let platform = super::super::Platform::open(
             store.clone(),
             &crate::Config::default(),
             Arc::new(crate::SystemClock),
@@ -388,15 +388,16 @@ mod tests {
             name: id.into(),
         };
         platform
+            .registry()
             .put_partner(&operator, &partner("kept"))
             .unwrap_or_else(|e| panic!("{e}"));
         let entries = || super::super::audit::verify(store.as_ref()).map(|v| v.entries);
         let before = entries().unwrap_or_else(|e| panic!("{e}"));
         // A closed audit log stands for one that cannot be written.
         platform.close();
-        let refused = platform.put_partner(&operator, &partner("lost"));
+        let refused = platform.registry().put_partner(&operator, &partner("lost"));
         assert_eq!(refused.map_err(|e| e.code).err(), Some(Code::Unavailable));
-        let key = platform.create_key(
+        let key = platform.registry().create_key(
             &operator,
             &KeySpec {
                 role: Role::Operator,

@@ -304,6 +304,43 @@ impl Platform {
         })
     }
 
+    pub(super) fn own_event(
+        &self,
+        id: &SubjectId,
+        furnisher: &str,
+        event_id: &str,
+    ) -> ApiResult<Event> {
+        self.store()
+            .subject_events(id)?
+            .into_iter()
+            .find(|e| e.key.furnisher_id.as_str() == furnisher && e.key.event_id.as_str() == event_id)
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "you have no record {event_id:?} from {furnisher:?}; use the ids shown on your records"
+                ))
+            })
+    }
+
+    fn notices(&self, events: &[Event]) -> Vec<Notice> {
+        // Derived from the stored events themselves, so a notice exists
+        // exactly when its record does and can never be lost apart from it.
+        let mut notices: Vec<Notice> = events
+            .iter()
+            .filter_map(|e| {
+                negative_message(e).map(|message| Notice {
+                    received_at: e.recorded_at.to_string(),
+                    furnisher_id: e.key.furnisher_id.to_string(),
+                    event_id: e.key.event_id.to_string(),
+                    message,
+                })
+            })
+            .collect();
+        notices.sort_by(|a, b| b.received_at.cmp(&a.received_at));
+        notices
+    }
+}
+
+impl super::Rights<'_> {
     /// The subject's score, reasons, negative records and disputes.
     pub fn my_view(&self, principal: &Principal) -> ApiResult<SubjectView> {
         let id = subject_of(principal)?;
@@ -330,7 +367,7 @@ impl Platform {
             scored: report.score.is_some(),
             score: report.score,
             pd: report.pd,
-            dimensions: Self::dimensions_of(report),
+            dimensions: Platform::dimensions_of(report),
             reasons: report.reasons.iter().map(|r| r.code.clone()).collect(),
             computed_at: self.now(),
         };
@@ -487,23 +524,6 @@ impl Platform {
             .collect())
     }
 
-    pub(super) fn own_event(
-        &self,
-        id: &SubjectId,
-        furnisher: &str,
-        event_id: &str,
-    ) -> ApiResult<Event> {
-        self.store()
-            .subject_events(id)?
-            .into_iter()
-            .find(|e| e.key.furnisher_id.as_str() == furnisher && e.key.event_id.as_str() == event_id)
-            .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "you have no record {event_id:?} from {furnisher:?}; use the ids shown on your records"
-                ))
-            })
-    }
-
     /// Attaches (or replaces) a statement on one of the subject's records.
     pub fn add_statement(
         &self,
@@ -585,24 +605,6 @@ impl Platform {
         let id = subject_of(principal)?;
         self.enrolled(id)?;
         Ok(self.notices(&self.store().subject_events(id)?))
-    }
-
-    fn notices(&self, events: &[Event]) -> Vec<Notice> {
-        // Derived from the stored events themselves, so a notice exists
-        // exactly when its record does and can never be lost apart from it.
-        let mut notices: Vec<Notice> = events
-            .iter()
-            .filter_map(|e| {
-                negative_message(e).map(|message| Notice {
-                    received_at: e.recorded_at.to_string(),
-                    furnisher_id: e.key.furnisher_id.to_string(),
-                    event_id: e.key.event_id.to_string(),
-                    message,
-                })
-            })
-            .collect();
-        notices.sort_by(|a, b| b.received_at.cmp(&a.received_at));
-        notices
     }
 
     /// Everything held about the subject, machine-readable.
@@ -689,7 +691,7 @@ fn open_billed_accounts(events: &[Event]) -> Vec<(String, i64)> {
     accounts
 }
 
-impl Platform {
+impl super::Rights<'_> {
     /// Review requests waiting for a person.
     pub fn review_queue(&self, principal: &Principal) -> ApiResult<Vec<Review>> {
         operator_only(principal)?;
