@@ -108,6 +108,27 @@ fn simulate_import_rescore_score_explain() {
             .expect("JSON");
     assert_eq!(rescored["subjects"], 300);
     assert!(rescored["scored"].as_u64().expect("count") > 200);
+    // Three machines' shares cover every subject once.
+    let shares: Vec<u64> = ["1/3", "2/3", "3/3"]
+        .iter()
+        .map(|part| {
+            let share: Value = serde_json::from_str(&ok(
+                d,
+                &["rescore", "--as-of", "2026-06-01", "--part", part, "--json"],
+            ))
+            .expect("JSON");
+            share["subjects"].as_u64().expect("count")
+        })
+        .collect();
+    assert_eq!(shares.iter().sum::<u64>(), 300, "{shares:?}");
+    assert!(
+        shares.iter().all(|&n| n > 50),
+        "the shares are even: {shares:?}"
+    );
+    for bad in ["0/3", "4/3", "two"] {
+        let refused = fails(d, &["rescore", "--part", bad]);
+        assert!(refused.contains("K/N"), "{bad}: {refused}");
+    }
 
     let score: Value = serde_json::from_str(&ok(
         d,
