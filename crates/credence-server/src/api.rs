@@ -197,6 +197,17 @@ where
     });
     let credential = bearer(&headers);
     let platform = state.platform.clone();
+    // Waiting for a turn holds no thread. Unbounded, every check in flight
+    // would be a blocking thread with its own database reader: far more
+    // readers than cores, whose overlapping reads keep the embedded
+    // store's log from ever being reset, so it grows and every read slows.
+    let Ok(turn) = state.deciding.acquire().await else {
+        return Failure(platform::ApiError::new(
+            platform::Code::Unavailable,
+            "the server is shutting down",
+        ))
+        .into_response();
+    };
     let decided = tokio::task::spawn_blocking(move || {
         match platform
             .authenticate(credential.as_deref())
@@ -207,6 +218,8 @@ where
         }
     })
     .await;
+    // The turn is for deciding; the wait for the audit entry holds none.
+    drop(turn);
     if let Err(panic) = decided {
         return Failure(platform::ApiError::internal(panic)).into_response();
     }
