@@ -41,7 +41,7 @@ const AUDIT_WRITTEN: &str =
     "chain, seq, at, actor, action, subject_ref, detail, prev_hash, hash, answer_key, answer";
 /// Built once: the audit writer looks it up in the statement cache on
 /// every group commit.
-static INSERT_AUDIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+pub(crate) static INSERT_AUDIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "INSERT INTO audit ({AUDIT_WRITTEN}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     )

@@ -351,3 +351,53 @@ fn a_version_7_database_gains_hashes_and_chains() {
     );
     assert_eq!(store.audit_heads().expect("heads").len(), 1);
 }
+
+/// The audit writer's statements keep their plans: SQLite re-planned the
+/// look at a chain's head whenever a new chain number was bound (every
+/// fifth run), which cost the writer a fifth of its time.
+#[test]
+fn appends_on_many_chains_never_re_prepare_a_statement() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&dir.path().join("p.db")).expect("opens");
+    let mut seqs = [0u64; 17];
+    for group in 0..200u64 {
+        let entries: Vec<credence_store::AuditEntry> = (0..10u64)
+            .map(|i| {
+                let chain = ((group * 10 + i) % 17) as u32;
+                seqs[chain as usize] += 1;
+                credence_store::AuditEntry {
+                    chain,
+                    seq: seqs[chain as usize],
+                    at: day(0),
+                    actor: "system".into(),
+                    action: "test".into(),
+                    subject_ref: Some(format!("{:064x}", group * 10 + i)),
+                    detail: String::new(),
+                    prev_hash: String::new(),
+                    hash: String::new(),
+                    answer: Some(credence_store::AuditAnswer {
+                        key: format!("k{group}-{i}"),
+                        body: "yes".into(),
+                    }),
+                }
+            })
+            .collect();
+        store.append_audit(&entries, &[]).expect("appends");
+    }
+    let writer = store.writer().expect("the writer");
+    for sql in [
+        "SELECT coalesce(max(seq), 0) FROM audit WHERE chain = ?1",
+        crate::records::INSERT_AUDIT.as_str(),
+    ] {
+        let statement = writer.prepare_cached(sql).expect("cached");
+        assert!(
+            statement.get_status(rusqlite::StatementStatus::Run) >= 2_000,
+            "{sql} is the statement the writer ran"
+        );
+        assert_eq!(
+            statement.get_status(rusqlite::StatementStatus::RePrepare),
+            0,
+            "{sql} was re-prepared"
+        );
+    }
+}
