@@ -777,11 +777,11 @@ impl AuditStore for SqliteStore {
         )
     }
 
-    fn audit_answer(&self, key: &str) -> Result<Option<AuditEntry>> {
+    fn audit_answer(&self, subject_ref: &str, key: &str) -> Result<Option<AuditEntry>> {
         Ok(self
             .audit_query(
-                "WHERE answer_key = ?1 ORDER BY position LIMIT 1",
-                params![key],
+                "WHERE subject_ref = ?1 AND answer_key = ?2 ORDER BY position LIMIT 1",
+                params![subject_ref, key],
             )?
             .into_iter()
             .next())

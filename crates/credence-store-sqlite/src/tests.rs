@@ -346,7 +346,10 @@ fn a_version_7_database_gains_hashes_and_chains() {
         [(0, 1, "h1"), (0, 2, "h2")]
     );
     assert_eq!(
-        store.audit_answer("k").expect("looks up").map(|e| e.seq),
+        store
+            .audit_answer("ref", "k")
+            .expect("looks up")
+            .map(|e| e.seq),
         Some(2)
     );
     assert_eq!(store.audit_heads().expect("heads").len(), 1);

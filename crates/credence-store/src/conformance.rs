@@ -64,7 +64,7 @@ pub const AUDIT_CHECKS: &[Check] = checks![
     audit_chains_are_numbered_apart,
     record_changes_commit_with_their_audit_entries,
     a_restricted_consent_changes_with_its_audit_entry_and_shows_at_once,
-    audit_answers_are_found_by_key_and_first_wins,
+    audit_answers_are_found_by_subject_and_key_and_first_wins,
     access_logs_stay_whole_over_thousands_of_entries,
 ];
 
@@ -743,14 +743,18 @@ fn answered(seq: u64, key: &str, body: &str) -> AuditEntry {
     }
 }
 
-fn audit_answers_are_found_by_key_and_first_wins(store: &dyn Store) {
-    let found = |key: &str| {
+fn audit_answers_are_found_by_subject_and_key_and_first_wins(store: &dyn Store) {
+    let found = |subject: &str, key: &str| {
         store
-            .audit_answer(key)
+            .audit_answer(subject, key)
             .unwrap_or_else(|e| panic!("{e}"))
             .map(|e| (e.chain, e.seq, e.answer.map(|a| a.body)))
     };
-    assert_eq!(found("t1"), None, "nothing before anything is written");
+    assert_eq!(
+        found("r1", "t1"),
+        None,
+        "nothing before anything is written"
+    );
     store
         .append_audit(
             &[
@@ -764,7 +768,7 @@ fn audit_answers_are_found_by_key_and_first_wins(store: &dyn Store) {
     store
         .append_audit(&[answered(4, "t1", "no")], &[])
         .unwrap_or_else(|e| panic!("{e}"));
-    // A later answer on another chain, numbered lower there, still loses.
+    // The same key about another subject, on another chain.
     let elsewhere = AuditEntry {
         answer: Some(AuditAnswer {
             key: "t2".into(),
@@ -776,16 +780,18 @@ fn audit_answers_are_found_by_key_and_first_wins(store: &dyn Store) {
         .append_audit(&[elsewhere], &[])
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        found("t1"),
+        found("r1", "t1"),
         Some((0, 1, Some("yes".into()))),
         "the first wins"
     );
+    assert_eq!(found("r1", "t2"), Some((0, 3, Some("no".into()))));
     assert_eq!(
-        found("t2"),
-        Some((0, 3, Some("no".into()))),
-        "the first written wins across chains"
+        found("r9", "t2"),
+        Some((9, 1, Some("maybe".into()))),
+        "each subject's own answer"
     );
-    assert_eq!(found("t3"), None);
+    assert_eq!(found("r1", "t3"), None);
+    assert_eq!(found("r2", "t1"), None, "never another subject's");
     let all = store
         .audit_entries(0, 0, 10)
         .unwrap_or_else(|e| panic!("{e}"));

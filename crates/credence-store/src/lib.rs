@@ -351,10 +351,14 @@ pub trait AuditStore: Send + Sync {
     /// The last entry of every chain that has one, by chain.
     fn audit_heads(&self) -> Result<Vec<AuditEntry>>;
 
-    /// The first written audit entry whose answer has `key`, if any, found
-    /// through an index (a partner's question carries its day in its key,
-    /// so this is the lookup by partner, transaction id and day).
-    fn audit_answer(&self, key: &str) -> Result<Option<AuditEntry>>;
+    /// The first written entry about `subject_ref` whose answer has `key`,
+    /// if any: the lookup of an answer by subject, partner, transaction id
+    /// and day (a question's key carries the last three), through the
+    /// index of the subject's entries. Answers get no index of their own:
+    /// one more randomly placed index page written per partner check cost
+    /// a third of the audit writer's time, for a lookup the service makes
+    /// only when its memory of the day's answers cannot tell.
+    fn audit_answer(&self, subject_ref: &str, key: &str) -> Result<Option<AuditEntry>>;
 }
 
 /// The storage contract: every concern, plus what spans them. A backend

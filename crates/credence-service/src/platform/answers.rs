@@ -123,10 +123,13 @@ enum Whereabouts {
 /// answer. It is exact while one server answers partners on a database,
 /// as the embedded store enforces; answering from many nodes needs the
 /// answer's key written once in the audit transaction (a lookup through
-/// the store's index for every new question halved the checks a second).
+/// an index for every new question halved the checks a second).
 /// Past `limit` answers in a day it stops vouching for absence and the
-/// store is asked instead (by key, through its index), until the next
-/// day: a bound on memory, not on correctness.
+/// store is asked instead (by the subject and the key), until the next
+/// day: a bound on memory, not on the answers given. (The store, asked
+/// about one subject, cannot tell that a transaction id was used today for
+/// another subject: past the bound such a reuse is answered afresh, about
+/// the subject asked, instead of being refused as a conflict.)
 #[derive(Debug)]
 pub(crate) struct AnswerBook {
     limit: usize,
@@ -327,6 +330,7 @@ impl Platform {
         };
         let body: serde_json::Value = match keep {
             Keep::InEntry => {
+                let asked_about = self.subject_ref(subject);
                 let entry = match self.answers.lookup(answer_id)? {
                     Whereabouts::Absent => None,
                     Whereabouts::At(place) => {
@@ -341,17 +345,17 @@ impl Platform {
                                 Some(entry)
                             }
                             // Another key with the same hash.
-                            _ => self.store.audit_answer(answer_id)?,
+                            _ => self.store.audit_answer(&asked_about, answer_id)?,
                         }
                     }
-                    Whereabouts::AskTheStore => self.store.audit_answer(answer_id)?,
+                    Whereabouts::AskTheStore => self.store.audit_answer(&asked_about, answer_id)?,
                 };
                 let Some((subject_ref, answer)) =
                     entry.and_then(|entry| Some((entry.subject_ref?, entry.answer?)))
                 else {
                     return Ok(None);
                 };
-                if subject_ref != self.subject_ref(subject) {
+                if subject_ref != asked_about {
                     return Err(reused());
                 }
                 serde_json::from_str(&answer.body).map_err(ApiError::internal)?
