@@ -330,8 +330,14 @@ impl Platform {
         };
         let body: serde_json::Value = match keep {
             Keep::InEntry => {
+                let whereabouts = self.answers.lookup(answer_id)?;
+                if whereabouts == Whereabouts::Absent {
+                    // Nearly every check: a new question, known without
+                    // reading the store or keying the subject's reference.
+                    return Ok(None);
+                }
                 let asked_about = self.subject_ref(subject);
-                let entry = match self.answers.lookup(answer_id)? {
+                let entry = match whereabouts {
                     Whereabouts::Absent => None,
                     Whereabouts::At(place) => {
                         match self
