@@ -445,15 +445,20 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
-/// Parses `K/N` with 1 ≤ K ≤ N.
+/// Most parts a rescore can be cut into: far more machines than anyone
+/// runs, and each part still holds tens of thousands of hashes.
+const MAX_PARTS: usize = 65_536;
+
+/// Parses `K/N` with 1 ≤ K ≤ N ≤ [`MAX_PARTS`].
 fn parse_part(text: &str) -> Result<(usize, usize), String> {
-    let bad = || format!("`{text}` is not a part: write K/N with 1 ≤ K ≤ N, such as 2/8");
+    let bad =
+        || format!("`{text}` is not a part: write K/N with 1 ≤ K ≤ N ≤ {MAX_PARTS}, such as 2/8");
     let (k, n) = text.split_once('/').ok_or_else(bad)?;
     let (k, n): (usize, usize) = (
         k.trim().parse().map_err(|_| bad())?,
         n.trim().parse().map_err(|_| bad())?,
     );
-    if k == 0 || k > n {
+    if k == 0 || k > n || n > MAX_PARTS {
         return Err(bad());
     }
     Ok((k, n))

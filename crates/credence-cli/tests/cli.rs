@@ -125,7 +125,7 @@ fn simulate_import_rescore_score_explain() {
         shares.iter().all(|&n| n > 50),
         "the shares are even: {shares:?}"
     );
-    for bad in ["0/3", "4/3", "two"] {
+    for bad in ["0/3", "4/3", "two", "1/99999999999"] {
         let refused = fails(d, &["rescore", "--part", bad]);
         assert!(refused.contains("K/N"), "{bad}: {refused}");
     }

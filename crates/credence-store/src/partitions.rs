@@ -43,19 +43,36 @@ impl HashRange {
     /// width, in order, that together cover it: as many as asked (at least
     /// one), but never more than the range has hashes.
     pub fn split(self, parts: usize) -> Vec<HashRange> {
-        let width = u64::from(self.last) - u64::from(self.first) + 1;
-        let parts = (parts.max(1) as u64).min(width);
+        let parts = (parts.max(1) as u64).min(self.width());
         (0..parts)
-            .map(|part| {
-                let start = u64::from(self.first) + width * part / parts;
-                let end = u64::from(self.first) + width * (part + 1) / parts - 1;
-                // Both lie within `first..=last`, so they fit in a u32.
-                HashRange {
-                    first: start as u32,
-                    last: end as u32,
-                }
-            })
+            .filter_map(|part| self.part(part, parts))
             .collect()
+    }
+
+    /// The `index`-th (from 0) of `parts` disjoint ranges of (nearly)
+    /// equal width that together cover this one, as [`Self::split`] cuts
+    /// them, without building the others; `None` when `index` is not
+    /// below `parts` or the range has fewer hashes than `parts`.
+    pub fn part(self, index: u64, parts: u64) -> Option<HashRange> {
+        let width = self.width();
+        if index >= parts || parts > width {
+            return None;
+        }
+        // u128: `width * (index + 1)` can pass u64 for up to 2^32 parts.
+        let at = |part: u64| {
+            u64::from(self.first)
+                + (u128::from(width) * u128::from(part) / u128::from(parts)) as u64
+        };
+        // Both lie within `first..=last`, so they fit in a u32.
+        Some(HashRange {
+            first: at(index) as u32,
+            last: (at(index + 1) - 1) as u32,
+        })
+    }
+
+    /// How many hashes the range holds (1 to 2^32).
+    fn width(self) -> u64 {
+        u64::from(self.last) - u64::from(self.first) + 1
     }
 }
 
@@ -96,6 +113,17 @@ mod tests {
         let tiny = HashRange { first: 7, last: 8 };
         assert_eq!(tiny.split(5).len(), 2, "never more parts than hashes");
         assert_eq!(tiny.split(0), vec![tiny], "at least one part");
+        assert_eq!(tiny.part(2, 2), None, "no part past the last");
+        assert_eq!(tiny.part(0, 3), None, "no more parts than hashes");
+        let last = HashRange::ALL.part(u64::from(u32::MAX), 1 << 32);
+        assert_eq!(
+            last,
+            Some(HashRange {
+                first: u32::MAX,
+                last: u32::MAX
+            }),
+            "one part per hash, computed without the others"
+        );
     }
 
     proptest! {
@@ -105,6 +133,9 @@ mod tests {
             let split = range.split(parts);
             prop_assert_eq!(split.first().map(|r| r.first), Some(range.first));
             prop_assert_eq!(split.last().map(|r| r.last), Some(range.last));
+            for (index, part) in split.iter().enumerate() {
+                prop_assert_eq!(Some(*part), range.part(index as u64, split.len() as u64));
+            }
             for pair in split.windows(2) {
                 prop_assert!(pair[0].first <= pair[0].last);
                 prop_assert_eq!(u64::from(pair[0].last) + 1, u64::from(pair[1].first));

@@ -160,11 +160,9 @@ pub fn rescore(global: &Global, args: &RescoreArgs) -> Result<()> {
     let (range, parts) = match args.part {
         None => (HashRange::ALL, 1),
         Some((k, n)) => {
-            let ranges = HashRange::ALL.split(n);
-            // `split` gives fewer parts only past 2^32 of them.
-            let range = *ranges
-                .get(k - 1)
-                .with_context(|| format!("there are only {} parts", ranges.len()))?;
+            let range = HashRange::ALL
+                .part(k as u64 - 1, n as u64)
+                .with_context(|| format!("cannot cut the subjects into {n} parts"))?;
             (range, n as u64)
         }
     };
