@@ -48,7 +48,7 @@ impl Database {
     /// Reads a location: a file path, `sqlite:PATH` or `sqlite://PATH`.
     pub fn parse(location: &str) -> Result<Self> {
         if let Some(rest) = location.strip_prefix("sqlite:") {
-            return Ok(Self::Sqlite(PathBuf::from(rest.trim_start_matches("//"))));
+            return Self::sqlite(rest.trim_start_matches("//"));
         }
         if location.starts_with("postgres:") || location.starts_with("postgresql:") {
             bail!(
@@ -58,7 +58,16 @@ impl Database {
         if location.contains("://") {
             bail!("unknown database location {location:?}; use a file path or sqlite:PATH");
         }
-        Ok(Self::Sqlite(PathBuf::from(location)))
+        Self::sqlite(location)
+    }
+
+    fn sqlite(path: &str) -> Result<Self> {
+        // SQLite would open an empty name as a private temporary database,
+        // deleted on close: everything written to it lost.
+        if path.trim().is_empty() {
+            bail!("the database location names no file; use --db PATH or --db sqlite:PATH");
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
     }
 
     /// True when the database is there to open.
@@ -221,7 +230,15 @@ mod tests {
             Database::parse("sqlite:///tmp/c.db").ok(),
             sqlite("/tmp/c.db")
         );
-        for refused in ["postgres://h/db", "postgresql://h/db", "mysql://h/db"] {
+        for refused in [
+            "postgres://h/db",
+            "postgresql://h/db",
+            "mysql://h/db",
+            "",
+            "sqlite:",
+            "sqlite://",
+            "  ",
+        ] {
             assert!(Database::parse(refused).is_err(), "{refused}");
         }
     }
