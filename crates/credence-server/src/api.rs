@@ -1,7 +1,7 @@
 //! Routes, handlers and the OpenAPI document generated from them.
 
 use crate::dto::*;
-use crate::{AppState, MAX_BODY_BYTES};
+use crate::{AppState, MAX_BODY_BYTES, lanes};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -176,7 +176,7 @@ where
 }
 
 /// Like [`call`], for work that finishes on another thread (the audit
-/// writer): the answer is decided on the blocking pool, since deciding
+/// writer): the answer is decided on a lane off the async workers, since deciding
 /// reads the store (the subject's log, the change feed), and this task
 /// then awaits the durable audit entry without holding any thread. No
 /// store call runs on an async worker: on a server database a read is a
@@ -197,30 +197,22 @@ where
     });
     let credential = bearer(&headers);
     let platform = state.platform.clone();
-    // Waiting for a turn holds no thread. Unbounded, every check in flight
-    // would be a blocking thread with its own database reader: far more
-    // readers than cores, whose overlapping reads keep the embedded
-    // store's log from ever being reset, so it grows and every read slows.
-    let Ok(turn) = state.deciding.acquire().await else {
-        return Failure(platform::ApiError::new(
-            platform::Code::Unavailable,
-            "the server is shutting down",
-        ))
-        .into_response();
-    };
-    let decided = tokio::task::spawn_blocking(move || {
-        match platform
-            .authenticate(credential.as_deref())
-            .and_then(|principal| audience.admit(&principal).map(|()| principal))
-        {
-            Ok(principal) => work(&platform, &principal, done),
-            Err(error) => done(Err(error)),
-        }
-    })
-    .await;
-    // The turn is for deciding; the wait for the audit entry holds none.
-    drop(turn);
-    if let Err(panic) = decided {
+    // A lane per core, each draining queued checks: waiting for one holds
+    // no thread, and a burst of checks costs one hand-off to the blocking
+    // pool, not one each (see `lanes`).
+    let decided = state
+        .deciding
+        .run(move || {
+            match platform
+                .authenticate(credential.as_deref())
+                .and_then(|principal| audience.admit(&principal).map(|()| principal))
+            {
+                Ok(principal) => work(&platform, &principal, done),
+                Err(error) => done(Err(error)),
+            }
+        })
+        .await;
+    if let Err(lanes::Panicked(panic)) = decided {
         return Failure(platform::ApiError::internal(panic)).into_response();
     }
     match receiver.await {

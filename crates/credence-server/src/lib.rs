@@ -10,6 +10,7 @@
 mod api;
 mod dto;
 mod event_schema;
+mod lanes;
 mod metrics;
 
 pub use api::ApiDoc;
@@ -31,21 +32,20 @@ pub struct AppState {
     pub platform: Arc<Platform>,
     /// Request counters.
     pub metrics: Arc<Metrics>,
-    /// Partner checks being decided at once (see `api::call_then`).
-    pub deciding: Arc<tokio::sync::Semaphore>,
+    /// Where partner checks are decided (see `api::call_then`).
+    pub deciding: lanes::Lanes,
 }
 
 /// The application: every route, with metrics and tracing.
 pub fn router(platform: Arc<Platform>) -> Router {
-    // Deciding is short work on the processors: one at a time per core
-    // keeps the cores busy (measured: as fast as deciding on the async
-    // workers themselves), and twice that was a sixth slower, its extra
+    // Deciding is short work on the processors: one lane per core keeps
+    // the cores busy, and twice that was a sixth slower, its extra
     // readers in flight slowing every read.
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     api::routes(AppState {
         platform,
         metrics: Arc::new(Metrics::default()),
-        deciding: Arc::new(tokio::sync::Semaphore::new(cores)),
+        deciding: lanes::Lanes::new(cores),
     })
 }
 
