@@ -5,13 +5,13 @@
 //! power cut. One writer connection serialises writes (SQLite's own model);
 //! readers use a small pool and see committed data only.
 //!
-//! A subject's events live in one blob per subject (see `codec`); an
+//! A subject's events live in one blob per subject (see
+//! `credence_store::codec`), written by `credence_store::append`'s rules; an
 //! `event_keys` table enforces idempotency on (furnisher, event id).
 //! Decoded logs are cached, kept valid by a subject generation every
 //! subject write increments (see `log_cache`).
 
 mod baseline;
-mod codec;
 mod log_cache;
 mod records;
 mod schema;
@@ -20,6 +20,7 @@ mod writer;
 pub use baseline::bare_insert_baseline;
 
 use credence_domain::{Event, Fact, Subject, SubjectId, SubjectKind, SubjectLog, SubjectState};
+use credence_store::codec;
 use credence_store::{
     AppendReport, AuditEntry, AuditStore, Counts, Erasure, Error, EventStore, EventWriter,
     HashRange, Record, RecordFilter, RecordStore, RecordWrite, Result, ScanCursor,
@@ -494,9 +495,10 @@ impl EventStore for SqliteStore {
         let tx = connection
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(backend("starting a write"))?;
-        let outcome = writer::SqliteWriter::new(&tx).and_then(|mut writer| {
-            write(&mut writer)?;
-            Ok(writer.finish())
+        let outcome = writer::SqliteRows::new(&tx).and_then(|rows| {
+            let mut appender = credence_store::append::Appender::new(rows);
+            write(&mut appender)?;
+            Ok(appender.finish())
         });
         match outcome {
             Ok((total, subjects)) => {

@@ -1,7 +1,8 @@
 //! Control-plane records, the audit log and erasure.
 
-use crate::{SqliteStore, backend, codec, timestamp};
+use crate::{SqliteStore, backend, timestamp};
 use credence_domain::SubjectId;
+use credence_store::codec;
 use credence_store::{
     AuditAnswer, AuditEntry, Erasure, Error, Record, RecordFilter, RecordWrite, Result,
     ScoreDistribution,

@@ -6,6 +6,8 @@
 //! so behaviour (idempotency, atomicity, ordering, isolation) is the same
 //! wherever Credence runs.
 
+pub mod append;
+pub mod codec;
 pub mod conformance;
 /// Every store trait, for code that calls a backend's methods directly
 /// (`use credence_store::prelude::*`); through `dyn Store` they need no

@@ -1,5 +1,7 @@
-//! How a subject's events are kept: one compact blob per subject, in
-//! canonical order. Features always read a whole subject at once, so storing
+//! How a subject's events are kept, on every backend: one compact blob
+//! per subject, in canonical order. One format for all backends, so a
+//! subject's events read back bit for bit the same wherever they are kept
+//! (and move between backends as bytes). Features always read a whole subject at once, so storing
 //! the subject as the unit makes a rescore one sequential read per subject
 //! instead of forty index look-ups.
 //!
