@@ -103,6 +103,9 @@ struct Slot<K> {
     fresh: Option<Fresh>,
 }
 
+/// Each subject's new events, by its row's key, waiting to be merged.
+type Pending<K> = HashMap<K, (SubjectId, Vec<Event>)>;
+
 /// An event that passed the subject checks and waits for its key.
 struct Candidate<K> {
     index: usize,
@@ -176,7 +179,7 @@ impl<R: SubjectRows> Appender<R> {
         &mut self,
         event: &Event,
         subject_key: &R::Key,
-        pending: &HashMap<R::Key, (SubjectId, Vec<Event>)>,
+        pending: &Pending<R::Key>,
         stored: &mut HashMap<R::Key, Vec<Event>>,
     ) -> Result<&'static str> {
         if self.rows.key_owner(&event.key)?.as_ref() != Some(subject_key) {
@@ -212,7 +215,7 @@ impl<R: SubjectRows> Appender<R> {
         pending: HashMap<R::Key, (SubjectId, Vec<Event>)>,
     ) -> Result<Vec<EventKey>> {
         let mut orphans = Vec::new();
-        let mut pending: Vec<(R::Key, (SubjectId, Vec<Event>))> = pending.into_iter().collect();
+        let mut pending: Vec<_> = pending.into_iter().collect();
         pending.sort_unstable_by(|a, b| a.0.cmp(&b.0)); // predictable page order
         for (key, (subject_id, new)) in pending {
             let Some(slot) = self.subjects.get_mut(&subject_id) else {
@@ -315,7 +318,7 @@ impl<R: SubjectRows> EventWriter for Appender<R> {
             });
         }
         // Then keys, a chunk at a time.
-        let mut pending: HashMap<R::Key, (SubjectId, Vec<Event>)> = HashMap::new();
+        let mut pending: Pending<R::Key> = HashMap::new();
         let mut stored: HashMap<R::Key, Vec<Event>> = HashMap::new();
         let mut claimed = [false; KEY_CHUNK];
         for chunk in candidates.chunks(KEY_CHUNK) {
