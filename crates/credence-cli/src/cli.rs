@@ -17,7 +17,7 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Database: a file path or `sqlite:PATH`.
+    /// Database: a file path, `sqlite:PATH` or `postgres://user@host:port/database`.
     #[arg(long, global = true, env = "CREDENCE_DB")]
     pub db: Option<String>,
     /// Configuration file (TOML); see credence.example.toml.

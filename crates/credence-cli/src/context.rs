@@ -5,6 +5,7 @@ use crate::cli::Global;
 use anyhow::{Context as _, Result, bail};
 use credence_service::{Clock, Config, SystemClock};
 use credence_store::Store;
+use credence_store_postgres::PostgresStore;
 use credence_store_sqlite::SqliteStore;
 use jiff::Timestamp;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,8 @@ pub fn config(global: &Global) -> Result<Config> {
 pub enum Database {
     /// An embedded SQLite file (`PATH` or `sqlite:PATH`).
     Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://…` or `postgresql://…`).
+    Postgres(String),
 }
 
 impl Database {
@@ -50,13 +53,20 @@ impl Database {
         if let Some(rest) = location.strip_prefix("sqlite:") {
             return Self::sqlite(rest.trim_start_matches("//"));
         }
-        if location.starts_with("postgres:") || location.starts_with("postgresql:") {
-            bail!(
-                "the PostgreSQL backend is not part of this build yet; use a SQLite file (--db credence.db)"
-            );
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            // Read now, so a malformed address fails before any work.
+            location.parse::<postgres::Config>().map_err(|e| {
+                anyhow::anyhow!(
+                    "reading the PostgreSQL address: {e}; write it as postgres://user:password@host:port/database"
+                )
+            })?;
+            return Ok(Self::Postgres(location.to_string()));
         }
         if location.contains("://") {
-            bail!("unknown database location {location:?}; use a file path or sqlite:PATH");
+            bail!(
+                "unknown database location {:?}; use a file path, sqlite:PATH or postgres://user@host:port/database",
+                redacted(location)
+            );
         }
         Self::sqlite(location)
     }
@@ -74,6 +84,9 @@ impl Database {
     pub fn exists(&self) -> bool {
         match self {
             Self::Sqlite(path) => path.exists(),
+            // A server database is there when it can be opened; opening
+            // says why not.
+            Self::Postgres(_) => true,
         }
     }
 
@@ -88,6 +101,11 @@ impl Database {
                     store.with_subject_cache(config.store.subject_cache_bytes()),
                 ))
             }
+            Self::Postgres(url) => {
+                let store = PostgresStore::open(url)
+                    .with_context(|| format!("opening database {}", redacted(url)))?;
+                Ok(Arc::new(store))
+            }
         }
     }
 
@@ -96,6 +114,7 @@ impl Database {
     pub fn claim_for_serving(&self) -> Result<ServingClaim> {
         match self {
             Self::Sqlite(path) => claim_for_serving(path),
+            Self::Postgres(url) => claim_postgres_for_serving(url),
         }
     }
 }
@@ -104,6 +123,7 @@ impl std::fmt::Display for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Sqlite(path) => write!(f, "{}", path.display()),
+            Self::Postgres(url) => f.write_str(&redacted(url)),
         }
     }
 }
@@ -129,7 +149,25 @@ pub fn open_existing_store(global: &Global, config: &Config) -> Result<Arc<dyn S
 /// lock with the file).
 #[derive(Debug)]
 pub struct ServingClaim {
-    _lock: std::fs::File,
+    _lock: Held,
+}
+
+// Held only to be dropped: the lock goes with the file or the session.
+#[allow(dead_code)]
+enum Held {
+    File(std::fs::File),
+    /// A session holding the database's serving lock (an advisory lock,
+    /// released when the session ends, however the process ends).
+    Session(Box<postgres::Client>),
+}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::File(_) => "Held::File",
+            Self::Session(_) => "Held::Session",
+        })
+    }
 }
 
 /// Claims `database` for one serving process. A server keeps consents,
@@ -148,7 +186,9 @@ fn claim_for_serving(database: &Path) -> Result<ServingClaim> {
         .open(&lock_path)
         .with_context(|| format!("creating the lock file {}", lock_path.display()))?;
     match lock.try_lock() {
-        Ok(()) => Ok(ServingClaim { _lock: lock }),
+        Ok(()) => Ok(ServingClaim {
+            _lock: Held::File(lock),
+        }),
         Err(std::fs::TryLockError::WouldBlock) => bail!(
             "another `credence serve` or `credence demo` is serving {}; run one server per database (stop the other first, or point --db elsewhere)",
             database.display()
@@ -157,6 +197,69 @@ fn claim_for_serving(database: &Path) -> Result<ServingClaim> {
             Err(e).with_context(|| format!("locking {}", lock_path.display()))
         }
     }
+}
+
+/// Claims a PostgreSQL database for one serving process, for the same
+/// reason as a file: a server remembers the day's partner answers in
+/// memory, so the same transaction id asked of two servers could be
+/// answered twice, differently. (Many stateless nodes need each answer's
+/// key written once in the store; until then, one server per database.)
+fn claim_postgres_for_serving(url: &str) -> Result<ServingClaim> {
+    let place = redacted(url);
+    let config: postgres::Config = url
+        .parse()
+        .with_context(|| format!("reading the PostgreSQL address {place}"))?;
+    let mut client = config
+        .connect(postgres::NoTls)
+        .with_context(|| format!("connecting to {place}"))?;
+    let held: bool = client
+        .query_one(
+            "SELECT pg_try_advisory_lock(hashtext(current_database() || '.' || current_schema() || '.credence-serve'))",
+            &[],
+        )
+        .with_context(|| format!("claiming {place} for serving"))?
+        .get(0);
+    if !held {
+        bail!(
+            "another `credence serve` is serving {place}; run one server per database for now (stop the other first, or point --db elsewhere)"
+        );
+    }
+    Ok(ServingClaim {
+        _lock: Held::Session(Box::new(client)),
+    })
+}
+
+/// A database location fit to print: a PostgreSQL address without its
+/// password.
+pub fn redacted(location: &str) -> String {
+    let Some((scheme, rest)) = location.split_once("://") else {
+        return location.to_string();
+    };
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let authority = match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    // A password may also come as a parameter (`?password=…`).
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                        format!("{key}=***")
+                    }
+                    _ => pair.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// The clock.
@@ -230,9 +333,17 @@ mod tests {
             Database::parse("sqlite:///tmp/c.db").ok(),
             sqlite("/tmp/c.db")
         );
+        let postgres = |url: &str| Some(Database::Postgres(url.to_string()));
+        assert_eq!(
+            Database::parse("postgres://u@h:5433/db").ok(),
+            postgres("postgres://u@h:5433/db")
+        );
+        assert_eq!(
+            Database::parse("postgresql://h/db").ok(),
+            postgres("postgresql://h/db")
+        );
         for refused in [
-            "postgres://h/db",
-            "postgresql://h/db",
+            "postgres://[broken",
             "mysql://h/db",
             "",
             "sqlite:",
@@ -241,5 +352,25 @@ mod tests {
         ] {
             assert!(Database::parse(refused).is_err(), "{refused}");
         }
+    }
+
+    #[test]
+    fn a_printed_location_never_shows_a_password() {
+        assert_eq!(
+            redacted("postgres://ann:s3cret@db.example:5432/credence"),
+            "postgres://ann:***@db.example:5432/credence"
+        );
+        assert_eq!(
+            redacted("postgres://ann@db.example/credence"),
+            "postgres://ann@db.example/credence"
+        );
+        assert_eq!(redacted("postgres://p:a@b@h/db"), "postgres://p:***@h/db");
+        assert_eq!(redacted("credence.db"), "credence.db");
+        assert_eq!(
+            redacted("postgres://h/db?user=ann&password=s3cret"),
+            "postgres://h/db?user=ann&password=***"
+        );
+        let refused = Database::parse("mysql://root:hunter2@h/db").expect_err("refused");
+        assert!(!format!("{refused:#}").contains("hunter2"), "{refused:#}");
     }
 }

@@ -1432,3 +1432,123 @@ fn numeric_codes_declared_categorical_are_binned_as_categories_and_scored_howeve
     );
     assert!(!d.join("typo.json").exists());
 }
+
+/// A new, empty schema of the test PostgreSQL database
+/// (`CREDENCE_TEST_POSTGRES`, set by `scripts/test`), as a `--db` address;
+/// `None` when no database is configured (and that is allowed).
+fn postgres_schema(name: &str) -> Option<String> {
+    let url = match std::env::var("CREDENCE_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            assert!(
+                std::env::var("CREDENCE_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "CREDENCE_REQUIRE_POSTGRES=1 but CREDENCE_TEST_POSTGRES names no database"
+            );
+            eprintln!("skipped: CREDENCE_TEST_POSTGRES is not set (scripts/test sets it)");
+            return None;
+        }
+    };
+    let schema = format!("cli_{name}_{}", std::process::id());
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connects");
+    client
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .expect("creates the schema");
+    let joiner = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{joiner}options=-c%20search_path%3D{schema}"))
+}
+
+#[test]
+fn one_world_scores_bit_identically_on_sqlite_and_postgres() {
+    use credence_store::prelude::*;
+    let Some(postgres) = postgres_schema("identical") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let as_of = "2026-06-01";
+    ok(
+        d,
+        &[
+            "simulate",
+            "--subjects",
+            "400",
+            "--seed",
+            "11",
+            "--until",
+            as_of,
+            "--out",
+            "world.jsonl",
+        ],
+    );
+    for db in ["sqlite:world.db", postgres.as_str()] {
+        ok(d, &["import", "world.jsonl", "--db", db]);
+        ok(d, &["rescore", "--db", db, "--as-of", as_of]);
+    }
+    let sqlite = credence_store_sqlite::SqliteStore::open(&d.join("world.db")).expect("opens");
+    let server = credence_store_postgres::PostgresStore::open(&postgres).expect("opens");
+    assert_eq!(
+        sqlite.counts().expect("counts"),
+        server.counts().expect("counts")
+    );
+    let (mut page, mut cursor, mut compared) = (Vec::new(), None, 0);
+    loop {
+        cursor = sqlite
+            .scan_subjects(credence_store::HashRange::ALL, cursor, 100, &mut page)
+            .expect("scans");
+        for record in &page {
+            let id = &record.subject.id;
+            assert_eq!(
+                server.subject(id).expect("reads"),
+                Some(record.subject.clone())
+            );
+            // The same events (stamped when each import ran, perhaps a
+            // second apart, so compared as facts).
+            let stored = server.subject_events(id).expect("reads");
+            assert_eq!(stored.len(), record.events.len(), "{id}");
+            assert!(
+                stored
+                    .iter()
+                    .zip(&record.events)
+                    .all(|(a, b)| a.key == b.key && a.same_fact(b)),
+                "{id}: the same events in the same order"
+            );
+            let (a, b) = (
+                sqlite.latest_score(id).expect("reads").expect("scored"),
+                server.latest_score(id).expect("reads").expect("scored"),
+            );
+            assert_eq!(
+                (a.score, a.dimensions, &a.reasons),
+                (b.score, b.dimensions, &b.reasons),
+                "{id}"
+            );
+            assert_eq!(
+                a.pd.map(f64::to_bits),
+                b.pd.map(f64::to_bits),
+                "{id}: the same bits"
+            );
+            assert_eq!(
+                (a.model_version, a.as_of, a.scored),
+                (b.model_version, b.as_of, b.scored)
+            );
+            compared += 1;
+        }
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(compared, 400, "every subject compared");
+    // The full report (band, dimensions, reasons in words) too, for a few.
+    for subject in ["sub-00000001", "sub-00000123", "sub-00000399"] {
+        let args = |db: &str| {
+            ["score", subject, "--db", db, "--as-of", as_of, "--json"].map(str::to_string)
+        };
+        let on = |db: &str| ok(d, &args(db).iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(on("sqlite:world.db"), on(&postgres), "{subject}");
+    }
+    // And the audit log verifies on both.
+    for db in ["sqlite:world.db", postgres.as_str()] {
+        assert!(ok(d, &["audit", "verify", "--db", db]).contains("intact"));
+    }
+}

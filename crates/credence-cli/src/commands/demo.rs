@@ -27,7 +27,11 @@ pub fn run(global: &Global, args: &DemoArgs) -> Result<()> {
     let database = context::Database::from_flags(global, DEMO_DB)?;
     // Held while the demo builds and serves its database.
     let _claim = database.claim_for_serving()?;
-    let context::Database::Sqlite(path) = &database;
+    let context::Database::Sqlite(path) = &database else {
+        anyhow::bail!(
+            "the demo builds its own embedded database and deletes it on the next run; give it a file (--db credence-demo.db), and use `credence import` or `credence serve` with --db {database}"
+        );
+    };
     remove_database(path)?;
     let store = database.open(&config)?;
     let clock = context::clock();
