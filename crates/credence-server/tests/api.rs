@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -28,10 +29,87 @@ impl TestClock {
     }
 }
 
+/// Where a world's database is: a SQLite file, or, when
+/// `CREDENCE_TEST_BACKEND=postgres` (as `scripts/test` sets for a second
+/// run of these tests), a new schema of the PostgreSQL database
+/// `CREDENCE_TEST_POSTGRES` names. Every test runs on either.
+enum TestDb {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl TestDb {
+    fn new(dir: &Path) -> Self {
+        if std::env::var("CREDENCE_TEST_BACKEND").as_deref() != Ok("postgres") {
+            return Self::Sqlite(dir.join("api.db"));
+        }
+        let url = std::env::var("CREDENCE_TEST_POSTGRES").unwrap_or_else(|_| {
+            panic!("CREDENCE_TEST_BACKEND=postgres needs CREDENCE_TEST_POSTGRES")
+        });
+        static NEXT: AtomicI64 = AtomicI64::new(0);
+        let schema = format!(
+            "api_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut client =
+            postgres::Client::connect(&url, postgres::NoTls).unwrap_or_else(|e| panic!("{e}"));
+        client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            ))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let joiner = if url.contains('?') { '&' } else { '?' };
+        Self::Postgres(format!("{url}{joiner}options=-c%20search_path%3D{schema}"))
+    }
+
+    fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Self::Sqlite(path) => {
+                Arc::new(SqliteStore::open(path).unwrap_or_else(|e| panic!("{e}")))
+            }
+            Self::Postgres(url) => Arc::new(
+                credence_store_postgres::PostgresStore::open(url).unwrap_or_else(|e| panic!("{e}")),
+            ),
+        }
+    }
+
+    /// A session on the database, for what only a tamperer would do.
+    fn raw(&self) -> RawSession {
+        match self {
+            Self::Sqlite(path) => RawSession::Sqlite(
+                rusqlite::Connection::open(path).unwrap_or_else(|e| panic!("{e}")),
+            ),
+            Self::Postgres(url) => RawSession::Postgres(Box::new(
+                postgres::Client::connect(url, postgres::NoTls).unwrap_or_else(|e| panic!("{e}")),
+            )),
+        }
+    }
+}
+
+/// One connection, so temporary tables live from one statement to the next.
+enum RawSession {
+    Sqlite(rusqlite::Connection),
+    Postgres(Box<postgres::Client>),
+}
+
+impl RawSession {
+    fn execute_batch(&mut self, sql: &str) {
+        match self {
+            Self::Sqlite(c) => c
+                .execute_batch(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+            Self::Postgres(c) => c
+                .batch_execute(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+}
+
 struct World {
     base: String,
     clock: Arc<TestClock>,
-    db: std::path::PathBuf,
+    db: TestDb,
     operator: String,
     bank: String,
     other_bank: String,
@@ -107,9 +185,8 @@ impl World {
 
     fn start_with(limits: Limits) -> World {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let db = dir.path().join("api.db");
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&db).unwrap_or_else(|e| panic!("{e}")));
+        let db = TestDb::new(dir.path());
+        let store = db.open();
         let clock = Arc::new(TestClock(AtomicI64::new(NOW)));
         let platform = Arc::new(
             Platform::open(store, &Config::default(), clock.clone(), limits)
@@ -156,8 +233,7 @@ impl World {
                 .join()
                 .unwrap_or_else(|_| panic!("the server thread panicked"));
         }
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&self.db).unwrap_or_else(|e| panic!("{e}")));
+        let store = self.db.open();
         let platform = Arc::new(
             Platform::open(
                 store,
@@ -963,11 +1039,15 @@ fn opt_out_erases_everything_but_a_tombstone_and_the_audit_record() {
         &[late_payment("zed-unique-subject-7731", "after")],
     );
     assert_eq!(reply.status, 422);
-    // A scan of the database files finds nothing of the subject.
+    // A scan of the database files finds nothing of the subject. (On
+    // PostgreSQL the server's files are its own; what erasure leaves
+    // there is open work, docs/scale-out.md.)
     let mut bytes = Vec::new();
-    for suffix in ["", "-wal"] {
-        if let Ok(b) = std::fs::read(format!("{}{suffix}", world.db.display())) {
-            bytes.extend(b);
+    if let TestDb::Sqlite(path) = &world.db {
+        for suffix in ["", "-wal"] {
+            if let Ok(b) = std::fs::read(format!("{}{suffix}", path.display())) {
+                bytes.extend(b);
+            }
         }
     }
     let needle = b"zed-unique-subject-7731";
@@ -999,29 +1079,23 @@ fn audit_tampering_is_detected() {
     assert_eq!(verdict["intact"], true, "{verdict}");
     let entries = verdict["entries"].as_i64().unwrap_or_default();
     assert!(entries > 5);
-    let connection = rusqlite::Connection::open(&world.db).unwrap_or_else(|e| panic!("{e}"));
+    let connection = std::cell::RefCell::new(world.db.raw());
     let tamper = |sql: &str| {
-        connection
-            .execute_batch(sql)
-            .unwrap_or_else(|e| panic!("{e}"));
+        connection.borrow_mut().execute_batch(sql);
         let verdict = world.ok("GET", "/v1/operator/audit/verify", &world.operator, None);
         assert_eq!(verdict["intact"], false, "{sql}: {verdict}");
         verdict["problem"].as_str().unwrap_or_default().to_string()
     };
     // The log is a set of chains: tamper with one that is long enough.
-    connection
-        .execute_batch(
-            "CREATE TEMP TABLE target AS SELECT chain FROM audit WHERE seq = 4 ORDER BY chain LIMIT 1;",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+    connection.borrow_mut().execute_batch(
+        "CREATE TEMP TABLE target AS SELECT chain FROM audit WHERE seq = 4 ORDER BY chain LIMIT 1;",
+    );
     // Change.
     let problem = tamper(
         "BEGIN; CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE chain = (SELECT chain FROM target) AND seq = 3; UPDATE audit SET detail = 'nothing happened' WHERE chain = (SELECT chain FROM target) AND seq = 3; COMMIT;",
     );
     assert!(problem.contains("entry 3"), "{problem}");
-    connection
-        .execute_batch("UPDATE audit SET detail = (SELECT detail FROM saved) WHERE chain = (SELECT chain FROM target) AND seq = 3;")
-        .unwrap_or_else(|e| panic!("{e}"));
+    connection.borrow_mut().execute_batch("UPDATE audit SET detail = (SELECT detail FROM saved) WHERE chain = (SELECT chain FROM target) AND seq = 3;");
     assert_eq!(
         world.ok("GET", "/v1/operator/audit/verify", &world.operator, None)["intact"],
         true
@@ -1031,8 +1105,8 @@ fn audit_tampering_is_detected() {
         "BEGIN; DROP TABLE saved; CREATE TEMP TABLE saved AS SELECT * FROM audit WHERE chain = (SELECT chain FROM target) AND seq = 4; DELETE FROM audit WHERE chain = (SELECT chain FROM target) AND seq = 4; COMMIT;",
     );
     connection
-        .execute_batch("INSERT INTO audit SELECT * FROM saved;")
-        .unwrap_or_else(|e| panic!("{e}"));
+        .borrow_mut()
+        .execute_batch("INSERT INTO audit SELECT * FROM saved;");
     // Reorder: swap two entries' contents.
     tamper(
         "BEGIN; UPDATE audit SET seq = -1 WHERE chain = (SELECT chain FROM target) AND seq = 2; UPDATE audit SET seq = 2 WHERE chain = (SELECT chain FROM target) AND seq = 3; UPDATE audit SET seq = 3 WHERE chain = (SELECT chain FROM target) AND seq = -1; COMMIT;",
@@ -1758,18 +1832,19 @@ fn a_batch_refused_over_http_is_refused_the_same_way_from_a_file() {
         assert!(codes.contains(&expected), "{expected}: {over_http:?}");
     }
 
-    let path = world.db.with_file_name("batch.jsonl");
+    let path = world._dir.path().join("batch.jsonl");
     let lines: Vec<String> = batch.iter().map(Value::to_string).collect();
     std::fs::write(&path, lines.join("\n")).unwrap_or_else(|e| panic!("{e}"));
-    let store = SqliteStore::open(&world.db).unwrap_or_else(|e| panic!("{e}"));
+    let opened = world.db.open();
+    let store = opened.as_ref();
     let furnisher =
         credence_domain::FurnisherId::new("other-bank").unwrap_or_else(|e| panic!("{e}"));
-    let furnishing = Furnishing::registered(&store, &furnisher)
+    let furnishing = Furnishing::registered(store, &furnisher)
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("other-bank is registered"));
     let ingestor = Ingestor::new(&Config::default()).unwrap_or_else(|e| panic!("{e}"));
     let refused = import_file(
-        &store,
+        store,
         &ingestor,
         &path,
         &ImportOptions {

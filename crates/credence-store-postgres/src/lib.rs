@@ -53,9 +53,28 @@ type Connection = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 
 /// A Credence store in a PostgreSQL database (or one schema of it).
 pub struct PostgresStore {
-    pool: Pool,
+    /// Always `Some` but while dropping (see `Drop`).
+    pool: Option<Pool>,
     /// Where, for messages: host, port and database, never the password.
     place: String,
+}
+
+impl Drop for PostgresStore {
+    /// The synchronous client closes a connection by blocking on a runtime
+    /// of its own, which panics on a thread that drives async tasks: a
+    /// server's last handle on the store may well be dropped on one. There
+    /// the connections are closed on a thread of their own.
+    fn drop(&mut self) {
+        let Some(pool) = self.pool.take() else { return };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let closing = std::thread::Builder::new()
+                .name("postgres-close".into())
+                .spawn(move || drop(pool));
+            if let Err(e) = closing {
+                tracing::warn!(error = %e, "closing PostgreSQL connections: no thread to close them on");
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -118,13 +137,19 @@ impl PostgresStore {
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .build(manager)
             .map_err(|e| Error::Backend(format!("connecting to PostgreSQL at {place}: {e}")))?;
-        let store = Self { pool, place };
+        let store = Self {
+            pool: Some(pool),
+            place,
+        };
         schema::migrate(&mut *store.client()?)?;
         Ok(store)
     }
 
     fn client(&self) -> Result<Connection> {
-        self.pool.get().map_err(|e| {
+        let Some(pool) = &self.pool else {
+            return Err(Error::Backend("the store is closing".into()));
+        };
+        pool.get().map_err(|e| {
             Error::Backend(format!(
                 "no connection to PostgreSQL at {}: {e}",
                 self.place
