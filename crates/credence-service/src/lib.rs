@@ -15,6 +15,8 @@ pub mod import;
 mod ingest;
 pub mod platform;
 mod scoring;
+#[cfg(test)]
+mod test_store;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{Config, ModelPaths, StoreSettings};

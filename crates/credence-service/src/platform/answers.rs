@@ -757,7 +757,6 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use credence_store::prelude::*;
     use credence_store::{AuditAnswer, AuditEntry};
 
     fn remember(book: &AnswerBook, day: i64, key: &str, seq: u64) {
@@ -775,16 +774,15 @@ mod tests {
     }
 
     /// A fresh store in a directory that lives as long as it.
-    fn store() -> (tempfile::TempDir, credence_store_sqlite::SqliteStore) {
+    fn store() -> (tempfile::TempDir, std::sync::Arc<dyn Store>) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = credence_store_sqlite::SqliteStore::open(&dir.path().join("db"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let store = crate::test_store::open(&dir.path().join("db"));
         (dir, store)
     }
 
     fn empty_book(limit: usize) -> AnswerBook {
         let (_dir, store) = store();
-        AnswerBook::load_with_limit(&store, at(100 * 86_400), limit)
+        AnswerBook::load_with_limit(store.as_ref(), at(100 * 86_400), limit)
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -870,7 +868,7 @@ mod tests {
         store
             .append_audit(&entries, &[])
             .unwrap_or_else(|e| panic!("{e}"));
-        let book = AnswerBook::load(&store, at(day + 40)).unwrap_or_else(|e| panic!("{e}"));
+        let book = AnswerBook::load(store.as_ref(), at(day + 40)).unwrap_or_else(|e| panic!("{e}"));
         let at = |chain, seq| Some(Whereabouts::At(AuditPlace { chain, seq }));
         assert_eq!(
             found(&book, "k0"),
@@ -886,7 +884,10 @@ mod tests {
     #[test]
     fn the_first_entry_of_a_time_is_found_by_binary_search() {
         let (_dir, store) = store();
-        assert_eq!(first_entry_at_or_after(&store, 2, 0, 0).ok(), Some(1));
+        assert_eq!(
+            first_entry_at_or_after(store.as_ref(), 2, 0, 0).ok(),
+            Some(1)
+        );
         let entries: Vec<AuditEntry> = (1..=9_u64)
             .map(|seq| AuditEntry {
                 chain: 2,
@@ -906,7 +907,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         for (second, first) in [(0, 1), (10, 1), (11, 2), (50, 5), (90, 9), (91, 10)] {
             assert_eq!(
-                first_entry_at_or_after(&store, 2, 9, second).ok(),
+                first_entry_at_or_after(store.as_ref(), 2, 9, second).ok(),
                 Some(first),
                 "at {second}"
             );

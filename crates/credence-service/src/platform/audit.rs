@@ -506,7 +506,7 @@ mod tests {
     }
 
     fn open(path: &std::path::Path) -> Arc<dyn Store> {
-        Arc::new(credence_store_sqlite::SqliteStore::open(path).unwrap_or_else(|e| panic!("{e}")))
+        crate::test_store::open(path)
     }
 
     #[test]
@@ -618,17 +618,15 @@ mod tests {
         let chain = chain_of(Some(&subject));
         let intact = verify(store.as_ref()).unwrap_or_else(|e| panic!("{e}"));
         assert!(intact.intact && intact.entries == 3, "{intact:?}");
-        let raw = rusqlite::Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
         let other = if chain == SUBJECT_CHAINS {
             1
         } else {
             chain + 1
         };
-        raw.execute(
-            "UPDATE audit SET chain = ?1 WHERE chain = ?2",
-            [other, chain],
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let raw = |sql: String| crate::test_store::execute(&path, &sql);
+        raw(format!(
+            "UPDATE audit SET chain = {other} WHERE chain = {chain}"
+        ));
         let moved = verify(store.as_ref()).unwrap_or_else(|e| panic!("{e}"));
         assert!(!moved.intact, "{moved:?}");
         assert!(
@@ -638,12 +636,12 @@ mod tests {
                 .is_some_and(|p| p.contains("changed after it was written")),
             "{moved:?}"
         );
-        raw.execute(
-            "UPDATE audit SET chain = ?1 WHERE chain = ?2",
-            [chain, other],
-        )
-        .and_then(|_| raw.execute("DELETE FROM audit WHERE chain = ?1 AND seq = 3", [chain]))
-        .unwrap_or_else(|e| panic!("{e}"));
+        raw(format!(
+            "UPDATE audit SET chain = {chain} WHERE chain = {other}"
+        ));
+        raw(format!(
+            "DELETE FROM audit WHERE chain = {chain} AND seq = 3"
+        ));
         let cut = verify(store.as_ref()).unwrap_or_else(|e| panic!("{e}"));
         assert!(cut.intact, "a cut-off tail verifies alone: {cut:?}");
         assert_ne!(

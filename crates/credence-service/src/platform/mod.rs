@@ -576,14 +576,13 @@ impl Platform {
     }
 }
 
-/// Two platforms over one SQLite database, as two server processes (or
-/// nodes) would be: for the tests of what holds across processes.
+/// Two platforms over one database (on the backend under test, see
+/// `test_store`), as two server processes (or nodes) would be: for the
+/// tests of what holds across processes.
 #[cfg(test)]
 pub(crate) fn two_processes(path: &std::path::Path, clock: Arc<dyn Clock>) -> (Platform, Platform) {
     let open = || {
-        let store: Arc<dyn Store> = Arc::new(
-            credence_store_sqlite::SqliteStore::open(path).unwrap_or_else(|e| panic!("{e}")),
-        );
+        let store = crate::test_store::open(path);
         Platform::open(store, &Config::default(), clock.clone(), Limits::default())
             .unwrap_or_else(|e| panic!("{e}"))
     };
@@ -617,10 +616,7 @@ override = "{reason}"
     #[test]
     fn a_stated_override_is_audited_once_and_again_when_its_reason_changes() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store: Arc<dyn Store> = Arc::new(
-            credence_store_sqlite::SqliteStore::open(&dir.path().join("db"))
-                .unwrap_or_else(|e| panic!("{e}")),
-        );
+        let store = crate::test_store::open(&dir.path().join("db"));
         let open = |reason: &str| {
             let platform = Platform::open(
                 store.clone(),

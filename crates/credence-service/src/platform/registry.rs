@@ -363,16 +363,12 @@ impl super::Registry<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use credence_store::Store;
     use std::sync::Arc;
 
     #[test]
     fn a_change_whose_audit_entry_fails_is_not_stored() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store: Arc<dyn Store> = Arc::new(
-            credence_store_sqlite::SqliteStore::open(&dir.path().join("db"))
-                .unwrap_or_else(|e| panic!("{e}")),
-        );
+        let store = crate::test_store::open(&dir.path().join("db"));
         let platform = super::super::Platform::open(
             store.clone(),
             &crate::Config::default(),
