@@ -128,11 +128,15 @@ impl PostgresStore {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         let place = place_of(&config);
+        let timeout = config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(CONNECT_TIMEOUT);
         let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
-            .connection_timeout(CONNECT_TIMEOUT)
+            .connection_timeout(timeout)
             // Errors reach the caller; the pool's own log would repeat them.
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .build(manager)

@@ -93,3 +93,116 @@ fn a_malformed_address_says_how_to_write_one() {
         "{error}"
     );
 }
+
+/// A second handle on the schema `store` uses, as another node would have.
+fn another_node(database: &postgres::Config, store: &PostgresStore) -> PostgresStore {
+    let mut client = store.client().expect("client");
+    let path: String = client
+        .query_one("SHOW search_path", &[])
+        .expect("search path")
+        .get(0);
+    let mut config = database.clone();
+    config.options(&format!("-c search_path={path}"));
+    PostgresStore::open_config(config).expect("opens")
+}
+
+#[test]
+fn two_nodes_appending_to_one_subject_at_once_lose_no_event() {
+    use credence_domain::build::EventFactory;
+    use credence_store::prelude::*;
+    let Some(database) = test_database() else {
+        return;
+    };
+    let one = empty_store(&database);
+    let two = another_node(&database, &one);
+    let at = |day: i64| Timestamp::from_second(1_700_000_000 + day * 86_400).expect("in range");
+    let mut enrol = EventFactory::new("bank-0", "shared");
+    one.append_events(&[enrol.enrolled(at(0), SubjectKind::Person, false)])
+        .expect("enrols");
+    let batches = 40;
+    std::thread::scope(|scope| {
+        for (node, store) in [(1, &one), (2, &two)] {
+            scope.spawn(move || {
+                let mut f = EventFactory::new(&format!("bank-{node}"), "shared");
+                for n in 0..batches {
+                    let due = at(10 + n);
+                    let bill = format!("b{n}");
+                    store
+                        .append_events(&[
+                            f.bill(due, "acct", &bill, 100),
+                            f.payment(due, "acct", Some(&bill), 100, 0),
+                        ])
+                        .unwrap_or_else(|e| panic!("node {node}, batch {n}: {e}"));
+                }
+            });
+        }
+    });
+    let id = SubjectId::new("shared").expect("id");
+    for store in [&one, &two] {
+        let events = store.subject_events(&id).expect("reads");
+        assert_eq!(
+            events.len(),
+            1 + 2 * 2 * batches as usize,
+            "every event of both nodes"
+        );
+        assert_eq!(store.counts().expect("counts").events, events.len() as u64);
+    }
+}
+
+#[test]
+fn two_nodes_taking_one_number_on_a_chain_one_is_told_to_follow() {
+    use credence_store::prelude::*;
+    let Some(database) = test_database() else {
+        return;
+    };
+    let one = empty_store(&database);
+    let two = another_node(&database, &one);
+    let entry = |detail: &str| AuditEntry {
+        chain: 3,
+        seq: 1,
+        at: Timestamp::UNIX_EPOCH,
+        actor: "test".into(),
+        action: "test.entry".into(),
+        subject_ref: None,
+        detail: detail.into(),
+        prev_hash: "0".repeat(64),
+        hash: detail.repeat(64),
+        answer: None,
+    };
+    let barrier = std::sync::Barrier::new(2);
+    let outcomes: Vec<Result<()>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = [(&one, "a"), (&two, "b")]
+            .into_iter()
+            .map(|(store, detail)| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    store.append_audit(&[entry(detail)], &[])
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("joins"))
+            .collect()
+    });
+    let (won, lost): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(Result::is_ok);
+    assert_eq!(
+        (won.len(), lost.len()),
+        (1, 1),
+        "exactly one takes number 1"
+    );
+    assert!(
+        matches!(
+            lost[0],
+            Err(Error::AuditOutOfSequence {
+                chain: 3,
+                first: 1,
+                stored: 1
+            })
+        ),
+        "{:?}",
+        lost[0]
+    );
+    assert_eq!(one.audit_entries(3, 0, 10).expect("reads").len(), 1);
+}
