@@ -443,6 +443,12 @@ pub struct BenchArgs {
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also measure the PostgreSQL backend on this database
+    /// (`postgres://…`), in a schema of its own dropped afterwards: ingest
+    /// against a bare binary COPY of the same rows, and rescoring with one
+    /// and two workers.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
 }
 
 /// Most parts a rescore can be cut into: far more machines than anyone

@@ -14,8 +14,11 @@
 //! an audit chain serialise on its next number (the key `(chain, seq)`),
 //! and only within that chain.
 
+mod baseline;
 mod rows;
 mod schema;
+
+pub use baseline::bare_copy_baseline;
 
 #[cfg(test)]
 mod tests;

@@ -323,6 +323,10 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
         ),
     ));
 
+    if let Some(url) = &args.postgres {
+        on_postgres(url, &events, args.subjects, &mut results)?;
+    }
+
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&results)?)?;
     } else {
@@ -344,5 +348,114 @@ fn run_in(dir: &std::path::Path, args: &BenchArgs) -> Result<()> {
             )?;
         }
     }
+    Ok(())
+}
+
+/// The PostgreSQL rows: the same events loaded by a bare binary COPY (the
+/// engine's limit) and through the store, then rescored by one worker and
+/// by two on halves of the hash range, in a schema made for the run.
+fn on_postgres(
+    url: &str,
+    events: &[Event],
+    subjects: u64,
+    results: &mut Vec<Measure>,
+) -> Result<()> {
+    let mut config: postgres::Config = url.parse().map_err(|e| {
+        anyhow::anyhow!("--postgres: {e}; write it as postgres://user:password@host:port/database")
+    })?;
+    let schema = format!("credence_bench_{}", std::process::id());
+    let mut admin = config
+        .connect(postgres::NoTls)
+        .with_context(|| format!("connecting to {}", context::redacted(url)))?;
+    admin.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+    ))?;
+    config.options(&format!("-c search_path={schema}"));
+    let outcome = postgres_rows(&config, events, subjects, results);
+    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))?;
+    outcome
+}
+
+fn postgres_rows(
+    config: &postgres::Config,
+    events: &[Event],
+    subjects: u64,
+    results: &mut Vec<Measure>,
+) -> Result<()> {
+    use credence_store_postgres::{PostgresStore, bare_copy_baseline};
+    let n_events = events.len() as u64;
+    let bare = bare_copy_baseline(config, events, 8_192)?.as_secs_f64();
+    results.push(measure(
+        "PostgreSQL baseline: bare binary COPY",
+        n_events,
+        "events",
+        bare,
+        "same rows, no keys or indexes, a commit per 8,192".into(),
+    ));
+    let store = PostgresStore::open_config(config.clone())?;
+    let started = Instant::now();
+    for chunk in events.chunks(8_192) {
+        store.append_events(chunk)?;
+    }
+    let write = started.elapsed().as_secs_f64();
+    results.push(measure(
+        "PostgreSQL store write (durable, idempotent)",
+        n_events,
+        "events",
+        write,
+        format!(
+            "{:.2}x the bare COPY time; a transaction per 8,192",
+            write / bare
+        ),
+    ));
+    let scorer = Scorer::from_config(&Config::default())?;
+    let as_of = context::clock().now();
+    let started = Instant::now();
+    let one = scorer.rescore(
+        &store,
+        credence_store::HashRange::ALL,
+        as_of,
+        as_of,
+        &mut |_| {},
+    )?;
+    let alone = started.elapsed().as_secs_f64();
+    results.push(measure(
+        "PostgreSQL rescore, one worker",
+        one.subjects,
+        "subjects",
+        alone,
+        String::new(),
+    ));
+    let started = Instant::now();
+    let scored: u64 = std::thread::scope(|scope| -> Result<u64> {
+        let workers: Vec<_> = credence_store::HashRange::ALL
+            .split(2)
+            .into_iter()
+            .map(|range| {
+                let (scorer, store) = (&scorer, &store);
+                scope.spawn(move || scorer.rescore(store, range, as_of, as_of, &mut |_| {}))
+            })
+            .collect();
+        let mut total = 0;
+        for worker in workers {
+            let summary = worker
+                .join()
+                .map_err(|_| anyhow::anyhow!("a rescore worker panicked"))??;
+            total += summary.subjects;
+        }
+        Ok(total)
+    })?;
+    let two = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        scored == subjects,
+        "two workers scored {scored} of {subjects} subjects"
+    );
+    results.push(measure(
+        "PostgreSQL rescore, two workers on halves",
+        scored,
+        "subjects",
+        two,
+        format!("{:.2}x one worker's rate", alone / two.max(1e-9)),
+    ));
     Ok(())
 }
