@@ -616,36 +616,48 @@ impl EventStore for PostgresStore {
 
 impl ScoreStore for PostgresStore {
     fn put_scores(&self, scores: &[StoredScore]) -> Result<()> {
+        if scores.is_empty() {
+            return Ok(());
+        }
+        // One statement for the page: the columns as arrays.
+        let ids: Vec<&str> = scores.iter().map(|s| s.subject_id.as_str()).collect();
+        let as_of: Vec<i64> = scores.iter().map(|s| s.as_of.as_second()).collect();
+        let models: Vec<&str> = scores.iter().map(|s| s.model_version.as_str()).collect();
+        let scored: Vec<bool> = scores.iter().map(|s| s.scored).collect();
+        let points: Vec<Option<i32>> = scores.iter().map(|s| s.score).collect();
+        let pd: Vec<Option<f64>> = scores.iter().map(|s| s.pd).collect();
+        let dimensions: Vec<Vec<u8>> = scores
+            .iter()
+            .map(|s| s.dimensions.map(|d| d.unwrap_or(u8::MAX)).to_vec())
+            .collect();
+        let reasons: Vec<String> = scores.iter().map(|s| s.reasons.join(",")).collect();
+        let computed: Vec<i64> = scores.iter().map(|s| s.computed_at.as_second()).collect();
         let mut client = self.client()?;
-        let mut tx = client.transaction().map_err(backend("storing scores"))?;
-        let statement = tx
-            .prepare(&format!(
-                "INSERT INTO scores ({SCORE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                 ON CONFLICT (subject_id, as_of, model_version) DO UPDATE SET
-                    scored = excluded.scored, score = excluded.score, pd = excluded.pd,
-                    dimensions = excluded.dimensions, reasons = excluded.reasons,
-                    computed_at = excluded.computed_at"
-            ))
-            .map_err(backend("storing scores"))?;
-        for score in scores {
-            let dimensions = score.dimensions.map(|d| d.unwrap_or(u8::MAX));
-            tx.execute(
-                &statement,
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO scores ({SCORE_COLUMNS})
+                     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bool[], $5::int4[],
+                         $6::float8[], $7::bytea[], $8::text[], $9::bigint[])
+                     ON CONFLICT (subject_id, as_of, model_version) DO UPDATE SET
+                        scored = excluded.scored, score = excluded.score, pd = excluded.pd,
+                        dimensions = excluded.dimensions, reasons = excluded.reasons,
+                        computed_at = excluded.computed_at"
+                ),
                 &[
-                    &score.subject_id.as_str(),
-                    &score.as_of.as_second(),
-                    &score.model_version,
-                    &score.scored,
-                    &score.score,
-                    &score.pd,
-                    &&dimensions[..],
-                    &score.reasons.join(","),
-                    &score.computed_at.as_second(),
+                    &ids,
+                    &as_of,
+                    &models,
+                    &scored,
+                    &points,
+                    &pd,
+                    &dimensions,
+                    &reasons,
+                    &computed,
                 ],
             )
-            .map_err(backend("storing scores"))?;
-        }
-        tx.commit().map_err(backend("committing scores"))
+            .map(drop)
+            .map_err(backend("storing scores"))
     }
 
     fn latest_score(&self, id: &SubjectId) -> Result<Option<StoredScore>> {

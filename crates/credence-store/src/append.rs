@@ -21,7 +21,8 @@ use credence_domain::{
 use std::collections::HashMap;
 use std::hash::Hash;
 
-/// Keys claimed per call of [`SubjectRows::claim_keys`].
+/// Keys claimed per call of [`SubjectRows::claim_keys`], unless the
+/// backend says otherwise ([`SubjectRows::key_chunk`]).
 pub const KEY_CHUNK: usize = 64;
 
 /// A subject's row as the appender needs it.
@@ -54,6 +55,12 @@ pub trait SubjectRows {
     /// itself).
     type Key: Clone + Eq + Hash + Ord;
 
+    /// Told the subjects a batch names before any is looked up, so a
+    /// server database can read (and lock) them in one round trip.
+    fn prefetch(&mut self, _ids: &[&SubjectId]) -> Result<()> {
+        Ok(())
+    }
+
     /// The subject's row, if it has one.
     fn find_subject(&mut self, id: &SubjectId) -> Result<Option<SubjectRow<Self::Key>>>;
 
@@ -61,8 +68,16 @@ pub trait SubjectRows {
     /// written later by [`SubjectRows::insert_subject`].
     fn new_key(&mut self, id: &SubjectId) -> Self::Key;
 
+    /// Keys claimed per call of [`SubjectRows::claim_keys`]: as many as one
+    /// statement takes well (an embedded engine's parameter limit; a server
+    /// database's round trip).
+    fn key_chunk(&self) -> usize {
+        KEY_CHUNK
+    }
+
     /// Claims each key for its subject where nobody holds it yet, and sets
-    /// `claimed[i]` for each one newly claimed (at most [`KEY_CHUNK`]).
+    /// `claimed[i]` for each one newly claimed (at most
+    /// [`SubjectRows::key_chunk`]).
     fn claim_keys(&mut self, keys: &[(&EventKey, &Self::Key)], claimed: &mut [bool]) -> Result<()>;
 
     /// The subject holding a claimed key.
@@ -85,6 +100,12 @@ pub trait SubjectRows {
 
     /// Replaces a subject's events.
     fn update_events(&mut self, key: &Self::Key, event_count: usize, blob: &[u8]) -> Result<()>;
+
+    /// Called at the end of each batch: rows a backend held back (to
+    /// write them in one statement) are written now, in the transaction.
+    fn flush_rows(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A subject enrolled in this transaction, written with its first events.
@@ -257,6 +278,14 @@ impl<R: SubjectRows> EventWriter for Appender<R> {
     fn append(&mut self, events: &[Event]) -> Result<AppendReport> {
         let mut report = AppendReport::default();
         let mut candidates = Vec::with_capacity(events.len());
+        let mut unseen: Vec<&SubjectId> = events
+            .iter()
+            .map(|e| &e.subject_id)
+            .filter(|id| !self.subjects.contains_key(*id))
+            .collect();
+        unseen.sort_unstable();
+        unseen.dedup();
+        self.rows.prefetch(&unseen)?;
         // Subjects first: enrolment, opt-out and kind checks.
         for (index, event) in events.iter().enumerate() {
             let mut reject = |code: &'static str, message: String| {
@@ -320,8 +349,9 @@ impl<R: SubjectRows> EventWriter for Appender<R> {
         // Then keys, a chunk at a time.
         let mut pending: Pending<R::Key> = HashMap::new();
         let mut stored: HashMap<R::Key, Vec<Event>> = HashMap::new();
-        let mut claimed = [false; KEY_CHUNK];
-        for chunk in candidates.chunks(KEY_CHUNK) {
+        let chunk_size = self.rows.key_chunk().max(1);
+        let mut claimed = vec![false; chunk_size.min(candidates.len())];
+        for chunk in candidates.chunks(chunk_size) {
             let keys: Vec<(&EventKey, &R::Key)> = chunk
                 .iter()
                 .map(|c| (&events[c.index].key, &c.subject_key))
@@ -362,6 +392,7 @@ impl<R: SubjectRows> EventWriter for Appender<R> {
             }
         }
         let orphans = self.flush(pending)?;
+        self.rows.flush_rows()?;
         for key in orphans {
             if let Some(index) = events.iter().position(|e| e.key == key) {
                 report.inserted -= 1;
