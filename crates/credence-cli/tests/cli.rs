@@ -1547,6 +1547,54 @@ fn one_world_scores_bit_identically_on_sqlite_and_postgres() {
         let on = |db: &str| ok(d, &args(db).iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!(on("sqlite:world.db"), on(&postgres), "{subject}");
     }
+    // Three workers at once, each on its part of the hash range, score
+    // every subject exactly once.
+    let later = "2026-07-01";
+    let workers: Vec<_> = ["1/3", "2/3", "3/3"]
+        .iter()
+        .map(|part| {
+            Command::new(env!("CARGO_BIN_EXE_credence"))
+                .args([
+                    "rescore", "--db", &postgres, "--as-of", later, "--part", part, "--json",
+                ])
+                .current_dir(d)
+                .env_remove("CREDENCE_DB")
+                .output()
+        })
+        .collect();
+    let mut shares = Vec::new();
+    for worker in workers {
+        let output = worker.expect("the binary runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let share: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        shares.push(share["subjects"].as_u64().expect("count"));
+    }
+    assert_eq!(shares.iter().sum::<u64>(), 400, "{shares:?}");
+    let later = jiff::Timestamp::from_second(1_782_864_000).expect("2026-07-01");
+    let (mut cursor, mut once) = (None, 0);
+    loop {
+        cursor = server
+            .scan_subjects(credence_store::HashRange::ALL, cursor, 100, &mut page)
+            .expect("scans");
+        for record in &page {
+            let history = server.score_history(&record.subject.id).expect("reads");
+            assert_eq!(
+                history.iter().filter(|s| s.as_of == later).count(),
+                1,
+                "{}: scored once as of {later}",
+                record.subject.id
+            );
+            once += 1;
+        }
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(once, 400);
     // And the audit log verifies on both.
     for db in ["sqlite:world.db", postgres.as_str()] {
         assert!(ok(d, &["audit", "verify", "--db", db]).contains("intact"));
