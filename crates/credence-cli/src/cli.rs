@@ -18,7 +18,8 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// Database: a file path, `sqlite:PATH` or `postgres://user@host:port/database`.
-    #[arg(long, global = true, env = "CREDENCE_DB")]
+    // The value is never shown in --help: it may carry a password.
+    #[arg(long, global = true, env = "CREDENCE_DB", hide_env_values = true)]
     pub db: Option<String>,
     /// Configuration file (TOML); see credence.example.toml.
     #[arg(long, global = true, env = "CREDENCE_CONFIG")]

@@ -1600,3 +1600,31 @@ fn one_world_scores_bit_identically_on_sqlite_and_postgres() {
         assert!(ok(d, &["audit", "verify", "--db", db]).contains("intact"));
     }
 }
+
+#[test]
+fn a_database_password_is_never_printed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let secret = "postgres://ann:hunter2@127.0.0.1:9/credence?connect_timeout=1";
+    for args in [
+        &["--help"][..],
+        &["rescore", "--help"][..],
+        &["audit", "verify"][..],
+        &["rescore", "--db", "mysql://ann:hunter2@h/db"][..],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_credence"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("CREDENCE_DB", secret)
+            .output()
+            .expect("the binary runs");
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !printed.contains("hunter2"),
+            "{args:?} printed the password: {printed}"
+        );
+    }
+}
