@@ -23,7 +23,7 @@ pub use baseline::bare_copy_baseline;
 #[cfg(test)]
 mod tests;
 
-use credence_domain::{Event, Fact, Subject, SubjectId, SubjectKind, SubjectLog, SubjectState};
+use credence_domain::{Event, Subject, SubjectId, SubjectKind, SubjectLog, SubjectState};
 use credence_store::codec;
 use credence_store::{
     AppendReport, AuditAnswer, AuditEntry, AuditStore, Counts, Erasure, Error, EventStore,
@@ -545,23 +545,10 @@ impl EventStore for PostgresStore {
         limit: usize,
         out: &mut Vec<SubjectRecord>,
     ) -> Result<Option<ScanCursor>> {
-        let mut filled = 0;
-        let next = self.scan_rows(range, cursor, limit, |subject, blob| {
-            if filled == out.len() {
-                out.push(SubjectRecord {
-                    subject: subject.clone(),
-                    events: Vec::new(),
-                });
-            }
-            let record = &mut out[filled];
-            record.subject = subject;
-            record.events.clear();
-            codec::decode(blob, &record.subject.id, &mut record.events).map_err(Error::Corrupt)?;
-            filled += 1;
-            Ok(())
-        })?;
-        out.truncate(filled);
-        Ok(next)
+        let mut page = codec::RecordPage::start(out);
+        self.scan_rows(range, cursor, limit, |subject, blob| {
+            page.push(subject, blob)
+        })
     }
 
     fn subject_log(&self, id: &SubjectId) -> Result<Option<SubjectLog>> {
@@ -575,13 +562,7 @@ impl EventStore for PostgresStore {
         else {
             return Ok(None);
         };
-        let subject = subject_from_row(&row)?;
-        let mut facts = Vec::new();
-        codec::decode_facts(row.get(5), &subject.id, &mut facts, &mut Vec::new())
-            .map_err(Error::Corrupt)?;
-        SubjectLog::from_facts(subject, facts)
-            .map(Some)
-            .map_err(|e| Error::Corrupt(e.to_string()))
+        codec::log_of(subject_from_row(&row)?, row.get(5)).map(Some)
     }
 
     fn scan_logs(
@@ -591,25 +572,9 @@ impl EventStore for PostgresStore {
         limit: usize,
         out: &mut Vec<SubjectLog>,
     ) -> Result<Option<ScanCursor>> {
-        // Reuse the fact buffers of the previous page.
-        let mut spare: Vec<Vec<Fact>> = out
-            .drain(..)
-            .map(|log| {
-                let (_, mut facts) = log.into_parts();
-                facts.clear();
-                facts
-            })
-            .collect();
-        let mut remap = Vec::new();
+        let mut page = codec::LogPage::start(out);
         self.scan_rows(range, cursor, limit, |subject, blob| {
-            let mut facts = spare.pop().unwrap_or_default();
-            codec::decode_facts(blob, &subject.id, &mut facts, &mut remap)
-                .map_err(Error::Corrupt)?;
-            out.push(
-                SubjectLog::from_facts(subject, facts)
-                    .map_err(|e| Error::Corrupt(e.to_string()))?,
-            );
-            Ok(())
+            page.push(subject, blob)
         })
     }
 }

@@ -640,6 +640,95 @@ pub fn decode_facts(
     Ok(())
 }
 
+/// A page of subjects decoded into full records, reusing the event
+/// buffers of the page before: how every backend fills
+/// [`crate::EventStore::scan_subjects`].
+pub struct RecordPage<'a> {
+    out: &'a mut Vec<crate::SubjectRecord>,
+    filled: usize,
+}
+
+impl<'a> RecordPage<'a> {
+    /// Starts filling `out` from its first record.
+    pub fn start(out: &'a mut Vec<crate::SubjectRecord>) -> Self {
+        Self { out, filled: 0 }
+    }
+
+    /// Decodes the next subject's blob into the page.
+    pub fn push(&mut self, subject: credence_domain::Subject, blob: &[u8]) -> crate::Result<()> {
+        if self.filled == self.out.len() {
+            self.out.push(crate::SubjectRecord {
+                subject: subject.clone(),
+                events: Vec::new(),
+            });
+        }
+        let record = &mut self.out[self.filled];
+        record.events.clear();
+        decode(blob, &subject.id, &mut record.events).map_err(crate::Error::Corrupt)?;
+        record.subject = subject;
+        self.filled += 1;
+        Ok(())
+    }
+}
+
+impl Drop for RecordPage<'_> {
+    /// Records left from a longer page before are not part of this one.
+    fn drop(&mut self) {
+        self.out.truncate(self.filled);
+    }
+}
+
+/// A page of subjects decoded straight into logs, reusing the fact
+/// buffers of the page before: how every backend fills
+/// [`crate::EventStore::scan_logs`], the hot path of every rescore.
+pub struct LogPage<'a> {
+    out: &'a mut Vec<credence_domain::SubjectLog>,
+    spare: Vec<Vec<Fact>>,
+    remap: Vec<u32>,
+}
+
+impl<'a> LogPage<'a> {
+    /// Empties `out`, keeping its logs' buffers for the new page.
+    pub fn start(out: &'a mut Vec<credence_domain::SubjectLog>) -> Self {
+        let spare = out
+            .drain(..)
+            .map(|log| {
+                let (_, mut facts) = log.into_parts();
+                facts.clear();
+                facts
+            })
+            .collect();
+        Self {
+            out,
+            spare,
+            remap: Vec::new(),
+        }
+    }
+
+    /// Decodes the next subject's blob into the page.
+    pub fn push(&mut self, subject: credence_domain::Subject, blob: &[u8]) -> crate::Result<()> {
+        let mut facts = self.spare.pop().unwrap_or_default();
+        decode_facts(blob, &subject.id, &mut facts, &mut self.remap)
+            .map_err(crate::Error::Corrupt)?;
+        self.out.push(
+            credence_domain::SubjectLog::from_facts(subject, facts)
+                .map_err(|e| crate::Error::Corrupt(e.to_string()))?,
+        );
+        Ok(())
+    }
+}
+
+/// One subject's log from its blob.
+pub fn log_of(
+    subject: credence_domain::Subject,
+    blob: &[u8],
+) -> crate::Result<credence_domain::SubjectLog> {
+    let mut facts = Vec::new();
+    decode_facts(blob, &subject.id, &mut facts, &mut Vec::new()).map_err(crate::Error::Corrupt)?;
+    credence_domain::SubjectLog::from_facts(subject, facts)
+        .map_err(|e| crate::Error::Corrupt(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
