@@ -12,7 +12,7 @@
 
 use crate::{backend, kind_code, kind_from_code, state_from_code};
 use credence_domain::{EventKey, SubjectId, SubjectKind, SubjectState};
-use credence_store::append::{Enrolment, SubjectRow, SubjectRows};
+use credence_store::append::{ClaimMarks, Enrolment, SubjectRow, SubjectRows};
 use credence_store::{Error, Result};
 use postgres::Transaction;
 use std::collections::HashMap;
@@ -146,19 +146,10 @@ impl SubjectRows for PostgresRows<'_, '_> {
             .tx
             .query(&statement, &[&furnishers, &ids, &subjects])
             .map_err(backend("recording event keys"))?;
-        // RETURNING gives the inserted rows, in practice in insertion order;
-        // match them with a moving pointer, falling back to a search.
-        let mut next = 0;
+        let mut marks = ClaimMarks::default();
         for row in rows {
             let (furnisher, id): (&str, &str) = (row.get(0), row.get(1));
-            let is = |k: usize| furnishers[k] == furnisher && ids[k] == id;
-            let found = (next..keys.len())
-                .find(|&k| is(k))
-                .or_else(|| (0..keys.len()).find(|&k| !claimed[k] && is(k)));
-            if let Some(k) = found {
-                claimed[k] = true;
-                next = k + 1;
-            }
+            marks.mark(keys, claimed, furnisher.as_bytes(), id.as_bytes());
         }
         Ok(())
     }
@@ -238,12 +229,16 @@ impl SubjectRows for PostgresRows<'_, '_> {
 
     fn flush_rows(&mut self) -> Result<()> {
         // What the transaction knows a subject's row now holds.
-        let now = |known: &HashMap<SubjectId, Option<Known>>, id: &SubjectId| {
+        // Borrowed, not copied: the rows stay known for the next batch.
+        fn now<'k>(
+            known: &'k HashMap<SubjectId, Option<Known>>,
+            id: &SubjectId,
+        ) -> (&'k [u8], i32) {
             known
                 .get(id)
                 .and_then(Option::as_ref)
-                .map_or((Vec::new(), 0), |k| (k.events.clone(), k.event_count))
-        };
+                .map_or((&[][..], 0), |k| (&k.events[..], k.event_count))
+        }
         if !self.inserts.is_empty() {
             let rows = std::mem::take(&mut self.inserts);
             let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
@@ -254,7 +249,7 @@ impl SubjectRows for PostgresRows<'_, '_> {
             let kinds: Vec<i16> = rows.iter().map(|r| kind_code(r.kind)).collect();
             let enrolled: Vec<i64> = rows.iter().map(|r| r.enrolled_at).collect();
             let restricted: Vec<bool> = rows.iter().map(|r| r.restricted).collect();
-            let (blobs, counts): (Vec<Vec<u8>>, Vec<i32>) =
+            let (blobs, counts): (Vec<&[u8]>, Vec<i32>) =
                 rows.iter().map(|r| now(&self.known, &r.id)).unzip();
             let inserted = self
                 .tx
@@ -280,7 +275,7 @@ impl SubjectRows for PostgresRows<'_, '_> {
         if !self.changed.is_empty() {
             let changed = std::mem::take(&mut self.changed);
             let ids: Vec<&str> = changed.iter().map(|id| id.as_str()).collect();
-            let (blobs, counts): (Vec<Vec<u8>>, Vec<i32>) =
+            let (blobs, counts): (Vec<&[u8]>, Vec<i32>) =
                 changed.iter().map(|id| now(&self.known, id)).unzip();
             self.tx
                 .execute(

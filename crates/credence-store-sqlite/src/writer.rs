@@ -8,7 +8,7 @@
 use crate::{backend, kind_code, kind_from_code, state_from_code};
 use credence_domain::{EventKey, SubjectId};
 use credence_store::Result;
-use credence_store::append::{Enrolment, KEY_CHUNK, SubjectRow, SubjectRows};
+use credence_store::append::{ClaimMarks, Enrolment, KEY_CHUNK, SubjectRow, SubjectRows};
 use rusqlite::{OptionalExtension, Statement, Transaction, params, params_from_iter};
 
 /// Prepared once per transaction: preparing per event would cost more than
@@ -111,25 +111,12 @@ impl SubjectRows for SqliteRows<'_> {
             )));
             values.push(ToSqlOutput::Borrowed(ValueRef::Integer(**subject_key)));
         }
-        // RETURNING gives the inserted rows, in practice in insertion order;
-        // match them with a moving pointer, falling back to a search.
         let mark = |stmt: &mut Statement<'_>, claimed: &mut [bool]| -> rusqlite::Result<()> {
             let mut rows = stmt.query(params_from_iter(values.iter()))?;
-            let mut next = 0;
+            let mut marks = ClaimMarks::default();
             while let Some(row) = rows.next()? {
                 let (furnisher, id) = (row.get_ref(0)?.as_bytes()?, row.get_ref(1)?.as_bytes()?);
-                let is = |k: usize| {
-                    let key = keys[k].0;
-                    key.furnisher_id.as_str().as_bytes() == furnisher
-                        && key.event_id.as_str().as_bytes() == id
-                };
-                let found = (next..keys.len())
-                    .find(|&k| is(k))
-                    .or_else(|| (0..keys.len()).find(|&k| !claimed[k] && is(k)));
-                if let Some(k) = found {
-                    claimed[k] = true;
-                    next = k + 1;
-                }
+                marks.mark(keys, claimed, furnisher, id);
             }
             Ok(())
         };

@@ -25,6 +25,39 @@ use std::hash::Hash;
 /// backend says otherwise ([`SubjectRows::key_chunk`]).
 pub const KEY_CHUNK: usize = 64;
 
+/// Marks claimed the keys a backend's claiming insert returned
+/// (`RETURNING furnisher_id, event_id`), one returned row at a time. The
+/// rows come back, in practice, in the order inserted, so a moving pointer
+/// finds each at once; a search is the fallback.
+#[derive(Debug, Default)]
+pub struct ClaimMarks {
+    next: usize,
+}
+
+impl ClaimMarks {
+    /// Marks the key of `keys` that a returned row names.
+    pub fn mark<K>(
+        &mut self,
+        keys: &[(&EventKey, &K)],
+        claimed: &mut [bool],
+        furnisher: &[u8],
+        event_id: &[u8],
+    ) {
+        let is = |k: usize| {
+            let key = keys[k].0;
+            key.furnisher_id.as_str().as_bytes() == furnisher
+                && key.event_id.as_str().as_bytes() == event_id
+        };
+        let found = (self.next..keys.len())
+            .find(|&k| is(k))
+            .or_else(|| (0..keys.len()).find(|&k| !claimed[k] && is(k)));
+        if let Some(k) = found {
+            claimed[k] = true;
+            self.next = k + 1;
+        }
+    }
+}
+
 /// A subject's row as the appender needs it.
 #[derive(Debug, Clone)]
 pub struct SubjectRow<K> {
