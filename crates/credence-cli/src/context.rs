@@ -3,6 +3,7 @@
 
 use crate::cli::Global;
 use anyhow::{Context as _, Result, bail};
+use credence_service::platform::Answering;
 use credence_service::{Clock, Config, SystemClock};
 use credence_store::Store;
 use credence_store_postgres::PostgresStore;
@@ -109,12 +110,17 @@ impl Database {
         }
     }
 
-    /// Claims the database for one serving process, where the backend
-    /// needs it (see [`claim_for_serving`]).
+    /// Claims the database for serving, where the backend needs it: an
+    /// embedded file is served by one process (see [`claim_for_serving`]);
+    /// a PostgreSQL database by any number of nodes, each claiming every
+    /// partner answer in the store before it leaves.
     pub fn claim_for_serving(&self) -> Result<ServingClaim> {
         match self {
             Self::Sqlite(path) => claim_for_serving(path),
-            Self::Postgres(url) => claim_postgres_for_serving(url),
+            Self::Postgres(_) => Ok(ServingClaim {
+                _lock: None,
+                answering: Answering::Shared,
+            }),
         }
     }
 }
@@ -146,37 +152,29 @@ pub fn open_existing_store(global: &Global, config: &Config) -> Result<Arc<dyn S
 
 /// A serving process's hold on its database, released when dropped (or
 /// when the process ends, however it ends: the operating system drops the
-/// lock with the file).
+/// lock with the file), and how it answers partners under it.
 #[derive(Debug)]
 pub struct ServingClaim {
-    _lock: Held,
+    _lock: Option<std::fs::File>,
+    answering: Answering,
 }
 
-// Held only to be dropped: the lock goes with the file or the session.
-#[allow(dead_code)]
-enum Held {
-    File(std::fs::File),
-    /// A session holding the database's serving lock (an advisory lock,
-    /// released when the session ends, however the process ends).
-    Session(Box<postgres::Client>),
-}
-
-impl std::fmt::Debug for Held {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::File(_) => "Held::File",
-            Self::Session(_) => "Held::Session",
-        })
+impl ServingClaim {
+    /// How the server answers partners under this claim: alone when it
+    /// holds the database, shared otherwise.
+    pub fn answering(&self) -> Answering {
+        self.answering
     }
 }
 
-/// Claims `database` for one serving process. A server keeps consents,
-/// freezes, perks and the day's partner answers in memory, which a second
-/// server on the same file would not see change: a consent revoked
-/// through one would still be honoured by the other. `credence demo` also
-/// claims before it replaces its database, so it cannot delete one that is
-/// being served. Commands that write beside a server (`keys`, `import`)
-/// need no claim: the server follows what they write.
+/// Claims `database` for one serving process. A server on an embedded
+/// file keeps the day's partner answers in memory (so a check reads
+/// nothing to learn its transaction id is new), which a second server on
+/// the same file would not see: the same transaction id asked of both
+/// could be answered twice, differently. `credence demo` also claims
+/// before it replaces its database, so it cannot delete one that is being
+/// served. Commands that write beside a server (`keys`, `import`) need no
+/// claim: the server follows what they write.
 fn claim_for_serving(database: &Path) -> Result<ServingClaim> {
     let lock_path = PathBuf::from(format!("{}-serve.lock", database.display()));
     let lock = std::fs::OpenOptions::new()
@@ -187,46 +185,17 @@ fn claim_for_serving(database: &Path) -> Result<ServingClaim> {
         .with_context(|| format!("creating the lock file {}", lock_path.display()))?;
     match lock.try_lock() {
         Ok(()) => Ok(ServingClaim {
-            _lock: Held::File(lock),
+            _lock: Some(lock),
+            answering: Answering::Alone,
         }),
         Err(std::fs::TryLockError::WouldBlock) => bail!(
-            "another `credence serve` or `credence demo` is serving {}; run one server per database (stop the other first, or point --db elsewhere)",
+            "another `credence serve` or `credence demo` is serving {}; run one server per database file (stop the other first, or point --db elsewhere; many servers share a PostgreSQL database)",
             database.display()
         ),
         Err(std::fs::TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("locking {}", lock_path.display()))
         }
     }
-}
-
-/// Claims a PostgreSQL database for one serving process, for the same
-/// reason as a file: a server remembers the day's partner answers in
-/// memory, so the same transaction id asked of two servers could be
-/// answered twice, differently. (Many stateless nodes need each answer's
-/// key written once in the store; until then, one server per database.)
-fn claim_postgres_for_serving(url: &str) -> Result<ServingClaim> {
-    let place = redacted(url);
-    let config: postgres::Config = url
-        .parse()
-        .with_context(|| format!("reading the PostgreSQL address {place}"))?;
-    let mut client = config
-        .connect(postgres::NoTls)
-        .with_context(|| format!("connecting to {place}"))?;
-    let held: bool = client
-        .query_one(
-            "SELECT pg_try_advisory_lock(hashtext(current_database() || '.' || current_schema() || '.credence-serve'))",
-            &[],
-        )
-        .with_context(|| format!("claiming {place} for serving"))?
-        .get(0);
-    if !held {
-        bail!(
-            "another `credence serve` is serving {place}; run one server per database for now (stop the other first, or point --db elsewhere)"
-        );
-    }
-    Ok(ServingClaim {
-        _lock: Held::Session(Box::new(client)),
-    })
 }
 
 /// A database location fit to print: a PostgreSQL address without its

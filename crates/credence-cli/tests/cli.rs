@@ -1,5 +1,9 @@
 //! End-to-end tests of the real `credence` binary.
 
+// In a folder of its own, so cargo does not take it for a test binary.
+#[path = "cli/nodes.rs"]
+mod nodes;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -1627,56 +1631,4 @@ fn a_database_password_is_never_printed() {
             "{args:?} printed the password: {printed}"
         );
     }
-}
-
-#[test]
-fn one_server_per_postgresql_database_until_answers_are_written_once() {
-    let Some(postgres) = postgres_schema("serving") else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let serve = || {
-        Command::new(env!("CARGO_BIN_EXE_credence"))
-            .args(["serve", "--db", &postgres, "--listen", "127.0.0.1:0"])
-            .current_dir(dir.path())
-            .env_remove("CREDENCE_DB")
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("serve starts")
-    };
-    let mut first = serve();
-    // `serve` claims before anything else; once a command opens the
-    // schema, the first server is well past its claim.
-    let mut waited = 0;
-    while waited < 100 {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        waited += 1;
-        let probe = credence(dir.path(), &["audit", "verify", "--db", &postgres]);
-        if probe.status.success() {
-            break;
-        }
-    }
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    assert!(
-        first.try_wait().expect("status").is_none(),
-        "the first server runs"
-    );
-    let second = fails(
-        dir.path(),
-        &["serve", "--db", &postgres, "--listen", "127.0.0.1:0"],
-    );
-    assert!(second.contains("one server per database"), "{second}");
-    // Commands beside the server are not refused.
-    assert!(ok(dir.path(), &["audit", "verify", "--db", &postgres]).contains("intact"));
-    let _ = first.kill();
-    let _ = first.wait();
-    // Killed, its session ends and the claim with it.
-    let mut again = serve();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    assert!(
-        again.try_wait().expect("status").is_none(),
-        "a server after the first was killed keeps running"
-    );
-    let _ = again.kill();
-    let _ = again.wait();
 }

@@ -2,7 +2,7 @@
 //! freeze, pseudonyms, disputes with the 20-day rule, erasure, audit
 //! tampering, ingest atomicity and idempotency, bad inputs.
 
-use credence_service::platform::{KeySpec, Limits, Platform, Principal, Role};
+use credence_service::platform::{Answering, KeySpec, Limits, Platform, Principal, Role};
 use credence_service::{Clock, Config};
 use credence_store::Store;
 use credence_store_sqlite::SqliteStore;
@@ -61,6 +61,16 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("{e}"));
         let joiner = if url.contains('?') { '&' } else { '?' };
         Self::Postgres(format!("{url}{joiner}options=-c%20search_path%3D{schema}"))
+    }
+
+    /// As `credence serve` answers on it: alone on an embedded file (it
+    /// holds the serving claim), shared on PostgreSQL (any number of
+    /// nodes).
+    fn answering(&self) -> Answering {
+        match self {
+            Self::Sqlite(_) => Answering::Alone,
+            Self::Postgres(_) => Answering::Shared,
+        }
     }
 
     fn open(&self) -> Arc<dyn Store> {
@@ -189,8 +199,14 @@ impl World {
         let store = db.open();
         let clock = Arc::new(TestClock(AtomicI64::new(NOW)));
         let platform = Arc::new(
-            Platform::open(store, &Config::default(), clock.clone(), limits)
-                .unwrap_or_else(|e| panic!("{e}")),
+            Platform::open(
+                store,
+                &Config::default(),
+                clock.clone(),
+                limits,
+                db.answering(),
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
         );
         let operator = platform
             .registry()
@@ -240,6 +256,7 @@ impl World {
                 &Config::default(),
                 self.clock.clone(),
                 Limits::default(),
+                self.db.answering(),
             )
             .unwrap_or_else(|e| panic!("{e}")),
         );

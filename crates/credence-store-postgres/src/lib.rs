@@ -26,10 +26,10 @@ mod tests;
 use credence_domain::{Event, Subject, SubjectId, SubjectKind, SubjectLog, SubjectState};
 use credence_store::codec;
 use credence_store::{
-    AppendReport, AuditAnswer, AuditEntry, AuditStore, Counts, Erasure, Error, EventStore,
-    EventWriter, HashRange, Record, RecordChange, RecordChanges, RecordFilter, RecordStore,
-    RecordWrite, Result, ScanCursor, ScoreDistribution, ScoreStore, Store, StoredScore,
-    SubjectRecord,
+    AnswerClaim, AnswerStore, AppendReport, AuditAnswer, AuditEntry, AuditStore, ChainHead, Counts,
+    Erasure, Error, EventStore, EventWriter, HashRange, Record, RecordChange, RecordChanges,
+    RecordFilter, RecordStore, RecordWrite, Result, ScanCursor, ScoreDistribution, ScoreStore,
+    Store, StoredScore, SubjectRecord,
 };
 use jiff::Timestamp;
 use postgres::{GenericClient, NoTls};
@@ -40,8 +40,10 @@ use r2d2_postgres::PostgresConnectionManager;
 const POOL_SIZE: u32 = 16;
 
 /// How long a call waits for a connection before it reports the database
-/// unreachable.
-const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// unavailable (a server request then answers 503 `unavailable`): while
+/// the server is down the pool retries connecting until then. Shorter than
+/// a load balancer's usual request timeout, so the client hears why.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Changes the feed keeps (see `Store::record_changes`).
 const CHANGES_KEPT: i64 = 1_000_000;
@@ -88,6 +90,16 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
+/// A group of audit entries to append: linked already, or to be linked
+/// under its chains' locks.
+enum Group<'a, 'l> {
+    Linked(&'a [AuditEntry]),
+    ToLink(
+        &'a mut [AuditEntry],
+        &'l mut dyn FnMut(&[ChainHead], &mut [AuditEntry]),
+    ),
+}
+
 /// A PostgreSQL error with what the server said, its code and where.
 pub(crate) fn describe(e: &postgres::Error) -> String {
     match e.as_db_error() {
@@ -104,7 +116,34 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
 }
 
 pub(crate) fn backend(context: &'static str) -> impl Fn(postgres::Error) -> Error {
-    move |e| Error::Backend(format!("{context}: {}", describe(&e)))
+    move |e| {
+        let message = format!("{context}: {}", describe(&e));
+        if is_unreachable(&e) {
+            Error::Unavailable(message)
+        } else {
+            Error::Backend(message)
+        }
+    }
+}
+
+/// Whether `e` says the server cannot be reached for now (the connection
+/// closed or broke, the server is shutting down, starting or refusing
+/// connections), as opposed to a refused statement.
+fn is_unreachable(e: &postgres::Error) -> bool {
+    match e.code() {
+        // Class 08 (connection exception), admin or crash shutdown,
+        // cannot connect now, too many connections, read-only standby.
+        Some(code) => {
+            let code = code.code();
+            code.starts_with("08")
+                || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "25006")
+        }
+        // No code: the connection closed, or its socket failed.
+        None => {
+            e.is_closed()
+                || std::error::Error::source(e).is_some_and(|source| source.is::<std::io::Error>())
+        }
+    }
 }
 
 fn is_unique_violation(e: &postgres::Error, constraint: &str) -> bool {
@@ -157,7 +196,7 @@ impl PostgresStore {
             return Err(Error::Backend("the store is closing".into()));
         };
         pool.get().map_err(|e| {
-            Error::Backend(format!(
+            Error::Unavailable(format!(
                 "no connection to PostgreSQL at {}: {e}",
                 self.place
             ))
@@ -235,6 +274,189 @@ impl PostgresStore {
     }
 
     /// The number of the last entry stored on `chain` (0 before any).
+    /// Locks the chains `entries` name for this transaction, in chain
+    /// order (so two groups never hold one each and wait for the other),
+    /// and reads their heads under the locks.
+    fn lock_chains(
+        tx: &mut postgres::Transaction<'_>,
+        entries: &[AuditEntry],
+    ) -> Result<Vec<ChainHead>> {
+        let context = "locking the audit chains";
+        let mut chains: Vec<i32> = entries.iter().map(|e| e.chain as i32).collect();
+        chains.sort_unstable();
+        chains.dedup();
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.audit'), ordered.c)
+             FROM (SELECT c FROM unnest($1::int[]) AS wanted (c) ORDER BY c) AS ordered",
+            &[&chains],
+        )
+        .map_err(backend(context))?;
+        let rows = tx
+            .query(
+                "SELECT wanted.c, head.seq, head.hash FROM unnest($1::int[]) AS wanted (c)
+                 JOIN LATERAL (SELECT seq, hash FROM audit WHERE audit.chain = wanted.c
+                     ORDER BY seq DESC LIMIT 1) AS head ON TRUE",
+                &[&chains],
+            )
+            .map_err(backend("reading the audit heads"))?;
+        Ok(rows
+            .iter()
+            .map(|row| ChainHead {
+                chain: row.get::<_, i32>(0) as u32,
+                seq: row.get::<_, i64>(1) as u64,
+                hash: row.get(2),
+            })
+            .collect())
+    }
+
+    /// Appends a group, linking it first under its chains' locks when it
+    /// comes unlinked.
+    fn append_group(&self, group: Group<'_, '_>, writes: &[RecordWrite]) -> Result<()> {
+        let context = "appending to the audit log";
+        if match &group {
+            Group::Linked(entries) => entries.is_empty(),
+            Group::ToLink(entries, _) => entries.is_empty(),
+        } {
+            return Ok(());
+        }
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(backend(context))?;
+        let writes_records = writes
+            .iter()
+            .any(|w| !matches!(w, RecordWrite::RestrictedDataConsent { .. }));
+        if writes_records {
+            // The feed's lock before any chain's, always in this order.
+            Self::lock_the_feed(&mut tx)?;
+        }
+        // Linked here under the chains' locks, a group follows the heads it
+        // was given; linked before, it is checked against them.
+        let (entries, follows_heads): (&[AuditEntry], bool) = match group {
+            Group::Linked(entries) => (entries, false),
+            Group::ToLink(entries, link) => {
+                let heads = Self::lock_chains(&mut tx, entries)?;
+                link(&heads, entries);
+                (entries, true)
+            }
+        };
+        // Each chain of the group: its first entry's number, checked
+        // against the stored head, then every entry right after the one
+        // before.
+        let mut chains: Vec<(u32, u64, u64)> = Vec::new(); // chain, first, next expected
+        for e in entries {
+            match chains.iter_mut().find(|(chain, ..)| *chain == e.chain) {
+                Some((_, _, expected)) => {
+                    if e.seq != *expected {
+                        return Err(Error::Backend(format!(
+                            "audit entries of chain {} are not consecutive at {}",
+                            e.chain, e.seq
+                        )));
+                    }
+                    *expected += 1;
+                }
+                None => chains.push((e.chain, e.seq, e.seq + 1)),
+            }
+        }
+        for &(chain, first, _) in chains.iter().filter(|_| !follows_heads) {
+            let stored = Self::chain_head(&mut tx, chain)?;
+            if first != stored + 1 {
+                return Err(Error::AuditOutOfSequence {
+                    chain,
+                    first,
+                    stored,
+                });
+            }
+        }
+        // One statement for the group: the columns as arrays.
+        let chain: Vec<i32> = entries.iter().map(|e| e.chain as i32).collect();
+        let seq: Vec<i64> = entries.iter().map(|e| e.seq as i64).collect();
+        let at: Vec<i64> = entries.iter().map(|e| e.at.as_second()).collect();
+        let actor: Vec<&str> = entries.iter().map(|e| e.actor.as_str()).collect();
+        let action: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+        let subject_ref: Vec<Option<&str>> =
+            entries.iter().map(|e| e.subject_ref.as_deref()).collect();
+        let detail: Vec<&str> = entries.iter().map(|e| e.detail.as_str()).collect();
+        let prev_hash: Vec<&str> = entries.iter().map(|e| e.prev_hash.as_str()).collect();
+        let hash: Vec<&str> = entries.iter().map(|e| e.hash.as_str()).collect();
+        let answer_key: Vec<Option<&str>> = entries
+            .iter()
+            .map(|e| e.answer.as_ref().map(|a| a.key.as_str()))
+            .collect();
+        let answer: Vec<Option<&str>> = entries
+            .iter()
+            .map(|e| e.answer.as_ref().map(|a| a.body.as_str()))
+            .collect();
+        let inserted = tx.execute(
+            &format!(
+                "INSERT INTO audit ({AUDIT_COLUMNS})
+                 SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
+                     $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])"
+            ),
+            &[
+                &chain,
+                &seq,
+                &at,
+                &actor,
+                &action,
+                &subject_ref,
+                &detail,
+                &prev_hash,
+                &hash,
+                &answer_key,
+                &answer,
+            ],
+        );
+        if let Err(e) = inserted {
+            if !is_unique_violation(&e, "audit_pkey") {
+                return Err(backend(context)(e));
+            }
+            // Another writer took a number on one of the group's chains
+            // after its head was read here (and committed while this
+            // insert waited for it): say which, from a fresh look.
+            drop(tx);
+            let mut moved = None;
+            for &(chain, first, _) in &chains {
+                let stored = Self::chain_head(&mut *client, chain)?;
+                if stored >= first || moved.is_none() {
+                    moved = Some(Error::AuditOutOfSequence {
+                        chain,
+                        first,
+                        stored,
+                    });
+                }
+                if stored >= first {
+                    break;
+                }
+            }
+            return Err(moved.unwrap_or_else(|| backend(context)(e)));
+        }
+        if entries.iter().any(|e| e.seq % CHANGE_PRUNE_EVERY == 0) {
+            // Keep the feed bounded: a reader this far behind starts over.
+            tx.execute(
+                "DELETE FROM record_changes WHERE seq <= (SELECT max(seq) FROM record_changes) - $1",
+                &[&CHANGES_KEPT],
+            )
+            .map_err(backend("pruning the change feed"))?;
+        }
+        for write in writes {
+            match write {
+                RecordWrite::Put(r) => write_record(&mut tx, PUT_RECORD, r).map(drop)?,
+                RecordWrite::KeepFirst(r) => write_record(&mut tx, INSERT_RECORD_ONCE, r).map(drop)?,
+                RecordWrite::Delete { kind, id } => tx
+                    .execute(DELETE_RECORD, &[kind, id])
+                    .map(drop)
+                    .map_err(backend("storing audited records"))?,
+                RecordWrite::RestrictedDataConsent { subject, given } => tx
+                    .execute(
+                        "UPDATE subjects SET restricted_consent = $1 WHERE subject_id = $2 AND state = 0",
+                        &[given, &subject.as_str()],
+                    )
+                    .map(drop)
+                    .map_err(backend("storing a subject's consent"))?,
+            }
+        }
+        tx.commit().map_err(backend("committing the audit log"))
+    }
+
     fn chain_head(client: &mut impl GenericClient, chain: u32) -> Result<u64> {
         let stored: i64 = client
             .query_one(
@@ -462,6 +684,12 @@ impl Store for PostgresStore {
         let records = tx
             .execute("DELETE FROM records WHERE subject_id = $1", &[&id.as_str()])
             .map_err(backend("erasing records"))?;
+        let answers = tx
+            .execute(
+                "DELETE FROM answer_claims WHERE subject_id = $1",
+                &[&id.as_str()],
+            )
+            .map_err(backend("erasing answers"))?;
         // The feed named the subject's records (the deletes just now too):
         // those changes go, and one erasure change tells every follower to
         // drop what it caches.
@@ -492,6 +720,7 @@ impl Store for PostgresStore {
             events: events as u64,
             scores,
             records,
+            answers,
         }))
     }
 }
@@ -805,137 +1034,63 @@ impl RecordStore for PostgresStore {
     }
 }
 
+impl AnswerStore for PostgresStore {
+    fn claim_answer(&self, claim: &AnswerClaim) -> Result<Option<AnswerClaim>> {
+        let mut client = self.client()?;
+        // Two statements, not one: an insert that meets a claim still being
+        // committed waits for it, and only a statement begun after it
+        // (read committed) sees the row that won.
+        loop {
+            let inserted = client
+                .execute(
+                    "INSERT INTO answer_claims (answer_key, day, subject_id, body) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (answer_key) DO NOTHING",
+                    &[&claim.key, &claim.day, &claim.subject.as_str(), &claim.body],
+                )
+                .map_err(backend("claiming an answer"))?;
+            if inserted == 1 {
+                return Ok(None);
+            }
+            let earlier = client
+                .query_opt(
+                    "SELECT day, subject_id, body FROM answer_claims WHERE answer_key = $1",
+                    &[&claim.key],
+                )
+                .map_err(backend("reading a claimed answer"))?;
+            // None: the claim was forgotten (or erased) in between; claim
+            // again.
+            if let Some(row) = earlier {
+                let subject: &str = row.get(1);
+                return Ok(Some(AnswerClaim {
+                    key: claim.key.clone(),
+                    day: row.get(0),
+                    subject: SubjectId::new(subject)
+                        .map_err(|e| Error::Corrupt(format!("a claimed answer's subject: {e}")))?,
+                    body: row.get(2),
+                }));
+            }
+        }
+    }
+
+    fn forget_answers_before(&self, day: i64) -> Result<u64> {
+        self.client()?
+            .execute("DELETE FROM answer_claims WHERE day < $1", &[&day])
+            .map_err(backend("forgetting old answers"))
+    }
+}
+
 impl AuditStore for PostgresStore {
     fn append_audit(&self, entries: &[AuditEntry], writes: &[RecordWrite]) -> Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let context = "appending to the audit log";
-        // Each chain of the group: its first entry's number, checked
-        // against the stored head, then every entry right after the one
-        // before.
-        let mut chains: Vec<(u32, u64, u64)> = Vec::new(); // chain, first, next expected
-        for e in entries {
-            match chains.iter_mut().find(|(chain, ..)| *chain == e.chain) {
-                Some((_, _, expected)) => {
-                    if e.seq != *expected {
-                        return Err(Error::Backend(format!(
-                            "audit entries of chain {} are not consecutive at {}",
-                            e.chain, e.seq
-                        )));
-                    }
-                    *expected += 1;
-                }
-                None => chains.push((e.chain, e.seq, e.seq + 1)),
-            }
-        }
-        let mut client = self.client()?;
-        let mut tx = client.transaction().map_err(backend(context))?;
-        let writes_records = writes
-            .iter()
-            .any(|w| !matches!(w, RecordWrite::RestrictedDataConsent { .. }));
-        if writes_records {
-            Self::lock_the_feed(&mut tx)?;
-        }
-        for &(chain, first, _) in &chains {
-            let stored = Self::chain_head(&mut tx, chain)?;
-            if first != stored + 1 {
-                return Err(Error::AuditOutOfSequence {
-                    chain,
-                    first,
-                    stored,
-                });
-            }
-        }
-        // One statement for the group: the columns as arrays.
-        let chain: Vec<i32> = entries.iter().map(|e| e.chain as i32).collect();
-        let seq: Vec<i64> = entries.iter().map(|e| e.seq as i64).collect();
-        let at: Vec<i64> = entries.iter().map(|e| e.at.as_second()).collect();
-        let actor: Vec<&str> = entries.iter().map(|e| e.actor.as_str()).collect();
-        let action: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
-        let subject_ref: Vec<Option<&str>> =
-            entries.iter().map(|e| e.subject_ref.as_deref()).collect();
-        let detail: Vec<&str> = entries.iter().map(|e| e.detail.as_str()).collect();
-        let prev_hash: Vec<&str> = entries.iter().map(|e| e.prev_hash.as_str()).collect();
-        let hash: Vec<&str> = entries.iter().map(|e| e.hash.as_str()).collect();
-        let answer_key: Vec<Option<&str>> = entries
-            .iter()
-            .map(|e| e.answer.as_ref().map(|a| a.key.as_str()))
-            .collect();
-        let answer: Vec<Option<&str>> = entries
-            .iter()
-            .map(|e| e.answer.as_ref().map(|a| a.body.as_str()))
-            .collect();
-        let inserted = tx.execute(
-            &format!(
-                "INSERT INTO audit ({AUDIT_COLUMNS})
-                 SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
-                     $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])"
-            ),
-            &[
-                &chain,
-                &seq,
-                &at,
-                &actor,
-                &action,
-                &subject_ref,
-                &detail,
-                &prev_hash,
-                &hash,
-                &answer_key,
-                &answer,
-            ],
-        );
-        if let Err(e) = inserted {
-            if !is_unique_violation(&e, "audit_pkey") {
-                return Err(backend(context)(e));
-            }
-            // Another writer took a number on one of the group's chains
-            // after its head was read here (and committed while this
-            // insert waited for it): say which, from a fresh look.
-            drop(tx);
-            let mut moved = None;
-            for &(chain, first, _) in &chains {
-                let stored = Self::chain_head(&mut *client, chain)?;
-                if stored >= first || moved.is_none() {
-                    moved = Some(Error::AuditOutOfSequence {
-                        chain,
-                        first,
-                        stored,
-                    });
-                }
-                if stored >= first {
-                    break;
-                }
-            }
-            return Err(moved.unwrap_or_else(|| backend(context)(e)));
-        }
-        if entries.iter().any(|e| e.seq % CHANGE_PRUNE_EVERY == 0) {
-            // Keep the feed bounded: a reader this far behind starts over.
-            tx.execute(
-                "DELETE FROM record_changes WHERE seq <= (SELECT max(seq) FROM record_changes) - $1",
-                &[&CHANGES_KEPT],
-            )
-            .map_err(backend("pruning the change feed"))?;
-        }
-        for write in writes {
-            match write {
-                RecordWrite::Put(r) => write_record(&mut tx, PUT_RECORD, r).map(drop)?,
-                RecordWrite::KeepFirst(r) => write_record(&mut tx, INSERT_RECORD_ONCE, r).map(drop)?,
-                RecordWrite::Delete { kind, id } => tx
-                    .execute(DELETE_RECORD, &[kind, id])
-                    .map(drop)
-                    .map_err(backend("storing audited records"))?,
-                RecordWrite::RestrictedDataConsent { subject, given } => tx
-                    .execute(
-                        "UPDATE subjects SET restricted_consent = $1 WHERE subject_id = $2 AND state = 0",
-                        &[given, &subject.as_str()],
-                    )
-                    .map(drop)
-                    .map_err(backend("storing a subject's consent"))?,
-            }
-        }
-        tx.commit().map_err(backend("committing the audit log"))
+        self.append_group(Group::Linked(entries), writes)
+    }
+
+    fn append_audit_linked(
+        &self,
+        entries: &mut [AuditEntry],
+        writes: &[RecordWrite],
+        link: &mut dyn FnMut(&[ChainHead], &mut [AuditEntry]),
+    ) -> Result<()> {
+        self.append_group(Group::ToLink(entries, link), writes)
     }
 
     fn audit_entries(&self, chain: u32, after: u64, limit: usize) -> Result<Vec<AuditEntry>> {

@@ -94,6 +94,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (chain, seq)
     );
     CREATE INDEX audit_by_subject ON audit (subject_ref, chain, seq) WHERE subject_ref IS NOT NULL;",
+    // 2: partners' answers claimed once by key (see `AnswerStore`), with
+    // the subject for erasure and the day for forgetting. Distributed by
+    // its key: the key is what must be unique across every node.
+    "CREATE TABLE answer_claims (
+        answer_key TEXT PRIMARY KEY,
+        day BIGINT NOT NULL,
+        subject_id TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX answer_claims_of_subject ON answer_claims (subject_id);
+    CREATE INDEX answer_claims_by_day ON answer_claims (day);",
 ];
 
 /// The newest schema version this build knows.

@@ -22,9 +22,9 @@ pub use baseline::bare_insert_baseline;
 use credence_domain::{Event, Subject, SubjectId, SubjectKind, SubjectLog, SubjectState};
 use credence_store::codec;
 use credence_store::{
-    AppendReport, AuditEntry, AuditStore, Counts, Erasure, Error, EventStore, EventWriter,
-    HashRange, Record, RecordFilter, RecordStore, RecordWrite, Result, ScanCursor,
-    ScoreDistribution, ScoreStore, Store, StoredScore, SubjectRecord,
+    AnswerClaim, AnswerStore, AppendReport, AuditEntry, AuditStore, ChainHead, Counts, Erasure,
+    Error, EventStore, EventWriter, HashRange, Record, RecordFilter, RecordStore, RecordWrite,
+    Result, ScanCursor, ScoreDistribution, ScoreStore, Store, StoredScore, SubjectRecord,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -103,7 +103,22 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 fn backend(context: &'static str) -> impl Fn(rusqlite::Error) -> Error {
-    move |e| Error::Backend(format!("{context}: {e}"))
+    move |e| {
+        use rusqlite::ErrorCode::{
+            CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, ReadOnly, SystemIoFailure,
+        };
+        let passing = e.sqlite_error_code().is_some_and(|code| {
+            matches!(
+                code,
+                DatabaseBusy | DatabaseLocked | DiskFull | ReadOnly | SystemIoFailure | CannotOpen
+            )
+        });
+        if passing {
+            Error::Unavailable(format!("{context}: {e}"))
+        } else {
+            Error::Backend(format!("{context}: {e}"))
+        }
+    }
 }
 
 impl SqliteStore {
@@ -715,9 +730,28 @@ impl RecordStore for SqliteStore {
     }
 }
 
+impl AnswerStore for SqliteStore {
+    fn claim_answer(&self, claim: &AnswerClaim) -> Result<Option<AnswerClaim>> {
+        self.claim_answer_impl(claim)
+    }
+
+    fn forget_answers_before(&self, day: i64) -> Result<u64> {
+        self.forget_answers_before_impl(day)
+    }
+}
+
 impl AuditStore for SqliteStore {
     fn append_audit(&self, entries: &[AuditEntry], writes: &[RecordWrite]) -> Result<()> {
         self.append_audit_impl(entries, writes)
+    }
+
+    fn append_audit_linked(
+        &self,
+        entries: &mut [AuditEntry],
+        writes: &[RecordWrite],
+        link: &mut dyn FnMut(&[ChainHead], &mut [AuditEntry]),
+    ) -> Result<()> {
+        self.append_audit_linked_impl(entries, writes, link)
     }
 
     fn audit_entries(&self, chain: u32, after: u64, limit: usize) -> Result<Vec<AuditEntry>> {

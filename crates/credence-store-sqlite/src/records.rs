@@ -4,8 +4,8 @@ use crate::{SqliteStore, backend, timestamp};
 use credence_domain::SubjectId;
 use credence_store::codec;
 use credence_store::{
-    AuditAnswer, AuditEntry, Erasure, Error, Record, RecordFilter, RecordWrite, Result,
-    ScoreDistribution,
+    AnswerClaim, AuditAnswer, AuditEntry, ChainHead, Erasure, Error, Record, RecordFilter,
+    RecordWrite, Result, ScoreDistribution,
 };
 use rusqlite::{OptionalExtension, params};
 
@@ -56,6 +56,34 @@ const CHANGE_PRUNE_EVERY: u64 = 4_096;
 
 /// Appends a group of entries, each right after its chain's head, and the
 /// record changes they vouch for, inside the caller's open transaction.
+/// The heads of the chains `entries` name, in a write transaction.
+fn chain_heads(
+    connection: &rusqlite::Connection,
+    entries: &[AuditEntry],
+) -> Result<Vec<ChainHead>> {
+    let mut chains: Vec<u32> = entries.iter().map(|e| e.chain).collect();
+    chains.sort_unstable();
+    chains.dedup();
+    let mut head = connection
+        .prepare_cached("SELECT seq, hash FROM audit WHERE chain = ?1 ORDER BY seq DESC LIMIT 1")
+        .map_err(backend("reading the audit heads"))?;
+    let mut heads = Vec::with_capacity(chains.len());
+    for chain in chains {
+        let found: Option<(i64, String)> = head
+            .query_row([chain], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(backend("reading the audit heads"))?;
+        if let Some((seq, hash)) = found {
+            heads.push(ChainHead {
+                chain,
+                seq: seq as u64,
+                hash,
+            });
+        }
+    }
+    Ok(heads)
+}
+
 fn append_audit_in_transaction(
     connection: &rusqlite::Connection,
     entries: &[AuditEntry],
@@ -263,6 +291,49 @@ impl SqliteStore {
             .transpose()
     }
 
+    pub(crate) fn claim_answer_impl(&self, claim: &AnswerClaim) -> Result<Option<AnswerClaim>> {
+        // On the one writer connection, so the insert and the read of an
+        // earlier claim see the same state.
+        let connection = self.writer()?;
+        let inserted = connection
+            .prepare_cached(
+                "INSERT INTO answer_claims (answer_key, day, subject_id, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (answer_key) DO NOTHING",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    claim.key,
+                    claim.day,
+                    claim.subject.as_str(),
+                    claim.body
+                ])
+            })
+            .map_err(backend("claiming an answer"))?;
+        if inserted == 1 {
+            return Ok(None);
+        }
+        let (day, subject, body): (i64, String, String) = connection
+            .prepare_cached("SELECT day, subject_id, body FROM answer_claims WHERE answer_key = ?1")
+            .and_then(|mut s| s.query_row([&claim.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+            .map_err(backend("reading a claimed answer"))?;
+        Ok(Some(AnswerClaim {
+            key: claim.key.clone(),
+            day,
+            subject: SubjectId::new(&subject)
+                .map_err(|e| Error::Corrupt(format!("a claimed answer's subject: {e}")))?,
+            body,
+        }))
+    }
+
+    pub(crate) fn forget_answers_before_impl(&self, day: i64) -> Result<u64> {
+        let connection = self.writer()?;
+        connection
+            .prepare_cached("DELETE FROM answer_claims WHERE day < ?1")
+            .and_then(|mut s| s.execute([day]))
+            .map(|n| n as u64)
+            .map_err(backend("forgetting old answers"))
+    }
+
     pub(crate) fn record_impl(&self, kind: &'static str, id: &str) -> Result<Option<Record>> {
         self.with_reader(|c| {
             c.prepare_cached(&format!(
@@ -316,6 +387,36 @@ impl SqliteStore {
         if entries.is_empty() {
             return Ok(());
         }
+        self.audit_transaction(writes, |connection| {
+            append_audit_in_transaction(connection, entries, writes)
+        })
+    }
+
+    pub(crate) fn append_audit_linked_impl(
+        &self,
+        entries: &mut [AuditEntry],
+        writes: &[RecordWrite],
+        link: &mut dyn FnMut(&[ChainHead], &mut [AuditEntry]),
+    ) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        // The write lock (BEGIN IMMEDIATE) holds every chain at once.
+        self.audit_transaction(writes, |connection| {
+            let heads = chain_heads(connection, entries)?;
+            link(&heads, entries);
+            append_audit_in_transaction(connection, entries, writes)
+        })
+    }
+
+    /// Runs `append` in one write transaction with the subject generation
+    /// moved for the consents `writes` change, and commits it (or rolls
+    /// everything back).
+    fn audit_transaction(
+        &self,
+        writes: &[RecordWrite],
+        append: impl FnOnce(&rusqlite::Connection) -> Result<()>,
+    ) -> Result<()> {
         let connection = self.writer()?;
         // The audit writer commits a thousand times a second, so even BEGIN
         // and COMMIT are cached statements: rusqlite's `Transaction` parses
@@ -335,7 +436,7 @@ impl SqliteStore {
             })
             .collect();
         let mut generation = None;
-        let written = append_audit_in_transaction(&connection, entries, writes)
+        let written = append(&connection)
             .and_then(|()| {
                 if subjects.is_empty() {
                     return Ok(());
@@ -462,6 +563,12 @@ impl SqliteStore {
         let records = tx
             .execute("DELETE FROM records WHERE subject_id = ?1", [id.as_str()])
             .map_err(backend("erasing records"))?;
+        let answers = tx
+            .execute(
+                "DELETE FROM answer_claims WHERE subject_id = ?1",
+                [id.as_str()],
+            )
+            .map_err(backend("erasing answers"))?;
         // The change feed named the subject's records too: those changes
         // go, and one erasure change tells every follower to drop what it
         // caches.
@@ -499,6 +606,7 @@ impl SqliteStore {
             events: events.len() as u64,
             scores: scores as u64,
             records: records as u64,
+            answers: answers as u64,
         }))
     }
 }

@@ -157,6 +157,16 @@ const MIGRATIONS: &[Migration] = &[
         CREATE INDEX audit_by_subject ON audit (subject_ref, position) WHERE subject_ref IS NOT NULL;",
         hash_every_subject,
     ),
+    // 9: partners' answers claimed once by key (see `AnswerStore`), with
+    // the subject for erasure and the day for forgetting.
+    Migration::Sql("CREATE TABLE answer_claims (
+        answer_key TEXT PRIMARY KEY,
+        day INTEGER NOT NULL,
+        subject_id TEXT NOT NULL,
+        body TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX answer_claims_of_subject ON answer_claims (subject_id);
+    CREATE INDEX answer_claims_by_day ON answer_claims (day);"),
 
 ];
 

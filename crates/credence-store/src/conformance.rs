@@ -5,8 +5,8 @@
 //! property, so a failing backend says what it got wrong.
 
 use crate::{
-    AuditAnswer, AuditEntry, Error, HashRange, Record, RecordFilter, RecordWrite, ScanCursor,
-    Store, StoredScore, SubjectRecord, subject_hash,
+    AnswerClaim, AuditAnswer, AuditEntry, ChainHead, Error, HashRange, Record, RecordFilter,
+    RecordWrite, ScanCursor, Store, StoredScore, SubjectRecord, subject_hash,
 };
 use credence_domain::build::EventFactory;
 use credence_domain::{
@@ -62,10 +62,18 @@ pub const RECORD_CHECKS: &[Check] = checks![
 pub const AUDIT_CHECKS: &[Check] = checks![
     audit_appends_only_in_sequence,
     audit_chains_are_numbered_apart,
+    linked_appends_from_many_writers_follow_each_other,
     record_changes_commit_with_their_audit_entries,
     a_restricted_consent_changes_with_its_audit_entry_and_shows_at_once,
     audit_answers_are_found_by_subject_and_key_and_first_wins,
     access_logs_stay_whole_over_thousands_of_entries,
+];
+
+/// Partners' answers claimed once ([`crate::AnswerStore`]).
+pub const ANSWER_CHECKS: &[Check] = checks![
+    the_first_claim_of_an_answer_wins,
+    of_many_claims_at_once_exactly_one_wins,
+    old_days_answers_are_forgotten,
 ];
 
 /// What spans the concerns ([`Store`]): the schema, counts, erasure.
@@ -81,6 +89,7 @@ pub const CONCERNS: &[(&str, &[Check])] = &[
     ("scores", SCORE_CHECKS),
     ("records", RECORD_CHECKS),
     ("audit", AUDIT_CHECKS),
+    ("answers", ANSWER_CHECKS),
     ("spanning", SPANNING_CHECKS),
 ];
 
@@ -714,6 +723,180 @@ fn first_record_writer_wins(store: &dyn Store) {
     assert_eq!(store.record("answer", "p1/t1").ok().flatten(), Some(first));
 }
 
+fn claim(key: &str, day: i64, subject: &str, body: &str) -> AnswerClaim {
+    AnswerClaim {
+        key: key.into(),
+        day,
+        subject: id(subject),
+        body: body.into(),
+    }
+}
+
+fn the_first_claim_of_an_answer_wins(store: &dyn Store) {
+    let first = claim("p1|100|perk:a|t1", 100, "s1", r#"{"eligible":true}"#);
+    assert_eq!(
+        store.claim_answer(&first).ok(),
+        Some(None),
+        "a new key is claimed"
+    );
+    for later in [
+        claim("p1|100|perk:a|t1", 100, "s1", r#"{"eligible":false}"#),
+        // The same key about someone else: the service refuses the reuse,
+        // so the store must hand back whom the key was first about.
+        claim("p1|100|perk:a|t1", 100, "s2", "{}"),
+    ] {
+        assert_eq!(
+            store.claim_answer(&later).ok(),
+            Some(Some(first.clone())),
+            "a key claimed before keeps its first answer"
+        );
+    }
+    let other = claim("p1|100|perk:a|t2", 100, "s1", "{}");
+    assert_eq!(
+        store.claim_answer(&other).ok(),
+        Some(None),
+        "keys are apart"
+    );
+}
+
+fn of_many_claims_at_once_exactly_one_wins(store: &dyn Store) {
+    const CLAIMANTS: usize = 8;
+    const KEYS: usize = 25;
+    let outcomes: Vec<Vec<Option<AnswerClaim>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..CLAIMANTS)
+            .map(|claimant| {
+                scope.spawn(move || {
+                    (0..KEYS)
+                        .map(|key| {
+                            let mine = claim(&format!("k{key}"), 7, "s", &format!("by {claimant}"));
+                            store.claim_answer(&mine).unwrap_or_else(|e| panic!("{e}"))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| panic!("a claimant panicked")))
+            .collect()
+    });
+    for key in 0..KEYS {
+        let winners: Vec<usize> = (0..CLAIMANTS)
+            .filter(|&c| outcomes[c][key].is_none())
+            .collect();
+        assert_eq!(winners.len(), 1, "key k{key}: winners {winners:?}");
+        let winner = format!("by {}", winners[0]);
+        for (claimant, outcome) in outcomes.iter().enumerate() {
+            if let Some(earlier) = &outcome[key] {
+                assert_eq!(
+                    earlier.body, winner,
+                    "key k{key}: claimant {claimant} was handed another answer than the winner's"
+                );
+            }
+        }
+    }
+}
+
+fn old_days_answers_are_forgotten(store: &dyn Store) {
+    for (key, day) in [("a", 98), ("b", 99), ("c", 100)] {
+        let fresh = claim(key, day, "s", "{}");
+        assert_eq!(store.claim_answer(&fresh).ok(), Some(None));
+    }
+    assert_eq!(store.forget_answers_before(99).ok(), Some(1));
+    assert_eq!(store.forget_answers_before(99).ok(), Some(0));
+    let again = claim("a", 100, "s", "new");
+    assert_eq!(
+        store.claim_answer(&again).ok(),
+        Some(None),
+        "a forgotten key is new"
+    );
+    assert!(
+        store
+            .claim_answer(&claim("b", 100, "s", "x"))
+            .ok()
+            .flatten()
+            .is_some(),
+        "a kept day's key is still claimed"
+    );
+}
+
+/// Numbers and links `entries` after `heads`, as the service's writer does
+/// (with a stand-in for its hash).
+fn link_after(heads: &[ChainHead], entries: &mut [AuditEntry], writer: usize) {
+    let mut next: Vec<ChainHead> = heads.to_vec();
+    for entry in entries {
+        let head = match next.iter_mut().find(|h| h.chain == entry.chain) {
+            Some(head) => head,
+            None => {
+                next.push(ChainHead {
+                    chain: entry.chain,
+                    seq: 0,
+                    hash: "genesis".into(),
+                });
+                next.last_mut().unwrap_or_else(|| unreachable!())
+            }
+        };
+        entry.seq = head.seq + 1;
+        entry.prev_hash = head.hash.clone();
+        entry.hash = format!("{}/{}/by {writer}", entry.chain, entry.seq);
+        head.seq = entry.seq;
+        head.hash = entry.hash.clone();
+    }
+}
+
+fn linked_appends_from_many_writers_follow_each_other(store: &dyn Store) {
+    const WRITERS: usize = 4;
+    const GROUPS: usize = 15;
+    std::thread::scope(|scope| {
+        for writer in 0..WRITERS {
+            scope.spawn(move || {
+                for group in 0..GROUPS {
+                    // Two chains per group, one shared by every writer.
+                    let mut entries: Vec<AuditEntry> = [1, 2 + (writer as u32 % 2), 1]
+                        .iter()
+                        .map(|&chain| AuditEntry {
+                            detail: format!("writer {writer} group {group}"),
+                            ..on_chain(chain, 1, Some("s"))
+                        })
+                        .collect();
+                    store
+                        .append_audit_linked(&mut entries, &[], &mut |heads, entries| {
+                            link_after(heads, entries, writer)
+                        })
+                        .unwrap_or_else(|e| {
+                            panic!("writer {writer}, group {group}: a linked append failed: {e}")
+                        });
+                }
+            });
+        }
+    });
+    let expected = [
+        (1, WRITERS * GROUPS * 2),
+        (2, WRITERS * GROUPS / 2),
+        (3, WRITERS * GROUPS / 2),
+    ];
+    for (chain, count) in expected {
+        let entries = store
+            .audit_entries(chain, 0, 10_000)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(entries.len(), count, "chain {chain}: every entry, once");
+        let mut prev = "genesis".to_string();
+        for (i, entry) in entries.iter().enumerate() {
+            assert_eq!(
+                entry.seq,
+                i as u64 + 1,
+                "chain {chain}: numbered without gaps"
+            );
+            assert_eq!(
+                entry.prev_hash, prev,
+                "chain {chain} entry {}: linked",
+                entry.seq
+            );
+            prev = entry.hash.clone();
+        }
+    }
+}
+
 fn audit(seq: u64, subject_ref: Option<&str>) -> AuditEntry {
     on_chain(0, seq, subject_ref)
 }
@@ -1048,6 +1231,11 @@ fn erasure_leaves_only_a_tombstone(store: &dyn Store) {
             record("partner", "p", None, None, "{}"),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
+    for (key, subject) in [("answer-gone", "gone"), ("answer-stays", "stays")] {
+        store
+            .claim_answer(&claim(key, 1, subject, "{\"score\":640}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
     let erased = store
         .erase_subject(&id("gone"), &id("erased-abc"))
         .unwrap_or_else(|e| panic!("{e}"))
@@ -1086,6 +1274,21 @@ fn erasure_leaves_only_a_tombstone(store: &dyn Store) {
     assert!(store.latest_score(&id("stays")).ok().flatten().is_some());
     assert!(store.record("consent", "s").ok().flatten().is_some());
     assert!(store.record("partner", "p").ok().flatten().is_some());
+    // Answers claimed about the erased subject go; others stay.
+    let reclaim = |key: &str| {
+        store
+            .claim_answer(&claim(key, 1, "someone", "{}"))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(
+        reclaim("answer-gone"),
+        None,
+        "an erased subject's answer is gone"
+    );
+    assert!(
+        reclaim("answer-stays").is_some(),
+        "another subject's answer stays"
+    );
     // The erased subject's events are refused from now on.
     match store.append_events(&sample("gone")[1..]) {
         Err(Error::Rejected(r)) => assert_eq!(r[0].code, "not_enrolled"),

@@ -13,7 +13,7 @@ pub mod conformance;
 /// (`use credence_store::prelude::*`); through `dyn Store` they need no
 /// import.
 pub mod prelude {
-    pub use crate::{AuditStore, EventStore, RecordStore, ScoreStore, Store};
+    pub use crate::{AnswerStore, AuditStore, EventStore, RecordStore, ScoreStore, Store};
 }
 mod partitions;
 mod records;
@@ -21,7 +21,8 @@ mod records;
 pub use partitions::{HashRange, ScanCursor, subject_hash};
 
 pub use records::{
-    AuditAnswer, AuditEntry, Erasure, Record, RecordFilter, RecordWrite, ScoreDistribution,
+    AnswerClaim, AuditAnswer, AuditEntry, ChainHead, Erasure, Record, RecordFilter, RecordWrite,
+    ScoreDistribution,
 };
 
 use credence_domain::{Event, Subject, SubjectId, SubjectLog};
@@ -59,9 +60,15 @@ pub enum Error {
     /// Stored data could not be decoded.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    /// The backend failed (disk full, locked, I/O…).
+    /// The backend failed (a constraint, a statement, corrupt pages…).
     #[error("storage backend error: {0}")]
     Backend(String),
+    /// The database cannot serve for now (its server is down or
+    /// restarting, its disk is full or read-only, it is locked past the
+    /// wait): nothing was written, and the same call may succeed once it
+    /// is back.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// Audit entries did not follow the stored head, because another
     /// writer (another process on the same database) appended first. The
     /// caller re-reads the head and chains its entries after it.
@@ -343,6 +350,21 @@ pub trait AuditStore: Send + Sync {
     /// is.
     fn append_audit(&self, entries: &[AuditEntry], writes: &[RecordWrite]) -> Result<()>;
 
+    /// Appends a group of entries as [`Self::append_audit`] does, each
+    /// chain under that chain's lock: once every chain the entries name is
+    /// held, `link` is given those chains' heads (the ones that have an
+    /// entry) and numbers and links the entries after them. Appends to one
+    /// chain follow each other, whichever process makes them, so none is
+    /// refused for coming second; appends to different chains never wait
+    /// for each other (beyond the change feed's order, when `writes`
+    /// change records).
+    fn append_audit_linked(
+        &self,
+        entries: &mut [AuditEntry],
+        writes: &[RecordWrite],
+        link: &mut dyn FnMut(&[ChainHead], &mut [AuditEntry]),
+    ) -> Result<()>;
+
     /// Up to `limit` entries of `chain` with `seq > after`, in order.
     fn audit_entries(&self, chain: u32, after: u64, limit: usize) -> Result<Vec<AuditEntry>>;
 
@@ -363,11 +385,28 @@ pub trait AuditStore: Send + Sync {
     fn audit_answer(&self, subject_ref: &str, key: &str) -> Result<Option<AuditEntry>>;
 }
 
+/// Partners' answers claimed once: the same transaction id on the same
+/// day gets the same answer from every process serving the database,
+/// because the first to claim the answer's key decides it for all.
+pub trait AnswerStore: Send + Sync {
+    /// Claims `claim.key` for `claim`'s answer, durably, unless the key was
+    /// claimed before: `None` when this claim is now the answer, or the
+    /// claim that took the key first (whatever its subject and body).
+    /// Atomic across every process on the database: of any number of
+    /// claims of one key at once, exactly one wins and every other gets
+    /// the winner.
+    fn claim_answer(&self, claim: &AnswerClaim) -> Result<Option<AnswerClaim>>;
+
+    /// Forgets the answers claimed for days before `day` (a transaction id
+    /// is new again the next day); returns how many.
+    fn forget_answers_before(&self, day: i64) -> Result<u64>;
+}
+
 /// The storage contract: every concern, plus what spans them. A backend
-/// is a crate that implements all four and passes the conformance suite;
+/// is a crate that implements all five and passes the conformance suite;
 /// nothing above the store knows which one it is. Implementations are
 /// shared between threads.
-pub trait Store: EventStore + ScoreStore + RecordStore + AuditStore {
+pub trait Store: EventStore + ScoreStore + RecordStore + AuditStore + AnswerStore {
     /// A short name of the backend (`sqlite`).
     fn backend(&self) -> &'static str;
 
@@ -378,7 +417,7 @@ pub trait Store: EventStore + ScoreStore + RecordStore + AuditStore {
     fn counts(&self) -> Result<Counts>;
 
     /// Erases a subject in one transaction: its events, idempotency keys,
-    /// scores and every record about it. What remains is a tombstone under
+    /// scores, every record about it and every answer claimed about it. What remains is a tombstone under
     /// `tombstone` (a keyed hash of the id, never the id), in state opted
     /// out. Returns `None` when the subject is unknown. Backends must not
     /// leave the erased bytes readable in the file (free pages, journals).

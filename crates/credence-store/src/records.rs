@@ -114,6 +114,32 @@ pub struct AuditAnswer {
     pub body: String,
 }
 
+/// The last entry of one audit chain, as an append links after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    /// The chain.
+    pub chain: u32,
+    /// Its last entry's number.
+    pub seq: u64,
+    /// Its last entry's hash.
+    pub hash: String,
+}
+
+/// A partner's answer claimed under its key, so that whichever process is
+/// asked the same question again that day finds it (see
+/// [`crate::AnswerStore`]). Erasing the subject removes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerClaim {
+    /// The question's key (partner, day, what was asked, transaction id).
+    pub key: String,
+    /// The day (since the epoch, UTC) it was asked on.
+    pub day: i64,
+    /// The subject it is about.
+    pub subject: SubjectId,
+    /// The answer, as the service serialised it.
+    pub body: String,
+}
+
 /// What an erasure removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Erasure {
@@ -123,6 +149,8 @@ pub struct Erasure {
     pub scores: u64,
     /// Control-plane records removed (consents, disputes, notices…).
     pub records: u64,
+    /// Partners' answers about the subject removed.
+    pub answers: u64,
 }
 
 /// A histogram of the latest score of every scored subject.

@@ -18,8 +18,8 @@ use credence_domain::SubjectId;
 use credence_domain::build::EventFactory;
 use credence_domain::wire::WireEvent;
 use credence_service::platform::{
-    ConsentRequest, FurnisherSpec, KeySpec, Limits, PartnerSpec, Perk, Platform, Principal, Role,
-    Scope,
+    Answering, ConsentRequest, FurnisherSpec, KeySpec, Limits, PartnerSpec, Perk, Platform,
+    Principal, Role, Scope,
 };
 use credence_service::{Clock, Config, SystemClock};
 use credence_sim::{SimConfig, subject_id};
@@ -145,6 +145,8 @@ fn run_in(dir: &std::path::Path, args: &BenchApiArgs) -> Result<()> {
             &Config::default(),
             Arc::new(SystemClock),
             Limits::default(),
+            // One server on an embedded file, as `credence serve` runs it.
+            Answering::Alone,
         )
         .map_err(|e| anyhow!("{e}"))?,
     );

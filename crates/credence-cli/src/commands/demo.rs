@@ -237,9 +237,10 @@ fn serve_demo(
     samples: &[SubjectId],
 ) -> Result<()> {
     use credence_service::platform::{
-        FurnisherSpec, KeySpec, PartnerSpec, Perk, Principal, Role, TokenSpec,
+        Answering, FurnisherSpec, KeySpec, PartnerSpec, Perk, Principal, Role, TokenSpec,
     };
-    let platform = super::serve::open_platform(global, DEMO_DB)?;
+    // Under the claim `demo` took on its file.
+    let platform = super::serve::open_platform(global, DEMO_DB, Answering::Alone)?;
     let fail = |e: credence_service::platform::ApiError| anyhow::anyhow!("{e}");
     let operator_key = platform
         .registry()

@@ -4,23 +4,34 @@ use crate::cli::{AuditAction, Global, KeysAction, ServeArgs};
 use crate::context;
 use anyhow::{Context, Result, anyhow, bail};
 use credence_service::SystemClock;
-use credence_service::platform::{KeySpec, Limits, Platform, Principal, Role};
+use credence_service::platform::{Answering, KeySpec, Limits, Platform, Principal, Role};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// Opens the platform over the database the flags name.
-pub fn open_platform(global: &Global, default_db: &str) -> Result<Arc<Platform>> {
+/// Opens the platform over the database the flags name, answering
+/// partners as `answering` says (alone only under a serving claim).
+pub fn open_platform(
+    global: &Global,
+    default_db: &str,
+    answering: Answering,
+) -> Result<Arc<Platform>> {
     let config = context::config(global)?;
     let store = context::open_store(global, default_db, &config)?;
-    let platform = Platform::open(store, &config, Arc::new(SystemClock), Limits::default())
-        .map_err(|e| anyhow!("{e}"))
-        .context("starting the platform")?;
+    let platform = Platform::open(
+        store,
+        &config,
+        Arc::new(SystemClock),
+        Limits::default(),
+        answering,
+    )
+    .map_err(|e| anyhow!("{e}"))
+    .context("starting the platform")?;
     Ok(Arc::new(platform))
 }
 
 pub fn serve(global: &Global, args: &ServeArgs) -> Result<()> {
-    let _claim = context::Database::from_flags(global, context::DEFAULT_DB)?.claim_for_serving()?;
-    let platform = open_platform(global, context::DEFAULT_DB)?;
+    let claim = context::Database::from_flags(global, context::DEFAULT_DB)?.claim_for_serving()?;
+    let platform = open_platform(global, context::DEFAULT_DB, claim.answering())?;
     run_server(platform, &args.listen, |address| {
         // A closed stderr must not stop the server it announces.
         let _ = errln!(
@@ -54,7 +65,8 @@ pub fn run_server(
 }
 
 pub fn keys(global: &Global, action: &KeysAction) -> Result<()> {
-    let platform = open_platform(global, context::DEFAULT_DB)?;
+    // Beside any servers: shared.
+    let platform = open_platform(global, context::DEFAULT_DB, Answering::Shared)?;
     match action {
         KeysAction::Create {
             role,

@@ -1,15 +1,18 @@
 //! Partner answers: a partner asks about a subject it knows only by its
 //! own pseudonym, within a consent's scope: eligibility for a perk (yes or
 //! no), the score, or the full report with every identifier pseudonymised
-//! for it. The same transaction id on the same day gets the same answer
-//! (the answer book); every answer is audited before it leaves.
+//! for it. The same transaction id on the same day gets the same answer,
+//! whichever server node is asked: a process answering alone keeps the
+//! day's eligibility answers in memory (the [`AnswerBook`]); processes
+//! sharing a database claim each answer's key in the store before the
+//! answer leaves ([`Answering`]). Every answer is audited before it leaves.
 
 use super::audit::AuditPlace;
 use super::perks::perk_verdict;
-use super::records::{Records, SEP, kind};
+use super::records::{SEP, kind};
 use super::{ApiError, ApiResult, AuditEvent, Code, Perk, Platform, Principal, Scope};
 use credence_domain::SubjectId;
-use credence_store::{RecordWrite, Store};
+use credence_store::{AnswerClaim, Store};
 use serde::{Deserialize, Serialize};
 
 /// A partner's question about one subject.
@@ -79,6 +82,23 @@ pub(super) fn check_transaction_id(id: &str) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+/// Who else answers partners on this database, which decides where the
+/// day's answers are kept so a repeated question gets the same answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Answering {
+    /// This process alone (it holds the database's serving claim, as a
+    /// server on an embedded file does): eligibility answers are kept in
+    /// their audit entries and found through the in-memory
+    /// [`AnswerBook`], so a new question costs no read of the store.
+    Alone,
+    /// Any number of processes (server nodes over one PostgreSQL): every
+    /// answer's key is claimed in the store before the answer leaves, and
+    /// the first claim answers for every node. The safe choice, and the
+    /// default.
+    #[default]
+    Shared,
 }
 
 /// A decided answer or refusal, waiting for its audit entry to be written:
@@ -279,11 +299,19 @@ fn first_entry_at_or_after(
 /// An answer that can say it repeats an earlier one.
 trait Repeatable {
     fn mark_repeated(&mut self);
+    /// What a repeat's audit entry states of the answer it repeats: the
+    /// answer may reach the partner first through the repeat (its first
+    /// giver claimed it and stopped before its own entry was written).
+    fn stated(&self) -> Option<&'static str>;
 }
 
 impl Repeatable for EligibilityAnswer {
     fn mark_repeated(&mut self) {
         self.repeated = true;
+    }
+
+    fn stated(&self) -> Option<&'static str> {
+        Some(if self.eligible { "yes" } else { "no" })
     }
 }
 
@@ -291,97 +319,115 @@ impl Repeatable for ScoreAnswer {
     fn mark_repeated(&mut self) {
         self.repeated = true;
     }
-}
 
-/// A stored score answer and the pseudonym it was for.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct StoredAnswer {
-    pseudonym: String,
-    question: String,
-    answer: serde_json::Value,
+    // A score stays out of the log, which outlives erasures.
+    fn stated(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// Where an answer is kept so a repeated question gets it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Keep {
     /// Inside its audit entry, and in the answer book: for answers the
-    /// entry's detail already states (eligibility's yes or no).
+    /// entry's detail already states (eligibility's yes or no), given by
+    /// a process answering alone.
     InEntry,
-    /// As a record about the subject, which erasure removes: for answers
-    /// that carry more (a score).
-    AsRecord,
+    /// Claimed in the store under its key before it leaves, about the
+    /// subject (erasure removes it): answers that carry more (a score),
+    /// and every answer where processes share the database.
+    Claimed,
+}
+
+fn reused() -> ApiError {
+    ApiError::new(
+        Code::Conflict,
+        "this transaction id was already used today for another question; use a new transaction id",
+    )
 }
 
 impl Platform {
-    /// The answer given earlier today under this transaction id, if any.
-    fn earlier_answer<T: serde::de::DeserializeOwned>(
+    /// How eligibility answers are kept: in their audit entries where this
+    /// process answers alone, claimed in the store where it shares.
+    fn eligibility_keep(&self) -> Keep {
+        if self.answer_book.is_some() {
+            Keep::InEntry
+        } else {
+            Keep::Claimed
+        }
+    }
+
+    /// The answer given earlier today under this transaction id, found
+    /// through the answer book and the audit entry it points at.
+    fn earlier_in_entry<T: serde::de::DeserializeOwned>(
         &self,
+        book: &AnswerBook,
         answer_id: &str,
         subject: &SubjectId,
-        question: &PartnerQuestion,
-        kind_of_question: &str,
-        keep: Keep,
     ) -> ApiResult<Option<T>> {
-        let reused = || {
-            ApiError::new(
-                Code::Conflict,
-                "this transaction id was already used today for another question; use a new transaction id",
-            )
-        };
-        let body: serde_json::Value = match keep {
-            Keep::InEntry => {
-                let whereabouts = self.answers.lookup(answer_id)?;
-                if whereabouts == Whereabouts::Absent {
-                    // Nearly every check: a new question, known without
-                    // reading the store or keying the subject's reference.
-                    return Ok(None);
-                }
-                let asked_about = self.subject_ref(subject);
-                let entry = match whereabouts {
-                    Whereabouts::Absent => None,
-                    Whereabouts::At(place) => {
-                        match self
-                            .store
-                            .audit_entries(place.chain, place.seq - 1, 1)?
-                            .pop()
-                        {
-                            Some(entry)
-                                if entry.answer.as_ref().is_some_and(|a| a.key == answer_id) =>
-                            {
-                                Some(entry)
-                            }
-                            // Another key with the same hash.
-                            _ => self.store.audit_answer(&asked_about, answer_id)?,
-                        }
+        let whereabouts = book.lookup(answer_id)?;
+        if whereabouts == Whereabouts::Absent {
+            // Nearly every check: a new question, known without reading
+            // the store or keying the subject's reference.
+            return Ok(None);
+        }
+        let asked_about = self.subject_ref(subject);
+        let entry = match whereabouts {
+            Whereabouts::Absent => None,
+            Whereabouts::At(place) => {
+                match self
+                    .store
+                    .audit_entries(place.chain, place.seq - 1, 1)?
+                    .pop()
+                {
+                    Some(entry) if entry.answer.as_ref().is_some_and(|a| a.key == answer_id) => {
+                        Some(entry)
                     }
-                    Whereabouts::AskTheStore => self.store.audit_answer(&asked_about, answer_id)?,
-                };
-                let Some((subject_ref, answer)) =
-                    entry.and_then(|entry| Some((entry.subject_ref?, entry.answer?)))
-                else {
-                    return Ok(None);
-                };
-                if subject_ref != asked_about {
-                    return Err(reused());
+                    // Another key with the same hash.
+                    _ => self.store.audit_answer(&asked_about, answer_id)?,
                 }
-                serde_json::from_str(&answer.body).map_err(ApiError::internal)?
             }
-            Keep::AsRecord => {
-                let Some(stored) = self
-                    .records()
-                    .get::<StoredAnswer>(kind::ANSWER, answer_id)?
-                else {
-                    return Ok(None);
-                };
-                if stored.pseudonym != question.pseudonym || stored.question != kind_of_question {
-                    return Err(reused());
-                }
-                stored.answer
-            }
+            Whereabouts::AskTheStore => self.store.audit_answer(&asked_about, answer_id)?,
         };
-        serde_json::from_value(body)
+        let Some((subject_ref, answer)) =
+            entry.and_then(|entry| Some((entry.subject_ref?, entry.answer?)))
+        else {
+            return Ok(None);
+        };
+        if subject_ref != asked_about {
+            return Err(reused());
+        }
+        serde_json::from_str(&answer.body)
             .map(Some)
             .map_err(ApiError::internal)
+    }
+
+    /// A repeat of `earlier`, audited as one.
+    fn repeat<T: Repeatable>(
+        &self,
+        principal: &Principal,
+        subject: &SubjectId,
+        question: &PartnerQuestion,
+        action: &'static str,
+        mut earlier: T,
+    ) -> Decided<T> {
+        earlier.mark_repeated();
+        let stated = earlier
+            .stated()
+            .map(|stated| format!(" ({stated})"))
+            .unwrap_or_default();
+        let event = AuditEvent {
+            actor: principal.actor(),
+            action,
+            subject_ref: Some(self.subject_ref(subject)),
+            detail: format!(
+                "repeated transaction {}: same answer{stated}",
+                question.transaction_id
+            ),
+            writes: Vec::new(),
+            answer: None,
+        };
+        Decided::ToAudit(earlier, event, None)
     }
 
     /// The key a question's answer is kept under: the partner, today, what
@@ -400,8 +446,8 @@ impl Platform {
 
     /// The answer to one transaction: the one given earlier today under
     /// the same transaction id (audited as a repeat), or a fresh one from
-    /// `fresh` (answer and audit detail), to be audited together with the
-    /// kept answer so both are kept in one transaction.
+    /// `fresh` (answer and audit detail), kept as `keep` says before it
+    /// leaves.
     // The parts of one question, each needed; a struct would only rename them.
     #[allow(clippy::too_many_arguments)]
     fn decide<T: Serialize + serde::de::DeserializeOwned + Repeatable>(
@@ -414,22 +460,14 @@ impl Platform {
         keep: Keep,
         fresh: impl FnOnce() -> ApiResult<(T, String)>,
     ) -> ApiResult<Decided<T>> {
-        if let Some(mut earlier) =
-            self.earlier_answer::<T>(&answer_id.key, subject, question, action, keep)?
+        let book = match keep {
+            Keep::InEntry => self.answer_book.as_deref(),
+            Keep::Claimed => None,
+        };
+        if let Some(book) = book
+            && let Some(earlier) = self.earlier_in_entry::<T>(book, &answer_id.key, subject)?
         {
-            earlier.mark_repeated();
-            let event = AuditEvent {
-                actor: principal.actor(),
-                action,
-                subject_ref: Some(self.subject_ref(subject)),
-                detail: format!(
-                    "repeated transaction {}: same answer",
-                    question.transaction_id
-                ),
-                writes: Vec::new(),
-                answer: None,
-            };
-            return Ok(Decided::ToAudit(earlier, event, None));
+            return Ok(self.repeat(principal, subject, question, action, earlier));
         }
         let (answer, detail) = fresh()?;
         let mut event = AuditEvent {
@@ -440,32 +478,32 @@ impl Platform {
             writes: Vec::new(),
             answer: None,
         };
-        let remember = match keep {
-            Keep::InEntry => {
-                event.answer = Some(credence_store::AuditAnswer {
-                    key: answer_id.key.clone(),
-                    body: serde_json::to_string(&answer).map_err(ApiError::internal)?,
-                });
-                Some(answer_id)
-            }
-            Keep::AsRecord => {
-                let stored = StoredAnswer {
-                    pseudonym: question.pseudonym.clone(),
-                    question: action.to_string(),
-                    answer: serde_json::to_value(&answer).map_err(ApiError::internal)?,
-                };
-                // No owner: answers are never listed by partner.
-                event.writes.push(RecordWrite::KeepFirst(Records::record(
-                    kind::ANSWER,
-                    answer_id.key,
-                    Some(subject),
-                    None,
-                    &stored,
-                )?));
-                None
-            }
+        let body = serde_json::to_string(&answer).map_err(ApiError::internal)?;
+        if book.is_some() {
+            event.answer = Some(credence_store::AuditAnswer {
+                key: answer_id.key.clone(),
+                body,
+            });
+            return Ok(Decided::ToAudit(answer, event, Some(answer_id)));
+        }
+        // Claimed before it is audited, so that of two nodes asked at once
+        // only one answer is ever given; a claim whose entry never got
+        // written (the node stopped between) is given by the next ask, as
+        // a repeat whose entry states it.
+        let claim = AnswerClaim {
+            key: answer_id.key,
+            day: answer_id.day,
+            subject: subject.clone(),
+            body,
         };
-        Ok(Decided::ToAudit(answer, event, remember))
+        match self.store.claim_answer(&claim)? {
+            None => Ok(Decided::ToAudit(answer, event, None)),
+            Some(earlier) if earlier.subject != *subject => Err(reused()),
+            Some(earlier) => {
+                let earlier: T = serde_json::from_str(&earlier.body).map_err(ApiError::internal)?;
+                Ok(self.repeat(principal, subject, question, action, earlier))
+            }
+        }
     }
 
     /// Writes a decided answer's audit entry, waiting until it is durable.
@@ -480,8 +518,8 @@ impl Platform {
                     .audit
                     .record(event, self.now())
                     .map_err(|e| ApiError::new(Code::Unavailable, e))?;
-                if let Some(remember) = remember {
-                    self.answers.remember(remember, place);
+                if let (Some(remember), Some(book)) = (remember, &self.answer_book) {
+                    book.remember(remember, place);
                 }
                 Ok(answer)
             }
@@ -546,7 +584,7 @@ impl Platform {
             question,
             answer_id,
             "partner.check",
-            Keep::InEntry,
+            self.eligibility_keep(),
             || {
                 let (score, dimensions, kind) = self.quick_score(&subject)?;
                 let dimension = |name: &str| {
@@ -575,6 +613,13 @@ impl Platform {
 }
 
 impl super::Answers<'_> {
+    /// Forgets the answers claimed before yesterday: a transaction id is
+    /// new again the next day, and yesterday's are kept only for checks
+    /// decided just before midnight and audited after it.
+    pub fn forget_old_answers(&self) -> ApiResult<u64> {
+        Ok(self.store.forget_answers_before(day_of(self.now()) - 1)?)
+    }
+
     /// Is the subject eligible for one of the partner's perks? Yes or no.
     pub fn check_eligibility(
         &self,
@@ -612,7 +657,7 @@ impl super::Answers<'_> {
                 }),
             ),
             Ok(Decided::ToAudit(answer, event, remember)) => {
-                let book = self.answers.clone();
+                let book = self.answer_book.clone();
                 self.audit.submit(
                     event,
                     self.now(),
@@ -620,7 +665,7 @@ impl super::Answers<'_> {
                         done(
                             written
                                 .map(|place| {
-                                    if let Some(remember) = remember {
+                                    if let (Some(remember), Some(book)) = (remember, book) {
                                         book.remember(remember, place);
                                     }
                                     answer
@@ -648,7 +693,7 @@ impl super::Answers<'_> {
             question,
             answer_id,
             "partner.score",
-            Keep::AsRecord,
+            Keep::Claimed,
             || {
                 let report = self.assess(&subject)?.report;
                 let answer = ScoreAnswer {
@@ -756,6 +801,7 @@ impl Platform {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{Perk, Scope};
     use super::*;
     use credence_store::{AuditAnswer, AuditEntry};
 
@@ -912,5 +958,207 @@ mod tests {
                 "at {second}"
             );
         }
+    }
+
+    /// Two nodes sharing one database, with subjects `s1` and `s2` who
+    /// consented to partner `bikes` checking perk `ride`; the partner and
+    /// each subject's pseudonym.
+    fn two_nodes_and_consents(
+        path: &std::path::Path,
+        clock: std::sync::Arc<dyn crate::Clock>,
+    ) -> (
+        super::super::Platform,
+        super::super::Platform,
+        Principal,
+        Vec<String>,
+    ) {
+        use credence_domain::build::EventFactory;
+        let (one, two) = super::super::two_processes(path, clock.clone());
+        let operator = Principal::System { name: "test" };
+        one.registry()
+            .put_partner(
+                &operator,
+                &super::super::registry::PartnerSpec {
+                    id: "bikes".into(),
+                    name: "Bikes".into(),
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let partner = Principal::Partner {
+            id: "bikes".into(),
+            key_id: "k".into(),
+        };
+        one.perks()
+            .put_perk(
+                &partner,
+                Perk {
+                    id: "ride".into(),
+                    partner_id: "bikes".into(),
+                    name: "Deposit-free rides".into(),
+                    description: String::new(),
+                    min_score: 350,
+                    subject_kind: None,
+                    dimension_minimums: Default::default(),
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let now = clock.now();
+        let day =
+            |n: i64| jiff::Timestamp::from_second(now.as_second() - n * 86_400).unwrap_or(now);
+        let mut pseudonyms = Vec::new();
+        for subject in ["s1", "s2"] {
+            let mut f = EventFactory::new("bank", subject).recorded_at(now);
+            let events = vec![
+                f.enrolled(day(700), credence_domain::SubjectKind::Person, false),
+                f.account_opened(day(650), "a", credence_domain::AccountType::Loan, None),
+            ];
+            one.store()
+                .append_events(&events)
+                .unwrap_or_else(|e| panic!("{e}"));
+            one.consents()
+                .grant_consent(
+                    &Principal::Subject {
+                        id: SubjectId::new(subject).unwrap_or_else(|e| panic!("{e}")),
+                    },
+                    &super::super::ConsentRequest {
+                        partner_id: "bikes".into(),
+                        scope: Scope::Eligibility,
+                        purpose: "deposit-free rides".into(),
+                        expires_at: "2027-12-01T00:00:00Z".into(),
+                        perk_ids: Some(vec!["ride".into()]),
+                    },
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        for consent in two
+            .consents()
+            .partner_consents(&partner)
+            .unwrap_or_else(|e| panic!("{e}"))
+        {
+            pseudonyms.push(consent.pseudonym);
+        }
+        (one, two, partner, pseudonyms)
+    }
+
+    fn question(pseudonym: &str, transaction: &str) -> PartnerQuestion {
+        PartnerQuestion {
+            pseudonym: pseudonym.into(),
+            transaction_id: transaction.into(),
+            perk_id: Some("ride".into()),
+        }
+    }
+
+    #[test]
+    fn nodes_sharing_a_database_give_one_answer_per_transaction() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let clock = std::sync::Arc::new(crate::FixedClock(at(1_790_000_000)));
+        let (one, two, partner, pseudonyms) =
+            two_nodes_and_consents(&dir.path().join("db"), clock.clone());
+        let nodes = [&one, &two];
+        // Both nodes asked the same transactions at once, from two threads
+        // each: every transaction gets one answer, given fresh once.
+        let answers: Vec<Vec<EligibilityAnswer>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|asker| {
+                    let node = nodes[asker % 2];
+                    let (partner, pseudonym) = (&partner, &pseudonyms[0]);
+                    scope.spawn(move || {
+                        (0..30)
+                            .map(|t| {
+                                node.answers()
+                                    .check_eligibility(
+                                        partner,
+                                        &question(pseudonym, &format!("t{t}")),
+                                    )
+                                    .unwrap_or_else(|e| panic!("{e}"))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| panic!("an asker panicked")))
+                .collect()
+        });
+        for t in 0..30 {
+            let given: Vec<&EligibilityAnswer> = answers.iter().map(|a| &a[t]).collect();
+            let fresh = given.iter().filter(|a| !a.repeated).count();
+            assert_eq!(fresh, 1, "transaction t{t}: {given:?}");
+            for answer in &given {
+                assert_eq!(
+                    (answer.eligible, &answer.answered_at),
+                    (given[0].eligible, &given[0].answered_at),
+                    "transaction t{t}: one answer"
+                );
+            }
+        }
+        // A transaction id answered on one node about s1 is refused on the
+        // other about s2: a partner cannot reuse it to probe another.
+        let reuse = two
+            .answers()
+            .check_eligibility(&partner, &question(&pseudonyms[1], "t0"))
+            .map_err(|e| e.code);
+        assert_eq!(reuse.err(), Some(Code::Conflict));
+        // Every answer, fresh or repeated, is in the log with what it said.
+        let checks: Vec<String> = crate::platform::audit::every_entry(one.store())
+            .into_iter()
+            .filter(|e| e.action == "partner.check")
+            .map(|e| e.detail)
+            .collect();
+        assert_eq!(checks.len(), 4 * 30, "{checks:?}");
+        // (A file this thin gets no score, so the perk is a no.)
+        assert!(!answers[0][0].eligible);
+        assert!(
+            checks
+                .iter()
+                .all(|d| d.ends_with("): no") || d.ends_with("same answer (no)")),
+            "{checks:?}"
+        );
+        one.close();
+        two.close();
+    }
+
+    #[test]
+    fn an_answer_claimed_by_a_node_that_stopped_before_its_entry_is_given_as_a_stated_repeat() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let clock = std::sync::Arc::new(crate::FixedClock(at(1_790_000_000)));
+        let (one, two, partner, pseudonyms) =
+            two_nodes_and_consents(&dir.path().join("db"), clock.clone());
+        // A node claimed "no" for transaction t-lost and was killed before
+        // its audit entry was written (the answer never left it).
+        let id = one.answer_id("bikes", &question(&pseudonyms[0], "t-lost"), "perk:ride");
+        let lost = EligibilityAnswer {
+            perk_id: "ride".into(),
+            eligible: false,
+            transaction_id: "t-lost".into(),
+            answered_at: one.now().to_string(),
+            repeated: false,
+        };
+        one.store()
+            .claim_answer(&AnswerClaim {
+                key: id.key,
+                day: id.day,
+                subject: SubjectId::new("s1").unwrap_or_else(|e| panic!("{e}")),
+                body: serde_json::to_string(&lost).unwrap_or_else(|e| panic!("{e}")),
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        one.close();
+        let retried = two
+            .answers()
+            .check_eligibility(&partner, &question(&pseudonyms[0], "t-lost"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!retried.eligible && retried.repeated, "{retried:?}");
+        let entry = crate::platform::audit::every_entry(two.store())
+            .into_iter()
+            .rfind(|e| e.action == "partner.check")
+            .unwrap_or_else(|| panic!("the retry is audited"));
+        assert_eq!(
+            entry.detail,
+            "repeated transaction t-lost: same answer (no)"
+        );
+        // Claims older than yesterday are forgotten; today's are kept.
+        assert_eq!(two.answers().forget_old_answers().ok(), Some(0));
+        two.close();
     }
 }

@@ -15,7 +15,7 @@
 //! queued up in one transaction (group commit): each caller still waits
 //! until its own entry is durable, but many callers share one fsync.
 
-use credence_store::{AuditAnswer, AuditEntry, RecordWrite, Store};
+use credence_store::{AuditAnswer, AuditEntry, ChainHead, RecordWrite, Store};
 use jiff::Timestamp;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -151,11 +151,10 @@ pub fn entry_hash(
 impl AuditLog {
     /// Starts the writer, continuing the chains the store holds.
     pub fn start(store: Arc<dyn Store>) -> Result<Self, credence_store::Error> {
-        let heads = Heads::read(store.as_ref())?;
         let (sender, receiver) = channel();
         let thread = std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || write_loop(store.as_ref(), receiver, heads))
+            .spawn(move || write_loop(store.as_ref(), receiver))
             .map_err(|e| {
                 credence_store::Error::Backend(format!("starting the audit writer: {e}"))
             })?;
@@ -213,51 +212,27 @@ impl Drop for AuditLog {
     }
 }
 
-/// Attempts at a group whose place in a chain another writer took.
-const MAX_RECHAINS: usize = 8;
-
-/// The last entry's number and hash on every chain this writer knows.
-#[derive(Debug, Default)]
-struct Heads(HashMap<u32, (u64, String)>);
-
-impl Heads {
-    fn read(store: &dyn Store) -> Result<Self, credence_store::Error> {
-        Ok(Self(
-            store
-                .audit_heads()?
-                .into_iter()
-                .map(|head| (head.chain, (head.seq, head.hash)))
-                .collect(),
-        ))
-    }
-
-    /// Numbers each entry after its chain's head and links it to the one
-    /// before (without moving the heads: the group may yet be refused).
-    fn chain(&self, entries: &mut [AuditEntry]) {
-        let mut next: HashMap<u32, (u64, String)> = HashMap::new();
-        for entry in entries {
-            let (seq, prev_hash) = next.entry(entry.chain).or_insert_with(|| {
-                self.0
-                    .get(&entry.chain)
-                    .cloned()
-                    .unwrap_or_else(|| (0, GENESIS.to_string()))
-            });
-            *seq += 1;
-            entry.seq = *seq;
-            entry.hash = hash_of(entry, prev_hash);
-            entry.prev_hash = std::mem::replace(prev_hash, entry.hash.clone());
-        }
-    }
-
-    /// Moves the heads past a group that was written.
-    fn advance(&mut self, entries: &[AuditEntry]) {
-        for entry in entries {
-            self.0.insert(entry.chain, (entry.seq, entry.hash.clone()));
-        }
+/// Numbers each entry after its chain's head and links it to the one
+/// before: called by the store with every chain of the group held, so no
+/// other writer (a command beside the server, another node) can take the
+/// same place.
+fn link(heads: &[ChainHead], entries: &mut [AuditEntry]) {
+    let mut next: HashMap<u32, (u64, String)> = heads
+        .iter()
+        .map(|head| (head.chain, (head.seq, head.hash.clone())))
+        .collect();
+    for entry in entries {
+        let (seq, prev_hash) = next
+            .entry(entry.chain)
+            .or_insert_with(|| (0, GENESIS.to_string()));
+        *seq += 1;
+        entry.seq = *seq;
+        entry.hash = hash_of(entry, prev_hash);
+        entry.prev_hash = std::mem::replace(prev_hash, entry.hash.clone());
     }
 }
 
-fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, mut heads: Heads) {
+fn write_loop(store: &dyn Store, receiver: Receiver<Pending>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while let Ok(first) = receiver.recv() {
         group.push(first);
@@ -288,34 +263,8 @@ fn write_loop(store: &dyn Store, receiver: Receiver<Pending>, mut heads: Heads) 
             });
             writes.append(&mut event.writes);
         }
-        let mut outcome = Ok(());
-        for _ in 0..MAX_RECHAINS {
-            heads.chain(&mut entries);
-            outcome = store.append_audit(&entries, &writes);
-            let Err(credence_store::Error::AuditOutOfSequence { chain, .. }) = outcome else {
-                break;
-            };
-            // Another process on this database (`credence keys revoke`
-            // beside a running server, or another node) appended to one
-            // of the group's chains since this writer last looked: follow
-            // the heads it left and chain after them.
-            match Heads::read(store) {
-                Ok(read) => {
-                    heads = read;
-                    tracing::info!(
-                        chain,
-                        "an audit chain moved under another writer; chaining after it"
-                    );
-                }
-                Err(e) => {
-                    outcome = Err(e);
-                    break;
-                }
-            }
-        }
-        match outcome {
+        match store.append_audit_linked(&mut entries, &writes, &mut link) {
             Ok(()) => {
-                heads.advance(&entries);
                 for (pending, entry) in group.drain(..).zip(&entries) {
                     (pending.done)(Ok(AuditPlace {
                         chain: entry.chain,

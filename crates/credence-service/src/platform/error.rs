@@ -120,6 +120,7 @@ impl From<crate::Error> for ApiError {
     fn from(error: crate::Error) -> Self {
         match error {
             crate::Error::UnknownSubject(id) => Self::not_found(format!("no subject {id}")),
+            crate::Error::Store(store) => store.into(),
             crate::Error::Input(message) | crate::Error::Config(message) => {
                 Self::new(Code::InvalidRequest, message)
             }
@@ -130,7 +131,18 @@ impl From<crate::Error> for ApiError {
 
 impl From<credence_store::Error> for ApiError {
     fn from(error: credence_store::Error) -> Self {
-        Self::internal(error)
+        match error {
+            // Said to the client as it is (it names no data), and logged:
+            // the operator needs to know the database is away.
+            credence_store::Error::Unavailable(cause) => {
+                tracing::warn!(%cause, "the database is unavailable");
+                Self::new(
+                    Code::Unavailable,
+                    "the database is unavailable for the moment; retry shortly",
+                )
+            }
+            other => Self::internal(other),
+        }
     }
 }
 

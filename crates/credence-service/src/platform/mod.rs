@@ -21,7 +21,7 @@ mod rights;
 mod stats;
 
 pub use access::{ApiKey, Audience, IssuedKey, Principal, Role};
-pub use answers::{EligibilityAnswer, PartnerQuestion, ScoreAnswer};
+pub use answers::{Answering, EligibilityAnswer, PartnerQuestion, ScoreAnswer};
 pub use audit::{AuditEvent, AuditLog, AuditPlace, AuditVerdict, ChainVerdict};
 pub use consents::{
     Consent, ConsentRequest, PartnerConsent, RestrictedDataConsent, RestrictedDataConsentChange,
@@ -150,7 +150,8 @@ pub struct Platform {
     /// The configuration, for rebuilding the model in force when another
     /// process deploys one.
     config: Config,
-    answers: Arc<answers::AnswerBook>,
+    /// Today's eligibility answers, where this process answers alone.
+    answer_book: Option<Arc<answers::AnswerBook>>,
     limits: Limits,
 }
 
@@ -209,13 +210,15 @@ fn lock_poisoned() -> ApiError {
 
 impl Platform {
     /// Opens the platform: loads or creates its secrets, starts the audit
-    /// writer, puts the deployed models in force and reads back the day's
-    /// partner answers from the audit log (so repeats survive a restart).
+    /// writer, puts the deployed models in force and, when it answers
+    /// partners alone, reads back the day's answers from the audit log (so
+    /// repeats survive a restart).
     pub fn open(
         store: Arc<dyn Store>,
         config: &Config,
         clock: Arc<dyn Clock>,
         limits: Limits,
+        answering: Answering,
     ) -> ApiResult<Self> {
         let secrets = Secrets::load_or_create(store.as_ref())?;
         let audit = AuditLog::start(store.clone())?;
@@ -223,7 +226,13 @@ impl Platform {
         let cursor = store.record_change_head()?;
         let keys = load_keys(store.as_ref())?;
         let scorer = models::scorer_in_force(store.as_ref(), config)?;
-        let answers = Arc::new(answers::AnswerBook::load(store.as_ref(), clock.now())?);
+        let answer_book = match answering {
+            Answering::Alone => Some(Arc::new(answers::AnswerBook::load(
+                store.as_ref(),
+                clock.now(),
+            )?)),
+            Answering::Shared => None,
+        };
         let platform = Self {
             ingestor: Ingestor::new(config)?,
             store,
@@ -240,7 +249,7 @@ impl Platform {
                 seen: AtomicU64::new(cursor),
             },
             config: config.clone(),
-            answers,
+            answer_book,
             limits,
         };
         platform.audit_overrides()?;
@@ -583,8 +592,14 @@ impl Platform {
 pub(crate) fn two_processes(path: &std::path::Path, clock: Arc<dyn Clock>) -> (Platform, Platform) {
     let open = || {
         let store = crate::test_store::open(path);
-        Platform::open(store, &Config::default(), clock.clone(), Limits::default())
-            .unwrap_or_else(|e| panic!("{e}"))
+        Platform::open(
+            store,
+            &Config::default(),
+            clock.clone(),
+            Limits::default(),
+            Answering::Shared,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
     };
     (open(), open())
 }
@@ -623,6 +638,7 @@ override = "{reason}"
                 &config(reason),
                 Arc::new(crate::SystemClock),
                 Limits::default(),
+                Answering::default(),
             )
             .unwrap_or_else(|e| panic!("{e}"));
             platform.close();

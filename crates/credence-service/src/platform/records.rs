@@ -96,7 +96,6 @@ pub(crate) mod kind {
     pub const API_KEY: &str = "api_key";
     pub const SECRET: &str = "secret";
     pub const MODEL: &str = "model";
-    pub const ANSWER: &str = "answer";
     pub const OVERRIDE: &str = "override";
     /// Which process writes a lapsed dispute's resolution (first wins).
     pub const LAPSE_CLAIM: &str = "lapse_claim";

@@ -374,6 +374,7 @@ mod tests {
             &crate::Config::default(),
             Arc::new(crate::SystemClock),
             super::super::Limits::default(),
+            super::super::Answering::default(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let operator = Principal::Operator {
