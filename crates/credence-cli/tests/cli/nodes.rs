@@ -114,8 +114,14 @@ fn ok_call(agent: &ureq::Agent, method: &str, url: &str, key: &str, body: Option
     reply.body
 }
 
-fn day(days_before: i64) -> String {
+/// Now, as the nodes (on the system clock) see it.
+#[allow(clippy::disallowed_methods)]
+fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
+}
+
+fn day(days_before: i64) -> String {
+    now()
         .checked_sub(jiff::SignedDuration::from_hours(24 * days_before))
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .strftime("%Y-%m-%d")
@@ -123,7 +129,7 @@ fn day(days_before: i64) -> String {
 }
 
 fn in_a_year() -> String {
-    jiff::Timestamp::now()
+    now()
         .checked_add(jiff::SignedDuration::from_hours(24 * 365))
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .to_string()
@@ -407,7 +413,9 @@ fn many_nodes_over_one_postgresql_keep_every_promise_through_a_kill_and_an_outag
         }
     }
     // Every node that answered a transaction gave the same answer.
-    let mut by_transaction: BTreeMap<&str, Vec<(Option<bool>, Option<&str>)>> = BTreeMap::new();
+    // Per transaction: each answer's verdict and when it was first given.
+    type Given<'a> = (Option<bool>, Option<&'a str>);
+    let mut by_transaction: BTreeMap<&str, Vec<Given>> = BTreeMap::new();
     for check in asked.iter().filter(|c| c.status == 200) {
         by_transaction
             .entry(&check.transaction)
