@@ -102,6 +102,15 @@ pub struct BenchApiArgs {
     /// Events per ingest batch.
     #[arg(long, default_value_t = 2_000)]
     pub batch: usize,
+    /// Serve from this PostgreSQL database (`postgres://…`) instead of an
+    /// embedded file, in a schema of its own dropped afterwards.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
+    /// Server nodes over the one PostgreSQL database (in this process,
+    /// each with its own store and listener; connections are spread over
+    /// them).
+    #[arg(long, default_value_t = 1, requires = "postgres")]
+    pub nodes: usize,
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,

@@ -17,6 +17,7 @@
 mod baseline;
 mod rows;
 mod schema;
+mod session;
 
 pub use baseline::bare_copy_baseline;
 
@@ -32,8 +33,7 @@ use credence_store::{
     Store, StoredScore, SubjectRecord,
 };
 use jiff::Timestamp;
-use postgres::{GenericClient, NoTls};
-use r2d2_postgres::PostgresConnectionManager;
+use postgres::GenericClient;
 
 /// Connections kept by one process. The server decides on a lane per core
 /// and writes through one audit writer; imports and rescores use a few.
@@ -53,8 +53,8 @@ const CHANGE_PRUNE_EVERY: u64 = 4_096;
 /// The SQLSTATE of a unique violation.
 const UNIQUE_VIOLATION: &str = "23505";
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
-type Connection = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<session::Manager>;
+type Connection = r2d2::PooledConnection<session::Manager>;
 
 /// A Credence store in a PostgreSQL database (or one schema of it).
 pub struct PostgresStore {
@@ -174,11 +174,16 @@ impl PostgresStore {
             .get_connect_timeout()
             .copied()
             .unwrap_or(CONNECT_TIMEOUT);
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = session::Manager::new(config);
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(timeout)
+            // No round trip to test a connection at every check-out (it
+            // was one in three of a partner check's): a broken one fails
+            // its call as `Unavailable` and is dropped on return, since
+            // the manager sees it closed.
+            .test_on_check_out(false)
             // Errors reach the caller; the pool's own log would repeat them.
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .build(manager)
@@ -415,7 +420,7 @@ impl PostgresStore {
             drop(tx);
             let mut moved = None;
             for &(chain, first, _) in &chains {
-                let stored = Self::chain_head(&mut *client, chain)?;
+                let stored = Self::chain_head(&mut **client, chain)?;
                 if stored >= first || moved.is_none() {
                     moved = Some(Error::AuditOutOfSequence {
                         chain,
@@ -633,12 +638,18 @@ fn audit_from_row(row: &postgres::Row) -> Result<AuditEntry> {
 }
 
 impl Store for PostgresStore {
+    // A call mostly waits on the server; a few connections are left for
+    // the audit writer and the change feed's follower.
+    fn concurrent_calls(&self) -> usize {
+        (POOL_SIZE - 4) as usize
+    }
+
     fn backend(&self) -> &'static str {
         "postgres"
     }
 
     fn schema_version(&self) -> Result<u32> {
-        schema::version(&mut *self.client()?)
+        schema::version(&mut **self.client()?)
     }
 
     fn counts(&self) -> Result<Counts> {
@@ -782,11 +793,13 @@ impl EventStore for PostgresStore {
 
     fn subject_log(&self, id: &SubjectId) -> Result<Option<SubjectLog>> {
         let mut client = self.client()?;
+        let read = client
+            .prepared(&format!(
+                "SELECT {SUBJECT_COLUMNS}, events FROM subjects WHERE subject_id = $1"
+            ))
+            .map_err(backend("reading a subject"))?;
         let Some(row) = client
-            .query_opt(
-                &format!("SELECT {SUBJECT_COLUMNS}, events FROM subjects WHERE subject_id = $1"),
-                &[&id.as_str()],
-            )
+            .query_opt(&read, &[&id.as_str()])
             .map_err(backend("reading a subject"))?
         else {
             return Ok(None);
@@ -1026,8 +1039,11 @@ impl RecordStore for PostgresStore {
 
     fn record_change_head(&self) -> Result<u64> {
         let mut client = self.client()?;
+        let head = client
+            .prepared("SELECT coalesce(max(seq), 0) FROM record_changes")
+            .map_err(backend("reading the change feed"))?;
         let seq: i64 = client
-            .query_one("SELECT coalesce(max(seq), 0) FROM record_changes", &[])
+            .query_one(&head, &[])
             .map_err(backend("reading the change feed"))?
             .get(0);
         Ok(seq as u64)
@@ -1037,14 +1053,19 @@ impl RecordStore for PostgresStore {
 impl AnswerStore for PostgresStore {
     fn claim_answer(&self, claim: &AnswerClaim) -> Result<Option<AnswerClaim>> {
         let mut client = self.client()?;
+        let insert = client
+            .prepared(
+                "INSERT INTO answer_claims (answer_key, day, subject_id, body) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (answer_key) DO NOTHING",
+            )
+            .map_err(backend("claiming an answer"))?;
         // Two statements, not one: an insert that meets a claim still being
         // committed waits for it, and only a statement begun after it
         // (read committed) sees the row that won.
         loop {
             let inserted = client
                 .execute(
-                    "INSERT INTO answer_claims (answer_key, day, subject_id, body) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (answer_key) DO NOTHING",
+                    &insert,
                     &[&claim.key, &claim.day, &claim.subject.as_str(), &claim.body],
                 )
                 .map_err(backend("claiming an answer"))?;

@@ -35,7 +35,7 @@ pub(crate) fn empty_store(database: &postgres::Config) -> PostgresStore {
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
     let mut client = database
-        .connect(NoTls)
+        .connect(postgres::NoTls)
         .unwrap_or_else(|e| panic!("connecting to the test database: {e}"));
     client
         .batch_execute(&format!(

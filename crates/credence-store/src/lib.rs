@@ -410,6 +410,14 @@ pub trait Store: EventStore + ScoreStore + RecordStore + AuditStore + AnswerStor
     /// A short name of the backend (`sqlite`).
     fn backend(&self) -> &'static str;
 
+    /// How many calls this store serves usefully at once: where a call is
+    /// work on this machine's processors (an embedded file), its cores;
+    /// where a call mostly waits on a database server, as many as it has
+    /// connections for. Callers size their threads by it.
+    fn concurrent_calls(&self) -> usize {
+        std::thread::available_parallelism().map_or(2, usize::from)
+    }
+
     /// The schema version of the open database.
     fn schema_version(&self) -> Result<u32>;
 

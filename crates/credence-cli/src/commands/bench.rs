@@ -360,20 +360,50 @@ fn on_postgres(
     subjects: u64,
     results: &mut Vec<Measure>,
 ) -> Result<()> {
-    let mut config: postgres::Config = url.parse().map_err(|e| {
-        anyhow::anyhow!("--postgres: {e}; write it as postgres://user:password@host:port/database")
-    })?;
-    let schema = format!("credence_bench_{}", std::process::id());
-    let mut admin = config
-        .connect(postgres::NoTls)
-        .with_context(|| format!("connecting to {}", context::redacted(url)))?;
-    admin.batch_execute(&format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-    ))?;
-    config.options(&format!("-c search_path={schema}"));
-    let outcome = postgres_rows(&config, events, subjects, results);
-    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))?;
-    outcome
+    let schema = RunSchema::create(url, "credence_bench")?;
+    postgres_rows(&schema.config, events, subjects, results)
+}
+
+/// A PostgreSQL schema made for one benchmark run and dropped when done.
+pub struct RunSchema {
+    /// The database's address with the schema as its search path.
+    pub config: postgres::Config,
+    name: String,
+    admin: postgres::Client,
+}
+
+impl RunSchema {
+    /// Creates `<prefix>_<pid>` (replacing a leftover) in the database at
+    /// `url`.
+    pub fn create(url: &str, prefix: &str) -> Result<Self> {
+        let mut config: postgres::Config = url.parse().map_err(|e| {
+            anyhow::anyhow!(
+                "--postgres: {e}; write it as postgres://user:password@host:port/database"
+            )
+        })?;
+        let name = format!("{prefix}_{}", std::process::id());
+        let mut admin = config
+            .connect(postgres::NoTls)
+            .with_context(|| format!("connecting to {}", context::redacted(url)))?;
+        admin.batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+        ))?;
+        config.options(&format!("-c search_path={name}"));
+        Ok(Self {
+            config,
+            name,
+            admin,
+        })
+    }
+}
+
+impl Drop for RunSchema {
+    fn drop(&mut self) {
+        let drop_it = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+        if let Err(e) = self.admin.batch_execute(&drop_it) {
+            tracing::warn!(error = %e, schema = %self.name, "dropping the benchmark's schema");
+        }
+    }
 }
 
 fn postgres_rows(

@@ -134,35 +134,70 @@ pub fn run(args: &BenchApiArgs) -> Result<()> {
 
 fn run_in(dir: &std::path::Path, args: &BenchApiArgs) -> Result<()> {
     let clock = SystemClock;
-    let store = SqliteStore::open(&dir.join("bench.db"))?;
-    errln!("bench-api: building a world of {} subjects", args.subjects)?;
-    let world = SimConfig::new(args.subjects, 11, today(&clock));
-    ingest_world(&world, &store, |_| {})?;
-    let store: Arc<dyn Store> = Arc::new(store);
-    let platform = Arc::new(
-        Platform::open(
-            store,
-            &Config::default(),
-            Arc::new(SystemClock),
-            Limits::default(),
-            // One server on an embedded file, as `credence serve` runs it.
+    // The nodes' stores: one embedded file served alone (as `credence
+    // serve` serves one), or one store per node over a PostgreSQL schema
+    // made for the run, answering shared.
+    let schema = match &args.postgres {
+        Some(url) => Some(super::bench::RunSchema::create(url, "credence_bench_api")?),
+        None => None,
+    };
+    let (stores, answering): (Vec<Arc<dyn Store>>, Answering) = match &schema {
+        None => (
+            vec![Arc::new(SqliteStore::open(&dir.join("bench.db"))?)],
             Answering::Alone,
-        )
-        .map_err(|e| anyhow!("{e}"))?,
-    );
-    let (partner_key, furnisher_key, pseudonyms) = set_up(&platform, args.subjects)?;
+        ),
+        Some(schema) => (
+            (0..args.nodes.max(1))
+                .map(|_| {
+                    credence_store_postgres::PostgresStore::open_config(schema.config.clone())
+                        .map(|store| Arc::new(store) as Arc<dyn Store>)
+                })
+                .collect::<Result<_, _>>()?,
+            Answering::Shared,
+        ),
+    };
+    errln!(
+        "bench-api: building a world of {} subjects on {} ({} node{})",
+        args.subjects,
+        stores[0].backend(),
+        stores.len(),
+        if stores.len() == 1 { "" } else { "s" }
+    )?;
+    let world = SimConfig::new(args.subjects, 11, today(&clock));
+    ingest_world(&world, stores[0].as_ref(), |_| {})?;
+    let platforms = stores
+        .into_iter()
+        .map(|store| {
+            Platform::open(
+                store,
+                &Config::default(),
+                Arc::new(SystemClock),
+                Limits::default(),
+                answering,
+            )
+            .map(Arc::new)
+            .map_err(|e| anyhow!("{e}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (partner_key, furnisher_key, pseudonyms) = set_up(&platforms[0], args.subjects)?;
     let bodies = ingest_bodies(args, &clock)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let address = listener.local_addr()?;
-    let server = runtime.spawn(credence_server::serve(listener, platform, async {
-        let _ = stopped.await;
-    }));
+    let mut servers = Vec::new();
+    let mut addresses = Vec::new();
+    for platform in platforms {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        addresses.push(listener.local_addr()?);
+        let server = runtime.spawn(credence_server::serve(listener, platform, async {
+            let _ = stopped.await;
+        }));
+        servers.push((stop, server));
+    }
+    let addresses = Arc::new(addresses);
 
     let seconds = Duration::from_secs_f64(args.seconds);
     errln!(
@@ -171,13 +206,13 @@ fn run_in(dir: &std::path::Path, args: &BenchApiArgs) -> Result<()> {
         args.seconds
     )?;
     let health = runtime.block_on(load(
-        address,
+        addresses.clone(),
         args.connections,
         seconds,
         Arc::new(|_, _| b"GET /healthz HTTP/1.1\r\nhost: bench\r\n\r\n".to_vec()),
     ))?;
     let check_auth = partner_key.clone();
-    let checks = runtime.block_on(load(address, args.connections, seconds, Arc::new(move |connection, n| {
+    let checks = runtime.block_on(load(addresses.clone(), args.connections, seconds, Arc::new(move |connection, n| {
         let pseudonym = &pseudonyms[(connection * 7_919 + n as usize) % pseudonyms.len()];
         let body = format!(r#"{{"pseudonym":"{pseudonym}","perk_id":"ride","transaction_id":"c{connection}-{n}"}}"#);
         post("/v1/partner/check", &check_auth, body.as_bytes())
@@ -186,7 +221,7 @@ fn run_in(dir: &std::path::Path, args: &BenchApiArgs) -> Result<()> {
     let ingest_bodies = bodies.clone();
     let ingest_connections = 4.min(args.connections);
     let ingest = runtime.block_on(load(
-        address,
+        addresses.clone(),
         ingest_connections,
         seconds,
         Arc::new(move |connection, n| {
@@ -197,8 +232,10 @@ fn run_in(dir: &std::path::Path, args: &BenchApiArgs) -> Result<()> {
             }
         }),
     ))?;
-    let _ = stop.send(());
-    runtime.block_on(server).context("server task")??;
+    for (stop, server) in servers {
+        let _ = stop.send(());
+        runtime.block_on(server).context("server task")??;
+    }
 
     let baseline = health.per_second();
     let phases = [
@@ -206,10 +243,21 @@ fn run_in(dir: &std::path::Path, args: &BenchApiArgs) -> Result<()> {
         checks.phase("partner eligibility check", "checks", 1.0, baseline),
         ingest.phase("furnisher ingest", "events", args.batch as f64, baseline),
     ];
+    drop(schema);
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&phases)?)?;
         return Ok(());
     }
+    outln!(
+        "{} node{} on {}",
+        addresses.len(),
+        if addresses.len() == 1 { "" } else { "s" },
+        if args.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    )?;
     outln!(
         "{:<28} {:>5} {:>10} {:>14} {:>8} {:>8} {:>9} {:>7}",
         "phase",
@@ -478,7 +526,7 @@ type RequestFn = Arc<dyn Fn(usize, u64) -> Vec<u8> + Send + Sync>;
 /// Keeps `connections` connections busy for `duration`; each sends the
 /// next request as soon as the previous answer is in.
 async fn load(
-    address: SocketAddr,
+    addresses: Arc<Vec<SocketAddr>>,
     connections: usize,
     duration: Duration,
     request: RequestFn,
@@ -489,6 +537,8 @@ async fn load(
     let mut tasks = Vec::with_capacity(connections);
     for connection in 0..connections {
         let request = request.clone();
+        // Connections spread over the nodes, as a load balancer would.
+        let address = addresses[connection % addresses.len()];
         tasks.push(tokio::spawn(async move {
             one_connection(address, connection, deadline, request).await
         }));
