@@ -176,7 +176,19 @@ impl ServingClaim {
 /// served. Commands that write beside a server (`keys`, `import`) need no
 /// claim: the server follows what they write.
 fn claim_for_serving(database: &Path) -> Result<ServingClaim> {
-    let lock_path = PathBuf::from(format!("{}-serve.lock", database.display()));
+    // Beside the file as the system names it, so that two spellings of one
+    // database (a symlink, `./`, a relative path) take one lock.
+    let named = database
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .canonicalize()
+        .ok()
+        .zip(database.file_name())
+        .map(|(folder, file)| folder.join(file))
+        .map(|path| std::fs::canonicalize(&path).unwrap_or(path))
+        .unwrap_or_else(|| database.to_path_buf());
+    let lock_path = PathBuf::from(format!("{}-serve.lock", named.display()));
     let lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -688,6 +688,32 @@ fn one_server_per_database_and_the_demo_never_deletes_a_served_one() {
         &["serve", "--db", db_arg, "--listen", "127.0.0.1:0"],
     );
     assert!(second.contains("one server per database"), "{second}");
+    // Another spelling of the same file is the same database.
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("another-name.db");
+        std::os::unix::fs::symlink(&db, &link).expect("symlink");
+        let link_arg = link.to_str().expect("utf-8 path");
+        let through_link = fails(
+            dir.path(),
+            &["serve", "--db", link_arg, "--listen", "127.0.0.1:0"],
+        );
+        assert!(
+            through_link.contains("one server per database"),
+            "{through_link}"
+        );
+        let relative = fails(
+            dir.path(),
+            &[
+                "serve",
+                "--db",
+                "./credence-demo.db",
+                "--listen",
+                "127.0.0.1:0",
+            ],
+        );
+        assert!(relative.contains("one server per database"), "{relative}");
+    }
     let again = fails(dir.path(), &["demo", "--subjects", "50", "--no-serve"]);
     assert!(again.contains("is serving"), "{again}");
     let health = ureq::get(&format!("{}/v1/me", server.base))

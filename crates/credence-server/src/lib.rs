@@ -59,7 +59,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(platform.clone());
-    let sweeper = tokio::spawn(sweep_disputes(platform.clone()));
+    let sweeper = tokio::spawn(sweep(platform.clone()));
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
@@ -72,20 +72,37 @@ pub async fn serve(
     result
 }
 
-/// Resolves unanswered disputes for the subject once their 20 days are up,
-/// even if nobody looks at them (reads settle them too).
-async fn sweep_disputes(platform: Arc<Platform>) {
+/// Every hour: resolves unanswered disputes for the subject once their 20
+/// days are up, even if nobody looks at them (reads settle them too), and
+/// forgets partner answers claimed before yesterday. Every node runs it;
+/// both are safe to run at once.
+async fn sweep(platform: Arc<Platform>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3_600));
     loop {
         tick.tick().await;
         let platform = platform.clone();
-        let outcome =
-            tokio::task::spawn_blocking(move || platform.disputes().settle_lapsed_disputes()).await;
-        match outcome {
-            Ok(Ok(settled)) if settled > 0 => {
+        let outcome = tokio::task::spawn_blocking(move || {
+            (
+                platform.disputes().settle_lapsed_disputes(),
+                platform.answers().forget_old_answers(),
+            )
+        })
+        .await;
+        let Ok((settled, forgotten)) = outcome else {
+            continue;
+        };
+        match settled {
+            Ok(settled) if settled > 0 => {
                 tracing::info!(settled, "disputes resolved for subjects after 20 days")
             }
-            Ok(Err(e)) => tracing::warn!(error = %e, "settling lapsed disputes"),
+            Err(e) => tracing::warn!(error = %e, "settling lapsed disputes"),
+            _ => {}
+        }
+        match forgotten {
+            Ok(forgotten) if forgotten > 0 => {
+                tracing::debug!(forgotten, "partner answers from before yesterday forgotten")
+            }
+            Err(e) => tracing::warn!(error = %e, "forgetting old partner answers"),
             _ => {}
         }
     }
