@@ -28,6 +28,17 @@ pub struct Global {
     /// configuration).
     #[arg(long, global = true, env = "CREDENCE_AGEING_YEARS")]
     pub ageing_years: Option<u32>,
+    /// File holding the key audit checkpoints are signed and checked with
+    /// (64 hex digits, as `openssl rand -hex 32` writes): the same on every
+    /// node and wherever the log is verified. Without one, the key the
+    /// database keeps is used, which whoever can rewrite the log can read.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDENCE_AUDIT_KEY_FILE",
+        value_name = "FILE"
+    )]
+    pub audit_key_file: Option<PathBuf>,
     /// More log output (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -141,13 +152,18 @@ pub enum KeysAction {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
-    /// Walk every chain; exit 1 if any entry was changed, deleted or reordered.
+    /// Walk every chain and check the signed checkpoints; exit 1 if any
+    /// entry was changed, deleted or reordered, or a chain was rewritten,
+    /// cut back or dropped behind a checkpoint.
     Verify {
         /// Also require the chains to end at this head hash (recorded
         /// earlier: it covers every chain's head), to detect a cut-off tail.
         #[arg(long)]
         expect_head: Option<String>,
     },
+    /// Sign every chain's head now and write the checkpoint to the log
+    /// (servers do this at start and every hour).
+    Checkpoint,
 }
 
 #[derive(Debug, Args)]

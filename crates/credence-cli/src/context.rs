@@ -140,6 +140,23 @@ pub fn open_store(global: &Global, default: &str, config: &Config) -> Result<Arc
 }
 
 /// Opens an existing store (for commands that only read or score).
+/// The audit checkpoint key `--audit-key-file` names, if it names one.
+pub fn audit_key(global: &Global) -> Result<Option<credence_service::platform::CheckpointKey>> {
+    let Some(path) = &global.audit_key_file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the audit key file {}; write one with `openssl rand -hex 32 > {}`",
+            path.display(),
+            path.display()
+        )
+    })?;
+    credence_service::platform::CheckpointKey::from_hex(&text)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
 pub fn open_existing_store(global: &Global, config: &Config) -> Result<Arc<dyn Store>> {
     let database = Database::from_flags(global, DEFAULT_DB)?;
     if !database.exists() {

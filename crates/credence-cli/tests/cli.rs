@@ -15,6 +15,7 @@ fn credence(dir: &Path, args: &[&str]) -> Output {
         .env_remove("CREDENCE_DB")
         .env_remove("CREDENCE_CONFIG")
         .env_remove("CREDENCE_AGEING_YEARS")
+        .env_remove("CREDENCE_AUDIT_KEY_FILE")
         .output()
         .expect("the binary runs")
 }
@@ -644,6 +645,10 @@ fn demo_serves_the_api_and_stops_gracefully_on_sigterm() {
     let db = db.to_str().expect("utf-8 path");
     let verdict = ok(dir.path(), &["audit", "verify", "--db", db]);
     assert!(verdict.contains("audit log intact"), "{verdict}");
+    assert!(
+        verdict.contains("checkpoints: 1 signed with the database's key checked"),
+        "the server signed the heads when it started: {verdict}"
+    );
     let keys = ok(dir.path(), &["keys", "list", "--db", db]);
     let operator_id = operator
         .trim_start_matches("crd_")
@@ -870,8 +875,9 @@ fn audit_verify_fails_on_a_tampered_log() {
     let intact = ok(d, &["audit", "verify", "--db", db]);
     assert!(intact.contains("3 entries"), "{intact}");
     let head = intact
-        .split("head ")
-        .nth(1)
+        .lines()
+        .next()
+        .and_then(|line| line.split("head ").nth(1))
         .unwrap_or_default()
         .trim()
         .to_string();
@@ -886,6 +892,90 @@ fn audit_verify_fails_on_a_tampered_log() {
     assert!(
         broken.contains("NOT intact") && broken.contains("entry 2"),
         "{broken}"
+    );
+}
+
+#[test]
+fn audit_checkpoints_are_signed_and_checked_with_the_key_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let db = d.join("a.db");
+    let db = db.to_str().expect("utf-8 path");
+    let key = d.join("audit.key");
+    std::fs::write(&key, format!("{}\n", "5a".repeat(32))).expect("key file");
+    let key = key.to_str().expect("utf-8 path");
+    ok(d, &["keys", "create", "--role", "operator", "--db", db]);
+    let written = ok(
+        d,
+        &["audit", "checkpoint", "--db", db, "--audit-key-file", key],
+    );
+    assert!(
+        written.contains("checkpoint written: entry 2 of chain 0"),
+        "{written}"
+    );
+    let again = ok(
+        d,
+        &["audit", "checkpoint", "--db", db, "--audit-key-file", key],
+    );
+    assert!(again.contains("none written"), "{again}");
+    let checked = ok(d, &["audit", "verify", "--db", db, "--audit-key-file", key]);
+    assert!(
+        checked.contains("checkpoints: 1 signed with the given key checked")
+            && checked.contains("0 entries written since"),
+        "{checked}"
+    );
+    let output = credence(d, &["audit", "verify", "--db", db]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("none signed with the database's key")
+            && stdout.contains("1 signed with another key, not checked")
+            && stderr.contains("--audit-key-file"),
+        "the database's key cannot vouch for it, and the check says to give the key:\n{stdout}\n{stderr}"
+    );
+    // A checkpoint rewritten to hide a chain: the log no longer verifies.
+    let connection = rusqlite::Connection::open(db).expect("open");
+    connection
+        .execute(
+            "UPDATE audit SET detail = replace(detail, '\"seq\":1', '\"seq\":0') WHERE action = 'audit.checkpoint'",
+            [],
+        )
+        .expect("tamper");
+    let broken = fails(d, &["audit", "verify", "--db", db, "--audit-key-file", key]);
+    assert!(broken.contains("NOT intact"), "{broken}");
+    std::fs::write(d.join("short.key"), "abc").expect("key file");
+    let short = fails(
+        d,
+        &[
+            "audit",
+            "verify",
+            "--db",
+            db,
+            "--audit-key-file",
+            "short.key",
+        ],
+    );
+    assert!(
+        short.contains("short.key") && short.contains("openssl rand -hex 32"),
+        "{short}"
+    );
+    let missing = fails(
+        d,
+        &[
+            "audit",
+            "checkpoint",
+            "--db",
+            db,
+            "--audit-key-file",
+            "none.key",
+        ],
+    );
+    assert!(
+        missing.contains("cannot read the audit key file none.key"),
+        "{missing}"
     );
 }
 

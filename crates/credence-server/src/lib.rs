@@ -72,10 +72,11 @@ pub async fn serve(
     result
 }
 
-/// Every hour: resolves unanswered disputes for the subject once their 20
-/// days are up, even if nobody looks at them (reads settle them too), and
-/// forgets partner answers claimed before yesterday. Every node runs it;
-/// both are safe to run at once.
+/// At start and every hour: resolves unanswered disputes for the subject
+/// once their 20 days are up, even if nobody looks at them (reads settle
+/// them too), forgets partner answers claimed before yesterday, and signs
+/// a checkpoint over the audit chains' heads. Every node runs it; all
+/// three are safe to run at once.
 async fn sweep(platform: Arc<Platform>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3_600));
     loop {
@@ -85,12 +86,16 @@ async fn sweep(platform: Arc<Platform>) {
             (
                 platform.disputes().settle_lapsed_disputes(),
                 platform.answers().forget_old_answers(),
+                platform.checkpoints().write_checkpoint(),
             )
         })
         .await;
-        let Ok((settled, forgotten)) = outcome else {
+        let Ok((settled, forgotten, checkpoint)) = outcome else {
             continue;
         };
+        if let Err(e) = checkpoint {
+            tracing::warn!(error = %e, "signing an audit checkpoint");
+        }
         match settled {
             Ok(settled) if settled > 0 => {
                 tracing::info!(settled, "disputes resolved for subjects after 20 days")

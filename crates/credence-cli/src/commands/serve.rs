@@ -4,7 +4,9 @@ use crate::cli::{AuditAction, Global, KeysAction, ServeArgs};
 use crate::context;
 use anyhow::{Context, Result, anyhow, bail};
 use credence_service::SystemClock;
-use credence_service::platform::{Answering, KeySpec, Limits, Platform, Principal, Role};
+use credence_service::platform::{
+    Answering, CheckpointKey, KeySpec, Limits, Platform, Principal, Role,
+};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -26,6 +28,12 @@ pub fn open_platform(
     )
     .map_err(|e| anyhow!("{e}"))
     .context("starting the platform")?;
+    if let Some(key) = context::audit_key(global)? {
+        platform
+            .checkpoints()
+            .sign_with(key)
+            .map_err(|e| anyhow!("{e}"))?;
+    }
     Ok(Arc::new(platform))
 }
 
@@ -125,9 +133,19 @@ pub fn keys(global: &Global, action: &KeysAction) -> Result<()> {
 }
 
 pub fn audit(global: &Global, action: &AuditAction) -> Result<()> {
-    let AuditAction::Verify { expect_head } = action;
+    let expect_head = match action {
+        AuditAction::Verify { expect_head } => expect_head,
+        AuditAction::Checkpoint => return write_checkpoint(global),
+    };
     let store = context::open_existing_store(global, &context::config(global)?)?;
-    let verdict = credence_service::platform::audit::verify(store.as_ref())
+    let key = match context::audit_key(global)? {
+        Some(key) => Some(key),
+        None => CheckpointKey::of_database(store.as_ref())
+            .map_err(|e| anyhow!("{e}"))
+            .context("reading the database's checkpoint key")?,
+    };
+    let verdict = credence_service::platform::audit::verify(store.as_ref(), key.as_ref())
+        .map_err(|e| anyhow!("{e}"))
         .context("reading the audit log")?;
     if !verdict.intact {
         bail!(
@@ -152,5 +170,61 @@ pub fn audit(global: &Global, action: &AuditAction) -> Result<()> {
         if verdict.chains.len() == 1 { "" } else { "s" },
         verdict.head_hash
     )?;
+    let checkpoints = &verdict.checkpoints;
+    match checkpoints.latest_at {
+        Some(latest) => outln!(
+            "checkpoints: {} signed with the {} key checked, the newest of {latest}; {} entr{} written since",
+            checkpoints.checked,
+            if checkpoints.key == "database" {
+                "database's"
+            } else {
+                "given"
+            },
+            checkpoints.entries_after_latest,
+            if checkpoints.entries_after_latest == 1 {
+                "y"
+            } else {
+                "ies"
+            },
+        )?,
+        None => outln!(
+            "checkpoints: none signed with the {} key; the chains alone vouch for the log",
+            if checkpoints.key == "database" {
+                "database's"
+            } else {
+                "given"
+            },
+        )?,
+    }
+    if checkpoints.other_key > 0 {
+        outln!(
+            "checkpoints: {} signed with another key, not checked",
+            checkpoints.other_key
+        )?;
+    }
+    if key.as_ref().is_some_and(|k| !k.is_external()) {
+        errln!(
+            "credence: checkpoints were checked with the key the database keeps, which whoever can rewrite the log can read; give servers and this check --audit-key-file"
+        )?;
+    }
+    Ok(())
+}
+
+/// `credence audit checkpoint`.
+fn write_checkpoint(global: &Global) -> Result<()> {
+    let platform = open_platform(global, context::DEFAULT_DB, Answering::Shared)?;
+    let written = platform
+        .checkpoints()
+        .write_checkpoint()
+        .map_err(|e| anyhow!("{e}"))?;
+    platform.close();
+    match written {
+        Some(place) => outln!(
+            "checkpoint written: entry {} of chain {}",
+            place.seq,
+            place.chain
+        )?,
+        None => outln!("nothing written since the newest checkpoint; none written")?,
+    }
     Ok(())
 }

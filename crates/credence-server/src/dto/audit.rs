@@ -17,6 +17,28 @@ pub struct AuditVerdict {
     pub problem: Option<String>,
     /// Each chain checked, by chain.
     pub chains: Vec<ChainVerdict>,
+    /// The signed checkpoints over the chains' heads.
+    pub checkpoints: CheckpointVerdict,
+}
+
+/// What [`verify`] found of the signed checkpoints.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointVerdict {
+    /// The key they were checked with: `database`, or `external:` and a
+    /// digest of the key given to the server.
+    pub key: String,
+    /// Checkpoints signed with that key, each checked.
+    pub checked: u64,
+    /// Checkpoints signed with another key, which this check cannot vouch
+    /// for.
+    pub other_key: u64,
+    /// When the newest checked checkpoint was signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub latest_at: Option<Timestamp>,
+    /// Entries written after the newest checked checkpoint: the hash
+    /// chains alone vouch for these.
+    pub entries_after_latest: u64,
 }
 
 /// What [`verify`] found on one chain.
@@ -38,6 +60,19 @@ impl From<platform::AuditVerdict> for AuditVerdict {
             head_hash: value.head_hash,
             problem: value.problem,
             chains: value.chains.into_iter().map(Into::into).collect(),
+            checkpoints: value.checkpoints.into(),
+        }
+    }
+}
+
+impl From<platform::CheckpointVerdict> for CheckpointVerdict {
+    fn from(value: platform::CheckpointVerdict) -> Self {
+        Self {
+            key: value.key,
+            checked: value.checked,
+            other_key: value.other_key,
+            latest_at: value.latest_at,
+            entries_after_latest: value.entries_after_latest,
         }
     }
 }

@@ -98,6 +98,7 @@ outgoing!(
     ApiKey,
     AuditVerdict,
     ChainVerdict,
+    CheckpointVerdict,
     Code,
     Consent,
     Deployment,

@@ -201,12 +201,12 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
     hex::decode(text).ok()
 }
 
 /// Equality whose time does not depend on where the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -214,12 +214,31 @@ pub(crate) fn sha256_hex(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
 }
 
+/// HMAC-SHA-256 under `key` of `parts`, each followed by a zero byte (so
+/// no two different lists of parts sign alike).
+pub(crate) fn hmac_sha256(key: &[u8; 32], parts: &[&str]) -> Vec<u8> {
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| {
+        // HMAC accepts keys of any length; this cannot happen.
+        unreachable!("HMAC key length")
+    });
+    for part in parts {
+        mac.update(part.as_bytes());
+        mac.update(&[0]);
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The stored secret that signs audit checkpoints where no key outside
+/// the database is given.
+const CHECKPOINT_SECRET: &str = "audit_checkpoints";
+
 /// The platform's secrets, created on first start and kept in the store.
 #[derive(Clone)]
 pub(crate) struct Secrets {
     token: [u8; 32],
     pseudonym: [u8; 32],
     subject_ref: [u8; 32],
+    checkpoint: [u8; 32],
 }
 
 impl std::fmt::Debug for Secrets {
@@ -250,19 +269,30 @@ impl Secrets {
             token: one("subject_tokens")?,
             pseudonym: one("partner_pseudonyms")?,
             subject_ref: one("audit_subject_refs")?,
+            checkpoint: one(CHECKPOINT_SECRET)?,
         })
     }
 
+    /// The key the database keeps for signing audit checkpoints, read
+    /// without creating it (for checking the log from outside a platform).
+    pub fn stored_checkpoint_key(store: &dyn Store) -> ApiResult<Option<[u8; 32]>> {
+        let Some(stored) = store.record(kind::SECRET, CHECKPOINT_SECRET)? else {
+            return Ok(None);
+        };
+        let text: String = super::records::decode(&stored)?;
+        unhex(&text)
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .map(Some)
+            .ok_or_else(|| ApiError::internal("the stored checkpoint key is malformed"))
+    }
+
+    /// The database's own key for signing audit checkpoints.
+    pub fn checkpoint_key(&self) -> [u8; 32] {
+        self.checkpoint
+    }
+
     fn mac(key: &[u8; 32], parts: &[&str]) -> Vec<u8> {
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| {
-            // HMAC accepts keys of any length; this cannot happen.
-            unreachable!("HMAC key length")
-        });
-        for part in parts {
-            mac.update(part.as_bytes());
-            mac.update(&[0]);
-        }
-        mac.finalize().into_bytes().to_vec()
+        hmac_sha256(key, parts)
     }
 
     /// The subject as one partner knows them: stable for that partner,
@@ -409,6 +439,7 @@ mod tests {
             token: [1; 32],
             pseudonym: [2; 32],
             subject_ref: [3; 32],
+            checkpoint: [4; 32],
         }
     }
 

@@ -15,6 +15,7 @@
 //! queued up in one transaction (group commit): each caller still waits
 //! until its own entry is durable, but many callers share one fsync.
 
+use super::checkpoints::{CheckpointKey, CheckpointVerdict};
 use credence_store::{AuditAnswer, AuditEntry, ChainHead, RecordWrite, Store};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -313,6 +314,8 @@ pub struct AuditVerdict {
     pub problem: Option<String>,
     /// Each chain checked, by chain.
     pub chains: Vec<ChainVerdict>,
+    /// The signed checkpoints over the chains' heads.
+    pub checkpoints: CheckpointVerdict,
 }
 
 /// What [`verify`] found on one chain.
@@ -326,8 +329,13 @@ pub struct ChainVerdict {
     pub head_hash: String,
 }
 
-/// Walks every chain and reports the first broken link.
-pub fn verify(store: &dyn Store) -> Result<AuditVerdict, credence_store::Error> {
+/// Walks every chain and reports the first broken link, then checks the
+/// checkpoints signed with `key` against the chains (see
+/// [`super::checkpoints`]).
+pub fn verify(
+    store: &dyn Store,
+    key: Option<&CheckpointKey>,
+) -> Result<AuditVerdict, super::ApiError> {
     let mut chains = Vec::new();
     let mut problem = None;
     for head in store.audit_heads()? {
@@ -337,6 +345,10 @@ pub fn verify(store: &dyn Store) -> Result<AuditVerdict, credence_store::Error> 
             problem = broken;
             break;
         }
+    }
+    let (checkpoints, found) = super::checkpoints::verify(store, key, &chains)?;
+    if problem.is_none() {
+        problem = found;
     }
     let mut digest = Sha256::new();
     for chain in &chains {
@@ -350,6 +362,7 @@ pub fn verify(store: &dyn Store) -> Result<AuditVerdict, credence_store::Error> 
         head_hash: super::access::hex(&digest.finalize()),
         problem,
         chains,
+        checkpoints,
     })
 }
 
@@ -414,7 +427,7 @@ impl super::Platform {
     /// Verifies the audit chain.
     pub fn verify_audit(&self, principal: &super::Principal) -> super::ApiResult<AuditVerdict> {
         super::access::operator_only(principal)?;
-        Ok(super::audit::verify(self.store())?)
+        verify(self.store(), Some(&self.checkpoints().key()))
     }
 }
 
@@ -493,7 +506,7 @@ mod tests {
         }
         let expected: Vec<(u32, u64)> = (1..=6).map(|seq| (CONTROL_CHAIN, seq)).collect();
         assert_eq!(seqs, expected);
-        let verdict = verify(server_store.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+        let verdict = verify(server_store.as_ref(), None).unwrap_or_else(|e| panic!("{e}"));
         assert!(verdict.intact, "{verdict:?}");
         assert_eq!(verdict.entries, 6);
     }
@@ -546,7 +559,7 @@ mod tests {
             chains.len() > 8,
             "the entries spread over chains: {chains:?}"
         );
-        let verdict = verify(open(&path).as_ref()).unwrap_or_else(|e| panic!("{e}"));
+        let verdict = verify(open(&path).as_ref(), None).unwrap_or_else(|e| panic!("{e}"));
         assert!(verdict.intact, "{verdict:?}");
         assert_eq!(verdict.entries, 2 * per_process as u64);
         assert_eq!(verdict.chains.len(), chains.len());
@@ -565,7 +578,7 @@ mod tests {
         }
         log.close();
         let chain = chain_of(Some(&subject));
-        let intact = verify(store.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+        let intact = verify(store.as_ref(), None).unwrap_or_else(|e| panic!("{e}"));
         assert!(intact.intact && intact.entries == 3, "{intact:?}");
         let other = if chain == SUBJECT_CHAINS {
             1
@@ -576,7 +589,7 @@ mod tests {
         raw(format!(
             "UPDATE audit SET chain = {other} WHERE chain = {chain}"
         ));
-        let moved = verify(store.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+        let moved = verify(store.as_ref(), None).unwrap_or_else(|e| panic!("{e}"));
         assert!(!moved.intact, "{moved:?}");
         assert!(
             moved
@@ -591,7 +604,7 @@ mod tests {
         raw(format!(
             "DELETE FROM audit WHERE chain = {chain} AND seq = 3"
         ));
-        let cut = verify(store.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+        let cut = verify(store.as_ref(), None).unwrap_or_else(|e| panic!("{e}"));
         assert!(cut.intact, "a cut-off tail verifies alone: {cut:?}");
         assert_ne!(
             cut.head_hash, intact.head_hash,

@@ -9,6 +9,7 @@
 pub mod access;
 mod answers;
 pub mod audit;
+pub mod checkpoints;
 mod consents;
 mod disputes;
 mod error;
@@ -23,6 +24,7 @@ mod stats;
 pub use access::{ApiKey, Audience, IssuedKey, Principal, Role};
 pub use answers::{Answering, EligibilityAnswer, PartnerQuestion, ScoreAnswer};
 pub use audit::{AuditEvent, AuditLog, AuditPlace, AuditVerdict, ChainVerdict};
+pub use checkpoints::{CheckpointKey, CheckpointVerdict};
 pub use consents::{
     Consent, ConsentRequest, PartnerConsent, RestrictedDataConsent, RestrictedDataConsentChange,
     Scope,
@@ -119,6 +121,8 @@ macro_rules! concepts {
 concepts! {
     /// Partners' questions and their answers (`answers.rs`).
     Answers => answers;
+    /// Signed checkpoints over the audit chains' heads (`checkpoints.rs`).
+    Checkpoints => checkpoints;
     /// Subjects' consents to partners, and the restricted-data consent
     /// (`consents.rs`).
     Consents => consents;
@@ -140,6 +144,8 @@ pub struct Platform {
     clock: Arc<dyn Clock>,
     secrets: Secrets,
     audit: AuditLog,
+    /// The key audit checkpoints are signed with, and the newest known.
+    signer: checkpoints::Signer,
     /// API keys by id. Keys are few and checked on every request; the cache
     /// is written through on create and revoke, so a revocation is in force
     /// for the next request of this process, and reloaded when another
@@ -240,6 +246,7 @@ impl Platform {
             clock,
             secrets,
             audit,
+            signer: checkpoints::Signer::default(),
             keys: RwLock::new(keys),
             record_cache: records::RecordCache::default(),
             changes: ChangeFollower {
@@ -659,7 +666,7 @@ override = "{reason}"
             "a new reason is audited"
         );
         assert!(
-            audit::verify(store.as_ref())
+            audit::verify(store.as_ref(), None)
                 .map(|v| v.intact)
                 .unwrap_or_default()
         );

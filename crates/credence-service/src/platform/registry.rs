@@ -388,7 +388,7 @@ mod tests {
             .registry()
             .put_partner(&operator, &partner("kept"))
             .unwrap_or_else(|e| panic!("{e}"));
-        let entries = || super::super::audit::verify(store.as_ref()).map(|v| v.entries);
+        let entries = || super::super::audit::verify(store.as_ref(), None).map(|v| v.entries);
         let before = entries().unwrap_or_else(|e| panic!("{e}"));
         // A closed audit log stands for one that cannot be written.
         platform.close();
