@@ -89,6 +89,23 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Move a whole deployment into a new, empty database (an embedded
+    /// file up to PostgreSQL) and verify it: the same rows, an intact audit
+    /// log ending at the same heads, every subject scoring the same.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The database to move: a file path, `sqlite:PATH` or `postgres://…`.
+    /// Stop every server and writer on it first.
+    #[arg(long, value_name = "DATABASE")]
+    pub from: String,
+    /// Where to: an empty database (or schema) of either kind; created
+    /// when absent.
+    // Never shown in --help: it may carry a password.
+    #[arg(long, value_name = "DATABASE", hide_env_values = true)]
+    pub to: String,
 }
 
 #[derive(Debug, Args)]

@@ -721,6 +721,11 @@ fn one_server_per_database_and_the_demo_never_deletes_a_served_one() {
     }
     let again = fails(dir.path(), &["demo", "--subjects", "50", "--no-serve"]);
     assert!(again.contains("is serving"), "{again}");
+    let moving = fails(
+        dir.path(),
+        &["migrate", "--from", db_arg, "--to", "sqlite:moved.db"],
+    );
+    assert!(moving.contains("a server is running on --from"), "{moving}");
     let health = ureq::get(&format!("{}/v1/me", server.base))
         .header(
             "Authorization",
@@ -1577,6 +1582,122 @@ fn postgres_schema(name: &str) -> Option<String> {
         .expect("creates the schema");
     let joiner = if url.contains('?') { '&' } else { '?' };
     Some(format!("{url}{joiner}options=-c%20search_path%3D{schema}"))
+}
+
+#[test]
+fn a_served_deployment_moves_up_to_postgresql_and_verifies() {
+    let Some(postgres) = postgres_schema("migrate") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    // A deployment that has served: keys, partners, consents, perks,
+    // answers, audit chains and a checkpoint.
+    let server = DemoServer::start(d, "300");
+    let operator = server.key("operator");
+    let token = server
+        .printed
+        .split_whitespace()
+        .find(|word| word.starts_with("st1."))
+        .map(str::to_string)
+        .expect("a subject token");
+    let me = ureq::get(&format!("{}/v1/me", server.base))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .map(|r| r.status().as_u16());
+    assert_eq!(me.ok(), Some(200));
+    server.stop();
+    let db = d.join("credence-demo.db");
+    let db = db.to_str().expect("utf-8 path");
+    let moved = ok(d, &["migrate", "--from", db, "--to", &postgres]);
+    assert!(
+        moved.contains("moved and verified: 300 subjects"),
+        "{moved}"
+    );
+    // The moved deployment is the same deployment: the same audit log, the
+    // same scores, and the operator's key and the subject's token (signed
+    // with the moved secrets) still work.
+    let head = |db: &str| {
+        let verdict = ok(d, &["audit", "verify", "--db", db]);
+        assert!(verdict.contains("audit log intact"), "{verdict}");
+        assert!(verdict.contains("checkpoints: 1 signed"), "{verdict}");
+        verdict.lines().next().unwrap_or_default().to_string()
+    };
+    assert_eq!(head(db), head(&postgres));
+    let score = |db: &str| {
+        ok(
+            d,
+            &[
+                "score",
+                "sub-00000007",
+                "--db",
+                db,
+                "--as-of",
+                "2026-06-01",
+                "--json",
+            ],
+        )
+    };
+    assert_eq!(score(db), score(&postgres));
+    assert_eq!(
+        ok(d, &["keys", "list", "--db", db]),
+        ok(d, &["keys", "list", "--db", &postgres])
+    );
+    let node = Command::new(env!("CARGO_BIN_EXE_credence"))
+        .args(["serve", "--db", &postgres, "--listen", "127.0.0.1:0"])
+        .current_dir(d)
+        .env_remove("CREDENCE_DB")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut node = KillOnDrop(node);
+    let mut announced = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(node.0.stderr.take().expect("stderr")),
+        &mut announced,
+    )
+    .expect("the node announces itself");
+    let base = announced
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("an address")
+        .to_string();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let status = |path: &str, credential: &str| {
+        agent
+            .get(&format!("{base}{path}"))
+            .header("Authorization", &format!("Bearer {credential}"))
+            .call()
+            .map(|r| r.status().as_u16())
+            .ok()
+    };
+    assert_eq!(status("/v1/operator/keys", &operator), Some(200));
+    assert_eq!(status("/v1/me", &token), Some(200));
+    drop(node);
+    // Into a database that holds anything: refused, nothing written.
+    let again = fails(d, &["migrate", "--from", db, "--to", &postgres]);
+    assert!(again.contains("already holds"), "{again}");
+    let same = fails(d, &["migrate", "--from", db, "--to", db]);
+    assert!(same.contains("the same database"), "{same}");
+    // And down again, into a new file.
+    let down = ok(
+        d,
+        &["migrate", "--from", &postgres, "--to", "sqlite:down.db"],
+    );
+    assert!(down.contains("moved and verified: 300 subjects"), "{down}");
+}
+
+/// Kills a child process when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod baseline;
 mod rows;
 mod schema;
 mod session;
+mod transfer;
 
 pub use baseline::bare_copy_baseline;
 
@@ -196,7 +197,7 @@ impl PostgresStore {
         Ok(store)
     }
 
-    fn client(&self) -> Result<Connection> {
+    pub(crate) fn client(&self) -> Result<Connection> {
         let Some(pool) = &self.pool else {
             return Err(Error::Backend("the store is closing".into()));
         };
@@ -543,10 +544,10 @@ fn subject_from_row(row: &postgres::Row) -> Result<Subject> {
 
 const SUBJECT_COLUMNS: &str = "subject_id, kind, enrolled_at, restricted_consent, state";
 
-const SCORE_COLUMNS: &str =
+pub(crate) const SCORE_COLUMNS: &str =
     "subject_id, as_of, model_version, scored, score, pd, dimensions, reasons, computed_at";
 
-fn score_from_row(row: &postgres::Row) -> Result<StoredScore> {
+pub(crate) fn score_from_row(row: &postgres::Row) -> Result<StoredScore> {
     let dims: &[u8] = row.get(6);
     let mut dimensions = [None; 5];
     for (slot, byte) in dimensions.iter_mut().zip(dims.iter()) {
@@ -605,10 +606,10 @@ fn write_record(tx: &mut impl GenericClient, sql: &str, r: &Record) -> Result<u6
     .map_err(backend("storing a record"))
 }
 
-const AUDIT_COLUMNS: &str =
+pub(crate) const AUDIT_COLUMNS: &str =
     "chain, seq, at, actor, action, subject_ref, detail, prev_hash, hash, answer_key, answer";
 
-fn audit_from_row(row: &postgres::Row) -> Result<AuditEntry> {
+pub(crate) fn audit_from_row(row: &postgres::Row) -> Result<AuditEntry> {
     let chain: i32 = row.get(0);
     let seq: i64 = row.get(1);
     let answer = match (

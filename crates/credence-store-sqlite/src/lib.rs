@@ -15,6 +15,7 @@ mod baseline;
 mod log_cache;
 mod records;
 mod schema;
+mod transfer;
 mod writer;
 
 pub use baseline::bare_insert_baseline;
@@ -102,7 +103,7 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-fn backend(context: &'static str) -> impl Fn(rusqlite::Error) -> Error {
+pub(crate) fn backend(context: &'static str) -> impl Fn(rusqlite::Error) -> Error {
     move |e| {
         use rusqlite::ErrorCode::{
             CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, ReadOnly, SystemIoFailure,
@@ -162,7 +163,7 @@ impl SqliteStore {
         &self.path
     }
 
-    fn with_reader<T>(&self, read: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn with_reader<T>(&self, read: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let pooled = self.readers.lock().ok().and_then(|mut pool| pool.pop());
         let connection = match pooled {
             Some(c) => c,
@@ -251,7 +252,7 @@ impl SqliteStore {
     /// Commits a transaction that wrote the rows of `subjects`: increments
     /// the subject generation inside it and tells the log cache which
     /// subjects change before the commit makes them visible.
-    fn commit_subject_write(
+    pub(crate) fn commit_subject_write(
         &self,
         tx: rusqlite::Transaction<'_>,
         subjects: Vec<SubjectId>,
@@ -288,7 +289,7 @@ impl SqliteStore {
             .map_err(backend("reading the subject generation"))
     }
 
-    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
+    pub(crate) fn writer(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
         self.writer
             .lock()
             .map_err(|_| Error::Backend("a previous write panicked; restart the process".into()))
@@ -344,14 +345,14 @@ fn open_connection(path: &Path, purpose: Use) -> Result<Connection> {
     Ok(connection)
 }
 
-fn kind_code(kind: SubjectKind) -> i64 {
+pub(crate) fn kind_code(kind: SubjectKind) -> i64 {
     match kind {
         SubjectKind::Person => 0,
         SubjectKind::Organisation => 1,
     }
 }
 
-fn kind_from_code(code: i64) -> Result<SubjectKind> {
+pub(crate) fn kind_from_code(code: i64) -> Result<SubjectKind> {
     match code {
         0 => Ok(SubjectKind::Person),
         1 => Ok(SubjectKind::Organisation),
@@ -359,7 +360,7 @@ fn kind_from_code(code: i64) -> Result<SubjectKind> {
     }
 }
 
-fn state_from_code(code: i64) -> Result<SubjectState> {
+pub(crate) fn state_from_code(code: i64) -> Result<SubjectState> {
     match code {
         0 => Ok(SubjectState::Enrolled),
         1 => Ok(SubjectState::OptedOut),
@@ -402,11 +403,11 @@ fn subject_from_parts(parts: (i64, String, i64, i64, bool, i64)) -> Result<(i64,
     ))
 }
 
-fn dimensions_blob(dimensions: &[Option<u8>; 5]) -> [u8; 5] {
+pub(crate) fn dimensions_blob(dimensions: &[Option<u8>; 5]) -> [u8; 5] {
     dimensions.map(|d| d.unwrap_or(u8::MAX))
 }
 
-fn score_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ScoreRow> {
+pub(crate) fn score_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ScoreRow> {
     Ok((
         row.get(0)?,
         row.get(1)?,
@@ -432,7 +433,7 @@ type ScoreRow = (
     i64,
 );
 
-fn score_from_parts(row: ScoreRow) -> Result<StoredScore> {
+pub(crate) fn score_from_parts(row: ScoreRow) -> Result<StoredScore> {
     let (subject, as_of, model_version, scored, score, pd, dims, reasons, computed_at) = row;
     let mut dimensions = [None; 5];
     for (slot, byte) in dimensions.iter_mut().zip(dims.iter()) {
@@ -456,7 +457,7 @@ fn score_from_parts(row: ScoreRow) -> Result<StoredScore> {
     })
 }
 
-const SCORE_COLUMNS: &str =
+pub(crate) const SCORE_COLUMNS: &str =
     "subject_id, as_of, model_version, scored, score, pd, dimensions, reasons, computed_at";
 
 impl Store for SqliteStore {

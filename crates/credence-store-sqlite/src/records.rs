@@ -34,7 +34,7 @@ fn execute_with_record(
         r.body
     ])
 }
-const AUDIT_COLUMNS: &str =
+pub(crate) const AUDIT_COLUMNS: &str =
     "audit.chain, audit.seq, audit.at, audit.actor, audit.action, audit.subject_ref,
     audit.detail, audit.prev_hash, audit.hash, audit.answer_key, audit.answer";
 /// The columns an append writes (`position` numbers itself).
@@ -203,14 +203,14 @@ fn record_from(kind: &'static str, row: RecordRow) -> Result<Record> {
 }
 
 /// An audit row as read, before its stamp and answer are checked.
-struct AuditRow {
+pub(crate) struct AuditRow {
     entry: AuditEntry,
     at: i64,
     answer_key: Option<String>,
     answer: Option<String>,
 }
 
-fn audit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+pub(crate) fn audit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {
         entry: AuditEntry {
             chain: row.get(0)?,
@@ -230,7 +230,7 @@ fn audit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     })
 }
 
-fn audit_from(row: AuditRow) -> Result<AuditEntry> {
+pub(crate) fn audit_from(row: AuditRow) -> Result<AuditEntry> {
     let AuditRow {
         mut entry,
         at,

@@ -93,12 +93,54 @@ pub const CONCERNS: &[(&str, &[Check])] = &[
     ("spanning", SPANNING_CHECKS),
 ];
 
+/// A check of moving rows between two stores of the backend.
+pub type PairCheck = (&'static str, fn(&dyn Store, &dyn Store));
+
+/// Moving a deployment ([`crate::transfer`]): from a filled store into a
+/// fresh one of the same backend, refused into a store that holds
+/// anything, nothing kept of a move that fails.
+pub const TRANSFER_CHECKS: &[PairCheck] = &[
+    (
+        "a_deployment_moves_whole_into_an_empty_store",
+        a_deployment_moves_whole_into_an_empty_store,
+    ),
+    (
+        "a_move_into_a_store_that_holds_anything_is_refused",
+        a_move_into_a_store_that_holds_anything_is_refused,
+    ),
+    (
+        "a_move_that_fails_midway_keeps_nothing",
+        a_move_that_fails_midway_keeps_nothing,
+    ),
+];
+
 /// Runs every check of every concern, each on a fresh store from
 /// `open_empty`. A second backend runs it unchanged.
 pub fn run_all(open_empty: &dyn Fn() -> Box<dyn Store>) {
     for (concern, checks) in CONCERNS {
         run(concern, checks, open_empty);
     }
+    for (name, check) in TRANSFER_CHECKS {
+        let (from, to) = (open_empty(), open_empty());
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            check(from.as_ref(), to.as_ref())
+        }));
+        if let Err(panic) = outcome {
+            panic!(
+                "conformance check `transfer::{name}` failed on backend {}: {}",
+                from.backend(),
+                panic_message(panic.as_ref())
+            );
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
 }
 
 /// Runs `checks` (one concern's), each on a fresh store.
@@ -108,14 +150,10 @@ pub fn run(concern: &str, checks: &[Check], open_empty: &dyn Fn() -> Box<dyn Sto
         let outcome =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(store.as_ref())));
         if let Err(panic) = outcome {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
             panic!(
-                "conformance check `{concern}::{name}` failed on backend {}: {message}",
-                store.backend()
+                "conformance check `{concern}::{name}` failed on backend {}: {}",
+                store.backend(),
+                panic_message(panic.as_ref())
             );
         }
     }
@@ -1460,4 +1498,165 @@ fn one_subject_log_matches_its_events(store: &dyn Store) {
     assert_eq!(log.facts(), expected.facts());
     assert_eq!(log.subject(), expected.subject());
     assert!(store.subject_log(&id("nobody")).ok().flatten().is_none());
+}
+
+/// A store holding a little of everything: subjects (one erased to a
+/// tombstone, one with the restricted consent), keys, scores, records of
+/// several kinds, audit entries on two chains (one with an answer), claims.
+fn fill(store: &dyn Store) {
+    append_ok(
+        store,
+        &[sample("mover-a"), sample("mover-b"), sample("mover-c")].concat(),
+    );
+    let score = |subject: &str, day: i64| StoredScore {
+        subject_id: id(subject),
+        as_of: at(day),
+        model_version: "m@1".into(),
+        scored: true,
+        score: Some(600 + day as i32),
+        pd: Some(0.1 / (day as f64 + 3.0)),
+        dimensions: [Some(10), None, Some(30), Some(40), Some(50)],
+        reasons: vec!["R1".into(), "R2".into()],
+        computed_at: at(day + 1),
+    };
+    store
+        .put_scores(&[
+            score("mover-a", 60),
+            score("mover-a", 90),
+            score("mover-b", 90),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .put_records(&[
+            record("partner", "p", None, None, "{\"name\":\"P\"}"),
+            record("consent", "c1", Some("mover-a"), Some("p"), "{}"),
+            record("secret", "s", None, None, "\"00ff\""),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut entries = vec![audit(1, None), answered(2, "k", "{\"yes\":true}")];
+    entries.push(on_chain(3, 1, Some("r3")));
+    store
+        .append_audit(
+            &entries,
+            &[RecordWrite::RestrictedDataConsent {
+                subject: id("mover-b"),
+                given: true,
+            }],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .claim_answer(&claim("q1", 5, "mover-a", "{}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .erase_subject(&id("mover-c"), &id("erased-mover-c"))
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn tally_of(store: &dyn Store) -> crate::transfer::Tally {
+    crate::transfer::tally(store).unwrap_or_else(|e| panic!("tallying: {e}"))
+}
+
+fn a_deployment_moves_whole_into_an_empty_store(from: &dyn Store, to: &dyn Store) {
+    fill(from);
+    let before = tally_of(from);
+    assert_eq!(
+        (
+            before.subjects,
+            before.scores,
+            before.audit_entries,
+            before.claims
+        ),
+        (3, 3, 3, 1),
+        "the filled store: {before:?}"
+    );
+    let moved = crate::transfer::copy(from, to).unwrap_or_else(|e| panic!("moving: {e}"));
+    assert_eq!(moved, before, "what was read is what the source holds");
+    assert_eq!(
+        tally_of(to),
+        before,
+        "the target holds exactly the same rows"
+    );
+    assert_eq!(to.counts().ok(), from.counts().ok());
+    for subject in ["mover-a", "mover-b", "erased-mover-c"] {
+        assert_eq!(
+            to.subject(&id(subject)).ok(),
+            from.subject(&id(subject)).ok(),
+            "{subject}"
+        );
+        assert_eq!(
+            events_of(to, subject),
+            events_of(from, subject),
+            "{subject}"
+        );
+        assert_eq!(
+            to.score_history(&id(subject)).ok(),
+            from.score_history(&id(subject)).ok(),
+            "{subject}"
+        );
+    }
+    assert_eq!(
+        to.records("consent", RecordFilter::Owner("p")).ok(),
+        from.records("consent", RecordFilter::Owner("p")).ok()
+    );
+    assert_eq!(to.audit_heads().ok(), from.audit_heads().ok());
+    assert_eq!(
+        to.audit_answer("r1", "k").ok().flatten().map(|e| e.hash),
+        Some("h0/2".to_string()),
+        "answers are found in the moved log"
+    );
+    // The moved store goes on as the source would: keys and claims moved
+    // with it, and new writes follow what is there.
+    let repeat = to
+        .append_events(&sample("mover-a"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(repeat.duplicates, sample("mover-a").len(), "{repeat:?}");
+    assert_eq!(
+        to.claim_answer(&claim("q1", 5, "mover-a", "other"))
+            .ok()
+            .flatten()
+            .map(|c| c.body),
+        Some("{}".to_string())
+    );
+    append_ok(to, &sample("newcomer"));
+    to.append_audit(&[on_chain(3, 2, Some("r3"))], &[])
+        .unwrap_or_else(|e| panic!("the moved chain continues: {e}"));
+}
+
+fn a_move_into_a_store_that_holds_anything_is_refused(from: &dyn Store, to: &dyn Store) {
+    fill(from);
+    to.put_records(&[record("partner", "already", None, None, "{}")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let before = tally_of(to);
+    let refused = crate::transfer::copy(from, to);
+    assert!(
+        matches!(&refused, Err(Error::NotEmpty(what)) if what.contains("records")),
+        "{refused:?}"
+    );
+    assert_eq!(tally_of(to), before, "nothing was written");
+}
+
+fn a_move_that_fails_midway_keeps_nothing(from: &dyn Store, to: &dyn Store) {
+    fill(from);
+    let empty = tally_of(to);
+    let mut pages = Vec::new();
+    from.export_rows(&mut |page| {
+        pages.push(Ok(page));
+        Ok(())
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(pages.len() > 3, "a page per table at least");
+    pages.insert(3, Err(Error::Backend("the source went away".into())));
+    let failed = to.import_rows(&mut pages.into_iter());
+    assert!(failed.is_err(), "{failed:?}");
+    assert_eq!(tally_of(to), empty, "no page of a failed move is kept");
+    let mut duplicated = Vec::new();
+    from.export_rows(&mut |page| {
+        duplicated.push(Ok(page.clone()));
+        duplicated.push(Ok(page));
+        Ok(())
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let failed = to.import_rows(&mut duplicated.into_iter());
+    assert!(failed.is_err(), "a row twice is refused: {failed:?}");
+    assert_eq!(tally_of(to), empty, "and nothing of it kept");
 }

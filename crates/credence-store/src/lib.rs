@@ -9,10 +9,12 @@
 pub mod append;
 pub mod codec;
 pub mod conformance;
+pub mod transfer;
 /// Every store trait, for code that calls a backend's methods directly
 /// (`use credence_store::prelude::*`); through `dyn Store` they need no
 /// import.
 pub mod prelude {
+    pub use crate::transfer::TransferStore;
     pub use crate::{AnswerStore, AuditStore, EventStore, RecordStore, ScoreStore, Store};
 }
 mod partitions;
@@ -69,6 +71,10 @@ pub enum Error {
     /// is back.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// A whole deployment may be moved only into an empty store (see
+    /// [`transfer`]).
+    #[error("the target database already holds {0}; move into a new, empty database or schema")]
+    NotEmpty(String),
     /// Audit entries did not follow the stored head, because another
     /// writer (another process on the same database) appended first. The
     /// caller re-reads the head and chains its entries after it.
@@ -406,7 +412,9 @@ pub trait AnswerStore: Send + Sync {
 /// is a crate that implements all five and passes the conformance suite;
 /// nothing above the store knows which one it is. Implementations are
 /// shared between threads.
-pub trait Store: EventStore + ScoreStore + RecordStore + AuditStore + AnswerStore {
+pub trait Store:
+    EventStore + ScoreStore + RecordStore + AuditStore + AnswerStore + transfer::TransferStore
+{
     /// A short name of the backend (`sqlite`).
     fn backend(&self) -> &'static str;
 

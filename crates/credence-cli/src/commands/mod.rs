@@ -4,6 +4,7 @@ mod bench;
 mod bench_api;
 mod demo;
 mod import;
+mod migrate;
 mod model;
 mod score;
 mod serve;
@@ -31,5 +32,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::BenchApi(args) => bench_api::run(args),
         Command::Keys { action } => serve::keys(global, action),
         Command::Audit { action } => serve::audit(global, action),
+        Command::Migrate(args) => migrate::run(global, args),
     }
 }
