@@ -21,7 +21,7 @@ pub struct AuditVerdict {
     pub checkpoints: CheckpointVerdict,
 }
 
-/// What [`verify`] found of the signed checkpoints.
+/// What the audit check found of the signed checkpoints.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckpointVerdict {
     /// The key they were checked with: `database`, or `external:` and a
