@@ -2,7 +2,9 @@
 //! baseline (subject, furnisher, event id, times and the body) loaded by
 //! binary `COPY` into a plain table with no keys, no indexes and no
 //! Credence logic, committed per batch. Ingest through the store is
-//! reported as a ratio against this.
+//! reported as a ratio against this, and against the same copy into a
+//! table with the one thing idempotency cannot do without: a unique key on
+//! (furnisher, event id).
 
 use credence_domain::Event;
 use credence_store::{Error, Result};
@@ -12,21 +14,28 @@ use std::time::{Duration, Instant};
 
 /// Loads `events` into a new table `bare_events` of the database (and
 /// schema) `config` names, in transactions of `batch` rows, and returns
-/// the time taken.
+/// the time taken; `keyed` gives the table a primary key on (furnisher,
+/// event id), as `event_keys` has.
 pub fn bare_copy_baseline(
     config: &postgres::Config,
     events: &[Event],
     batch: usize,
+    keyed: bool,
 ) -> Result<Duration> {
     let fail =
         |e: postgres::Error| Error::Backend(format!("baseline copy: {}", crate::describe(&e)));
     let mut client = config.connect(postgres::NoTls).map_err(fail)?;
+    let key = if keyed {
+        ", PRIMARY KEY (furnisher_id, event_id)"
+    } else {
+        ""
+    };
     client
-        .batch_execute(
+        .batch_execute(&format!(
             "DROP TABLE IF EXISTS bare_events;
              CREATE TABLE bare_events (subject_id TEXT, furnisher_id TEXT, event_id TEXT,
-                 occurred_at BIGINT, recorded_at BIGINT, body BYTEA);",
-        )
+                 occurred_at BIGINT, recorded_at BIGINT, body BYTEA{key});"
+        ))
         .map_err(fail)?;
     let types = [
         Type::TEXT,
@@ -60,5 +69,9 @@ pub fn bare_copy_baseline(
         writer.finish().map_err(fail)?;
         tx.commit().map_err(fail)?;
     }
-    Ok(started.elapsed())
+    let elapsed = started.elapsed();
+    client
+        .batch_execute("DROP TABLE bare_events")
+        .map_err(fail)?;
+    Ok(elapsed)
 }

@@ -105,6 +105,10 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX answer_claims_of_subject ON answer_claims (subject_id);
     CREATE INDEX answer_claims_by_day ON answer_claims (day);",
+    // 3: no index of event keys by subject: an erasure finds the subject's
+    // keys from its events, and every ingested event wrote one index entry
+    // fewer.
+    "DROP INDEX event_keys_by_subject;",
 ];
 
 /// The newest schema version this build knows.

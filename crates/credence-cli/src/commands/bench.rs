@@ -414,13 +414,24 @@ fn postgres_rows(
 ) -> Result<()> {
     use credence_store_postgres::{PostgresStore, bare_copy_baseline};
     let n_events = events.len() as u64;
-    let bare = bare_copy_baseline(config, events, 8_192)?.as_secs_f64();
+    let bare = bare_copy_baseline(config, events, 8_192, false)?.as_secs_f64();
     results.push(measure(
         "PostgreSQL baseline: bare binary COPY",
         n_events,
         "events",
         bare,
         "same rows, no keys or indexes, a commit per 8,192".into(),
+    ));
+    let keyed = bare_copy_baseline(config, events, 8_192, true)?.as_secs_f64();
+    results.push(measure(
+        "PostgreSQL baseline: COPY with a unique key",
+        n_events,
+        "events",
+        keyed,
+        format!(
+            "the same, keyed on (furnisher, event id): {:.2}x the bare COPY time",
+            keyed / bare
+        ),
     ));
     let store = PostgresStore::open_config(config.clone())?;
     let started = Instant::now();
@@ -434,8 +445,9 @@ fn postgres_rows(
         "events",
         write,
         format!(
-            "{:.2}x the bare COPY time; a transaction per 8,192",
-            write / bare
+            "{:.2}x the bare COPY time, {:.2}x the keyed one; a transaction per 8,192",
+            write / bare,
+            write / keyed
         ),
     ));
     let scorer = Scorer::from_config(&Config::default())?;
