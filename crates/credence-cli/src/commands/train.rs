@@ -114,7 +114,15 @@ pub fn run(global: &Global, args: &TrainArgs) -> Result<()> {
                 (utc(now).checked_sub(months)?.timestamp(), now)
             }
         };
-        let set = training_set(&*store, scorer.policy(), kind, snapshot, window_end)?;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let set = training_set(
+            &*store,
+            scorer.policy(),
+            kind,
+            snapshot,
+            window_end,
+            workers,
+        )?;
         errln!(
             "training on {} {}s (features as of {}, outcomes to {}; left out: {} thin files, {} already in default)",
             set.target.len(),
