@@ -147,6 +147,11 @@ impl ScoreSummary {
 }
 
 /// A model bound to where its inputs are.
+/// Subtracted from an absent input's shortfall when reasons are ranked:
+/// more than any shortfall can be (a score spans 600 points), so absences
+/// rank after every present input.
+const ABSENT_RANKS_BELOW: f64 = 1.0e6;
+
 #[derive(Debug, Clone)]
 pub struct CompiledScorecard {
     model: Scorecard,
@@ -293,8 +298,13 @@ impl CompiledScorecard {
         let mut total = self.model.base_points;
         let mut dim_points = [0.0; 5];
         let mut dim_seen = [false; 5];
-        // (shortfall, feature index), kept sorted, largest shortfall first.
-        let mut top: [(f64, u16); 4] = [(0.0, u16::MAX); 4];
+        // (rank, feature index), kept sorted, highest rank first. A
+        // reason's rank is its shortfall (points below the feature's best);
+        // an input with nothing on file ranks below every input with
+        // something, so an absence the subject cannot act on never comes
+        // before a record they can: it fills the list only when fewer than
+        // four records fall short.
+        let mut top: [(f64, u16); 4] = [(f64::NEG_INFINITY, u16::MAX); 4];
         for (index, feature) in self.features.iter().enumerate() {
             let value = input(feature.slot);
             let bin = feature.bin(value);
@@ -304,13 +314,18 @@ impl CompiledScorecard {
             dim_points[feature.dimension] += points;
             dim_seen[feature.dimension] |= !matches!(value, Input::Missing);
             let shortfall = feature.best - points;
-            if shortfall > 1e-9 && shortfall > top[3].0 {
+            let rank = if matches!(value, Input::Missing) {
+                shortfall - ABSENT_RANKS_BELOW
+            } else {
+                shortfall
+            };
+            if shortfall > 1e-9 && rank > top[3].0 {
                 let mut at = 3;
-                while at > 0 && shortfall > top[at - 1].0 {
+                while at > 0 && rank > top[at - 1].0 {
                     top[at] = top[at - 1];
                     at -= 1;
                 }
-                top[at] = (shortfall, index as u16);
+                top[at] = (rank, index as u16);
             }
         }
         let mut dimensions = [None; 5];

@@ -215,7 +215,8 @@ fn xml(text: &str) -> String {
 /// A PMML 4.4 `Scorecard`: one characteristic per input with its bins as
 /// attributes (first match wins, in the model's order), reason codes with
 /// each characteristic's best points as its baseline (`pointsBelow`, as
-/// Credence ranks reasons), and outputs `raw_points` (the sum, as PMML
+/// Credence ranks reasons, except that Credence puts an absent input after
+/// every present one, which PMML's ranking cannot express), and outputs `raw_points` (the sum, as PMML
 /// defines a scorecard's value), `score` (rounded and clamped to 350–950,
 /// as Credence does) and the top four reason codes. Input field names are
 /// the model's input names.

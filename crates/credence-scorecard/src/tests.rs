@@ -641,6 +641,24 @@ fn default_models_never_penalise_absent_records() {
 }
 
 #[test]
+fn an_absent_input_never_outranks_a_record_that_falls_short() {
+    let model = bind_tiny(tiny_model());
+    // x absent is 30 short of its best bin, colour "green" 25: the record
+    // the subject has comes first, the absence after it.
+    let summary = model.score_with(|slot| {
+        if slot == 0 {
+            Input::Missing
+        } else {
+            Input::Category("green")
+        }
+    });
+    assert_eq!(summary.reasons, [Some(1), Some(0), None, None]);
+    // Both absent: ranked by shortfall among themselves (x 30, colour 10).
+    let none = model.score_with(|_| Input::Missing);
+    assert_eq!(none.reasons, [Some(0), Some(1), None, None]);
+}
+
+#[test]
 fn a_reason_for_an_absent_input_says_so() {
     let model = bind_tiny(tiny_model());
     let mut values = FeatureVector::default();
