@@ -44,12 +44,32 @@ pub fn parse_instant(raw: &str) -> Result<Timestamp, String> {
                     .map_err(|e| e.to_string())
             })
     } else {
-        trimmed.parse::<Timestamp>().map_err(|e| e.to_string())
+        strict(trimmed).and_then(|()| trimmed.parse::<Timestamp>().map_err(|e| e.to_string()))
     };
     let instant = parsed.map_err(|e| {
         format!("{raw:?} is not a date or time ({e}); use RFC 3339, such as 2025-03-01T09:30:00Z, or a date, such as 2025-03-01")
     })?;
     Timestamp::from_second(instant.as_second()).map_err(|e| e.to_string())
+}
+
+/// Refuses what the parser would take but store as another instant or
+/// take against RFC 3339: a leap second (read as :59, a second early) and
+/// an offset of 24 hours or more (RFC 3339's hours stop at 23).
+fn strict(text: &str) -> Result<(), String> {
+    let Some(at) = text.find(['T', 't', ' ']) else {
+        return Ok(());
+    };
+    let time = &text[at + 1..];
+    if time.as_bytes().get(5) == Some(&b':') && time.get(6..8) == Some("60") {
+        return Err("a leap second (:60) cannot be stored as itself; write 23:59:59 or the next second's 00".into());
+    }
+    if let Some(sign) = time.rfind(['+', '-']) {
+        let hours: Option<u32> = time.get(sign + 1..sign + 3).and_then(|h| h.parse().ok());
+        if hours.is_some_and(|h| h > 23) {
+            return Err(format!("the offset {} is beyond ±23:59", &time[sign..]));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -70,6 +90,28 @@ mod tests {
         let offset = parse_instant("2025-03-01T08:00:00.75+08:00").expect("offset");
         assert_eq!(offset, date);
         assert!(parse_instant("yesterday").is_err());
+    }
+
+    #[test]
+    fn a_leap_second_or_an_impossible_offset_is_refused_not_moved() {
+        for (raw, says) in [
+            ("2016-12-31T23:59:60Z", "leap second"),
+            ("2026-01-01T00:00:00+25:00", "beyond"),
+            ("2026-01-01T00:00:00-24:00", "beyond"),
+        ] {
+            let refused = parse_instant(raw);
+            assert!(
+                refused.as_ref().is_err_and(|e| e.contains(says)),
+                "{raw}: {refused:?}"
+            );
+        }
+        for fine in [
+            "2026-01-01T00:00:00+23:59",
+            "2026-01-01T23:59:59-12:00",
+            "2026-06-30 23:59:59Z",
+        ] {
+            assert!(parse_instant(fine).is_ok(), "{fine}");
+        }
     }
 
     #[test]

@@ -272,16 +272,102 @@ pub fn parse_json(text: &str, ctx: &ParseContext<'_>) -> Result<Event, Vec<Field
     {
         return parse_event(&fast, ctx);
     }
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => parse_event(&map, ctx),
+    match serde_json::from_str::<Unrepeated>(text) {
+        Ok(Unrepeated(Value::Object(map))) => parse_event(&map, ctx),
         Ok(_) => Err(vec![FieldError::record(
             "not_an_object",
             "each record must be one JSON object",
+        )]),
+        Err(e) if e.to_string().starts_with(REPEATED) => Err(vec![FieldError::record(
+            "duplicate_field",
+            format!("{e}: send each field once (which of two values is meant cannot be told)"),
         )]),
         Err(e) => Err(vec![FieldError::record(
             "bad_json",
             format!("not valid JSON: {e}"),
         )]),
+    }
+}
+
+/// How [`Unrepeated`] names a repeated key.
+const REPEATED: &str = "field repeated:";
+
+/// A JSON value read with every object's keys checked for repeats, at any
+/// depth. serde_json's own map keeps the last of two equal keys without a
+/// word, so a record naming `subject_id` twice would be stored for
+/// whichever came last; here it is refused. (The fast path's derived
+/// reader refuses repeats of its own fields already.)
+struct Unrepeated(Value);
+
+impl<'de> serde::Deserialize<'de> for Unrepeated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UnrepeatedVisitor)
+            .map(Unrepeated)
+    }
+}
+
+struct UnrepeatedVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UnrepeatedVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unrepeated(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "{REPEATED} `{key}` appears twice"
+                )));
+            }
+            let Unrepeated(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -844,8 +930,16 @@ fn custom_body<S: FieldSource>(
         None => Some(Map::new()),
         Some(RawValue::Json(Value::Object(map))) => Some(map.clone()),
         Some(RawValue::Text(text) | RawValue::Object(text)) => {
-            match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(map)) => Some(map),
+            match serde_json::from_str::<Unrepeated>(text) {
+                Ok(Unrepeated(Value::Object(map))) => Some(map),
+                Err(e) if e.to_string().starts_with(REPEATED) => {
+                    r.errors.push(FieldError::new(
+                        "duplicate_field",
+                        "fields",
+                        format!("{e}: send each field once"),
+                    ));
+                    return None;
+                }
                 _ => None,
             }
         }
@@ -1244,6 +1338,14 @@ mod tests {
         let errors = parse_with(r#"{"furnisher_id":"f","event_id":"e","subject_id":"s","kind":"deposit_returned","occurred_at":"2026-01-01","fields":{"gps_trace":"x"}}"#)
             .expect_err("an undeclared field");
         assert_eq!(codes(&errors), vec![("fields.gps_trace", "unknown_field")]);
+        // A field named twice inside `fields`, on the fast path (the
+        // fields' object comes raw) as on the general one.
+        let twice = r#"{"furnisher_id":"f","event_id":"e","subject_id":"s","kind":"deposit_returned","occurred_at":"2026-01-01","fields":{"days":3,"days":80}}"#;
+        let errors = parse_json(twice, &ctx(&catalogue)).expect_err("refused");
+        assert_eq!(codes(&errors), vec![("fields", "duplicate_field")]);
+        let errors = parse_json(&twice.replace(r#""e""#, r#""e","e2":1"#), &ctx(&catalogue))
+            .expect_err("refused");
+        assert_eq!(errors[0].code, "duplicate_field", "{errors:?}");
     }
 
     #[test]
@@ -1280,6 +1382,37 @@ mod tests {
             parse_json("{", &ctx(&catalogue)).expect_err("broken")[0].code,
             "bad_json"
         );
+    }
+
+    #[test]
+    fn a_field_given_twice_is_refused() {
+        let catalogue = Catalogue::default();
+        for (twice, field) in [
+            (
+                PAYMENT.replace(
+                    r#""subject_id":"s1""#,
+                    r#""subject_id":"s1","subject_id":"s2""#,
+                ),
+                "subject_id",
+            ),
+            (
+                PAYMENT.replace(r#""amount":1200"#, r#""amount":1200,"amount":1"#),
+                "amount",
+            ),
+            (
+                PAYMENT.replace(r#""event_id":"e1""#, r#""event_id":"e1","event_id":"e1""#),
+                "event_id",
+            ),
+        ] {
+            let errors = parse_json(&twice, &ctx(&catalogue)).expect_err("refused");
+            assert_eq!(errors[0].code, "duplicate_field", "{twice}: {errors:?}");
+            assert!(
+                errors[0]
+                    .reason
+                    .contains(&format!("`{field}` appears twice")),
+                "{errors:?}"
+            );
+        }
     }
 
     #[test]

@@ -146,12 +146,12 @@ impl ScoreSummary {
     }
 }
 
-/// A model bound to where its inputs are.
 /// Subtracted from an absent input's shortfall when reasons are ranked:
 /// more than any shortfall can be (a score spans 600 points), so absences
 /// rank after every present input.
 const ABSENT_RANKS_BELOW: f64 = 1.0e6;
 
+/// A model bound to where its inputs are.
 #[derive(Debug, Clone)]
 pub struct CompiledScorecard {
     model: Scorecard,

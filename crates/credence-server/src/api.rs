@@ -79,6 +79,7 @@ fn status_of(code: platform::Code) -> StatusCode {
         platform::Code::InvalidRecords => StatusCode::UNPROCESSABLE_ENTITY,
         platform::Code::Conflict => StatusCode::CONFLICT,
         platform::Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        platform::Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         platform::Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         platform::Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -316,7 +317,16 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         _ => "OTHER",
     };
     state.metrics.start();
-    let mut response = next.run(request).await;
+    let mut response = match declared_not_json(&request) {
+        Some(declared) => Failure(platform::ApiError::new(
+            platform::Code::UnsupportedMediaType,
+            format!(
+                "the body is declared as {declared:?}; every body of this API is JSON: send it with Content-Type: application/json"
+            ),
+        ))
+        .into_response(),
+        None => next.run(request).await,
+    };
     if (response.status().is_client_error() || response.status().is_server_error())
         && !is_json(&response)
     {
@@ -327,6 +337,25 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     state.metrics.finish(&route, method, status, seconds);
     tracing::debug!(method, route, status, ms = seconds * 1e3, "request");
     response
+}
+
+/// The media type a request declares for its body, when it declares one
+/// that is not JSON (`application/json`, with parameters, or any
+/// `+json` type). Every body the API reads is JSON; a body sent as a form
+/// or as text is refused rather than read as JSON anyway. A request that
+/// declares nothing is read as JSON.
+fn declared_not_json(request: &Request) -> Option<String> {
+    let declared = request.headers().get(header::CONTENT_TYPE)?;
+    let text = String::from_utf8_lossy(declared.as_bytes());
+    let essence = text
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    (!json).then(|| text.into_owned())
 }
 
 fn is_json(response: &Response) -> bool {

@@ -1237,6 +1237,48 @@ fn ingest_is_atomic_idempotent_and_refuses_bad_input_with_clear_codes() {
         "{}",
         reply.body
     );
+    // A field given twice is refused, not read as whichever came last.
+    let twice = late_payment("alice", "twice-1").to_string().replacen(
+        "\"subject_id\":\"alice\"",
+        "\"subject_id\":\"alice\",\"subject_id\":\"bob\"",
+        1,
+    );
+    assert!(twice.contains("\"bob\""), "{twice}");
+    let reply = world.call(
+        "POST",
+        "/v1/events",
+        Some(&world.bank),
+        Some(&format!("[{twice}]")),
+    );
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert_eq!(
+        reply.body["problems"][0]["code"], "duplicate_field",
+        "{}",
+        reply.body
+    );
+    // A body declared as anything but JSON: 415, in the JSON error format,
+    // and nothing written.
+    for declared in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "text/csv; charset=utf-8",
+    ] {
+        let response = agent()
+            .post(&format!("{}/v1/events", world.base))
+            .header("Authorization", &format!("Bearer {}", world.bank))
+            .header("Content-Type", declared)
+            .send(format!("[{}]", late_payment("alice", "declared-1")));
+        let mut response = response.unwrap_or_else(|e| panic!("{e}"));
+        let status = response.status().as_u16();
+        let body: Value =
+            serde_json::from_str(&response.body_mut().read_to_string().unwrap_or_default())
+                .unwrap_or(Value::Null);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (415, Some("unsupported_media_type")),
+            "{declared}: {body}"
+        );
+    }
     assert_eq!(count(&world), before.map(|n| n + 2));
 }
 

@@ -25,6 +25,8 @@ pub enum Code {
     Conflict,
     /// The body or batch is larger than allowed.
     PayloadTooLarge,
+    /// The body is declared as something other than JSON.
+    UnsupportedMediaType,
     /// The server is shutting down or the store is unavailable.
     Unavailable,
     /// A failure on our side, logged with its cause.
@@ -72,6 +74,7 @@ impl From<platform::Code> for Code {
             platform::Code::Frozen => Self::Frozen,
             platform::Code::Conflict => Self::Conflict,
             platform::Code::PayloadTooLarge => Self::PayloadTooLarge,
+            platform::Code::UnsupportedMediaType => Self::UnsupportedMediaType,
             platform::Code::Unavailable => Self::Unavailable,
             platform::Code::Internal => Self::Internal,
         }

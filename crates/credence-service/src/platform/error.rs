@@ -28,6 +28,8 @@ pub enum Code {
     Conflict,
     /// The body or batch is larger than allowed.
     PayloadTooLarge,
+    /// The body is declared as something other than JSON.
+    UnsupportedMediaType,
     /// The server is shutting down or the store is unavailable.
     Unavailable,
     /// A failure on our side, logged with its cause.
@@ -36,7 +38,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for the documented code table.
-    pub const ALL: [Code; 11] = [
+    pub const ALL: [Code; 12] = [
         Self::Unauthenticated,
         Self::Forbidden,
         Self::NotFound,
@@ -46,6 +48,7 @@ impl Code {
         Self::Frozen,
         Self::Conflict,
         Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
         Self::Unavailable,
         Self::Internal,
     ];
