@@ -228,6 +228,38 @@ fn simulate_is_deterministic_per_seed() {
 }
 
 #[test]
+fn an_overlong_line_or_header_stops_an_import_at_once_and_keeps_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let good = r#"{"furnisher_id":"op","event_id":"e1","subject_id":"s1","kind":"subject_enrolled","occurred_at":"2024-01-01","subject_kind":"person"}"#;
+    let long = format!("{{\"furnisher_id\":\"{}\"}}", "x".repeat(3 << 20));
+    std::fs::write(d.join("long.jsonl"), format!("{good}\n{long}\n")).expect("write");
+    std::fs::write(
+        d.join("long.csv"),
+        format!("furnisher_id,{}\n", "y".repeat(3 << 20)),
+    )
+    .expect("write");
+    for file in ["long.jsonl", "long.csv"] {
+        let stderr = fails(d, &["import", file]);
+        assert!(
+            stderr.contains("a line longer than 1 MiB"),
+            "{file}: {}",
+            &stderr[..stderr.len().min(500)]
+        );
+        assert!(
+            stderr.len() < 2_000,
+            "{file}: the message does not echo the line ({} bytes)",
+            stderr.len()
+        );
+    }
+    let count = fails(d, &["score", "s1"]);
+    assert!(
+        count.contains("no subject s1"),
+        "line 1 was not kept: {count}"
+    );
+}
+
+#[test]
 fn a_bad_file_is_refused_whole_with_every_line_listed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();

@@ -103,7 +103,14 @@ struct Counting<R> {
     bytes: u64,
     last_byte: Option<u8>,
     at_end: bool,
+    /// Bytes read since the last line break.
+    since_line_break: u64,
 }
+
+/// The longest line an import reads: a record (a JSON event, a CSV row or
+/// the header) is a few hundred bytes; anything near this is not a file of
+/// events, and reading it whole would hold it all in memory.
+pub const MAX_LINE_BYTES: u64 = 1 << 20;
 
 impl<R> Counting<R> {
     fn new(inner: R) -> Self {
@@ -112,6 +119,7 @@ impl<R> Counting<R> {
             bytes: 0,
             last_byte: None,
             at_end: false,
+            since_line_break: 0,
         }
     }
 
@@ -124,10 +132,27 @@ impl<R> Counting<R> {
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        let start = self.bytes;
         self.bytes += n as u64;
         match n {
             0 => self.at_end = !buf.is_empty(),
             n => self.last_byte = Some(buf[n - 1]),
+        }
+        // Searched from the end: a line break is near it in any file of
+        // records, so this costs a few bytes a read.
+        self.since_line_break = match buf[..n].iter().rposition(|&b| b == b'\n') {
+            Some(at) => (n - 1 - at) as u64,
+            None => self.since_line_break + n as u64,
+        };
+        if self.since_line_break > MAX_LINE_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a line longer than {} MiB (from byte {}): a record is one event or one CSV row on a line of its own; is this a file of events?",
+                    MAX_LINE_BYTES >> 20,
+                    start + n as u64 - self.since_line_break
+                ),
+            ));
         }
         Ok(n)
     }
