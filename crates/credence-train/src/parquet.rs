@@ -36,7 +36,51 @@ pub(crate) fn is_parquet(path: &Path) -> bool {
 /// A Parquet file's column names, columns and row count. Columns are
 /// decoded on as many threads as the machine has, each reading its own
 /// share of the columns (Parquet stores them apart).
+///
+/// A corrupt file is an error, never a crash: the parquet crate's decoders
+/// trust lengths and offsets written in the file and have been seen to
+/// panic on crafted ones, so a panic anywhere in reading is caught here
+/// and reported as the file being unreadable.
 pub(crate) fn read(path: &Path) -> Result<(Vec<String>, Vec<RawColumn>, usize)> {
+    std::panic::catch_unwind(|| read_trusting_the_decoder(path)).unwrap_or_else(|_| {
+        Err(Error::Read {
+            path: path.display().to_string(),
+            message: CORRUPT.into(),
+        })
+    })
+}
+
+const CORRUPT: &str = "not a readable Parquet file: its metadata or pages are corrupt; write it again from its source";
+
+/// Checks what the decoder would assert on: every column chunk's byte
+/// range inside the file.
+fn check_chunks(
+    metadata: &parquet::file::metadata::ParquetMetaData,
+    file_len: u64,
+) -> std::result::Result<(), String> {
+    for (g, group) in metadata.row_groups().iter().enumerate() {
+        for column in group.columns() {
+            let start = match column.dictionary_page_offset() {
+                Some(d) if d < column.data_page_offset() => d,
+                _ => column.data_page_offset(),
+            };
+            let (start, len) = (start, column.compressed_size());
+            let inside = start >= 0
+                && len >= 0
+                && column.data_page_offset() >= 0
+                && (start as u64).saturating_add(len as u64) <= file_len;
+            if !inside {
+                return Err(format!(
+                    "{CORRUPT} (column {:?} of row group {g} lies outside the file)",
+                    column.column_path().string()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_trusting_the_decoder(path: &Path) -> Result<(Vec<String>, Vec<RawColumn>, usize)> {
     let fail = |message: String| Error::Read {
         path: path.display().to_string(),
         message,
@@ -47,6 +91,10 @@ pub(crate) fn read(path: &Path) -> Result<(Vec<String>, Vec<RawColumn>, usize)> 
             .map_err(|e| fail(format!("not a readable Parquet file: {e}")))
     };
     let builder = open()?;
+    let file_len = std::fs::metadata(path)
+        .map_err(|e| fail(e.to_string()))?
+        .len();
+    check_chunks(builder.metadata(), file_len).map_err(fail)?;
     let schema = builder.schema().clone();
     let total_rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
@@ -105,10 +153,7 @@ pub(crate) fn read(path: &Path) -> Result<(Vec<String>, Vec<RawColumn>, usize)> 
             .collect();
         workers
             .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err(fail("a reading thread failed".into())))
-            })
+            .map(|w| w.join().unwrap_or_else(|_| Err(fail(CORRUPT.into()))))
             .collect()
     });
     let mut columns: Vec<Option<RawColumn>> = (0..names.len()).map(|_| None).collect();
@@ -243,6 +288,62 @@ mod tests {
         let mut writer = ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
         writer.write(&batch).expect("write");
         writer.close().expect("close");
+    }
+
+    #[test]
+    fn a_corrupt_file_is_an_error_never_a_panic() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.parquet");
+        write(
+            &path,
+            vec![
+                (
+                    "debt",
+                    Arc::new(Float64Array::from(
+                        (0..500).map(f64::from).collect::<Vec<_>>(),
+                    )) as ArrayRef,
+                ),
+                (
+                    "name",
+                    Arc::new(StringArray::from(
+                        (0..500).map(|i| format!("n{i}")).collect::<Vec<_>>(),
+                    )),
+                ),
+            ],
+        );
+        let good = std::fs::read(&path).expect("read");
+        let corrupt = dir.path().join("c.parquet");
+        // Every byte of the footer and a sample of the pages, each set to
+        // a few hostile values, and the file cut short at many places.
+        let footer = good.len().saturating_sub(400);
+        let mut variants: Vec<Vec<u8>> = Vec::new();
+        for at in (footer..good.len() - 4).chain((4..footer).step_by(97)) {
+            for value in [0x00, 0xff, 0x7f, 0x80] {
+                let mut bytes = good.clone();
+                bytes[at] = value;
+                variants.push(bytes);
+            }
+        }
+        for cut in (8..good.len()).step_by(53) {
+            let mut bytes = good[..cut].to_vec();
+            bytes.extend_from_slice(b"PAR1");
+            variants.push(bytes);
+        }
+        let mut refused = 0;
+        for bytes in &variants {
+            std::fs::write(&corrupt, bytes).expect("write");
+            let outcome = std::panic::catch_unwind(|| Table::read_csv(&corrupt).map(|t| t.rows));
+            let read = outcome.unwrap_or_else(|_| panic!("a panic escaped the reader"));
+            if let Err(e) = read {
+                assert!(e.to_string().contains("Parquet"), "{e}");
+                refused += 1;
+            }
+        }
+        assert!(
+            refused > variants.len() / 4,
+            "{refused} of {} refused",
+            variants.len()
+        );
     }
 
     #[test]
