@@ -260,6 +260,35 @@ fn an_overlong_line_or_header_stops_an_import_at_once_and_keeps_nothing() {
 }
 
 #[test]
+fn a_csv_file_ending_inside_a_quote_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let header = "furnisher_id,event_id,subject_id,kind,occurred_at,subject_kind";
+    std::fs::write(
+        d.join("cut.csv"),
+        format!("{header}\nop,e1,s1,subject_enrolled,2024-01-01,person\nop,e2,s2,subject_enrolled,2024-01-01,\"person\n"),
+    )
+    .expect("write");
+    let refused = fails(d, &["import", "cut.csv"]);
+    assert!(
+        refused.contains("line 3: a quote opens a field that is never closed"),
+        "{refused}"
+    );
+    assert!(
+        fails(d, &["score", "s1"]).contains("no subject s1"),
+        "nothing kept"
+    );
+    // Quotes closed, doubled inside, commas within: read as they should.
+    std::fs::write(
+        d.join("quoted.csv"),
+        format!("{header}\n\"op\",\"e1\",s1,subject_enrolled,2024-01-01,\"person\"\r\n"),
+    )
+    .expect("write");
+    let imported = ok(d, &["import", "quoted.csv"]);
+    assert!(imported.contains("1 events imported"), "{imported}");
+}
+
+#[test]
 fn a_bad_file_is_refused_whole_with_every_line_listed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();

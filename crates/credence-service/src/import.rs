@@ -105,6 +105,68 @@ struct Counting<R> {
     at_end: bool,
     /// Bytes read since the last line break.
     since_line_break: u64,
+    /// Where a CSV file's quotes stand, when the input is CSV.
+    quotes: Option<QuoteState>,
+}
+
+/// Follows a CSV file's quoting byte by byte, only to tell whether it ends
+/// inside a quoted field: the csv crate takes the end of the input as the
+/// end of the field, so a file cut off (or mistyped) inside a quote would
+/// import its last row with whatever followed the quote.
+#[derive(Debug, Clone, Copy)]
+struct QuoteState {
+    in_quotes: bool,
+    /// At the start of a field: a quote here opens a quoted field.
+    field_start: bool,
+    /// Just after a quote that closed a field: another quote here is an
+    /// escaped one (`""`), back inside.
+    just_closed: bool,
+    /// Line breaks seen, and the line the open quote is on.
+    lines: u64,
+    opened_on: u64,
+}
+
+impl QuoteState {
+    fn new() -> Self {
+        Self {
+            in_quotes: false,
+            field_start: true,
+            just_closed: false,
+            lines: 0,
+            opened_on: 0,
+        }
+    }
+
+    fn follow(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.in_quotes {
+                if b == b'"' {
+                    self.in_quotes = false;
+                    self.just_closed = true;
+                } else if b == b'\n' {
+                    self.lines += 1;
+                }
+                continue;
+            }
+            match b {
+                b'"' if self.field_start || self.just_closed => {
+                    self.in_quotes = true;
+                    self.opened_on = self.lines + 1;
+                }
+                b',' => self.field_start = true,
+                b'\n' => {
+                    self.lines += 1;
+                    self.field_start = true;
+                }
+                _ => self.field_start = false,
+            }
+            if b != b'"' {
+                self.just_closed = false;
+            } else {
+                self.field_start = false;
+            }
+        }
+    }
 }
 
 /// The longest line an import reads: a record (a JSON event, a CSV row or
@@ -120,7 +182,16 @@ impl<R> Counting<R> {
             last_byte: None,
             at_end: false,
             since_line_break: 0,
+            quotes: None,
         }
+    }
+
+    /// The line of a quote the input opened and never closed, once read
+    /// to the end (CSV only).
+    fn unclosed_quote(&self) -> Option<u64> {
+        self.quotes
+            .filter(|q| self.at_end && q.in_quotes)
+            .map(|q| q.opened_on)
     }
 
     /// True once the whole input is read and its last byte is no line break.
@@ -137,6 +208,9 @@ impl<R: Read> Read for Counting<R> {
         match n {
             0 => self.at_end = !buf.is_empty(),
             n => self.last_byte = Some(buf[n - 1]),
+        }
+        if let Some(quotes) = &mut self.quotes {
+            quotes.follow(&buf[..n]);
         }
         // Searched from the end: a line break is near it in any file of
         // records, so this costs a few bytes a read.
@@ -475,6 +549,7 @@ fn read_csv<R: Read>(
     progress: &mut dyn FnMut(u64),
 ) -> std::result::Result<(), ReadError> {
     let input = |message: String| ReadError::Input(Error::Input(message));
+    reader.quotes = Some(QuoteState::new());
     // Rows end at `\n` only (a `\r` before it is trimmed with the cell):
     // with the crate's default, a CRLF row ends at the `\r` and its `\n`
     // reads as a blank line, which puts line numbers out. Lengths are
@@ -575,6 +650,11 @@ fn read_csv<R: Read>(
         }
     }
     progress(csv.get_ref().bytes);
+    if let Some(line) = csv.get_ref().unclosed_quote() {
+        return Err(input(format!(
+            "line {line}: a quote opens a field that is never closed before the file ends; close it (a quote inside a quoted field is written twice, \"\"), or the file was cut short"
+        )));
+    }
     Ok(())
 }
 
