@@ -194,7 +194,14 @@ impl World {
     }
 
     fn start_with(limits: Limits) -> World {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        Self::start_at(
+            tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")),
+            limits,
+        )
+    }
+
+    /// A world whose database (when on SQLite) lives in `dir`.
+    fn start_at(dir: tempfile::TempDir, limits: Limits) -> World {
         let db = TestDb::new(dir.path());
         let store = db.open();
         let clock = Arc::new(TestClock(AtomicI64::new(NOW)));
@@ -1927,4 +1934,141 @@ fn a_batch_refused_over_http_is_refused_the_same_way_from_a_file() {
         })
         .collect();
     assert_eq!(from_file, over_http, "the same records, fields and codes");
+}
+
+/// A small filesystem of its own (tmpfs), unmounted when dropped: for
+/// what happens when the database's disk fills up.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    /// Mounts `size` (such as `8m`) at `at`, or `None` where this process
+    /// may not mount (not root, or a container without the right).
+    fn mount(at: &Path, size: &str) -> Option<Self> {
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        mounted.then(|| Self(at.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Writes to `path` until the filesystem under it is full.
+fn fill_up(path: &Path) {
+    use std::io::Write;
+    let mut filler = std::fs::File::create(path).unwrap_or_else(|e| panic!("{e}"));
+    let block = vec![0xa5_u8; 64 * 1024];
+    while filler
+        .write_all(&block)
+        .and_then(|()| filler.sync_all())
+        .is_ok()
+    {}
+    // The last, partial block too.
+    while filler
+        .write_all(&block[..512])
+        .and_then(|()| filler.sync_all())
+        .is_ok()
+    {}
+}
+
+#[test]
+fn a_full_disk_answers_503_unavailable_and_recovers_by_itself() {
+    if std::env::var("CREDENCE_TEST_BACKEND").as_deref() == Ok("postgres") {
+        return; // the disk is PostgreSQL's own (the outage test covers it)
+    }
+    let outer = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mount_point = outer.path().join("disk");
+    std::fs::create_dir(&mount_point).unwrap_or_else(|e| panic!("{e}"));
+    let Some(disk) = SmallDisk::mount(&mount_point, "12m") else {
+        eprintln!("skipped: cannot mount a small tmpfs here (needs root; CI runs as root)");
+        return;
+    };
+    let dir = tempfile::tempdir_in(&mount_point).unwrap_or_else(|e| panic!("{e}"));
+    let world = World::start_at(dir, Limits::default());
+    let alice = world.token("alice");
+    grant(&world, &alice, "bikes", "eligibility");
+    world.ingest_ok(&[late_payment("alice", "before-full")]);
+    fill_up(&mount_point.join("filler"));
+    // Ingest until a write needs space the disk does not have: every
+    // answer is a success or 503 `unavailable`, never a 500.
+    let mut refused = None;
+    for n in 0..2_000 {
+        let batch: Vec<Value> = (0..50)
+            .map(|i| late_payment("alice", &format!("full-{n}-{i}")))
+            .collect();
+        let reply = world.ingest(&world.bank, &batch);
+        match reply.status {
+            200 => continue,
+            503 => {
+                eprintln!("refused at batch {n}: {}", reply.body);
+                refused = Some(reply.body);
+                break;
+            }
+            other => panic!("batch {n} on a full disk answered {other}: {}", reply.body),
+        }
+    }
+    let refused = refused.unwrap_or_else(|| panic!("the disk never filled"));
+    assert_eq!(refused["code"], "unavailable", "{refused}");
+    // A partner's check needs its audit entry written: refused the same
+    // way, and reads go on.
+    let pseudonym = world.pseudonym(&world.bikes.clone())[0].clone();
+    let check = check(&world, &world.bikes, &pseudonym, "ride", "t-full");
+    assert!(
+        matches!(check.status, 200 | 503),
+        "{}: {}",
+        check.status,
+        check.body
+    );
+    assert_eq!(world.call("GET", "/healthz", None, None).status, 200);
+    // Space comes back: the same server writes again by itself.
+    std::fs::remove_file(mount_point.join("filler")).unwrap_or_else(|e| panic!("{e}"));
+    let mut recovered = false;
+    for _ in 0..50 {
+        if world
+            .ingest(&world.bank, &[late_payment("alice", "after-full")])
+            .status
+            == 200
+        {
+            recovered = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        recovered,
+        "the server did not write again once space was back"
+    );
+    let verdict = world.ok(
+        "GET",
+        "/v1/operator/audit/verify",
+        &world.operator.clone(),
+        None,
+    );
+    assert_eq!(verdict["intact"], true, "{verdict}");
+    // Full again, and the server restarted while it is: it starts, answers
+    // writes 503, and writes once space is back.
+    let mut world = world;
+    fill_up(&mount_point.join("filler"));
+    world.restart();
+    let reply = world.ingest(&world.bank, &[late_payment("alice", "restarted-full")]);
+    assert_eq!(
+        (reply.status, reply.body["code"].as_str()),
+        (503, Some("unavailable")),
+        "{}",
+        reply.body
+    );
+    std::fs::remove_file(mount_point.join("filler")).unwrap_or_else(|e| panic!("{e}"));
+    let reply = world.ingest(&world.bank, &[late_payment("alice", "restarted-full")]);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    drop(world);
+    drop(disk);
 }
