@@ -126,6 +126,7 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its
     /// schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
+        create_private(path)?;
         let mut writer = open_connection(path, Use::Write)?;
         writer
             // secure_delete: an erased subject's bytes must not linger in
@@ -293,6 +294,26 @@ impl SqliteStore {
         self.writer
             .lock()
             .map_err(|_| Error::Backend("a previous write panicked; restart the process".into()))
+    }
+}
+
+/// Creates the database file, when there is none, readable and writable by
+/// its owner alone: it holds the platform's secrets and people's records.
+/// SQLite gives its log and shared-memory files the database file's mode,
+/// so they are private too. An existing file keeps the mode its owner
+/// gave it.
+fn create_private(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::Backend(format!(
+            "cannot create database {}: {e}",
+            path.display()
+        ))),
     }
 }
 

@@ -404,3 +404,29 @@ fn appends_on_many_chains_never_re_prepare_a_statement() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_new_database_and_its_log_are_private_to_their_owner() {
+    use credence_store::prelude::*;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("private.db");
+    let store = SqliteStore::open(&path).expect("opens");
+    store
+        .put_records(&[credence_store::Record {
+            kind: "secret",
+            id: "s".into(),
+            subject: None,
+            owner: None,
+            body: "\"00\"".into(),
+        }])
+        .expect("writes");
+    for file in ["private.db", "private.db-wal", "private.db-shm"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .expect("exists")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}: {mode:o}");
+    }
+}
