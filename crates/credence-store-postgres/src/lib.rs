@@ -372,45 +372,7 @@ impl PostgresStore {
                 });
             }
         }
-        // One statement for the group: the columns as arrays.
-        let chain: Vec<i32> = entries.iter().map(|e| e.chain as i32).collect();
-        let seq: Vec<i64> = entries.iter().map(|e| e.seq as i64).collect();
-        let at: Vec<i64> = entries.iter().map(|e| e.at.as_second()).collect();
-        let actor: Vec<&str> = entries.iter().map(|e| e.actor.as_str()).collect();
-        let action: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
-        let subject_ref: Vec<Option<&str>> =
-            entries.iter().map(|e| e.subject_ref.as_deref()).collect();
-        let detail: Vec<&str> = entries.iter().map(|e| e.detail.as_str()).collect();
-        let prev_hash: Vec<&str> = entries.iter().map(|e| e.prev_hash.as_str()).collect();
-        let hash: Vec<&str> = entries.iter().map(|e| e.hash.as_str()).collect();
-        let answer_key: Vec<Option<&str>> = entries
-            .iter()
-            .map(|e| e.answer.as_ref().map(|a| a.key.as_str()))
-            .collect();
-        let answer: Vec<Option<&str>> = entries
-            .iter()
-            .map(|e| e.answer.as_ref().map(|a| a.body.as_str()))
-            .collect();
-        let inserted = tx.execute(
-            &format!(
-                "INSERT INTO audit ({AUDIT_COLUMNS})
-                 SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
-                     $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])"
-            ),
-            &[
-                &chain,
-                &seq,
-                &at,
-                &actor,
-                &action,
-                &subject_ref,
-                &detail,
-                &prev_hash,
-                &hash,
-                &answer_key,
-                &answer,
-            ],
-        );
+        let inserted = insert_audit_rows(&mut tx, entries);
         if let Err(e) = inserted {
             if !is_unique_violation(&e, "audit_pkey") {
                 return Err(backend(context)(e));
@@ -609,6 +571,51 @@ fn write_record(tx: &mut impl GenericClient, sql: &str, r: &Record) -> Result<u6
 pub(crate) const AUDIT_COLUMNS: &str =
     "chain, seq, at, actor, action, subject_ref, detail, prev_hash, hash, answer_key, answer";
 
+/// Inserts audit entries, numbered and linked already, in one statement.
+fn insert_audit_rows(
+    tx: &mut impl GenericClient,
+    entries: &[AuditEntry],
+) -> std::result::Result<u64, postgres::Error> {
+    // One statement for the group: the columns as arrays.
+    let chain: Vec<i32> = entries.iter().map(|e| e.chain as i32).collect();
+    let seq: Vec<i64> = entries.iter().map(|e| e.seq as i64).collect();
+    let at: Vec<i64> = entries.iter().map(|e| e.at.as_second()).collect();
+    let actor: Vec<&str> = entries.iter().map(|e| e.actor.as_str()).collect();
+    let action: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    let subject_ref: Vec<Option<&str>> = entries.iter().map(|e| e.subject_ref.as_deref()).collect();
+    let detail: Vec<&str> = entries.iter().map(|e| e.detail.as_str()).collect();
+    let prev_hash: Vec<&str> = entries.iter().map(|e| e.prev_hash.as_str()).collect();
+    let hash: Vec<&str> = entries.iter().map(|e| e.hash.as_str()).collect();
+    let answer_key: Vec<Option<&str>> = entries
+        .iter()
+        .map(|e| e.answer.as_ref().map(|a| a.key.as_str()))
+        .collect();
+    let answer: Vec<Option<&str>> = entries
+        .iter()
+        .map(|e| e.answer.as_ref().map(|a| a.body.as_str()))
+        .collect();
+    tx.execute(
+        &format!(
+            "INSERT INTO audit ({AUDIT_COLUMNS})
+             SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::text[], $5::text[],
+                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])"
+        ),
+        &[
+            &chain,
+            &seq,
+            &at,
+            &actor,
+            &action,
+            &subject_ref,
+            &detail,
+            &prev_hash,
+            &hash,
+            &answer_key,
+            &answer,
+        ],
+    )
+}
+
 pub(crate) fn audit_from_row(row: &postgres::Row) -> Result<AuditEntry> {
     let chain: i32 = row.get(0);
     let seq: i64 = row.get(1);
@@ -670,7 +677,12 @@ impl Store for PostgresStore {
         })
     }
 
-    fn erase_subject(&self, id: &SubjectId, tombstone: &SubjectId) -> Result<Option<Erasure>> {
+    fn erase_subject_audited(
+        &self,
+        id: &SubjectId,
+        tombstone: &SubjectId,
+        entry: Option<credence_store::EntryOf<'_, Erasure>>,
+    ) -> Result<Option<Erasure>> {
         let context = "erasing a subject";
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(backend(context))?;
@@ -736,13 +748,21 @@ impl Store for PostgresStore {
             ],
         )
         .map_err(backend("writing the tombstone"))?;
-        tx.commit().map_err(backend("committing an erasure"))?;
-        Ok(Some(Erasure {
+        let erasure = Erasure {
             events: events as u64,
             scores,
             records,
             answers,
-        }))
+        };
+        if let Some(entry) = entry {
+            // After the feed's lock, as every audited write takes them.
+            let mut entries = [(entry.make)(&erasure)];
+            let heads = Self::lock_chains(&mut tx, &entries)?;
+            (entry.link)(&heads, &mut entries);
+            insert_audit_rows(&mut tx, &entries).map_err(backend("auditing an erasure"))?;
+        }
+        tx.commit().map_err(backend("committing an erasure"))?;
+        Ok(Some(erasure))
     }
 }
 
@@ -757,6 +777,24 @@ impl EventStore for PostgresStore {
         write(&mut appender)?;
         let (report, _) = appender.finish();
         // Dropped without a commit on any error above: rolled back.
+        tx.commit().map_err(backend("committing a write"))?;
+        Ok(report)
+    }
+
+    fn write_events_audited(
+        &self,
+        write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
+        entry: credence_store::EntryOf<'_, AppendReport>,
+    ) -> Result<AppendReport> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(backend("starting a write"))?;
+        let mut appender = credence_store::append::Appender::new(rows::PostgresRows::new(&mut tx));
+        write(&mut appender)?;
+        let (report, _) = appender.finish();
+        let mut entries = [(entry.make)(&report)];
+        let heads = Self::lock_chains(&mut tx, &entries)?;
+        (entry.link)(&heads, &mut entries);
+        insert_audit_rows(&mut tx, &entries).map_err(backend("auditing a write"))?;
         tx.commit().map_err(backend("committing a write"))?;
         Ok(report)
     }

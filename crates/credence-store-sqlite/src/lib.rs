@@ -510,15 +510,22 @@ impl Store for SqliteStore {
         })
     }
 
-    fn erase_subject(&self, id: &SubjectId, tombstone: &SubjectId) -> Result<Option<Erasure>> {
-        self.erase_subject_impl(id, tombstone)
+    fn erase_subject_audited(
+        &self,
+        id: &SubjectId,
+        tombstone: &SubjectId,
+        entry: Option<credence_store::EntryOf<'_, Erasure>>,
+    ) -> Result<Option<Erasure>> {
+        self.erase_subject_impl(id, tombstone, entry)
     }
 }
 
-impl EventStore for SqliteStore {
-    fn write_events(
+impl SqliteStore {
+    /// An event write, with its audit entry when it has one.
+    fn write_events_in(
         &self,
         write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
+        entry: Option<credence_store::EntryOf<'_, AppendReport>>,
     ) -> Result<AppendReport> {
         let mut connection = self.writer()?;
         // IMMEDIATE: the write lock is taken at BEGIN, where SQLite waits
@@ -539,6 +546,13 @@ impl EventStore for SqliteStore {
         });
         match outcome {
             Ok((total, subjects)) => {
+                if let Some(entry) = entry {
+                    // The transaction holds the write lock, so every chain.
+                    let mut entries = [(entry.make)(&total)];
+                    let heads = records::chain_heads(&tx, &entries)?;
+                    (entry.link)(&heads, &mut entries);
+                    records::append_audit_in_transaction(&tx, &entries, &[])?;
+                }
                 self.commit_subject_write(tx, subjects, "committing a write")?;
                 Ok(total)
             }
@@ -547,6 +561,23 @@ impl EventStore for SqliteStore {
                 Err(e)
             }
         }
+    }
+}
+
+impl EventStore for SqliteStore {
+    fn write_events(
+        &self,
+        write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
+    ) -> Result<AppendReport> {
+        self.write_events_in(write, None)
+    }
+
+    fn write_events_audited(
+        &self,
+        write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
+        entry: credence_store::EntryOf<'_, AppendReport>,
+    ) -> Result<AppendReport> {
+        self.write_events_in(write, Some(entry))
     }
 
     fn subject(&self, id: &SubjectId) -> Result<Option<Subject>> {

@@ -57,7 +57,7 @@ const CHANGE_PRUNE_EVERY: u64 = 4_096;
 /// Appends a group of entries, each right after its chain's head, and the
 /// record changes they vouch for, inside the caller's open transaction.
 /// The heads of the chains `entries` name, in a write transaction.
-fn chain_heads(
+pub(crate) fn chain_heads(
     connection: &rusqlite::Connection,
     entries: &[AuditEntry],
 ) -> Result<Vec<ChainHead>> {
@@ -84,7 +84,7 @@ fn chain_heads(
     Ok(heads)
 }
 
-fn append_audit_in_transaction(
+pub(crate) fn append_audit_in_transaction(
     connection: &rusqlite::Connection,
     entries: &[AuditEntry],
     writes: &[RecordWrite],
@@ -526,6 +526,7 @@ impl SqliteStore {
         &self,
         id: &SubjectId,
         tombstone: &SubjectId,
+        entry: Option<credence_store::EntryOf<'_, Erasure>>,
     ) -> Result<Option<Erasure>> {
         let mut connection = self.writer()?;
         let tx = connection
@@ -593,6 +594,19 @@ impl SqliteStore {
             ],
         )
         .map_err(backend("writing the tombstone"))?;
+        let erasure = Erasure {
+            events: events.len() as u64,
+            scores: scores as u64,
+            records: records as u64,
+            answers: answers as u64,
+        };
+        if let Some(entry) = entry {
+            // The transaction holds the write lock, so every chain.
+            let mut entries = [(entry.make)(&erasure)];
+            let heads = chain_heads(&tx, &entries)?;
+            (entry.link)(&heads, &mut entries);
+            append_audit_in_transaction(&tx, &entries, &[])?;
+        }
         self.commit_subject_write(
             tx,
             vec![id.clone(), tombstone.clone()],
@@ -602,11 +616,6 @@ impl SqliteStore {
         // file and truncate it, so no old frame still holds the subject.
         // Busy readers can delay this; the next checkpoint finishes it.
         let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-        Ok(Some(Erasure {
-            events: events.len() as u64,
-            scores: scores as u64,
-            records: records as u64,
-            answers: answers as u64,
-        }))
+        Ok(Some(erasure))
     }
 }

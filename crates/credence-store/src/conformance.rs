@@ -81,6 +81,8 @@ pub const SPANNING_CHECKS: &[Check] = checks![
     schema_version_is_positive,
     counts_add_up,
     erasure_leaves_only_a_tombstone,
+    an_erasure_commits_with_its_audit_entry,
+    an_audited_event_write_commits_with_its_entry_or_not_at_all,
 ];
 
 /// The suite by concern, as a backend runs it.
@@ -1659,4 +1661,108 @@ fn a_move_that_fails_midway_keeps_nothing(from: &dyn Store, to: &dyn Store) {
     let failed = to.import_rows(&mut duplicated.into_iter());
     assert!(failed.is_err(), "a row twice is refused: {failed:?}");
     assert_eq!(tally_of(to), empty, "and nothing of it kept");
+}
+
+fn an_erasure_commits_with_its_audit_entry(store: &dyn Store) {
+    append_ok(store, &sample("leaving"));
+    store
+        .append_audit(&[on_chain(5, 1, Some("r-leaving"))], &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut seen = None;
+    let mut make = |erasure: &crate::Erasure| {
+        seen = Some(*erasure);
+        AuditEntry {
+            detail: format!("erased {} events", erasure.events),
+            // Numbered and linked by the store's call of `link`.
+            ..on_chain(5, 1, Some("r-leaving"))
+        }
+    };
+    let mut link = |heads: &[ChainHead], entries: &mut [AuditEntry]| link_after(heads, entries, 0);
+    let erased = store
+        .erase_subject_audited(
+            &id("leaving"),
+            &id("erased-leaving"),
+            Some(crate::EntryOf {
+                make: &mut make,
+                link: &mut link,
+            }),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the subject was there"));
+    assert_eq!(seen, Some(erased), "the entry is made of what was erased");
+    let entries = store
+        .audit_entries(5, 0, 10)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(entries[1].seq, 2);
+    assert_eq!(
+        entries[1].prev_hash, entries[0].hash,
+        "linked after the head"
+    );
+    assert_eq!(
+        entries[1].detail,
+        format!("erased {} events", sample("leaving").len())
+    );
+    assert!(
+        store
+            .subject(&id("erased-leaving"))
+            .ok()
+            .flatten()
+            .is_some()
+    );
+    // An unknown subject: nothing erased, nothing written.
+    let mut never = |_: &crate::Erasure| -> AuditEntry { panic!("no entry for nobody") };
+    let nobody = store.erase_subject_audited(
+        &id("nobody"),
+        &id("erased-nobody"),
+        Some(crate::EntryOf {
+            make: &mut never,
+            link: &mut link,
+        }),
+    );
+    assert!(matches!(nobody, Ok(None)), "{nobody:?}");
+    assert_eq!(store.audit_entries(5, 0, 10).map(|e| e.len()).ok(), Some(2));
+}
+
+fn an_audited_event_write_commits_with_its_entry_or_not_at_all(store: &dyn Store) {
+    let mut link = |heads: &[ChainHead], entries: &mut [AuditEntry]| link_after(heads, entries, 0);
+    let mut make = |report: &crate::AppendReport| AuditEntry {
+        detail: format!("{} written", report.inserted),
+        ..on_chain(7, 1, Some("r-joining"))
+    };
+    let events = sample("joining");
+    let mut write = |writer: &mut dyn crate::EventWriter| writer.append(&events).map(drop);
+    let report = store
+        .write_events_audited(
+            &mut write,
+            crate::EntryOf {
+                make: &mut make,
+                link: &mut link,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.inserted, events.len());
+    let entries = store
+        .audit_entries(7, 0, 10)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].detail, format!("{} written", events.len()));
+    assert_eq!(events_of(store, "joining").len(), events.len());
+    // A write that fails keeps neither its events nor its entry.
+    let more = sample("refused");
+    let mut failing = |writer: &mut dyn crate::EventWriter| {
+        writer.append(&more)?;
+        Err(Error::Backend("the caller gave up".into()))
+    };
+    let mut never = |_: &crate::AppendReport| -> AuditEntry { on_chain(7, 1, Some("r-joining")) };
+    let refused = store.write_events_audited(
+        &mut failing,
+        crate::EntryOf {
+            make: &mut never,
+            link: &mut link,
+        },
+    );
+    assert!(refused.is_err());
+    assert!(events_of(store, "refused").is_empty());
+    assert_eq!(store.audit_entries(7, 0, 10).map(|e| e.len()).ok(), Some(1));
 }

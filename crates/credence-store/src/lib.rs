@@ -219,6 +219,20 @@ pub trait EventStore: Send + Sync {
         write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
     ) -> Result<AppendReport>;
 
+    /// [`EventStore::write_events`], with the audit entry `entry` makes of
+    /// what was written appended in the same transaction (linked after its
+    /// chain's head under the chain's lock): the write is never kept
+    /// without its entry, nor the entry without the write. For a write
+    /// that creates its subjects (an enrolment): on PostgreSQL the write
+    /// holds its subjects' rows while it takes the chain's lock, the
+    /// reverse of an audited consent change, which is harmless only for
+    /// rows no one else can see yet.
+    fn write_events_audited(
+        &self,
+        write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
+        entry: EntryOf<'_, AppendReport>,
+    ) -> Result<AppendReport>;
+
     /// Appends one batch atomically: either every event is written (or was
     /// already there, identical) or nothing is, and the error lists every
     /// rejected event.
@@ -433,9 +447,39 @@ pub trait Store:
     fn counts(&self) -> Result<Counts>;
 
     /// Erases a subject in one transaction: its events, idempotency keys,
-    /// scores, every record about it and every answer claimed about it. What remains is a tombstone under
-    /// `tombstone` (a keyed hash of the id, never the id), in state opted
-    /// out. Returns `None` when the subject is unknown. Backends must not
-    /// leave the erased bytes readable in the file (free pages, journals).
-    fn erase_subject(&self, id: &SubjectId, tombstone: &SubjectId) -> Result<Option<Erasure>>;
+    /// scores, every record about it and every answer claimed about it.
+    /// What remains is a tombstone under `tombstone` (a keyed hash of the
+    /// id, never the id), in state opted out. Returns `None` when the
+    /// subject is unknown. Backends must not leave the erased bytes
+    /// readable in the file (free pages, journals).
+    fn erase_subject(&self, id: &SubjectId, tombstone: &SubjectId) -> Result<Option<Erasure>> {
+        self.erase_subject_audited(id, tombstone, None)
+    }
+
+    /// [`Store::erase_subject`], with the audit entry `entry` makes of what
+    /// was erased appended in the same transaction (linked after its
+    /// chain's head under the chain's lock): an erasure is never kept
+    /// without its entry, nor the entry without the erasure. No entry is
+    /// written when the subject is unknown.
+    fn erase_subject_audited(
+        &self,
+        id: &SubjectId,
+        tombstone: &SubjectId,
+        entry: Option<EntryOf<'_, Erasure>>,
+    ) -> Result<Option<Erasure>>;
+}
+
+/// An audit entry written inside the transaction of the change it reports.
+pub struct EntryOf<'a, T> {
+    /// Makes the entry (unnumbered, unhashed) from what the change did.
+    pub make: &'a mut dyn FnMut(&T) -> AuditEntry,
+    /// Numbers and links entries after their chains' heads, as for
+    /// [`AuditStore::append_audit_linked`].
+    pub link: &'a mut dyn FnMut(&[ChainHead], &mut [AuditEntry]),
+}
+
+impl<T> std::fmt::Debug for EntryOf<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EntryOf(..)")
+    }
 }

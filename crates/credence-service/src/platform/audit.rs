@@ -217,7 +217,7 @@ impl Drop for AuditLog {
 /// before: called by the store with every chain of the group held, so no
 /// other writer (a command beside the server, another node) can take the
 /// same place.
-fn link(heads: &[ChainHead], entries: &mut [AuditEntry]) {
+pub(crate) fn link(heads: &[ChainHead], entries: &mut [AuditEntry]) {
     let mut next: HashMap<u32, (u64, String)> = heads
         .iter()
         .map(|head| (head.chain, (head.seq, head.hash.clone())))

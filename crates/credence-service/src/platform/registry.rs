@@ -311,24 +311,43 @@ impl super::Registry<'_> {
         let event = EventFactory::new("operator", &spec.subject_id)
             .recorded_at(self.now())
             .enrolled(self.now(), spec.kind, spec.restricted_data_consent);
-        match self.store().append_events(std::slice::from_ref(&event)) {
-            Ok(_) => {}
-            Err(credence_store::Error::Rejected(r)) => {
-                return Err(ApiError::new(
-                    Code::Conflict,
-                    r.first()
-                        .map_or_else(|| "enrolment refused".to_string(), |r| r.message.clone()),
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        }
         let id = SubjectId::new(&spec.subject_id).map_err(ApiError::internal)?;
-        self.audit(
-            principal,
-            "subject.enrol",
-            Some(&id),
-            format!("enrolled as {}", spec.kind.name()),
-        )
+        let reference = self.subject_ref(&id);
+        let (at, actor) = (self.now(), principal.actor());
+        // The entry commits with the enrolment, in its transaction.
+        let mut make = |_: &credence_store::AppendReport| credence_store::AuditEntry {
+            chain: super::audit::chain_of(Some(&reference)),
+            seq: 0,
+            at,
+            actor: actor.clone(),
+            action: "subject.enrol".into(),
+            subject_ref: Some(reference.clone()),
+            detail: format!("enrolled as {}", spec.kind.name()),
+            prev_hash: String::new(),
+            hash: String::new(),
+            answer: None,
+        };
+        let mut write = |writer: &mut dyn credence_store::EventWriter| {
+            let batch = writer.append(std::slice::from_ref(&event))?;
+            if batch.rejected.is_empty() {
+                Ok(())
+            } else {
+                Err(credence_store::Error::Rejected(batch.rejected))
+            }
+        };
+        let entry = credence_store::EntryOf {
+            make: &mut make,
+            link: &mut super::audit::link,
+        };
+        match self.store().write_events_audited(&mut write, entry) {
+            Ok(_) => Ok(()),
+            Err(credence_store::Error::Rejected(r)) => Err(ApiError::new(
+                Code::Conflict,
+                r.first()
+                    .map_or_else(|| "enrolment refused".to_string(), |r| r.message.clone()),
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Issues a token a subject's app uses to act as the subject.

@@ -653,21 +653,33 @@ impl super::Rights<'_> {
         let reference = self.subject_ref(id);
         let tombstone =
             SubjectId::new(&format!("erased-{reference}")).map_err(ApiError::internal)?;
-        let erasure = self
-            .store()
-            .erase_subject(id, &tombstone)
-            .inspect(|_| self.clear_record_cache())?
-            .ok_or_else(|| ApiError::not_found("no such subject"))?;
-        self.audit(
-            principal,
-            "subject.erase",
-            Some(id),
-            format!(
+        // The entry commits with the erasure, in its transaction: never an
+        // erasure without its record, nor a record of one not made.
+        let at = self.now();
+        let actor = principal.actor();
+        let mut make = |erasure: &credence_store::Erasure| credence_store::AuditEntry {
+            chain: super::audit::chain_of(Some(&reference)),
+            seq: 0,
+            at,
+            actor: actor.clone(),
+            action: "subject.erase".into(),
+            subject_ref: Some(reference.clone()),
+            detail: format!(
                 "opted out: {} events, {} scores and {} other records erased; tombstone kept",
                 erasure.events, erasure.scores, erasure.records
             ),
-        )?;
-        Ok(erasure)
+            prev_hash: String::new(),
+            hash: String::new(),
+            answer: None,
+        };
+        let entry = credence_store::EntryOf {
+            make: &mut make,
+            link: &mut super::audit::link,
+        };
+        self.store()
+            .erase_subject_audited(id, &tombstone, Some(entry))
+            .inspect(|_| self.clear_record_cache())?
+            .ok_or_else(|| ApiError::not_found("no such subject"))
     }
 }
 
