@@ -425,6 +425,40 @@ impl PostgresStore {
         tx.commit().map_err(backend("committing the audit log"))
     }
 
+    /// Appends the entry `entry` makes of `done`, in `tx`, linked after its
+    /// chain's head under the chain's lock.
+    fn append_entry_of<T>(
+        tx: &mut postgres::Transaction<'_>,
+        entry: credence_store::EntryOf<'_, T>,
+        done: &T,
+    ) -> Result<()> {
+        let mut entries = [(entry.make)(done)];
+        let heads = Self::lock_chains(tx, &entries)?;
+        (entry.link)(&heads, &mut entries);
+        insert_audit_rows(tx, &entries)
+            .map(drop)
+            .map_err(backend("appending an audit entry"))
+    }
+
+    /// An event write, with its audit entry when it has one.
+    fn write_events_in(
+        &self,
+        write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
+        entry: Option<credence_store::EntryOf<'_, AppendReport>>,
+    ) -> Result<AppendReport> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(backend("starting a write"))?;
+        let mut appender = credence_store::append::Appender::new(rows::PostgresRows::new(&mut tx));
+        write(&mut appender)?;
+        let (report, _) = appender.finish();
+        if let Some(entry) = entry {
+            Self::append_entry_of(&mut tx, entry, &report)?;
+        }
+        // Dropped without a commit on any error above: rolled back.
+        tx.commit().map_err(backend("committing a write"))?;
+        Ok(report)
+    }
+
     fn chain_head(client: &mut impl GenericClient, chain: u32) -> Result<u64> {
         let stored: i64 = client
             .query_one(
@@ -756,10 +790,7 @@ impl Store for PostgresStore {
         };
         if let Some(entry) = entry {
             // After the feed's lock, as every audited write takes them.
-            let mut entries = [(entry.make)(&erasure)];
-            let heads = Self::lock_chains(&mut tx, &entries)?;
-            (entry.link)(&heads, &mut entries);
-            insert_audit_rows(&mut tx, &entries).map_err(backend("auditing an erasure"))?;
+            Self::append_entry_of(&mut tx, entry, &erasure)?;
         }
         tx.commit().map_err(backend("committing an erasure"))?;
         Ok(Some(erasure))
@@ -771,14 +802,7 @@ impl EventStore for PostgresStore {
         &self,
         write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
     ) -> Result<AppendReport> {
-        let mut client = self.client()?;
-        let mut tx = client.transaction().map_err(backend("starting a write"))?;
-        let mut appender = credence_store::append::Appender::new(rows::PostgresRows::new(&mut tx));
-        write(&mut appender)?;
-        let (report, _) = appender.finish();
-        // Dropped without a commit on any error above: rolled back.
-        tx.commit().map_err(backend("committing a write"))?;
-        Ok(report)
+        self.write_events_in(write, None)
     }
 
     fn write_events_audited(
@@ -786,17 +810,7 @@ impl EventStore for PostgresStore {
         write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
         entry: credence_store::EntryOf<'_, AppendReport>,
     ) -> Result<AppendReport> {
-        let mut client = self.client()?;
-        let mut tx = client.transaction().map_err(backend("starting a write"))?;
-        let mut appender = credence_store::append::Appender::new(rows::PostgresRows::new(&mut tx));
-        write(&mut appender)?;
-        let (report, _) = appender.finish();
-        let mut entries = [(entry.make)(&report)];
-        let heads = Self::lock_chains(&mut tx, &entries)?;
-        (entry.link)(&heads, &mut entries);
-        insert_audit_rows(&mut tx, &entries).map_err(backend("auditing a write"))?;
-        tx.commit().map_err(backend("committing a write"))?;
-        Ok(report)
+        self.write_events_in(write, Some(entry))
     }
 
     fn subject(&self, id: &SubjectId) -> Result<Option<Subject>> {

@@ -547,11 +547,7 @@ impl SqliteStore {
         match outcome {
             Ok((total, subjects)) => {
                 if let Some(entry) = entry {
-                    // The transaction holds the write lock, so every chain.
-                    let mut entries = [(entry.make)(&total)];
-                    let heads = records::chain_heads(&tx, &entries)?;
-                    (entry.link)(&heads, &mut entries);
-                    records::append_audit_in_transaction(&tx, &entries, &[])?;
+                    records::append_entry_of(&tx, entry, &total)?;
                 }
                 self.commit_subject_write(tx, subjects, "committing a write")?;
                 Ok(total)

@@ -57,7 +57,7 @@ const CHANGE_PRUNE_EVERY: u64 = 4_096;
 /// Appends a group of entries, each right after its chain's head, and the
 /// record changes they vouch for, inside the caller's open transaction.
 /// The heads of the chains `entries` name, in a write transaction.
-pub(crate) fn chain_heads(
+fn chain_heads(
     connection: &rusqlite::Connection,
     entries: &[AuditEntry],
 ) -> Result<Vec<ChainHead>> {
@@ -82,6 +82,20 @@ pub(crate) fn chain_heads(
         }
     }
     Ok(heads)
+}
+
+/// Appends the entry `entry` makes of `done` in the open write
+/// transaction, which holds every chain (SQLite's write lock), linked
+/// after its chain's head.
+pub(crate) fn append_entry_of<T>(
+    connection: &rusqlite::Connection,
+    entry: credence_store::EntryOf<'_, T>,
+    done: &T,
+) -> Result<()> {
+    let mut entries = [(entry.make)(done)];
+    let heads = chain_heads(connection, &entries)?;
+    (entry.link)(&heads, &mut entries);
+    append_audit_in_transaction(connection, &entries, &[])
 }
 
 pub(crate) fn append_audit_in_transaction(
@@ -601,11 +615,7 @@ impl SqliteStore {
             answers: answers as u64,
         };
         if let Some(entry) = entry {
-            // The transaction holds the write lock, so every chain.
-            let mut entries = [(entry.make)(&erasure)];
-            let heads = chain_heads(&tx, &entries)?;
-            (entry.link)(&heads, &mut entries);
-            append_audit_in_transaction(&tx, &entries, &[])?;
+            append_entry_of(&tx, entry, &erasure)?;
         }
         self.commit_subject_write(
             tx,

@@ -2,7 +2,7 @@
 //! `credence_store::transfer`): out from one read transaction (one WAL
 //! snapshot), in under the write lock in one transaction.
 
-use crate::records::{AUDIT_COLUMNS, INSERT_AUDIT, audit_from, audit_row};
+use crate::records::{AUDIT_COLUMNS, append_audit_in_transaction, audit_from, audit_row};
 use crate::{
     SCORE_COLUMNS, SqliteStore, backend, dimensions_blob, kind_code, kind_from_code,
     score_from_parts, score_from_row, state_from_code,
@@ -239,25 +239,9 @@ fn import_page(tx: &Transaction<'_>, page: RowPage, next_key: &mut i64) -> Resul
             }
         }
         RowPage::Audit(rows) => {
-            let mut stmt = tx
-                .prepare_cached(&INSERT_AUDIT)
-                .map_err(backend("importing the audit log"))?;
-            for e in rows {
-                stmt.execute(params![
-                    e.chain,
-                    e.seq as i64,
-                    e.at.as_second(),
-                    e.actor,
-                    e.action,
-                    e.subject_ref,
-                    e.detail,
-                    e.prev_hash,
-                    e.hash,
-                    e.answer.as_ref().map(|a| a.key.as_str()),
-                    e.answer.as_ref().map(|a| a.body.as_str()),
-                ])
-                .map_err(backend("importing the audit log"))?;
-            }
+            // Chain by chain, in order: each follows the head stored
+            // before it, as any append must.
+            append_audit_in_transaction(tx, &rows, &[])?;
         }
         RowPage::Claims(rows) => {
             let mut stmt = tx
