@@ -798,19 +798,12 @@ impl Store for PostgresStore {
 }
 
 impl EventStore for PostgresStore {
-    fn write_events(
-        &self,
-        write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
-    ) -> Result<AppendReport> {
-        self.write_events_in(write, None)
-    }
-
     fn write_events_audited(
         &self,
         write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
-        entry: credence_store::EntryOf<'_, AppendReport>,
+        entry: Option<credence_store::EntryOf<'_, AppendReport>>,
     ) -> Result<AppendReport> {
-        self.write_events_in(write, Some(entry))
+        self.write_events_in(write, entry)
     }
 
     fn subject(&self, id: &SubjectId) -> Result<Option<Subject>> {

@@ -1735,10 +1735,10 @@ fn an_audited_event_write_commits_with_its_entry_or_not_at_all(store: &dyn Store
     let report = store
         .write_events_audited(
             &mut write,
-            crate::EntryOf {
+            Some(crate::EntryOf {
                 make: &mut make,
                 link: &mut link,
-            },
+            }),
         )
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.inserted, events.len());
@@ -1757,10 +1757,10 @@ fn an_audited_event_write_commits_with_its_entry_or_not_at_all(store: &dyn Store
     let mut never = |_: &crate::AppendReport| -> AuditEntry { on_chain(7, 1, Some("r-joining")) };
     let refused = store.write_events_audited(
         &mut failing,
-        crate::EntryOf {
+        Some(crate::EntryOf {
             make: &mut never,
             link: &mut link,
-        },
+        }),
     );
     assert!(refused.is_err());
     assert!(events_of(store, "refused").is_empty());

@@ -217,7 +217,9 @@ pub trait EventStore: Send + Sync {
     fn write_events(
         &self,
         write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
-    ) -> Result<AppendReport>;
+    ) -> Result<AppendReport> {
+        self.write_events_audited(write, None)
+    }
 
     /// [`EventStore::write_events`], with the audit entry `entry` makes of
     /// what was written appended in the same transaction (linked after its
@@ -230,7 +232,7 @@ pub trait EventStore: Send + Sync {
     fn write_events_audited(
         &self,
         write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
-        entry: EntryOf<'_, AppendReport>,
+        entry: Option<EntryOf<'_, AppendReport>>,
     ) -> Result<AppendReport>;
 
     /// Appends one batch atomically: either every event is written (or was

@@ -339,7 +339,7 @@ impl super::Registry<'_> {
             make: &mut make,
             link: &mut super::audit::link,
         };
-        match self.store().write_events_audited(&mut write, entry) {
+        match self.store().write_events_audited(&mut write, Some(entry)) {
             Ok(_) => Ok(()),
             Err(credence_store::Error::Rejected(r)) => Err(ApiError::new(
                 Code::Conflict,
