@@ -133,6 +133,15 @@ pub struct BinningOptions {
 /// estimate from).
 pub const MIN_LEVEL_ROWS: u64 = 30;
 
+/// Fewest events (and as many non-events) a bin of a categorical input
+/// holds. Levels are ordered by their own event rates before they are
+/// grouped, so a group of levels with a handful of events between them
+/// is placed by noise: at a 5% event rate a 30-row level holds one or two
+/// events. Five is Cochran's rule for a cell of a contingency table to be
+/// judged at all; it is a statistical floor, not a value fitted to any
+/// data.
+pub const MIN_CATEGORY_BIN_EVENTS: u64 = 5;
+
 impl BinningOptions {
     /// Fewest rows of a bin cut from a continuous range, of `rows`.
     fn min_bin_rows(&self, rows: usize) -> u64 {
@@ -273,6 +282,18 @@ pub fn optimal_shaped_groups(
     min_count: u64,
     shape: Trend,
 ) -> Option<(Vec<usize>, f64)> {
+    optimal_groups_with_events(prebins, total, min_count, 0, shape)
+}
+
+/// [`optimal_shaped_groups`] where every group also holds at least
+/// `min_events` events and as many non-events.
+fn optimal_groups_with_events(
+    prebins: &[BinStat],
+    total: BinStat,
+    min_count: u64,
+    min_events: u64,
+    shape: Trend,
+) -> Option<(Vec<usize>, f64)> {
     let n = prebins.len();
     if n == 0 {
         return None;
@@ -322,7 +343,7 @@ pub fn optimal_shaped_groups(
     for i in 1..=n {
         for j in 0..i {
             let last = group(j, i);
-            if last.count < min_count {
+            if last.count < min_count || last.bads < min_events || last.goods() < min_events {
                 continue;
             }
             let value = information_value(last, total);
@@ -378,6 +399,7 @@ fn best_of_trends(
     prebins: &[BinStat],
     total: BinStat,
     min_count: u64,
+    min_events: u64,
     trend: Trend,
 ) -> (Vec<usize>, Trend) {
     let candidates: &[Trend] = match trend {
@@ -395,7 +417,8 @@ fn best_of_trends(
     };
     let mut chosen: Option<(Vec<usize>, f64, Trend)> = None;
     for &trend in candidates {
-        if let Some((starts, value)) = optimal_shaped_groups(prebins, total, min_count, trend)
+        if let Some((starts, value)) =
+            optimal_groups_with_events(prebins, total, min_count, min_events, trend)
             && chosen
                 .as_ref()
                 .is_none_or(|(_, best, _)| value > *best + 1e-12)
@@ -578,7 +601,7 @@ pub fn bin_numeric_with_specials(
     } else {
         options.min_bin_rows(n)
     };
-    let (starts, trend) = best_of_trends(&prebins, total, min_count, options.trend);
+    let (starts, trend) = best_of_trends(&prebins, total, min_count, 0, options.trend);
     let mut stats = Vec::with_capacity(starts.len());
     for (g, &start) in starts.iter().enumerate() {
         let end = starts.get(g + 1).copied().unwrap_or(prebins.len());
@@ -679,7 +702,13 @@ pub fn bin_categorical(
     });
     let prebins: Vec<BinStat> = units.iter().map(|u| u.1).collect();
     let total = prebins.iter().fold(missing, |a, b| a.add(*b));
-    let (starts, _) = best_of_trends(&prebins, total, rare_limit, Trend::Ascending);
+    let (starts, _) = best_of_trends(
+        &prebins,
+        total,
+        rare_limit,
+        MIN_CATEGORY_BIN_EVENTS,
+        Trend::Ascending,
+    );
     let mut groups = Vec::with_capacity(starts.len());
     let mut stats = Vec::with_capacity(starts.len());
     for (g, &start) in starts.iter().enumerate() {
@@ -865,6 +894,36 @@ mod tests {
             prop_assert!(binning.stats().iter().all(|s| s.count >= min) || binning.stats().len() == 1, "{:?}", binning);
             let rates: Vec<f64> = binning.stats().iter().map(BinStat::event_rate).collect();
             prop_assert!(rates.windows(2).all(|w| if ascending { w[0] <= w[1] + 1e-12 } else { w[0] + 1e-12 >= w[1] }), "{:?}", rates);
+        }
+
+        /// A many-level categorical input at a low event rate is merged
+        /// until every bin holds the minimum of events and of non-events
+        /// (or is the only bin).
+        #[test]
+        fn categorical_bins_never_hold_fewer_than_the_minimum_events(levels in proptest::collection::vec((30usize..300, 0u32..=12), 2..50)) {
+            let names: Vec<String> = (0..levels.len()).map(|l| format!("level-{l}")).collect();
+            let mut codes = Vec::new();
+            let mut target = Vec::new();
+            for (level, (rows, bad_percent)) in levels.iter().enumerate() {
+                for i in 0..*rows {
+                    codes.push(level as u32);
+                    target.push(u8::from(i * 100 < rows * *bad_percent as usize));
+                }
+            }
+            let binning = bin_categorical(&codes, &names, &target, &BinningOptions::default());
+            let stats = binning.stats();
+            prop_assert!(
+                stats.len() == 1
+                    || stats.iter().all(|s| s.bads >= MIN_CATEGORY_BIN_EVENTS && s.goods() >= MIN_CATEGORY_BIN_EVENTS),
+                "{:?}",
+                stats
+            );
+            // Every level is in exactly one bin.
+            if let Binning::Categorical { groups, .. } = &binning {
+                let placed: usize = groups.iter().map(Vec::len).sum();
+                let present = levels.len();
+                prop_assert!(placed == present, "{placed} of {present} levels placed");
+            }
         }
 
         /// Fitted numeric bins are monotone in event rate and large enough.
