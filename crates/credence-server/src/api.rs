@@ -339,13 +339,28 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     response
 }
 
-/// The media type a request declares for its body, when it declares one
-/// that is not JSON (`application/json`, with parameters, or any
-/// `+json` type). Every body the API reads is JSON; a body sent as a form
-/// or as text is refused rather than read as JSON anyway. A request that
-/// declares nothing is read as JSON.
+/// The media type a request declares for its body, when it has a body and
+/// declares it as something other than JSON (`application/json`, with
+/// parameters, or any `+json` type). Every body the API reads is JSON; a
+/// body sent as a form or as text is refused rather than read as JSON
+/// anyway. A request that declares nothing is read as JSON, and one with
+/// no body (a GET, a freeze) is not judged by a header it did not need.
 fn declared_not_json(request: &Request) -> Option<String> {
-    let declared = request.headers().get(header::CONTENT_TYPE)?;
+    let headers = request.headers();
+    let has_body = match headers.get(header::CONTENT_LENGTH) {
+        Some(length) => {
+            length
+                .to_str()
+                .ok()
+                .and_then(|l| l.trim().parse::<u64>().ok())
+                != Some(0)
+        }
+        None => headers.contains_key(header::TRANSFER_ENCODING),
+    };
+    if !has_body {
+        return None;
+    }
+    let declared = headers.get(header::CONTENT_TYPE)?;
     let text = String::from_utf8_lossy(declared.as_bytes());
     let essence = text
         .split(';')

@@ -1286,6 +1286,22 @@ fn ingest_is_atomic_idempotent_and_refuses_bad_input_with_clear_codes() {
             "{declared}: {body}"
         );
     }
+    // A header that comes without a body is not judged: a GET, or a
+    // freeze, which takes no body.
+    let read = agent()
+        .get(&format!("{}/v1/me", world.base))
+        .header("Authorization", &format!("Bearer {}", world.token("alice")))
+        .header("Content-Type", "text/plain")
+        .call()
+        .map(|r| r.status().as_u16());
+    assert_eq!(read.ok(), Some(200));
+    let freeze = agent()
+        .post(&format!("{}/v1/me/freeze", world.base))
+        .header("Authorization", &format!("Bearer {}", world.token("bob")))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send("")
+        .map(|r| r.status().as_u16());
+    assert_eq!(freeze.ok(), Some(200));
     assert_eq!(count(&world), before.map(|n| n + 2));
 }
 
