@@ -437,7 +437,7 @@ impl super::Checkpoints<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::audit::{self, AuditVerdict, GENESIS, chain_of, entry_hash};
+    use crate::platform::audit::{self, AuditVerdict, chain_of};
     use crate::platform::{Answering, Limits, Platform, Principal};
     use credence_domain::SubjectId;
     use std::path::{Path, PathBuf};
@@ -518,23 +518,8 @@ mod tests {
                 .audit_entries(chain, 0, usize::MAX >> 1)
                 .unwrap_or_else(|e| panic!("{e}"));
             change(&mut entries);
-            let mut prev = GENESIS.to_string();
-            for (i, e) in entries.iter_mut().enumerate() {
-                e.seq = i as u64 + 1;
-                e.prev_hash = prev.clone();
-                e.hash = entry_hash(
-                    &prev,
-                    e.chain,
-                    e.seq,
-                    e.at,
-                    &e.actor,
-                    &e.action,
-                    e.subject_ref.as_deref(),
-                    &e.detail,
-                    e.answer.as_ref(),
-                );
-                prev = e.hash.clone();
-            }
+            // Numbered from 1 and hashed afresh, as the writer would.
+            audit::link(&[], &mut entries);
             tamper(
                 &self.path,
                 &format!("DELETE FROM audit WHERE chain = {chain}"),
