@@ -440,25 +440,6 @@ impl PostgresStore {
             .map_err(backend("appending an audit entry"))
     }
 
-    /// An event write, with its audit entry when it has one.
-    fn write_events_in(
-        &self,
-        write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
-        entry: Option<credence_store::EntryOf<'_, AppendReport>>,
-    ) -> Result<AppendReport> {
-        let mut client = self.client()?;
-        let mut tx = client.transaction().map_err(backend("starting a write"))?;
-        let mut appender = credence_store::append::Appender::new(rows::PostgresRows::new(&mut tx));
-        write(&mut appender)?;
-        let (report, _) = appender.finish();
-        if let Some(entry) = entry {
-            Self::append_entry_of(&mut tx, entry, &report)?;
-        }
-        // Dropped without a commit on any error above: rolled back.
-        tx.commit().map_err(backend("committing a write"))?;
-        Ok(report)
-    }
-
     fn chain_head(client: &mut impl GenericClient, chain: u32) -> Result<u64> {
         let stored: i64 = client
             .query_one(
@@ -803,7 +784,17 @@ impl EventStore for PostgresStore {
         write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
         entry: Option<credence_store::EntryOf<'_, AppendReport>>,
     ) -> Result<AppendReport> {
-        self.write_events_in(write, entry)
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(backend("starting a write"))?;
+        let mut appender = credence_store::append::Appender::new(rows::PostgresRows::new(&mut tx));
+        write(&mut appender)?;
+        let (report, _) = appender.finish();
+        if let Some(entry) = entry {
+            Self::append_entry_of(&mut tx, entry, &report)?;
+        }
+        // Dropped without a commit on any error above: rolled back.
+        tx.commit().map_err(backend("committing a write"))?;
+        Ok(report)
     }
 
     fn subject(&self, id: &SubjectId) -> Result<Option<Subject>> {

@@ -520,9 +520,8 @@ impl Store for SqliteStore {
     }
 }
 
-impl SqliteStore {
-    /// An event write, with its audit entry when it has one.
-    fn write_events_in(
+impl EventStore for SqliteStore {
+    fn write_events_audited(
         &self,
         write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
         entry: Option<credence_store::EntryOf<'_, AppendReport>>,
@@ -557,16 +556,6 @@ impl SqliteStore {
                 Err(e)
             }
         }
-    }
-}
-
-impl EventStore for SqliteStore {
-    fn write_events_audited(
-        &self,
-        write: &mut dyn FnMut(&mut dyn EventWriter) -> Result<()>,
-        entry: Option<credence_store::EntryOf<'_, AppendReport>>,
-    ) -> Result<AppendReport> {
-        self.write_events_in(write, entry)
     }
 
     fn subject(&self, id: &SubjectId) -> Result<Option<Subject>> {
