@@ -346,21 +346,12 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
 /// anyway. A request that declares nothing is read as JSON, and one with
 /// no body (a GET, a freeze) is not judged by a header it did not need.
 fn declared_not_json(request: &Request) -> Option<String> {
-    let headers = request.headers();
-    let has_body = match headers.get(header::CONTENT_LENGTH) {
-        Some(length) => {
-            length
-                .to_str()
-                .ok()
-                .and_then(|l| l.trim().parse::<u64>().ok())
-                != Some(0)
-        }
-        None => headers.contains_key(header::TRANSFER_ENCODING),
-    };
-    if !has_body {
+    // The body's own account of its size (from the length or the framing
+    // the request came with), whatever the protocol version.
+    if axum::body::HttpBody::size_hint(request.body()).exact() == Some(0) {
         return None;
     }
-    let declared = headers.get(header::CONTENT_TYPE)?;
+    let declared = request.headers().get(header::CONTENT_TYPE)?;
     let text = String::from_utf8_lossy(declared.as_bytes());
     let essence = text
         .split(';')
