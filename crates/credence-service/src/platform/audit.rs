@@ -338,15 +338,22 @@ pub fn verify(
 ) -> Result<AuditVerdict, super::ApiError> {
     let mut chains = Vec::new();
     let mut problem = None;
+    // The control chain's checkpoints are checked on the same walk that
+    // checks its hashes.
+    let mut checkpoints = super::checkpoints::CheckpointWalk::new(key);
     for head in store.audit_heads()? {
-        let (verdict, broken) = verify_chain(store, head.chain)?;
+        let (verdict, broken) = if head.chain == CONTROL_CHAIN {
+            verify_chain(store, head.chain, &mut |entry| checkpoints.visit(entry))?
+        } else {
+            verify_chain(store, head.chain, &mut |_| {})?
+        };
         chains.push(verdict);
         if broken.is_some() {
             problem = broken;
             break;
         }
     }
-    let (checkpoints, found) = super::checkpoints::verify(store, key, &chains)?;
+    let (checkpoints, found) = checkpoints.finish(store, &chains)?;
     if problem.is_none() {
         problem = found;
     }
@@ -366,10 +373,12 @@ pub fn verify(
     })
 }
 
-/// Walks one chain: what is intact, and the first problem after it.
+/// Walks one chain: what is intact, and the first problem after it;
+/// `visit` sees each intact entry in order.
 fn verify_chain(
     store: &dyn Store,
     chain: u32,
+    visit: &mut dyn FnMut(&AuditEntry),
 ) -> Result<(ChainVerdict, Option<String>), credence_store::Error> {
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS.to_string();
@@ -410,6 +419,7 @@ fn verify_chain(
                 };
                 return Ok((verdict, problem));
             }
+            visit(entry);
             prev_hash.clone_from(&entry.hash);
             expected_seq += 1;
             after = seq;

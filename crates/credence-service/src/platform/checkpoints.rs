@@ -225,100 +225,122 @@ fn departures(store: &dyn Store, heads: &[SignedHead]) -> ApiResult<Vec<String>>
     Ok(found)
 }
 
-/// Checks the checkpoints against `key`, given the chains' verdicts:
-/// what was checked, and the first problem.
-pub fn verify(
-    store: &dyn Store,
-    key: Option<&CheckpointKey>,
-    chains: &[ChainVerdict],
-) -> ApiResult<(CheckpointVerdict, Option<String>)> {
-    let mut verdict = CheckpointVerdict {
-        key: key.map_or_else(|| "none".into(), |k| k.id.clone()),
-        checked: 0,
-        other_key: 0,
-        latest_at: None,
-        entries_after_latest: chains.iter().map(|c| c.entries).sum(),
-    };
-    let mut problem = None;
-    // Signatures seen so far, of any key: a checkpoint's `previous` must
-    // be one of them.
-    let mut seen: std::collections::HashSet<String> = Default::default();
-    // The newest checked checkpoint, with its own place on the control
-    // chain.
-    let mut latest: Option<(u64, Checkpoint)> = None;
-    let mut after = 0;
-    'pages: loop {
-        let page = store.audit_entries(CONTROL_CHAIN, after, PAGE)?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for entry in page.iter().filter(|e| e.action == CHECKPOINT_ACTION) {
-            let place = format!("the checkpoint at entry {} of chain 0", entry.seq);
-            let Some(checkpoint) = Checkpoint::read(entry) else {
-                problem = Some(format!("{place} cannot be read: it was changed"));
-                break 'pages;
-            };
-            let Some(key) = key.filter(|k| k.id == checkpoint.key) else {
-                seen.insert(checkpoint.mac.clone());
-                verdict.other_key += 1;
-                continue;
-            };
-            let found = if !constant_time_eq(
-                key.sign(&checkpoint).as_bytes(),
-                checkpoint.mac.as_bytes(),
-            ) {
-                Some(format!(
-                    "{place} does not carry a signature of its key: it was forged or changed"
-                ))
-            } else if checkpoint
-                .previous
-                .as_ref()
-                .is_some_and(|p| !seen.contains(p))
-            {
-                Some(format!(
-                    "{place} follows a checkpoint that is no longer in the log: checkpoints were deleted"
-                ))
-            } else if !checkpoint.altered.is_empty() {
-                Some(format!(
-                    "{place} found the log altered since the checkpoint before it: {}",
-                    checkpoint.altered.join("; ")
-                ))
-            } else {
-                None
-            };
-            if found.is_some() {
-                problem = found;
-                break 'pages;
+/// Checks the checkpoints against a key as the control chain is walked
+/// (the same walk that checks its hashes: [`super::audit::verify`]), then
+/// the newest one's heads against the chains.
+#[derive(Debug)]
+pub(crate) struct CheckpointWalk<'k> {
+    key: Option<&'k CheckpointKey>,
+    checked: u64,
+    other_key: u64,
+    /// Signatures seen so far, of any key: a checkpoint's `previous` must
+    /// be one of them.
+    seen: std::collections::HashSet<String>,
+    /// The newest checked checkpoint, with its own place on the control
+    /// chain.
+    latest: Option<(u64, Checkpoint)>,
+    /// The first problem; no checkpoint after it is looked at.
+    problem: Option<String>,
+}
+
+impl<'k> CheckpointWalk<'k> {
+    pub(crate) fn new(key: Option<&'k CheckpointKey>) -> Self {
+        Self {
+            key,
+            checked: 0,
+            other_key: 0,
+            seen: Default::default(),
+            latest: None,
+            problem: None,
+        }
+    }
+
+    /// Looks at the next entry of the control chain.
+    pub(crate) fn visit(&mut self, entry: &AuditEntry) {
+        if self.problem.is_some() || entry.action != CHECKPOINT_ACTION {
+            return;
+        }
+        let place = format!("the checkpoint at entry {} of chain 0", entry.seq);
+        let Some(checkpoint) = Checkpoint::read(entry) else {
+            self.problem = Some(format!("{place} cannot be read: it was changed"));
+            return;
+        };
+        let Some(key) = self.key.filter(|k| k.id == checkpoint.key) else {
+            self.seen.insert(checkpoint.mac.clone());
+            self.other_key += 1;
+            return;
+        };
+        self.problem = if !constant_time_eq(
+            key.sign(&checkpoint).as_bytes(),
+            checkpoint.mac.as_bytes(),
+        ) {
+            Some(format!(
+                "{place} does not carry a signature of its key: it was forged or changed"
+            ))
+        } else if checkpoint
+            .previous
+            .as_ref()
+            .is_some_and(|p| !self.seen.contains(p))
+        {
+            Some(format!(
+                "{place} follows a checkpoint that is no longer in the log: checkpoints were deleted"
+            ))
+        } else if !checkpoint.altered.is_empty() {
+            Some(format!(
+                "{place} found the log altered since the checkpoint before it: {}",
+                checkpoint.altered.join("; ")
+            ))
+        } else {
+            None
+        };
+        if self.problem.is_none() {
+            self.seen.insert(checkpoint.mac.clone());
+            self.checked += 1;
+            self.latest = Some((entry.seq, checkpoint));
+        }
+    }
+
+    /// What the walk found, given every chain's verdict: the newest
+    /// checked checkpoint's heads are looked up on their chains.
+    pub(crate) fn finish(
+        self,
+        store: &dyn Store,
+        chains: &[ChainVerdict],
+    ) -> ApiResult<(CheckpointVerdict, Option<String>)> {
+        let mut verdict = CheckpointVerdict {
+            key: self.key.map_or_else(|| "none".into(), |k| k.id.clone()),
+            checked: self.checked,
+            other_key: self.other_key,
+            latest_at: None,
+            entries_after_latest: chains.iter().map(|c| c.entries).sum(),
+        };
+        let mut problem = self.problem;
+        if let Some((latest_seq, latest)) = self.latest {
+            verdict.latest_at = Timestamp::from_second(latest.at).ok();
+            verdict.entries_after_latest = chains
+                .iter()
+                .map(|c| {
+                    let signed = latest.heads.iter().find(|h| h.chain == c.chain);
+                    let covered = match c.chain {
+                        // Up to the checkpoint itself.
+                        CONTROL_CHAIN => latest_seq,
+                        _ => signed.map_or(0, |h| h.seq),
+                    };
+                    c.entries.saturating_sub(covered)
+                })
+                .sum();
+            if problem.is_none() {
+                let when = verdict
+                    .latest_at
+                    .map_or_else(String::new, |t| format!(" of {t}"));
+                problem = departures(store, &latest.heads)?
+                    .into_iter()
+                    .next()
+                    .map(|d| format!("since the newest checkpoint{when}, {d}"));
             }
-            seen.insert(checkpoint.mac.clone());
-            verdict.checked += 1;
-            latest = Some((entry.seq, checkpoint));
         }
+        Ok((verdict, problem))
     }
-    if let Some((latest_seq, latest)) = latest {
-        verdict.latest_at = Timestamp::from_second(latest.at).ok();
-        verdict.entries_after_latest = chains
-            .iter()
-            .map(|c| {
-                let signed = latest.heads.iter().find(|h| h.chain == c.chain);
-                let covered = match c.chain {
-                    // Up to the checkpoint itself.
-                    CONTROL_CHAIN => latest_seq,
-                    _ => signed.map_or(0, |h| h.seq),
-                };
-                c.entries.saturating_sub(covered)
-            })
-            .sum();
-        if problem.is_none() {
-            let when = verdict
-                .latest_at
-                .map_or_else(String::new, |t| format!(" of {t}"));
-            problem = departures(store, &latest.heads)?
-                .into_iter()
-                .next()
-                .map(|d| format!("since the newest checkpoint{when}, {d}"));
-        }
-    }
-    Ok((verdict, problem))
 }
 
 /// The key checkpoints are signed with here, and the newest one known.
