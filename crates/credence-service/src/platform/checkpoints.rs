@@ -14,7 +14,7 @@
 //! chain orphans the name), and before signing, its writer checks that the
 //! chains still hold what that one signed, and signs what it found
 //! (`altered`) when they do not, so a rewrite between two checkpoints is
-//! in the log under a signature. [`verify`] checks every checkpoint signed
+//! in the log under a signature. `audit::verify` checks every checkpoint signed
 //! with its key and the newest one's heads against the chains.
 //!
 //! The key should live outside the database (`--audit-key-file`, the same
