@@ -1399,6 +1399,14 @@ mod tests {
                 PAYMENT.replace(r#""amount":1200"#, r#""amount":1200,"amount":1"#),
                 "amount",
             ),
+            // The same name spelled with an escape is the same name.
+            (
+                PAYMENT.replace(
+                    r#""subject_id":"s1""#,
+                    r#""subject_id":"s1","subject\u005fid":"s2""#,
+                ),
+                "subject_id",
+            ),
             (
                 PAYMENT.replace(r#""event_id":"e1""#, r#""event_id":"e1","event_id":"e1""#),
                 "event_id",
