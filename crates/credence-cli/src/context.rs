@@ -152,6 +152,20 @@ pub fn audit_key(global: &Global) -> Result<Option<credence_service::platform::C
             path.display()
         )
     })?;
+    // Whoever reads the key can sign checkpoints over a rewritten log. Not
+    // refused (secret stores often mount files group-readable), but said.
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions());
+        if mode & 0o077 != 0 {
+            let _ = errln!(
+                "credence: warning: the audit key file {} can be read by other users (mode {:o}); `chmod 600 {}` keeps the checkpoints' signatures yours",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            );
+        }
+    }
     credence_service::platform::CheckpointKey::from_hex(&text)
         .map(Some)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))

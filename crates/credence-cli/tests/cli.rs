@@ -996,6 +996,20 @@ fn audit_checkpoints_are_signed_and_checked_with_the_key_file() {
         String::from_utf8_lossy(&output.stderr),
     );
     assert!(output.status.success(), "{stderr}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let open = credence(d, &["audit", "verify", "--db", db, "--audit-key-file", key]);
+        let warned = String::from_utf8_lossy(&open.stderr);
+        assert!(
+            warned.contains("can be read by other users (mode 644)"),
+            "{warned}"
+        );
+        std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let private = credence(d, &["audit", "verify", "--db", db, "--audit-key-file", key]);
+        assert!(!String::from_utf8_lossy(&private.stderr).contains("warning"));
+    }
     assert!(
         stdout.contains("none signed with the database's key")
             && stdout.contains("1 signed with another key, not checked")
