@@ -1,6 +1,10 @@
 //! End-to-end tests of the real `credence` binary.
 
-// In a folder of its own, so cargo does not take it for a test binary.
+// In a folder of their own, so cargo does not take them for test binaries.
+#[path = "cli/crash_loop.rs"]
+mod crash_loop;
+#[path = "cli/harness.rs"]
+mod harness;
 #[path = "cli/nodes.rs"]
 mod nodes;
 

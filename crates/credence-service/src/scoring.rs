@@ -1,7 +1,8 @@
 //! Scoring: one subject with its reasons, or everyone in bounded memory.
 
+use crate::platform::disputes;
 use crate::{Config, Error, Result};
-use credence_domain::{Event, Subject, SubjectId, SubjectKind};
+use credence_domain::{Event, Subject, SubjectId, SubjectKind, SubjectState};
 use credence_features::{FeatureEngine, FeatureSet, Policy, SubjectLog, negative_records};
 use credence_scorecard::{
     Band, CompiledScorecard, ScoreReport, ScoreSummary, Scorecard, default_model,
@@ -161,29 +162,41 @@ impl Scorer {
         (features, summary)
     }
 
-    fn load(
-        &self,
-        store: &dyn Store,
-        id: &SubjectId,
-        events: &mut Vec<credence_domain::Event>,
-    ) -> Result<Subject> {
+    /// A subject and the events of theirs that count: every one but those a
+    /// dispute leaves out, the rule every score follows.
+    fn load(&self, store: &dyn Store, id: &SubjectId) -> Result<(Subject, Vec<Event>)> {
         let subject = store
             .subject(id)?
             .ok_or_else(|| Error::UnknownSubject(id.to_string()))?;
-        *events = store.subject_events(id)?;
-        Ok(subject)
+        let events = store.subject_events(id)?;
+        let disputes = disputes::stored_of(store, id)?;
+        let counted = disputes::counted(&events, &disputes).into_owned();
+        Ok((subject, counted))
     }
 
-    /// The full report of one subject as of `as_of`.
+    /// The full report of one subject as of `as_of`, leaving out records
+    /// under dispute.
     pub fn report(
         &self,
         store: &dyn Store,
         id: &SubjectId,
         as_of: Timestamp,
     ) -> Result<ScoreReport> {
-        let mut events = Vec::new();
-        let subject = self.load(store, id, &mut events)?;
+        let (subject, events) = self.load(store, id)?;
         self.report_events(subject, &events, as_of)
+    }
+
+    /// `log` without the records `disputes` leave out.
+    fn counted_log(
+        &self,
+        store: &dyn Store,
+        log: &SubjectLog,
+        disputes: &[disputes::Dispute],
+    ) -> Result<SubjectLog> {
+        let subject = log.subject().clone();
+        let events = store.subject_events(&subject.id)?;
+        let counted = disputes::counted(&events, disputes);
+        SubjectLog::from_events(subject, &counted).map_err(|e| Error::Input(e.to_string()))
     }
 
     /// The full report of a subject from its events (in canonical order).
@@ -215,8 +228,7 @@ impl Scorer {
         id: &SubjectId,
         as_of: Timestamp,
     ) -> Result<Explanation> {
-        let mut events = Vec::new();
-        let subject = self.load(store, id, &mut events)?;
+        let (subject, events) = self.load(store, id)?;
         let kind = subject.kind;
         let log =
             SubjectLog::from_events(subject, &events).map_err(|e| Error::Input(e.to_string()))?;
@@ -282,6 +294,7 @@ impl Scorer {
         computed_at: Timestamp,
         progress: &mut dyn FnMut(u64),
     ) -> Result<RescoreSummary> {
+        let excluding = disputes::stored_excluding(store)?;
         let (page_tx, page_rx) = mpsc::sync_channel::<Vec<SubjectLog>>(2 * READERS);
         let (score_tx, score_rx) = mpsc::sync_channel::<Vec<StoredScore>>(2);
         let mut summary = RescoreSummary {
@@ -334,10 +347,30 @@ impl Scorer {
                 })
                 .map_err(|e| Error::Input(format!("cannot start a rescore thread: {e}")))?;
             let mut engine = self.engine();
-            // Scoring cannot fail: every log from the store is one subject's.
-            for page in page_rx {
+            let mut scoring = Ok(());
+            'pages: for page in page_rx {
                 let mut scores = Vec::with_capacity(page.len());
                 for log in &page {
+                    // Tombstones are not scored.
+                    if log.subject().state != SubjectState::Enrolled {
+                        continue;
+                    }
+                    // A file with a record under dispute is scored without
+                    // it, as on every other path (the rare slow path).
+                    let counted;
+                    let log = match excluding.get(&log.subject().id) {
+                        None => log,
+                        Some(disputes) => match self.counted_log(store, log, disputes) {
+                            Ok(log) => {
+                                counted = log;
+                                &counted
+                            }
+                            Err(e) => {
+                                scoring = Err(e);
+                                break 'pages;
+                            }
+                        },
+                    };
                     let (_, result) = self.assess(&mut engine, log, as_of);
                     let model = self.model(log.subject().kind);
                     summary.subjects += 1;
@@ -363,7 +396,7 @@ impl Scorer {
                 }
             }
             drop(score_tx);
-            let mut read = Ok(());
+            let mut read = scoring;
             for reader in readers {
                 let result = reader
                     .join()

@@ -872,7 +872,11 @@ impl ScoreStore for PostgresStore {
         if scores.is_empty() {
             return Ok(());
         }
-        // One statement for the page: the columns as arrays.
+        // One statement for the page: the columns as arrays. Only for
+        // subjects enrolled as it commits: the key-share lock makes an
+        // erasure (which locks its subject first) either wait for these
+        // scores and delete them, or finish first and leave nothing to
+        // join, so a rescore never brings a score back after an erasure.
         let ids: Vec<&str> = scores.iter().map(|s| s.subject_id.as_str()).collect();
         let as_of: Vec<i64> = scores.iter().map(|s| s.as_of.as_second()).collect();
         let models: Vec<&str> = scores.iter().map(|s| s.model_version.as_str()).collect();
@@ -890,8 +894,11 @@ impl ScoreStore for PostgresStore {
             .execute(
                 &format!(
                     "INSERT INTO scores ({SCORE_COLUMNS})
-                     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bool[], $5::int4[],
+                     SELECT u.* FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bool[], $5::int4[],
                          $6::float8[], $7::bytea[], $8::text[], $9::bigint[])
+                         AS u (subject_id, as_of, model_version, scored, score, pd, dimensions, reasons, computed_at)
+                     JOIN subjects s ON s.subject_id = u.subject_id AND s.state = 0
+                     FOR KEY SHARE OF s
                      ON CONFLICT (subject_id, as_of, model_version) DO UPDATE SET
                         scored = excluded.scored, score = excluded.score, pd = excluded.pd,
                         dimensions = excluded.dimensions, reasons = excluded.reasons,

@@ -832,9 +832,16 @@ fn put_scores_in(connection: &mut Connection, scores: &[StoredScore]) -> Result<
         .map_err(backend("starting to store scores"))?;
 
     {
+        // Only for a subject enrolled as it commits: a rescore that read a
+        // subject before its erasure must not bring a score back after it
+        // (nor score a tombstone). The writer lock orders the two.
         let mut stmt = tx
-                .prepare_cached(&format!("INSERT OR REPLACE INTO scores ({SCORE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"))
-                .map_err(backend("storing scores"))?;
+            .prepare_cached(&format!(
+                "INSERT OR REPLACE INTO scores ({SCORE_COLUMNS})
+                    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+                    WHERE EXISTS (SELECT 1 FROM subjects WHERE subject_id = ?1 AND state = 0)"
+            ))
+            .map_err(backend("storing scores"))?;
         for score in scores {
             stmt.execute(params![
                 score.subject_id.as_str(),

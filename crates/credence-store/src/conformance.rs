@@ -46,6 +46,7 @@ pub const EVENT_CHECKS: &[Check] = checks![
 /// Scores ([`crate::ScoreStore`]).
 pub const SCORE_CHECKS: &[Check] = checks![
     scores_round_trip_and_keep_history,
+    scores_are_kept_only_for_enrolled_subjects,
     distribution_counts_latest_scores_of_enrolled_subjects,
 ];
 
@@ -470,6 +471,45 @@ fn partitions_cover_every_subject_once(store: &dyn Store) {
         assert_eq!(
             seen, names,
             "{parts} partitions must cover every subject exactly once"
+        );
+    }
+}
+
+fn scores_are_kept_only_for_enrolled_subjects(store: &dyn Store) {
+    append_ok(store, &sample("kept"));
+    append_ok(store, &sample("leaving"));
+    let score = |subject: &str| StoredScore {
+        subject_id: id(subject),
+        as_of: at(10),
+        model_version: "m@1".into(),
+        scored: true,
+        score: Some(640),
+        pd: Some(0.02),
+        dimensions: [Some(50); 5],
+        reasons: vec![],
+        computed_at: at(10),
+    };
+    // A rescore read "leaving" before the erasure and writes after it.
+    store
+        .erase_subject(&id("leaving"), &id("leaving-tombstone"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .put_scores(&[
+            score("kept"),
+            score("leaving"),
+            score("leaving-tombstone"),
+            score("never-enrolled"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store.latest_score(&id("kept")).ok().flatten(),
+        Some(score("kept"))
+    );
+    for gone in ["leaving", "leaving-tombstone", "never-enrolled"] {
+        assert_eq!(
+            store.score_history(&id(gone)).ok(),
+            Some(vec![]),
+            "no score is stored for {gone}"
         );
     }
 }

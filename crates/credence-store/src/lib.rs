@@ -307,7 +307,10 @@ pub trait EventStore: Send + Sync {
 
 /// Scores: the history of every subject's stored scores.
 pub trait ScoreStore: Send + Sync {
-    /// Stores scores (replacing any with the same subject, as-of and model).
+    /// Stores scores (replacing any with the same subject, as-of and
+    /// model), for the subjects enrolled when the write commits: a score
+    /// of a subject erased meanwhile (a rescore reads before it writes),
+    /// unknown or a tombstone is dropped, never stored.
     fn put_scores(&self, scores: &[StoredScore]) -> Result<()>;
 
     /// The most recent score of a subject (by as-of, then computed-at).

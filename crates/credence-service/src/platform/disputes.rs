@@ -75,6 +75,50 @@ pub(crate) fn counted<'e>(
         .collect()
 }
 
+/// The disputes stored about `id`, read from the store itself: what a
+/// score computed outside a serving platform (a rescore, `credence
+/// score`, `credence explain`) leaves out, by the same rule ([`counted`]).
+/// Whether a dispute leaves its record out does not depend on when it is
+/// read (an open one and one lapsed for the subject both do), so no clock
+/// is needed.
+pub(crate) fn stored_of(
+    store: &dyn credence_store::Store,
+    id: &SubjectId,
+) -> crate::Result<Vec<Dispute>> {
+    store
+        .records(kind::DISPUTE, credence_store::RecordFilter::Subject(id))?
+        .iter()
+        .map(decode_stored)
+        .collect()
+}
+
+/// Every stored dispute that leaves a record out, by subject: read once
+/// before a rescore scores everyone (disputes are few beside subjects).
+pub(crate) fn stored_excluding(
+    store: &dyn credence_store::Store,
+) -> crate::Result<std::collections::HashMap<SubjectId, Vec<Dispute>>> {
+    let mut by_subject: std::collections::HashMap<SubjectId, Vec<Dispute>> =
+        std::collections::HashMap::new();
+    for record in store.records(kind::DISPUTE, credence_store::RecordFilter::All)? {
+        let dispute = decode_stored(&record)?;
+        if let Some(subject) = record.subject
+            && dispute.status.excludes_record()
+        {
+            by_subject.entry(subject).or_default().push(dispute);
+        }
+    }
+    Ok(by_subject)
+}
+
+fn decode_stored(record: &credence_store::Record) -> crate::Result<Dispute> {
+    serde_json::from_str(&record.body).map_err(|e| {
+        crate::Error::Input(format!(
+            "the stored dispute {} is unreadable ({e}); the database is damaged or from a newer version",
+            record.id
+        ))
+    })
+}
+
 /// True when some dispute leaves a record out of the score.
 pub(crate) fn any_excluding(disputes: &[Dispute]) -> bool {
     disputes.iter().any(|d| d.status.excludes_record())
@@ -591,6 +635,25 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(disputed.0, without.score, "the file without the record");
         assert!(disputed.0 > hurt.0, "{disputed:?} vs {hurt:?}");
+
+        // Scores made outside a serving platform follow the same rule: a
+        // rescore (before, it stored the score with the record in) and
+        // `credence score` and `explain`.
+        let scorer = platform.scorer().unwrap_or_else(|e| panic!("{e}"));
+        let store = platform.store();
+        let reported = scorer
+            .report(store, &id, now)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(reported.score, disputed.0, "a score of one subject");
+        let explained = scorer
+            .explain(store, &id, now)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(explained.score, disputed.0, "an explanation");
+        scorer
+            .rescore(store, credence_store::HashRange::ALL, now, now, &mut |_| {})
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stored = store.latest_score(&id).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stored.and_then(|s| s.score), disputed.0, "a rescore");
     }
 
     /// Two processes on one database (two platforms here) settling the

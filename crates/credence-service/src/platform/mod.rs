@@ -11,7 +11,7 @@ mod answers;
 pub mod audit;
 pub mod checkpoints;
 mod consents;
-mod disputes;
+pub(crate) mod disputes;
 mod error;
 mod ingest;
 mod models;
