@@ -332,19 +332,7 @@ impl Run<'_> {
             .iter()
             .map(|e| e["event_id"].as_str().unwrap_or_default().to_string())
             .collect();
-        let sent = call(
-            http,
-            "POST",
-            &format!("{base}/v1/events"),
-            &self.bank,
-            Some(Value::Array(events)),
-        );
-        self.note("history", &sent);
-        self.world.lock().expect("lock").batches.push(Batch {
-            subject: index,
-            ids,
-            acknowledged: sent.status == 200,
-        });
+        self.send_batch(http, base, index, events, ids, "history");
         let token = call(
             http,
             "POST",
@@ -452,6 +440,31 @@ impl Run<'_> {
         }
     }
 
+    /// Sends a furnisher's batch and books it as it was answered.
+    fn send_batch(
+        &self,
+        http: &ureq::Agent,
+        base: &str,
+        subject: usize,
+        events: Vec<Value>,
+        ids: Vec<String>,
+        what: &str,
+    ) {
+        let reply = call(
+            http,
+            "POST",
+            &format!("{base}/v1/events"),
+            &self.bank,
+            Some(Value::Array(events)),
+        );
+        self.note(what, &reply);
+        self.world.lock().expect("lock").batches.push(Batch {
+            subject,
+            ids,
+            acknowledged: reply.status == 200,
+        });
+    }
+
     /// Two events (a bill and its payment) for one subject, today.
     fn batch(&self, id: &str, tag: &str) -> (Vec<Value>, Vec<String>) {
         let events = vec![
@@ -485,19 +498,7 @@ impl Run<'_> {
                         break;
                     };
                     let (events, ids) = self.batch(&id, &format!("r{round}b{n}"));
-                    let reply = call(
-                        &http,
-                        "POST",
-                        &format!("{base}/v1/events"),
-                        &self.bank,
-                        Some(Value::Array(events)),
-                    );
-                    self.note("ingest", &reply);
-                    self.world.lock().expect("lock").batches.push(Batch {
-                        subject: index,
-                        ids,
-                        acknowledged: reply.status == 200,
-                    });
+                    self.send_batch(&http, base, index, events, ids, "ingest");
                     n += 1;
                 }
             });
